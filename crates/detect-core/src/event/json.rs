@@ -1,0 +1,1822 @@
+//! A hand-written NDJSON event adapter: [`JsonEvent`].
+//!
+//! Matching a rule against an event reads a handful of fields, so building a
+//! `serde_json::Value` tree (one allocation per string, per object, per array)
+//! for every line would cost far more than the matching itself. This parser is
+//! written by hand instead, for three reasons:
+//!
+//! * **Zero allocation per event.** A [`JsonEvent`] owns all of its buffers
+//!   (the copied line, the tape, an unescape scratch buffer and the parse
+//!   stack) and only `clear()`s them between lines, so once it has seen a line
+//!   of a given size, parsing more lines of that size allocates nothing.
+//! * **Borrowed strings.** Strings without escapes are never copied: the tape
+//!   records their byte range in the line buffer, and lookups hand out `&str`s
+//!   into it. Only strings with escapes are decoded, into the shared scratch
+//!   buffer.
+//! * **A tape with skip indices.** The document is flattened, in document
+//!   order, into a `Vec` of small nodes; each object or array node records
+//!   where its subtree ends. A lookup such as `process.parent.name` therefore
+//!   only compares the keys of the objects on its way and jumps over every
+//!   other value in O(1).
+//!
+//! The parser is strict JSON (RFC 8259) with an object at the top level, does
+//! not recurse (nesting is tracked on an explicit stack bounded by a maximum
+//! depth), and never panics: every malformed input yields a [`JsonError`]
+//! carrying the byte offset of the problem.
+
+use core::fmt;
+
+use crate::event::{Event, Value};
+use crate::layout::Layout;
+
+/// Default maximum nesting depth (the top-level object counts as 1).
+const DEFAULT_MAX_DEPTH: usize = 128;
+
+/// Kind of a tape node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    /// `a`: index just past the object's subtree; `b`: tape index of the value
+    /// of its first `#text` key, or 0 if it has none (0 is the top-level
+    /// object, never a member value).
+    Object,
+    /// `a`: index just past the array's subtree.
+    Array,
+    /// An object key without escapes: `a..b` in the line buffer.
+    KeyRaw,
+    /// An object key with escapes, decoded: `a..b` in the scratch buffer.
+    KeyEsc,
+    /// A string value without escapes: `a..b` in the line buffer.
+    StrRaw,
+    /// A string value with escapes, decoded: `a..b` in the scratch buffer.
+    StrEsc,
+    /// A number, as written: `a..b` in the line buffer.
+    Number,
+    True,
+    False,
+    Null,
+}
+
+/// One tape entry. Objects are followed by their members as (key node, value
+/// subtree) pairs; arrays by their element subtrees.
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    kind: Kind,
+    a: u32,
+    b: u32,
+}
+
+impl Node {
+    #[inline]
+    fn new(kind: Kind, a: u32, b: u32) -> Self {
+        Node { kind, a, b }
+    }
+}
+
+/// A JSON syntax (or encoding) error, with the byte offset where it was found.
+///
+/// ```
+/// use detect_core::JsonEvent;
+/// let err = JsonEvent::parse_str(r#"{"a": 01}"#).unwrap_err();
+/// assert_eq!(err.offset, 7);
+/// assert_eq!(err.to_string(), "at byte 7: leading zeros are not allowed in numbers");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JsonError {
+    /// Byte offset into the line at which the error was detected.
+    pub offset: usize,
+    /// What is wrong, in plain words.
+    pub message: String,
+}
+
+impl JsonError {
+    fn new(offset: usize, message: impl Into<String>) -> Self {
+        JsonError {
+            offset,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "at byte {}: {}", self.offset, self.message)
+    }
+}
+
+impl std::error::Error for JsonError {}
+
+/// One NDJSON event (a JSON object), parsed into a reusable tape.
+///
+/// Create one `JsonEvent` per thread and call [`parse`](JsonEvent::parse) for
+/// each line: the previous event is replaced and, once the buffers have grown
+/// to the size of the lines being read, no allocation happens. Fields are read
+/// through the [`Event`] trait:
+///
+/// * `lookup("process.parent.name", ..)` walks nested objects, and also finds
+///   keys that themselves contain dots (`{"process.parent.name": ..}` or
+///   `{"process": {"parent.name": ..}}`); every matching key is tried, in
+///   document order.
+/// * An object with a `#text` key (the `evtx` crate's rendering of an XML
+///   element with attributes) stands for its `#text` value; `#attributes` and
+///   `#text` are otherwise ordinary keys.
+/// * An array's values are its elements, nested arrays flattened; a path that
+///   continues into an array descends into each element object.
+///
+/// # Example
+///
+/// ```
+/// use detect_core::{Event, JsonEvent, Value};
+///
+/// let line = br##"{"Event": {"System": {"EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}},
+///                  "EventData": {"CommandLine": "msiexec /i http://x/y.msi"}}}"##;
+/// let mut event = JsonEvent::new();
+/// event.parse(line).unwrap();
+///
+/// let mut command_line = String::new();
+/// assert!(event.lookup("Event.EventData.CommandLine", &mut |v| {
+///     if let Value::Str(s) = v {
+///         command_line.push_str(s);
+///     }
+///     false
+/// }));
+/// assert_eq!(command_line, "msiexec /i http://x/y.msi");
+///
+/// // `#text` is unwrapped; numbers keep the text they were written with.
+/// let mut id = None;
+/// event.lookup("Event.System.EventID", &mut |v| {
+///     id = v.with_text(|t| t.to_string());
+///     true
+/// });
+/// assert_eq!(id.as_deref(), Some("4688"));
+/// assert_eq!(event.layout(), detect_core::Layout::EvtxNested);
+/// assert!(!event.lookup("Event.EventData.ParentImage", &mut |_| false));
+/// ```
+#[derive(Debug, Clone)]
+pub struct JsonEvent {
+    /// The line, as given (valid UTF-8).
+    buf: String,
+    /// The document, in order.
+    tape: Vec<Node>,
+    /// Decoded strings that contained escapes.
+    scratch: String,
+    /// Tape indices of the containers open while parsing.
+    stack: Vec<u32>,
+    max_depth: usize,
+    detected: Layout,
+    layout_override: Option<Layout>,
+}
+
+impl Default for JsonEvent {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JsonEvent {
+    /// An empty event (lookups find nothing) with the default maximum nesting
+    /// depth of 128.
+    pub fn new() -> Self {
+        Self::with_max_depth(DEFAULT_MAX_DEPTH)
+    }
+
+    /// An empty event whose parser rejects documents nested deeper than
+    /// `depth` levels (the top-level object is level 1; values below 1 are
+    /// treated as 1).
+    ///
+    /// ```
+    /// use detect_core::JsonEvent;
+    /// let mut event = JsonEvent::with_max_depth(2);
+    /// assert!(event.parse(br#"{"a": {"b": 1}}"#).is_ok());
+    /// assert!(event.parse(br#"{"a": {"b": [1]}}"#).is_err());
+    /// ```
+    pub fn with_max_depth(depth: usize) -> Self {
+        JsonEvent {
+            buf: String::new(),
+            tape: Vec::new(),
+            scratch: String::new(),
+            stack: Vec::new(),
+            max_depth: depth.max(1),
+            detected: Layout::Flat,
+            layout_override: None,
+        }
+    }
+
+    /// Parses `line` (one JSON object; surrounding whitespace, including a
+    /// trailing newline, is allowed), replacing the previous event.
+    ///
+    /// On error the event is left empty: lookups find nothing, [`raw`](Self::raw)
+    /// is `""` and the detected layout is [`Layout::Flat`].
+    pub fn parse(&mut self, line: &[u8]) -> Result<(), JsonError> {
+        self.buf.clear();
+        self.tape.clear();
+        self.scratch.clear();
+        self.stack.clear();
+        self.detected = Layout::Flat;
+
+        let text = core::str::from_utf8(line)
+            .map_err(|e| JsonError::new(e.valid_up_to(), "invalid UTF-8"))?;
+        if line.len() >= u32::MAX as usize {
+            return Err(JsonError::new(0, "line is too long (4 GiB or more)"));
+        }
+        self.buf.push_str(text);
+
+        let result = Parser {
+            text: &self.buf,
+            src: self.buf.as_bytes(),
+            pos: 0,
+            tape: &mut self.tape,
+            scratch: &mut self.scratch,
+            stack: &mut self.stack,
+            max_depth: self.max_depth,
+        }
+        .run();
+        if let Err(e) = result {
+            self.buf.clear();
+            self.tape.clear();
+            self.scratch.clear();
+            self.stack.clear();
+            return Err(e);
+        }
+        self.detected = self.detect_layout();
+        Ok(())
+    }
+
+    /// Parses one event into a new `JsonEvent` (convenient in tests and
+    /// examples; reuse one `JsonEvent` with [`parse`](Self::parse) on hot paths).
+    ///
+    /// ```
+    /// use detect_core::{Event, JsonEvent};
+    /// let event = JsonEvent::parse_str(r#"{"EventID": 1}"#).unwrap();
+    /// assert!(event.lookup("EventID", &mut |_| false));
+    /// assert!(JsonEvent::parse_str("[1, 2]").is_err());
+    /// ```
+    pub fn parse_str(line: &str) -> Result<JsonEvent, JsonError> {
+        let mut event = JsonEvent::new();
+        event.parse(line.as_bytes())?;
+        Ok(event)
+    }
+
+    /// The line of the current event, exactly as given to [`parse`](Self::parse)
+    /// (`""` before the first successful parse or after a failed one).
+    pub fn raw(&self) -> &str {
+        &self.buf
+    }
+
+    /// Forces the layout reported by [`Event::layout`] (`Some`) or goes back
+    /// to detecting it from each event (`None`). The setting is kept across
+    /// calls to [`parse`](Self::parse).
+    ///
+    /// ```
+    /// use detect_core::{Event, JsonEvent, Layout};
+    /// let mut event = JsonEvent::parse_str(r#"{"CommandLine": "x"}"#).unwrap();
+    /// assert_eq!(event.layout(), Layout::Flat);
+    /// event.set_layout_override(Some(Layout::Ecs));
+    /// assert_eq!(event.layout(), Layout::Ecs);
+    /// assert_eq!(event.detected_layout(), Layout::Flat);
+    /// ```
+    pub fn set_layout_override(&mut self, layout: Option<Layout>) {
+        self.layout_override = layout;
+    }
+
+    /// The layout detected from the current event's top-level keys, ignoring
+    /// any override:
+    ///
+    /// * a key `Event` holding an object with a `System` key:
+    ///   [`Layout::EvtxNested`];
+    /// * otherwise a key `@timestamp`, `ecs`, `event` or `winlog`, or one
+    ///   starting with `ecs.`, `event.` or `winlog.`: [`Layout::Ecs`];
+    /// * otherwise [`Layout::Flat`].
+    pub fn detected_layout(&self) -> Layout {
+        self.detected
+    }
+
+    fn detect_layout(&self) -> Layout {
+        let Some(top) = self.tape.first() else {
+            return Layout::Flat;
+        };
+        let end = top.a as usize;
+        let mut ecs = false;
+        let mut i = 1;
+        while i < end {
+            let key = self.key_bytes(i);
+            let value = i + 1;
+            if key == b"Event"
+                && self.tape[value].kind == Kind::Object
+                && self.object_has_key(value, b"System")
+            {
+                return Layout::EvtxNested;
+            }
+            if !ecs {
+                ecs = matches!(key, b"@timestamp" | b"ecs" | b"event" | b"winlog")
+                    || key.starts_with(b"ecs.")
+                    || key.starts_with(b"event.")
+                    || key.starts_with(b"winlog.");
+            }
+            i = self.subtree_end(value);
+        }
+        if ecs { Layout::Ecs } else { Layout::Flat }
+    }
+
+    fn object_has_key(&self, object: usize, name: &[u8]) -> bool {
+        let end = self.tape[object].a as usize;
+        let mut i = object + 1;
+        while i < end {
+            if self.key_bytes(i) == name {
+                return true;
+            }
+            i = self.subtree_end(i + 1);
+        }
+        false
+    }
+
+    /// Index just past the subtree starting at `i`.
+    #[inline]
+    fn subtree_end(&self, i: usize) -> usize {
+        let node = self.tape[i];
+        match node.kind {
+            Kind::Object | Kind::Array => node.a as usize,
+            _ => i + 1,
+        }
+    }
+
+    /// The bytes of the key node at `i` (empty if it is not a key).
+    #[inline]
+    fn key_bytes(&self, i: usize) -> &[u8] {
+        let node = self.tape[i];
+        let range = node.a as usize..node.b as usize;
+        match node.kind {
+            Kind::KeyRaw => self.buf.as_bytes().get(range).unwrap_or_default(),
+            Kind::KeyEsc => self.scratch.as_bytes().get(range).unwrap_or_default(),
+            _ => &[],
+        }
+    }
+
+    /// The scalar value of node `i`, if it is a scalar.
+    #[inline]
+    fn scalar(&self, i: usize) -> Option<Value<'_>> {
+        let node = self.tape[i];
+        let range = node.a as usize..node.b as usize;
+        Some(match node.kind {
+            Kind::StrRaw => Value::Str(self.buf.get(range).unwrap_or_default()),
+            Kind::StrEsc => Value::Str(self.scratch.get(range).unwrap_or_default()),
+            Kind::Number => Value::Number(self.buf.get(range).unwrap_or_default()),
+            Kind::True => Value::Bool(true),
+            Kind::False => Value::Bool(false),
+            Kind::Null => Value::Null,
+            Kind::Object | Kind::Array | Kind::KeyRaw | Kind::KeyEsc => return None,
+        })
+    }
+
+    /// Visits the values of the field whose value subtree starts at `i`.
+    /// Returns `true` if the visitor asked to stop.
+    ///
+    /// Recurses only from an array into the `#text` value of an object element
+    /// (so at most once per two levels of nesting, which the parser bounds).
+    fn emit_values(&self, mut i: usize, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        // An object stands for its `#text` value, if it has one.
+        while self.tape[i].kind == Kind::Object {
+            match self.tape[i].b {
+                0 => return false,
+                text => i = text as usize,
+            }
+        }
+        let node = self.tape[i];
+        if node.kind != Kind::Array {
+            return self.scalar(i).is_some_and(visit);
+        }
+        let end = node.a as usize;
+        let mut j = i + 1;
+        while j < end {
+            let child = self.tape[j];
+            match child.kind {
+                // Nested arrays are flattened: walk straight into them.
+                Kind::Array => j += 1,
+                Kind::Object => {
+                    if child.b != 0 && self.emit_values(child.b as usize, visit) {
+                        return true;
+                    }
+                    j = child.a as usize;
+                }
+                _ => {
+                    if self.scalar(j).is_some_and(&mut *visit) {
+                        return true;
+                    }
+                    j += 1;
+                }
+            }
+        }
+        false
+    }
+
+    /// Resolves `path` below the container at `i`. Sets `found` when a key
+    /// matches the whole remaining path. Returns `true` if the visitor asked
+    /// to stop.
+    ///
+    /// Recurses once per object on the way, and every step into an object
+    /// consumes a key and a dot of `path`, so the depth is bounded by the
+    /// path's length.
+    fn lookup_at(
+        &self,
+        i: usize,
+        path: &str,
+        visit: &mut dyn FnMut(Value<'_>) -> bool,
+        found: &mut bool,
+    ) -> bool {
+        let node = self.tape[i];
+        let end = node.a as usize;
+        let mut j = i + 1;
+        match node.kind {
+            Kind::Object => {
+                let p = path.as_bytes();
+                while j < end {
+                    let key = self.key_bytes(j);
+                    let value = j + 1;
+                    if p.starts_with(key) {
+                        if p.len() == key.len() {
+                            *found = true;
+                            if self.emit_values(value, visit) {
+                                return true;
+                            }
+                        } else if p[key.len()] == b'.' {
+                            // `key` is a prefix of `path` ending before an
+                            // ASCII '.', so the slice is on a char boundary.
+                            let rest = path.get(key.len() + 1..).unwrap_or_default();
+                            let child = self.tape[value].kind;
+                            if matches!(child, Kind::Object | Kind::Array)
+                                && self.lookup_at(value, rest, visit, found)
+                            {
+                                return true;
+                            }
+                        }
+                    }
+                    j = self.subtree_end(value);
+                }
+                false
+            }
+            Kind::Array => {
+                // Descend into every object element, nested arrays flattened.
+                while j < end {
+                    match self.tape[j].kind {
+                        Kind::Array => j += 1,
+                        Kind::Object => {
+                            if self.lookup_at(j, path, visit, found) {
+                                return true;
+                            }
+                            j = self.tape[j].a as usize;
+                        }
+                        _ => j += 1,
+                    }
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Event for JsonEvent {
+    fn layout(&self) -> Layout {
+        self.layout_override.unwrap_or(self.detected)
+    }
+
+    fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        if self.tape.is_empty() {
+            return false;
+        }
+        let mut found = false;
+        if self.lookup_at(0, path, visit, &mut found) {
+            return true;
+        }
+        found
+    }
+
+    fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        (0..self.tape.len()).any(|i| self.scalar(i).is_some_and(&mut *visit))
+    }
+}
+
+/// The parser's state: the line and the (split-borrowed) buffers it fills.
+struct Parser<'a> {
+    text: &'a str,
+    src: &'a [u8],
+    pos: usize,
+    tape: &'a mut Vec<Node>,
+    scratch: &'a mut String,
+    stack: &'a mut Vec<u32>,
+    max_depth: usize,
+}
+
+impl Parser<'_> {
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn err<T>(&self, offset: usize, message: impl Into<String>) -> Result<T, JsonError> {
+        Err(JsonError::new(offset, message))
+    }
+
+    #[inline]
+    fn push(&mut self, kind: Kind, a: usize, b: usize) {
+        self.tape.push(Node::new(kind, a as u32, b as u32));
+    }
+
+    fn run(&mut self) -> Result<(), JsonError> {
+        self.skip_ws();
+        if self.peek() != Some(b'{') {
+            return self.err(self.pos, "expected a JSON object");
+        }
+        'value: loop {
+            // Parse one value at `pos`.
+            self.skip_ws();
+            match self.peek() {
+                None => return self.err(self.pos, "unexpected end of input, expected a value"),
+                Some(b'{') => {
+                    self.open(Kind::Object)?;
+                    self.skip_ws();
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                        self.close();
+                    } else {
+                        self.parse_key()?;
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    self.open(Kind::Array)?;
+                    self.skip_ws();
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        self.close();
+                    } else {
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => {
+                    let (escaped, a, b) = self.parse_string()?;
+                    let kind = if escaped { Kind::StrEsc } else { Kind::StrRaw };
+                    self.push(kind, a, b);
+                }
+                Some(b'-' | b'0'..=b'9') => {
+                    let start = self.pos;
+                    self.parse_number()?;
+                    self.push(Kind::Number, start, self.pos);
+                }
+                Some(b't') => self.literal(b"true", Kind::True)?,
+                Some(b'f') => self.literal(b"false", Kind::False)?,
+                Some(b'n') => self.literal(b"null", Kind::Null)?,
+                Some(b']') => {
+                    return self.err(self.pos, "expected a value after ',' (trailing comma)");
+                }
+                Some(_) => return self.err(self.pos, "expected a value"),
+            }
+            // After a value: close containers or move on to the next member.
+            loop {
+                let Some(&top) = self.stack.last() else {
+                    break 'value;
+                };
+                let in_object = self.tape[top as usize].kind == Kind::Object;
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => {
+                        self.pos += 1;
+                        if in_object {
+                            self.skip_ws();
+                            self.parse_key()?;
+                        }
+                        continue 'value;
+                    }
+                    Some(b'}') if in_object => {
+                        self.pos += 1;
+                        self.close();
+                    }
+                    Some(b']') if !in_object => {
+                        self.pos += 1;
+                        self.close();
+                    }
+                    None if in_object => {
+                        return self.err(self.pos, "unexpected end of input, expected ',' or '}'");
+                    }
+                    None => {
+                        return self.err(self.pos, "unexpected end of input, expected ',' or ']'");
+                    }
+                    Some(_) if in_object => {
+                        return self.err(self.pos, "expected ',' or '}' after an object member");
+                    }
+                    Some(_) => {
+                        return self.err(self.pos, "expected ',' or ']' after an array element");
+                    }
+                }
+            }
+        }
+        self.skip_ws();
+        if self.pos != self.src.len() {
+            return self.err(self.pos, "trailing characters after the JSON object");
+        }
+        Ok(())
+    }
+
+    /// Pushes a container node at `pos` (which holds `{` or `[`).
+    fn open(&mut self, kind: Kind) -> Result<(), JsonError> {
+        if self.stack.len() >= self.max_depth {
+            return self.err(
+                self.pos,
+                format!("nesting deeper than {} levels", self.max_depth),
+            );
+        }
+        self.stack.push(self.tape.len() as u32);
+        self.push(kind, 0, 0);
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Closes the innermost open container: records where its subtree ends.
+    fn close(&mut self) {
+        if let Some(top) = self.stack.pop() {
+            let end = self.tape.len() as u32;
+            if let Some(node) = self.tape.get_mut(top as usize) {
+                node.a = end;
+            }
+        }
+    }
+
+    /// Parses `"key" :` at `pos` inside the innermost (object) container.
+    fn parse_key(&mut self) -> Result<(), JsonError> {
+        match self.peek() {
+            Some(b'"') => {}
+            Some(b'}') => return self.err(self.pos, "expected a key after ',' (trailing comma)"),
+            None => return self.err(self.pos, "unexpected end of input, expected a string key"),
+            Some(_) => return self.err(self.pos, "expected a string key"),
+        }
+        let (escaped, a, b) = self.parse_string()?;
+        let is_text = if escaped {
+            self.scratch.get(a..b) == Some("#text")
+        } else {
+            self.src.get(a..b) == Some(b"#text".as_slice())
+        };
+        if is_text {
+            // The value will be the node after this key.
+            let value = self.tape.len() + 1;
+            if let Some(&object) = self.stack.last()
+                && let Some(node) = self.tape.get_mut(object as usize)
+                && node.b == 0
+            {
+                node.b = value as u32;
+            }
+        }
+        let kind = if escaped { Kind::KeyEsc } else { Kind::KeyRaw };
+        self.push(kind, a, b);
+        self.skip_ws();
+        if self.peek() != Some(b':') {
+            return self.err(self.pos, "expected ':' after an object key");
+        }
+        self.pos += 1;
+        Ok(())
+    }
+
+    /// Parses a string literal at `pos` (an opening quote). Returns whether it
+    /// had escapes and its range: in the line if not, in the scratch buffer if so.
+    fn parse_string(&mut self) -> Result<(bool, usize, usize), JsonError> {
+        let open = self.pos;
+        let mut i = open + 1;
+        let mut scratch_start = None;
+        loop {
+            let rest = self.src.get(i..).unwrap_or_default();
+            let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
+                if let Some(p) = rest.iter().position(|&c| c < 0x20) {
+                    return self.err(i + p, "control character in string (must be escaped)");
+                }
+                return self.err(open, "unterminated string");
+            };
+            let j = i + k;
+            if let Some(p) = rest[..k].iter().position(|&c| c < 0x20) {
+                return self.err(i + p, "control character in string (must be escaped)");
+            }
+            // `"` and `\` are ASCII, so `i..j` lies on char boundaries.
+            if scratch_start.is_some() {
+                self.scratch
+                    .push_str(self.text.get(i..j).unwrap_or_default());
+            }
+            if self.src[j] == b'"' {
+                self.pos = j + 1;
+                return Ok(match scratch_start {
+                    None => (false, open + 1, j),
+                    Some(s) => (true, s, self.scratch.len()),
+                });
+            }
+            if scratch_start.is_none() {
+                scratch_start = Some(self.scratch.len());
+                self.scratch
+                    .push_str(self.text.get(open + 1..j).unwrap_or_default());
+            }
+            i = self.escape(j)?;
+        }
+    }
+
+    /// Decodes the escape sequence at `at` (a backslash) into the scratch
+    /// buffer; returns the position after it.
+    fn escape(&mut self, at: usize) -> Result<usize, JsonError> {
+        let c = match self.src.get(at + 1) {
+            None => return self.err(at, "unterminated string"),
+            Some(b'"') => '"',
+            Some(b'\\') => '\\',
+            Some(b'/') => '/',
+            Some(b'b') => '\u{8}',
+            Some(b'f') => '\u{c}',
+            Some(b'n') => '\n',
+            Some(b'r') => '\r',
+            Some(b't') => '\t',
+            Some(b'u') => {
+                let unit = self.hex4(at + 2)?;
+                let mut next = at + 6;
+                let c = if (0xD800..0xDC00).contains(&unit) {
+                    // A high surrogate: combine it with a following low one.
+                    let low = if self.src.get(next) == Some(&b'\\')
+                        && self.src.get(next + 1) == Some(&b'u')
+                    {
+                        Some(self.hex4(next + 2)?)
+                    } else {
+                        None
+                    };
+                    match low {
+                        Some(low) if (0xDC00..0xE000).contains(&low) => {
+                            next += 6;
+                            let cp = 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00);
+                            char::from_u32(cp).unwrap_or('\u{FFFD}')
+                        }
+                        // Lone: the next escape (if any) is decoded on its own.
+                        _ => '\u{FFFD}',
+                    }
+                } else {
+                    // Lone low surrogates become U+FFFD too.
+                    char::from_u32(unit).unwrap_or('\u{FFFD}')
+                };
+                self.scratch.push(c);
+                return Ok(next);
+            }
+            Some(_) => return self.err(at, "invalid escape sequence in string"),
+        };
+        self.scratch.push(c);
+        Ok(at + 2)
+    }
+
+    /// Reads the four hex digits of a `\u` escape starting at `at`.
+    fn hex4(&self, at: usize) -> Result<u32, JsonError> {
+        let mut unit = 0;
+        for k in at..at + 4 {
+            let digit = match self.src.get(k) {
+                Some(&c @ b'0'..=b'9') => c - b'0',
+                Some(&c @ b'a'..=b'f') => c - b'a' + 10,
+                Some(&c @ b'A'..=b'F') => c - b'A' + 10,
+                _ => return self.err(k, "expected four hex digits after \\u"),
+            };
+            unit = unit * 16 + u32::from(digit);
+        }
+        Ok(unit)
+    }
+
+    /// Validates a number at `pos` and moves past it.
+    fn parse_number(&mut self) -> Result<(), JsonError> {
+        let digit = |p: &Self| matches!(p.peek(), Some(b'0'..=b'9'));
+        if self.peek() == Some(b'-') {
+            self.pos += 1;
+        }
+        match self.peek() {
+            Some(b'0') => {
+                self.pos += 1;
+                if digit(self) {
+                    return self.err(self.pos, "leading zeros are not allowed in numbers");
+                }
+            }
+            Some(b'1'..=b'9') => {
+                while digit(self) {
+                    self.pos += 1;
+                }
+            }
+            _ => return self.err(self.pos, "expected a digit"),
+        }
+        if self.peek() == Some(b'.') {
+            self.pos += 1;
+            if !digit(self) {
+                return self.err(self.pos, "expected a digit after the decimal point");
+            }
+            while digit(self) {
+                self.pos += 1;
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.pos += 1;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.pos += 1;
+            }
+            if !digit(self) {
+                return self.err(self.pos, "expected a digit in the exponent");
+            }
+            while digit(self) {
+                self.pos += 1;
+            }
+        }
+        Ok(())
+    }
+
+    /// Parses the literal `word` (`true`, `false` or `null`) at `pos`.
+    fn literal(&mut self, word: &[u8], kind: Kind) -> Result<(), JsonError> {
+        let rest = self.src.get(self.pos..).unwrap_or_default();
+        if !rest.starts_with(word) {
+            let shown = core::str::from_utf8(word).unwrap_or_default();
+            return self.err(self.pos, format!("invalid literal, expected `{shown}`"));
+        }
+        self.push(kind, 0, 0);
+        self.pos += word.len();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A value as comparable text: `s:..`, `n:..`, `b:..` or `null`.
+    fn show(v: Value<'_>) -> String {
+        match v {
+            Value::Str(s) => format!("s:{s}"),
+            Value::Number(n) => format!("n:{n}"),
+            Value::Bool(b) => format!("b:{b}"),
+            Value::Null => "null".to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    /// The values at `path`, or `None` if the field does not exist.
+    fn get(event: &JsonEvent, path: &str) -> Option<Vec<String>> {
+        let mut out = Vec::new();
+        let found = event.lookup(path, &mut |v| {
+            out.push(show(v));
+            false
+        });
+        found.then_some(out)
+    }
+
+    fn strs(values: &[&str]) -> Option<Vec<String>> {
+        Some(values.iter().map(|v| v.to_string()).collect())
+    }
+
+    fn parse(line: &str) -> JsonEvent {
+        JsonEvent::parse_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    }
+
+    fn parse_err(line: &[u8]) -> JsonError {
+        let mut event = JsonEvent::new();
+        match event.parse(line) {
+            Ok(()) => panic!("accepted: {}", String::from_utf8_lossy(line)),
+            Err(e) => {
+                assert!(!event.lookup("a", &mut |_| false));
+                assert!(!event.any_value(&mut |_| true));
+                assert_eq!(event.raw(), "");
+                e
+            }
+        }
+    }
+
+    fn all_values(event: &JsonEvent) -> Vec<String> {
+        let mut out = Vec::new();
+        event.any_value(&mut |v| {
+            out.push(show(v));
+            false
+        });
+        out
+    }
+
+    #[test]
+    fn flat_lookup() {
+        let e = parse(
+            r#"{"EventID": 4688, "CommandLine": "cmd /c whoami", "Enabled": true, "Off": false, "Binary": null}"#,
+        );
+        assert_eq!(get(&e, "EventID"), strs(&["n:4688"]));
+        assert_eq!(get(&e, "CommandLine"), strs(&["s:cmd /c whoami"]));
+        assert_eq!(get(&e, "Enabled"), strs(&["b:true"]));
+        assert_eq!(get(&e, "Off"), strs(&["b:false"]));
+        assert_eq!(get(&e, "Binary"), strs(&["null"]));
+        assert_eq!(get(&e, "Missing"), None);
+        assert_eq!(get(&e, "Event"), None, "a key prefix is not a match");
+        assert_eq!(get(&e, "EventIDs"), None);
+        assert_eq!(get(&e, "EventID.x"), None, "no path below a scalar");
+        assert_eq!(get(&e, ""), None);
+    }
+
+    #[test]
+    fn nested_lookup() {
+        let e = parse(
+            r#"{"process": {"pid": 42, "parent": {"name": "explorer.exe", "pid": 7}, "name": "cmd.exe"}, "empty": {}}"#,
+        );
+        assert_eq!(get(&e, "process.pid"), strs(&["n:42"]));
+        assert_eq!(get(&e, "process.name"), strs(&["s:cmd.exe"]));
+        assert_eq!(get(&e, "process.parent.name"), strs(&["s:explorer.exe"]));
+        assert_eq!(get(&e, "process.parent.pid"), strs(&["n:7"]));
+        assert_eq!(get(&e, "process.parent.ppid"), None);
+        assert_eq!(get(&e, "process.parent.name.x"), None);
+        assert_eq!(
+            get(&e, "process.parent"),
+            strs(&[]),
+            "an object exists, no values"
+        );
+        assert_eq!(get(&e, "empty"), strs(&[]));
+        assert_eq!(get(&e, "empty.x"), None);
+        assert_eq!(get(&e, "process."), None);
+        assert_eq!(get(&e, "pid"), None);
+    }
+
+    #[test]
+    fn dotted_and_mixed_keys() {
+        let flat = parse(r#"{"process.parent.name": "a.exe", "process.pid": 1}"#);
+        assert_eq!(get(&flat, "process.parent.name"), strs(&["s:a.exe"]));
+        assert_eq!(get(&flat, "process.pid"), strs(&["n:1"]));
+        assert_eq!(get(&flat, "process"), None);
+        assert_eq!(get(&flat, "process.parent"), None);
+
+        let mixed = parse(r#"{"process": {"parent.name": "b.exe", "parent": {"pid": 9}}}"#);
+        assert_eq!(get(&mixed, "process.parent.name"), strs(&["s:b.exe"]));
+        assert_eq!(get(&mixed, "process.parent.pid"), strs(&["n:9"]));
+
+        // Every matching key is tried, in document order.
+        let both = parse(
+            r#"{"process.parent": {"name": "1"}, "process": {"parent": {"name": "2"}, "parent.name": "3"}, "process.parent.name": "4"}"#,
+        );
+        assert_eq!(
+            get(&both, "process.parent.name"),
+            strs(&["s:1", "s:2", "s:3", "s:4"])
+        );
+        let mut first = None;
+        assert!(both.lookup("process.parent.name", &mut |v| {
+            first = Some(show(v));
+            true
+        }));
+        assert_eq!(first.as_deref(), Some("s:1"));
+
+        // A dead end through one key does not hide another.
+        let e = parse(r#"{"a": 1, "a": {"b": 2}, "a.b": 3}"#);
+        assert_eq!(get(&e, "a.b"), strs(&["n:2", "n:3"]));
+        assert_eq!(get(&e, "a"), strs(&["n:1"]));
+
+        // Empty keys are keys.
+        let e = parse(r#"{"": {"x": 1}, "y": {"": 2}}"#);
+        assert_eq!(get(&e, ".x"), strs(&["n:1"]));
+        assert_eq!(get(&e, "y."), strs(&["n:2"]));
+    }
+
+    #[test]
+    fn text_unwrapping() {
+        let e = parse(
+            r##"{"Event": {"#attributes": {"xmlns": "x"}, "System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing", "Guid": "{54849625}"}}, "EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}, "Channel": "Security", "Execution": {"#attributes": {"ProcessID": 4}}}, "EventData": {"Data": [{"#attributes": {"Name": "a"}, "#text": "one"}, {"#attributes": {"Name": "b"}}, "two", {"#text": ["three", "four"]}]}}}"##,
+        );
+        assert_eq!(get(&e, "Event.System.EventID"), strs(&["n:4688"]));
+        assert_eq!(get(&e, "Event.System.EventID.#text"), strs(&["n:4688"]));
+        assert_eq!(
+            get(&e, "Event.System.EventID.#attributes.Qualifiers"),
+            strs(&["n:0"])
+        );
+        assert_eq!(
+            get(&e, "Event.System.Provider.#attributes.Name"),
+            strs(&["s:Microsoft-Windows-Security-Auditing"])
+        );
+        assert_eq!(get(&e, "Event.System.Provider"), strs(&[]));
+        assert_eq!(
+            get(&e, "Event.System.Execution.#attributes.ProcessID"),
+            strs(&["n:4"])
+        );
+        assert_eq!(get(&e, "Event.System.Channel"), strs(&["s:Security"]));
+        assert_eq!(
+            get(&e, "Event.EventData.Data"),
+            strs(&["s:one", "s:two", "s:three", "s:four"])
+        );
+        assert_eq!(
+            get(&e, "Event.EventData.Data.#attributes.Name"),
+            strs(&["s:a", "s:b"])
+        );
+
+        // `#text` nested in `#text`, and the first `#text` wins.
+        let e = parse(
+            r##"{"a": {"#text": {"#text": 5}}, "b": {"#text": 1, "#text": 2}, "c": {"\u0023text": "esc"}}"##,
+        );
+        assert_eq!(get(&e, "a"), strs(&["n:5"]));
+        assert_eq!(get(&e, "b"), strs(&["n:1"]));
+        assert_eq!(get(&e, "c"), strs(&["s:esc"]));
+        assert_eq!(get(&e, "c.#text"), strs(&["s:esc"]));
+    }
+
+    #[test]
+    fn arrays() {
+        let e = parse(
+            r#"{"Data": ["x", 2, true, null, [3, [4, []], "y"], {"k": "skipped"}], "empty": [], "procs": [{"name": "a", "args": ["-x", "-y"]}, 5, [{"name": "b"}], {"other": 1}, {"name": ["c", "d"]}], "deep": [[[[{"v": 1}]]]]}"#,
+        );
+        assert_eq!(
+            get(&e, "Data"),
+            strs(&["s:x", "n:2", "b:true", "null", "n:3", "n:4", "s:y"])
+        );
+        assert_eq!(get(&e, "empty"), strs(&[]), "an empty array exists");
+        assert_eq!(get(&e, "procs"), strs(&["n:5"]));
+        assert_eq!(get(&e, "procs.name"), strs(&["s:a", "s:b", "s:c", "s:d"]));
+        assert_eq!(get(&e, "procs.args"), strs(&["s:-x", "s:-y"]));
+        assert_eq!(get(&e, "procs.other"), strs(&["n:1"]));
+        assert_eq!(get(&e, "procs.missing"), None);
+        assert_eq!(get(&e, "Data.k"), strs(&["s:skipped"]));
+        assert_eq!(get(&e, "deep.v"), strs(&["n:1"]));
+        assert_eq!(get(&e, "empty.x"), None);
+
+        let mut seen = Vec::new();
+        assert!(e.lookup("Data", &mut |v| {
+            seen.push(show(v));
+            seen.len() == 2
+        }));
+        assert_eq!(seen, ["s:x", "n:2"]);
+    }
+
+    #[test]
+    fn numbers_keep_raw_text() {
+        let e = parse(
+            r#"{"a": 1, "b": -2.5e3, "c": 0, "d": -0, "e": 1E+2, "f": 0.125, "g": 18446744073709551616123, "h": 1e-7}"#,
+        );
+        for (path, raw) in [
+            ("a", "1"),
+            ("b", "-2.5e3"),
+            ("c", "0"),
+            ("d", "-0"),
+            ("e", "1E+2"),
+            ("f", "0.125"),
+            ("g", "18446744073709551616123"),
+            ("h", "1e-7"),
+        ] {
+            let mut got = Vec::new();
+            assert!(e.lookup(path, &mut |v| {
+                if let Value::Number(n) = v {
+                    got.push(n.to_string());
+                }
+                false
+            }));
+            assert_eq!(got, [raw], "{path}");
+        }
+        let mut n = None;
+        e.lookup("b", &mut |v| {
+            n = v.as_number();
+            true
+        });
+        assert_eq!(n, Some(crate::ir::Number::Float(-2500.0)));
+    }
+
+    #[test]
+    fn escapes_and_surrogate_pairs() {
+        let e = parse(
+            r#"{"s": "a\"b\\c\/d\be\ff\ng\rh\ti", "u": "\u0041\u00e9\u65E5\ud83d\ude00", "raw": "日本 😀 é", "k\u0065y": 1, "path": "C:\\Windows\\System32\\cmd.exe", "mix": "\u0041x\n\"q\"\\"}"#,
+        );
+        assert_eq!(get(&e, "s"), strs(&["s:a\"b\\c/d\u{8}e\u{c}f\ng\rh\ti"]));
+        assert_eq!(get(&e, "u"), strs(&["s:Aé日😀"]));
+        assert_eq!(get(&e, "raw"), strs(&["s:日本 😀 é"]));
+        assert_eq!(
+            get(&e, "key"),
+            strs(&["n:1"]),
+            "escaped keys compare decoded"
+        );
+        assert_eq!(get(&e, "path"), strs(&[r"s:C:\Windows\System32\cmd.exe"]));
+        assert_eq!(get(&e, "mix"), strs(&["s:Ax\n\"q\"\\"]));
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let e = parse(
+            r#"{"hi": "a\ud800b", "lo": "a\udc00b", "end": "\uD800", "twice": "\ud800\ud800", "hi_then_bmp": "\ud800\u0041", "pair_after": "\ud800\ud83d\ude00"}"#,
+        );
+        assert_eq!(get(&e, "hi"), strs(&["s:a\u{fffd}b"]));
+        assert_eq!(get(&e, "lo"), strs(&["s:a\u{fffd}b"]));
+        assert_eq!(get(&e, "end"), strs(&["s:\u{fffd}"]));
+        assert_eq!(get(&e, "twice"), strs(&["s:\u{fffd}\u{fffd}"]));
+        assert_eq!(get(&e, "hi_then_bmp"), strs(&["s:\u{fffd}A"]));
+        assert_eq!(get(&e, "pair_after"), strs(&["s:\u{fffd}😀"]));
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_with_its_offset() {
+        let err = parse_err(b"{\"a\": \"ok\xff\"}");
+        assert_eq!(err.offset, 9);
+        assert_eq!(err.message, "invalid UTF-8");
+        let err = parse_err(b"{\"\xe6\x97\": 1}");
+        assert_eq!(err.offset, 2);
+        assert_eq!(err.to_string(), "at byte 2: invalid UTF-8");
+    }
+
+    #[test]
+    fn malformed_json_is_rejected_with_offsets() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("", 0, "expected a JSON object"),
+            ("   ", 3, "expected a JSON object"),
+            ("[1, 2]", 0, "expected a JSON object"),
+            ("\"s\"", 0, "expected a JSON object"),
+            ("42", 0, "expected a JSON object"),
+            ("null", 0, "expected a JSON object"),
+            ("{", 1, "unexpected end of input, expected a string key"),
+            (r#"{"a""#, 4, "expected ':' after an object key"),
+            (r#"{"a":"#, 5, "unexpected end of input, expected a value"),
+            (
+                r#"{"a": 1"#,
+                7,
+                "unexpected end of input, expected ',' or '}'",
+            ),
+            (
+                r#"{"a": [1"#,
+                8,
+                "unexpected end of input, expected ',' or ']'",
+            ),
+            (r#"{"a": "xy"#, 6, "unterminated string"),
+            (r#"{"a": "x\"#, 8, "unterminated string"),
+            (
+                r#"{"a": 1,}"#,
+                8,
+                "expected a key after ',' (trailing comma)",
+            ),
+            (
+                r#"{"a": [1,]}"#,
+                9,
+                "expected a value after ',' (trailing comma)",
+            ),
+            (
+                r#"{"a": 1} x"#,
+                9,
+                "trailing characters after the JSON object",
+            ),
+            (
+                r#"{"a": 1}{"b": 2}"#,
+                8,
+                "trailing characters after the JSON object",
+            ),
+            (
+                r#"{"a": 1}}"#,
+                8,
+                "trailing characters after the JSON object",
+            ),
+            (
+                r#"{"a": 1 "b": 2}"#,
+                8,
+                "expected ',' or '}' after an object member",
+            ),
+            (
+                r#"{"a": [1 2]}"#,
+                9,
+                "expected ',' or ']' after an array element",
+            ),
+            (
+                r#"{"a": [1}"#,
+                8,
+                "expected ',' or ']' after an array element",
+            ),
+            (r#"{"a": {]}"#, 7, "expected a string key"),
+            (r#"{a: 1}"#, 1, "expected a string key"),
+            (r#"{'a': 1}"#, 1, "expected a string key"),
+            (r#"{"a" 1}"#, 5, "expected ':' after an object key"),
+            (r#"{"a": }"#, 6, "expected a value"),
+            (r#"{"a": 'x'}"#, 6, "expected a value"),
+            (
+                "{\"a\": \"x\ty\"}",
+                8,
+                "control character in string (must be escaped)",
+            ),
+            (
+                "{\"a\": \"x\ny\"}",
+                8,
+                "control character in string (must be escaped)",
+            ),
+            (
+                "{\"a\u{1}\": 1}",
+                3,
+                "control character in string (must be escaped)",
+            ),
+            (
+                "{\"a\": \"x\\\"\u{0}\"}",
+                10,
+                "control character in string (must be escaped)",
+            ),
+            (r#"{"a": "\x"}"#, 7, "invalid escape sequence in string"),
+            (r#"{"a": "\u12"}"#, 11, "expected four hex digits after \\u"),
+            (
+                r#"{"a": "\uZZZZ"}"#,
+                9,
+                "expected four hex digits after \\u",
+            ),
+            (
+                r#"{"a": "\ud800\u12"}"#,
+                17,
+                "expected four hex digits after \\u",
+            ),
+            (
+                r#"{"a": 01}"#,
+                7,
+                "leading zeros are not allowed in numbers",
+            ),
+            (
+                r#"{"a": -01}"#,
+                8,
+                "leading zeros are not allowed in numbers",
+            ),
+            (
+                r#"{"a": 1.}"#,
+                8,
+                "expected a digit after the decimal point",
+            ),
+            (r#"{"a": .5}"#, 6, "expected a value"),
+            (r#"{"a": -}"#, 7, "expected a digit"),
+            (r#"{"a": -x}"#, 7, "expected a digit"),
+            (r#"{"a": +1}"#, 6, "expected a value"),
+            (r#"{"a": 1e}"#, 8, "expected a digit in the exponent"),
+            (r#"{"a": 1e+}"#, 9, "expected a digit in the exponent"),
+            (
+                r#"{"a": 1.5.2}"#,
+                9,
+                "expected ',' or '}' after an object member",
+            ),
+            (
+                r#"{"a": 0x10}"#,
+                7,
+                "expected ',' or '}' after an object member",
+            ),
+            (r#"{"a": NaN}"#, 6, "expected a value"),
+            (r#"{"a": tru}"#, 6, "invalid literal, expected `true`"),
+            (r#"{"a": nul"#, 6, "invalid literal, expected `null`"),
+            (r#"{"a": False}"#, 6, "expected a value"),
+            (
+                r#"{"a": falsey}"#,
+                11,
+                "expected ',' or '}' after an object member",
+            ),
+            ("\u{feff}{}", 0, "expected a JSON object"),
+            ("{\u{a0}}", 1, "expected a string key"),
+        ];
+        for &(line, offset, message) in cases {
+            let err = parse_err(line.as_bytes());
+            assert_eq!(
+                (err.offset, err.message.as_str()),
+                (offset, message),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn whitespace_and_raw() {
+        let line = " \t{ \"a\" :\r\n [ 1 , { } , [ ] ] , \"b\" : { \"c\" : \"d\" } }\r\n";
+        let e = parse(line);
+        assert_eq!(e.raw(), line);
+        assert_eq!(get(&e, "a"), strs(&["n:1"]));
+        assert_eq!(get(&e, "b.c"), strs(&["s:d"]));
+        let e = parse("{}");
+        assert_eq!(get(&e, "a"), None);
+        assert!(!e.any_value(&mut |_| true));
+        assert_eq!(e.detected_layout(), Layout::Flat);
+    }
+
+    #[test]
+    fn error_type() {
+        let err = JsonError {
+            offset: 3,
+            message: "oops".to_string(),
+        };
+        assert_eq!(err.to_string(), "at byte 3: oops");
+        let boxed: Box<dyn std::error::Error> = Box::new(err.clone());
+        assert_eq!(boxed.to_string(), "at byte 3: oops");
+        assert_eq!(JsonEvent::default().raw(), "");
+        assert!(!JsonEvent::default().lookup("a", &mut |_| false));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let n = 10_000;
+        let bare = "[".repeat(n);
+        assert_eq!(parse_err(bare.as_bytes()).message, "expected a JSON object");
+
+        let arrays = format!("{{\"a\": {}{}}}", "[".repeat(n), "]".repeat(n));
+        let err = parse_err(arrays.as_bytes());
+        assert_eq!(err.message, "nesting deeper than 128 levels");
+        assert_eq!(err.offset, 6 + 127);
+        let unclosed = format!("{{\"a\": {}", "[".repeat(n));
+        assert_eq!(
+            parse_err(unclosed.as_bytes()).message,
+            "nesting deeper than 128 levels"
+        );
+        let objects = format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        assert_eq!(
+            parse_err(objects.as_bytes()).message,
+            "nesting deeper than 128 levels"
+        );
+
+        // Exactly at the limit is fine.
+        let ok = format!("{}1{}", "{\"a\":".repeat(128), "}".repeat(128));
+        let e = parse(&ok);
+        let path = vec!["a"; 128].join(".");
+        assert_eq!(get(&e, &path), strs(&["n:1"]));
+        let over = format!("{}1{}", "{\"a\":".repeat(129), "}".repeat(129));
+        assert!(JsonEvent::parse_str(&over).is_err());
+
+        // The parser itself does not recurse: a raised limit handles it.
+        let mut e = JsonEvent::with_max_depth(n + 1);
+        e.parse(arrays.as_bytes()).unwrap();
+        assert_eq!(get(&e, "a"), strs(&[]));
+        assert_eq!(get(&e, "a.b"), None);
+        assert!(!e.any_value(&mut |_| true));
+        let texts = format!("{{\"a\": {}7{}}}", "{\"#text\":".repeat(n), "}".repeat(n));
+        e.parse(texts.as_bytes()).unwrap();
+        assert_eq!(get(&e, "a"), strs(&["n:7"]));
+
+        assert!(JsonEvent::with_max_depth(0).parse(b"{}").is_ok());
+        assert!(JsonEvent::with_max_depth(1).parse(b"{\"a\":[]}").is_err());
+    }
+
+    #[test]
+    fn huge_string_field() {
+        let big = "x".repeat(50 * 1024 * 1024);
+        let line = format!("{{\"before\": 1, \"big\": \"{big}\", \"after\": \"y\"}}");
+        let e = parse(&line);
+        let mut len = 0;
+        assert!(e.lookup("big", &mut |v| {
+            if let Value::Str(s) = v {
+                len = s.len();
+            }
+            false
+        }));
+        assert_eq!(len, big.len());
+        assert_eq!(get(&e, "after"), strs(&["s:y"]));
+        assert_eq!(get(&e, "before"), strs(&["n:1"]));
+    }
+
+    #[test]
+    fn layout_detection_and_override() {
+        let cases = [
+            (
+                r#"{"Event": {"System": {"EventID": 1}}}"#,
+                Layout::EvtxNested,
+            ),
+            (
+                r#"{"@timestamp": "t", "Event": {"System": {}}}"#,
+                Layout::EvtxNested,
+            ),
+            (r#"{"Event": {"EventData": {}}}"#, Layout::Flat),
+            (r#"{"Event": "System"}"#, Layout::Flat),
+            (r#"{"x": {"Event": {"System": {}}}}"#, Layout::Flat),
+            (r#"{"@timestamp": "2024-01-01T00:00:00Z"}"#, Layout::Ecs),
+            (r#"{"ecs": {"version": "8"}}"#, Layout::Ecs),
+            (r#"{"event": {"code": "1"}}"#, Layout::Ecs),
+            (r#"{"winlog": {"event_id": 1}}"#, Layout::Ecs),
+            (r#"{"a": 1, "event.code": "1"}"#, Layout::Ecs),
+            (r#"{"winlog.event_id": 1}"#, Layout::Ecs),
+            (r#"{"ecs.version": "8"}"#, Layout::Ecs),
+            (
+                r#"{"winlog": {}, "Event": {"System": 1}}"#,
+                Layout::EvtxNested,
+            ),
+            (r#"{"EventID": 1, "Channel": "Security"}"#, Layout::Flat),
+            (
+                r#"{"events": 1, "eventx.a": 1, "x": {"winlog": 1}}"#,
+                Layout::Flat,
+            ),
+            (r#"{"Event": {"System": null}}"#, Layout::EvtxNested),
+            (r#"{"Event": [{"System": {}}]}"#, Layout::Flat),
+        ];
+        for (line, layout) in cases {
+            let e = parse(line);
+            assert_eq!(e.detected_layout(), layout, "{line}");
+            assert_eq!(e.layout(), layout, "{line}");
+        }
+
+        let mut e = JsonEvent::new();
+        e.set_layout_override(Some(Layout::Ecs));
+        e.parse(br#"{"Event": {"System": {}}}"#).unwrap();
+        assert_eq!(e.detected_layout(), Layout::EvtxNested);
+        assert_eq!(e.layout(), Layout::Ecs);
+        e.parse(br#"{"CommandLine": "x"}"#).unwrap();
+        assert_eq!(e.layout(), Layout::Ecs, "the override survives parses");
+        e.set_layout_override(Some(Layout::EvtxNested));
+        assert_eq!(e.layout(), Layout::EvtxNested);
+        e.set_layout_override(None);
+        assert_eq!(e.layout(), Layout::Flat);
+        assert!(e.parse(b"{").is_err());
+        assert_eq!(e.detected_layout(), Layout::Flat);
+    }
+
+    #[test]
+    fn any_value_order_and_early_stop() {
+        let e = parse(
+            r##"{"a": "x", "b": {"c": 1, "d": [true, null, {"e": "esc\n"}]}, "f": {"#text": 2.5}, "g": false, "h": []}"##,
+        );
+        assert_eq!(
+            all_values(&e),
+            [
+                "s:x", "n:1", "b:true", "null", "s:esc\n", "n:2.5", "b:false"
+            ]
+        );
+        let mut seen = Vec::new();
+        assert!(e.any_value(&mut |v| {
+            seen.push(show(v));
+            v == Value::Bool(true)
+        }));
+        assert_eq!(seen, ["s:x", "n:1", "b:true"]);
+        assert!(
+            !e.any_value(&mut |v| v == Value::Str("a")),
+            "keys are not values"
+        );
+    }
+
+    #[test]
+    fn parser_reuse() {
+        let a = r#"{"k": "v\u0041", "n": [1, 2], "Event": {"System": {"EventID": 1}}}"#;
+        let b = r#"{"other": "w", "@timestamp": "t", "k": {"x": "y"}}"#;
+        let mut e = JsonEvent::new();
+        for _ in 0..2 {
+            e.parse(a.as_bytes()).unwrap();
+            assert_eq!(e.raw(), a);
+            assert_eq!(get(&e, "k"), strs(&["s:vA"]));
+            assert_eq!(get(&e, "n"), strs(&["n:1", "n:2"]));
+            assert_eq!(get(&e, "other"), None);
+            assert_eq!(e.layout(), Layout::EvtxNested);
+
+            e.parse(b.as_bytes()).unwrap();
+            assert_eq!(e.raw(), b);
+            assert_eq!(get(&e, "k"), strs(&[]));
+            assert_eq!(get(&e, "k.x"), strs(&["s:y"]));
+            assert_eq!(get(&e, "other"), strs(&["s:w"]));
+            assert_eq!(get(&e, "n"), None);
+            assert_eq!(e.layout(), Layout::Ecs);
+
+            assert!(e.parse(br#"{"k": 1,"#).is_err());
+            assert_eq!(get(&e, "k"), None);
+            assert_eq!(e.raw(), "");
+        }
+        e.parse(a.as_bytes()).unwrap();
+        assert_eq!(all_values(&e), ["s:vA", "n:1", "n:2", "n:1"]);
+    }
+
+    #[test]
+    fn reparsing_keeps_buffer_capacities() {
+        let line = r##"{"Event": {"System": {"EventID": {"#text": 4688}, "Provider": {"#attributes": {"Name": "p"}}}, "EventData": {"CommandLine": "C:\\Windows\\cmd.exe \"x\" \u00e9", "Data": [1, [2, {"a": null}], "three"]}}}"##;
+        let mut e = JsonEvent::new();
+        e.parse(line.as_bytes()).unwrap();
+        let capacities = |e: &JsonEvent| {
+            (
+                e.buf.capacity(),
+                e.tape.capacity(),
+                e.scratch.capacity(),
+                e.stack.capacity(),
+            )
+        };
+        let first = capacities(&e);
+        assert!(first.2 > 0, "the line has escaped strings");
+        for _ in 0..1000 {
+            e.parse(line.as_bytes()).unwrap();
+            assert_eq!(capacities(&e), first);
+            assert_eq!(
+                get(&e, "Event.EventData.CommandLine"),
+                strs(&["s:C:\\Windows\\cmd.exe \"x\" é"])
+            );
+        }
+        // A shorter line fits in the same buffers too.
+        e.parse(br#"{"a": "\n"}"#).unwrap();
+        assert_eq!(capacities(&e), first);
+    }
+
+    /// A small deterministic PRNG (xorshift64*).
+    struct Rng(u64);
+
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 >> 12;
+            self.0 ^= self.0 << 25;
+            self.0 ^= self.0 >> 27;
+            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+            items[self.below(items.len())]
+        }
+    }
+
+    fn gen_ws(rng: &mut Rng, out: &mut String) {
+        out.push_str(rng.pick(&["", "", "", " ", "\n", "\t", "\r\n  "]));
+    }
+
+    /// Appends a JSON string; returns its decoded value.
+    fn gen_string(rng: &mut Rng, out: &mut String) -> String {
+        const PIECES: &[(&str, &str)] = &[
+            ("a", "a"),
+            ("bc", "bc"),
+            ("é", "é"),
+            ("日本", "日本"),
+            ("😀", "😀"),
+            (" ", " "),
+            ("#text", "#text"),
+            (".", "."),
+            ("\\n", "\n"),
+            ("\\\"", "\""),
+            ("\\\\", "\\"),
+            ("\\/", "/"),
+            ("\\t", "\t"),
+            ("\\u0041", "A"),
+            ("\\u00e9", "é"),
+            ("\\ud83d\\ude00", "😀"),
+            ("\u{7f}", "\u{7f}"),
+        ];
+        let mut decoded = String::new();
+        out.push('"');
+        for _ in 0..rng.below(4) {
+            let (text, value) = rng.pick(PIECES);
+            out.push_str(text);
+            decoded.push_str(value);
+        }
+        out.push('"');
+        decoded
+    }
+
+    /// Appends a random JSON value; records its scalars in document order.
+    fn gen_value(rng: &mut Rng, depth: usize, out: &mut String, scalars: &mut Vec<String>) {
+        let kinds = if depth >= 6 { 5 } else { 8 };
+        match rng.below(kinds) {
+            0 | 4 => {
+                let s = gen_string(rng, out);
+                scalars.push(format!("s:{s}"));
+            }
+            1 => {
+                let n = rng.pick(&["0", "-1", "12", "3.25", "-0.5e3", "1E+2", "7e-1", "-0"]);
+                out.push_str(n);
+                scalars.push(format!("n:{n}"));
+            }
+            2 => {
+                let b = rng.below(2) == 0;
+                out.push_str(if b { "true" } else { "false" });
+                scalars.push(format!("b:{b}"));
+            }
+            3 => {
+                out.push_str("null");
+                scalars.push("null".to_string());
+            }
+            5 | 6 => gen_object(rng, depth + 1, out, scalars),
+            _ => {
+                out.push('[');
+                for k in 0..rng.below(4) {
+                    if k > 0 {
+                        out.push(',');
+                    }
+                    gen_ws(rng, out);
+                    gen_value(rng, depth + 1, out, scalars);
+                    gen_ws(rng, out);
+                }
+                out.push(']');
+            }
+        }
+    }
+
+    fn gen_object(rng: &mut Rng, depth: usize, out: &mut String, scalars: &mut Vec<String>) {
+        out.push('{');
+        for k in 0..rng.below(4) {
+            if k > 0 {
+                out.push(',');
+            }
+            gen_ws(rng, out);
+            gen_string(rng, out);
+            gen_ws(rng, out);
+            out.push(':');
+            gen_ws(rng, out);
+            gen_value(rng, depth, out, scalars);
+            gen_ws(rng, out);
+        }
+        out.push('}');
+    }
+
+    /// Exercises every read path of a parsed (or failed) event.
+    fn exercise(e: &JsonEvent) {
+        for path in ["a", "bc", "a.bc", "#text", "", ".", "a.a.a", "日本"] {
+            e.lookup(path, &mut |_| false);
+        }
+        e.any_value(&mut |_| false);
+        let _ = e.layout();
+    }
+
+    #[test]
+    fn random_documents_agree_with_serde_json_and_never_panic() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut event = JsonEvent::new();
+        let (mut accepted, mut rejected) = (0, 0);
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            let mut scalars = Vec::new();
+            gen_ws(&mut rng, &mut text);
+            gen_object(&mut rng, 1, &mut text, &mut scalars);
+            gen_ws(&mut rng, &mut text);
+
+            // Unmutated: parses, and visits exactly the generated scalars.
+            event
+                .parse(text.as_bytes())
+                .unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(event.raw(), text);
+            assert_eq!(all_values(&event), scalars, "{text}");
+            exercise(&event);
+
+            // Mutated: must agree with serde_json on validity.
+            let mut bytes = text.into_bytes();
+            for _ in 0..=rng.below(3) {
+                let at = rng.below(bytes.len() + 1);
+                let byte = rng.pick(b"{}[]\",:0123-.eE+ \\atrunlx\x01\xc3\xff");
+                match rng.below(4) {
+                    0 if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    1 if at < bytes.len() => bytes[at] = byte,
+                    2 => bytes.truncate(at),
+                    _ => bytes.insert(at, byte),
+                }
+            }
+            let ours = event.parse(&bytes);
+            exercise(&event);
+            match &ours {
+                Ok(()) => accepted += 1,
+                Err(e) => {
+                    rejected += 1;
+                    assert!(e.offset <= bytes.len(), "{e}");
+                }
+            }
+            let surrogate_escape = bytes
+                .windows(3)
+                .any(|w| w[0] == b'\\' && w[1] == b'u' && matches!(w[2], b'd' | b'D'));
+            let theirs = serde_json::from_slice::<serde_json::Value>(&bytes);
+            if surrogate_escape
+                || theirs
+                    .as_ref()
+                    .is_err_and(|e| e.to_string().contains("out of range"))
+            {
+                continue;
+            }
+            let theirs_ok = theirs.is_ok_and(|v| v.is_object());
+            assert_eq!(
+                ours.is_ok(),
+                theirs_ok,
+                "{ours:?} on {:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        assert!(accepted > 1000 && rejected > 1000, "{accepted} {rejected}");
+    }
+
+    fn shared_data(relative: &str) -> Option<std::path::PathBuf> {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
+        let path = std::path::Path::new(root).join(relative);
+        if path.exists() {
+            Some(path)
+        } else {
+            println!("skipping: ../shared/data not found");
+            None
+        }
+    }
+
+    #[test]
+    fn every_prefix_of_real_lines_is_handled() {
+        let mut lines: Vec<String> = vec![
+            r##"{"Event": {"System": {"EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}}, "EventData": {"Data": ["a\u00e9\ud83d\ude00", -2.5e3, true, null, false, {}]}}}"##.to_string(),
+            r#"{"process": {"parent.name": "C:\\x\\日本.exe", "args": [[1, 2], []]}, "@timestamp": "t"}"#.to_string(),
+        ];
+        if let Some(path) = shared_data("events/windows-samples.ndjson") {
+            let text = std::fs::read_to_string(path).unwrap();
+            lines.extend(text.lines().step_by(1500).map(str::to_string));
+        }
+        let mut event = JsonEvent::new();
+        for line in &lines {
+            let bytes = line.as_bytes();
+            event.parse(bytes).unwrap_or_else(|e| panic!("{e}: {line}"));
+            for end in 0..bytes.len() {
+                let err = event
+                    .parse(&bytes[..end])
+                    .expect_err("a strict prefix is incomplete");
+                assert!(err.offset <= end, "{err} for a prefix of length {end}");
+                exercise(&event);
+                // And the same with a byte of garbage appended.
+                let mut garbled = bytes[..end].to_vec();
+                garbled.push(b'\xff');
+                assert!(event.parse(&garbled).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn windows_samples_parse() {
+        let Some(path) = shared_data("events/windows-samples.ndjson") else {
+            return;
+        };
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut event = JsonEvent::new();
+        let mut lines = 0;
+        let mut rogue_1040 = 0;
+        for (number, line) in text.lines().enumerate() {
+            event
+                .parse(line.as_bytes())
+                .unwrap_or_else(|e| panic!("line {}: {e}", number + 1));
+            lines += 1;
+            assert_eq!(event.layout(), Layout::Flat, "line {}", number + 1);
+            assert!(
+                event.lookup("EventID", &mut |v| matches!(v, Value::Number(_))),
+                "line {}",
+                number + 1
+            );
+            let source = get(&event, "_source_file").unwrap_or_default();
+            let id = get(&event, "EventID").unwrap_or_default();
+            if source
+                .iter()
+                .any(|s| s.ends_with("rogue_msi_url_1040_1042.evtx"))
+                && id == ["n:1040"]
+            {
+                let data = get(&event, "Data").unwrap();
+                if data.contains(&"s:http://officemysuppbox.com/staterepository".to_string()) {
+                    rogue_1040 += 1;
+                    assert_eq!(get(&event, "Provider_Name"), strs(&["s:MsiInstaller"]));
+                    assert_eq!(data.len(), 7);
+                    assert_eq!(
+                        get(&event, "Data_0"),
+                        strs(&["s:http://officemysuppbox.com/staterepository"])
+                    );
+                    assert_eq!(get(&event, "Binary"), strs(&["null"]));
+                }
+            }
+        }
+        assert_eq!(lines, 14_646);
+        assert_eq!(rogue_1040, 1);
+    }
+
+    /// Splits a file of pretty-printed JSON objects, one after the other, at
+    /// the lines holding a lone top-level `{`.
+    fn split_documents(text: &str) -> Vec<&str> {
+        let mut starts: Vec<usize> = text.match_indices("\n{").map(|(at, _)| at + 1).collect();
+        starts.insert(0, 0);
+        starts.push(text.len());
+        starts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+    }
+
+    #[test]
+    fn sigma_regression_samples_parse() {
+        let Some(index) = shared_data("sigma/regression-index.jsonl") else {
+            return;
+        };
+        let root = index.with_file_name("regression");
+        let index = std::fs::read_to_string(index).unwrap();
+        let mut event = JsonEvent::new();
+        let mut files = 0;
+        let mut events = 0;
+        for entry in index.lines() {
+            let entry: serde_json::Value = serde_json::from_str(entry).unwrap();
+            let sample = entry["sample_path"]
+                .as_str()
+                .unwrap()
+                .replace(".evtx", ".json");
+            let Ok(text) = std::fs::read_to_string(root.join(&sample)) else {
+                continue;
+            };
+            files += 1;
+            let docs = split_documents(&text);
+            if docs.len() > 1 {
+                let err = event.parse(text.as_bytes()).unwrap_err();
+                assert_eq!(err.message, "trailing characters after the JSON object");
+            }
+            let expected: Vec<String> = entry["event_ids"]
+                .as_array()
+                .map(|ids| {
+                    ids.iter()
+                        .filter_map(|v| v.as_str().map(|s| format!("n:{s}")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let mut matched = false;
+            for doc in docs {
+                event
+                    .parse(doc.as_bytes())
+                    .unwrap_or_else(|e| panic!("{sample}: {e}"));
+                events += 1;
+                assert_eq!(event.layout(), Layout::EvtxNested, "{sample}");
+                let id = get(&event, "Event.System.EventID").unwrap_or_default();
+                assert_eq!(id.len(), 1, "{sample}: {id:?}");
+                assert!(id[0].starts_with("n:"), "{sample}: {id:?}");
+                matched |= expected.contains(&id[0]);
+                let provider =
+                    get(&event, "Event.System.Provider.#attributes.Name").unwrap_or_default();
+                assert_eq!(provider.len(), 1, "{sample}: {provider:?}");
+                assert!(provider[0].len() > 2, "{sample}: {provider:?}");
+                assert!(
+                    get(&event, "Event.System.Channel").is_some_and(|c| c.len() == 1),
+                    "{sample}"
+                );
+            }
+            assert!(expected.is_empty() || matched, "{sample}: {expected:?}");
+        }
+        assert!(files >= 100, "only {files} regression samples found");
+        assert!(events > files);
+    }
+}

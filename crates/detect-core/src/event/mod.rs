@@ -1,0 +1,190 @@
+//! Borrowed, allocation-free access to an event's fields.
+//!
+//! Rules never see a concrete event type: generated code and the interpreter
+//! both go through [`Event`], which a sensor can implement on its own structs
+//! (see the example on the trait) and which [`json::JsonEvent`] implements for
+//! NDJSON lines. Values are handed out through a callback so that arrays can be
+//! walked without collecting them and borrowed strings never outlive the event.
+
+pub mod json;
+
+use core::fmt::Write as _;
+
+pub use crate::layout::Layout;
+
+/// One scalar value of an event field.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    /// JSON `null` (or an explicitly empty value in a sensor struct).
+    Null,
+    /// A boolean; its text is `true` / `false`.
+    Bool(bool),
+    /// A signed integer; its text is its decimal form.
+    Int(i64),
+    /// An unsigned integer; its text is its decimal form.
+    UInt(u64),
+    /// A floating-point number; its text is Rust's shortest round-trip form.
+    Float(f64),
+    /// A number kept as the text it was written with (JSON numbers).
+    Number(&'a str),
+    /// A string.
+    Str(&'a str),
+}
+
+impl Value<'_> {
+    /// Calls `f` with the value's text, formatting numbers into a stack buffer
+    /// (no allocation). Returns `None` for [`Value::Null`], which has no text.
+    ///
+    /// ```
+    /// use detect_core::Value;
+    /// assert_eq!(Value::Int(443).with_text(|t| t == "443"), Some(true));
+    /// assert_eq!(Value::Bool(true).with_text(|t| t.to_string()), Some("true".to_string()));
+    /// assert_eq!(Value::Null.with_text(|t| t.len()), None);
+    /// ```
+    #[inline]
+    pub fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> Option<R> {
+        match *self {
+            Value::Null => None,
+            Value::Bool(b) => Some(f(if b { "true" } else { "false" })),
+            Value::Str(s) | Value::Number(s) => Some(f(s)),
+            Value::Int(i) => {
+                let mut buf = StackStr::<24>::new();
+                let _ = write!(buf, "{i}");
+                Some(f(buf.as_str()))
+            }
+            Value::UInt(i) => {
+                let mut buf = StackStr::<24>::new();
+                let _ = write!(buf, "{i}");
+                Some(f(buf.as_str()))
+            }
+            Value::Float(x) => {
+                let mut buf = StackStr::<40>::new();
+                if write!(buf, "{x}").is_err() {
+                    return Some(f(""));
+                }
+                Some(f(buf.as_str()))
+            }
+        }
+    }
+
+    /// The value as a number, if it is one or is a string holding one.
+    ///
+    /// ```
+    /// use detect_core::{Value, ir::Number};
+    /// assert_eq!(Value::Str(" 80").as_number(), None);
+    /// assert_eq!(Value::Str("80").as_number(), Some(Number::Int(80)));
+    /// assert_eq!(Value::Number("1.5").as_number(), Some(Number::Float(1.5)));
+    /// ```
+    pub fn as_number(&self) -> Option<crate::ir::Number> {
+        use crate::ir::Number;
+        match *self {
+            Value::Null | Value::Bool(_) => None,
+            Value::Int(i) => Some(Number::Int(i)),
+            Value::UInt(u) => Some(match i64::try_from(u) {
+                Ok(i) => Number::Int(i),
+                Err(_) => Number::Float(u as f64),
+            }),
+            Value::Float(f) => Some(Number::Float(f)),
+            Value::Str(s) | Value::Number(s) => crate::number::parse_number(s),
+        }
+    }
+}
+
+/// Read access to an event, by field path.
+///
+/// Paths are the names rules use after layout mapping: a flat name
+/// (`CommandLine`) or a dotted path (`process.parent.name`,
+/// `Event.EventData.Image`). An implementation calls `visit` once per scalar
+/// value found at the path (once per element for arrays) and stops as soon as
+/// the visitor returns `true`.
+///
+/// # Implementing it on a sensor's own struct
+///
+/// ```
+/// use detect_core::{Event, Layout, Value};
+///
+/// struct ProcessStart { pid: u32, image: String, command_line: String }
+///
+/// impl Event for ProcessStart {
+///     fn layout(&self) -> Layout { Layout::Flat }
+///     fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+///         match path {
+///             // The log source dispatch of `process_creation` (Sysmon 1) looks at these two:
+///             "Channel" => { visit(Value::Str("Microsoft-Windows-Sysmon/Operational")); true }
+///             "EventID" => { visit(Value::UInt(1)); true }
+///             "ProcessId" => { visit(Value::UInt(self.pid as u64)); true }
+///             "Image" => { visit(Value::Str(&self.image)); true }
+///             "CommandLine" => { visit(Value::Str(&self.command_line)); true }
+///             _ => false,
+///         }
+///     }
+/// }
+///
+/// let ev = ProcessStart { pid: 4, image: r"C:\Windows\System32\msiexec.exe".into(),
+///                         command_line: "msiexec /i http://x/y.msi".into() };
+/// let mut seen = Vec::new();
+/// assert!(ev.lookup("ProcessId", &mut |v| { seen.push(v.with_text(|t| t.to_string())); false }));
+/// assert_eq!(seen, vec![Some("4".to_string())]);
+/// assert!(!ev.lookup("ParentImage", &mut |_| false));
+/// ```
+pub trait Event {
+    /// The field layout this event uses; rules' field names are mapped to it.
+    fn layout(&self) -> Layout {
+        Layout::Flat
+    }
+
+    /// Visits the scalar value(s) at `path`. Returns whether the field exists
+    /// (a field holding `null` exists; its single value is [`Value::Null`]).
+    /// An empty array exists and has no values.
+    fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool;
+
+    /// Visits every scalar value in the event (for keyword search) until the
+    /// visitor returns `true`; returns whether it did. The default visits nothing.
+    fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        let _ = visit;
+        false
+    }
+}
+
+impl<E: Event + ?Sized> Event for &E {
+    fn layout(&self) -> Layout {
+        (**self).layout()
+    }
+    fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        (**self).lookup(path, visit)
+    }
+    fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        (**self).any_value(visit)
+    }
+}
+
+/// A fixed-capacity string on the stack, for formatting numbers without allocating.
+struct StackStr<const N: usize> {
+    buf: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> StackStr<N> {
+    fn new() -> Self {
+        StackStr {
+            buf: [0; N],
+            len: 0,
+        }
+    }
+    fn as_str(&self) -> &str {
+        // Only whole `&str`s are ever copied in, so this cannot fail.
+        core::str::from_utf8(&self.buf[..self.len]).unwrap_or("")
+    }
+}
+
+impl<const N: usize> core::fmt::Write for StackStr<N> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        if end > N {
+            return Err(core::fmt::Error);
+        }
+        self.buf[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}

@@ -1,0 +1,512 @@
+//! The rule IR: the one representation every front end lowers into and every
+//! back end consumes.
+//!
+//! The `rules!` macro, the Sigma YAML front end and the EQL front end all
+//! produce a [`RuleSet`]; the code generator in `detect-macros` turns it into
+//! Rust, and the [`crate::interpreter`] evaluates it directly. Keeping the IR
+//! small and *already lowered* is what makes the two back ends comparable:
+//!
+//! * modifier expansions (`windash`, `base64offset`, `utf16*`, `base64`) have
+//!   been applied by the front end: the IR only holds the resulting literals;
+//! * wildcard strings have been parsed (escapes resolved) into [`StrPattern`]s,
+//!   and trivial globs simplified to exact/prefix/suffix/contains;
+//! * condition globs (`1 of sel_*`) have been resolved to selection indices.
+//!
+//! Field names in the IR are in the rule's own vocabulary (`CommandLine`,
+//! `Image`, or ECS names such as `process.command_line`); mapping them onto an
+//! event layout happens in [`crate::layout`], at compile time for generated
+//! code and at load time for the interpreter.
+
+use serde::{Deserialize, Serialize};
+
+/// A set of rules compiled together.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct RuleSet {
+    /// The rules, in declaration order. Rule indices are positions here.
+    pub rules: Vec<Rule>,
+}
+
+/// One detection rule: metadata, the log source it applies to, and its logic.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Rule {
+    /// Identifier unique within the rule set (a Rust identifier for DSL rules).
+    pub name: String,
+    /// Descriptive metadata (id, title, level, tags...).
+    pub meta: Metadata,
+    /// Which events the rule looks at.
+    pub logsource: LogSource,
+    /// The vocabulary the rule's field names are written in.
+    pub vocabulary: Vocabulary,
+    /// Named selections and the condition over them.
+    pub detection: Detection,
+}
+
+/// The naming convention of a rule's fields, used to map them onto event layouts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Vocabulary {
+    /// Windows event log names as Sigma uses them (`CommandLine`, `EventID`, `Provider_Name`).
+    #[default]
+    Windows,
+    /// Elastic Common Schema dotted names (`process.command_line`).
+    Ecs,
+}
+
+/// Rule metadata, as found in Sigma rules and Elastic/Datadog rule pages.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Metadata {
+    /// Stable identifier (a UUID for Sigma rules).
+    pub id: Option<String>,
+    /// Human title.
+    pub title: String,
+    /// What the rule detects and why.
+    pub description: Option<String>,
+    /// Severity.
+    pub level: Level,
+    /// Maturity.
+    pub status: Option<Status>,
+    /// Tags such as `attack.t1218.007`.
+    pub tags: Vec<String>,
+    /// Reference URLs.
+    pub references: Vec<String>,
+    /// Known false positives.
+    pub falsepositives: Vec<String>,
+    /// Author(s).
+    pub author: Option<String>,
+    /// Creation date as written in the rule.
+    pub date: Option<String>,
+    /// Last modification date as written in the rule.
+    pub modified: Option<String>,
+}
+
+/// Severity of a rule, ordered from least to most severe.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Level {
+    /// Informational: no action expected.
+    Informational,
+    /// Low.
+    Low,
+    /// Medium (the default).
+    #[default]
+    Medium,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Level {
+    /// All levels, least severe first.
+    pub const ALL: [Level; 5] = [
+        Level::Informational,
+        Level::Low,
+        Level::Medium,
+        Level::High,
+        Level::Critical,
+    ];
+
+    /// The lowercase name used by Sigma (`informational`, `low`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Informational => "informational",
+            Level::Low => "low",
+            Level::Medium => "medium",
+            Level::High => "high",
+            Level::Critical => "critical",
+        }
+    }
+
+    /// Parses a Sigma level name (case-insensitive).
+    ///
+    /// ```
+    /// use detect_core::ir::Level;
+    /// assert_eq!(Level::parse("HIGH"), Some(Level::High));
+    /// assert_eq!(Level::parse("severe"), None);
+    /// ```
+    pub fn parse(s: &str) -> Option<Level> {
+        Level::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// Maturity of a rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Status {
+    /// Stable.
+    Stable,
+    /// Test.
+    Test,
+    /// Experimental.
+    Experimental,
+    /// Deprecated.
+    Deprecated,
+    /// Unsupported.
+    Unsupported,
+}
+
+impl Status {
+    /// All statuses.
+    pub const ALL: [Status; 5] = [
+        Status::Stable,
+        Status::Test,
+        Status::Experimental,
+        Status::Deprecated,
+        Status::Unsupported,
+    ];
+
+    /// The lowercase Sigma name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Stable => "stable",
+            Status::Test => "test",
+            Status::Experimental => "experimental",
+            Status::Deprecated => "deprecated",
+            Status::Unsupported => "unsupported",
+        }
+    }
+
+    /// Parses a Sigma status name (case-insensitive).
+    ///
+    /// ```
+    /// use detect_core::ir::Status;
+    /// assert_eq!(Status::parse("test"), Some(Status::Test));
+    /// ```
+    pub fn parse(s: &str) -> Option<Status> {
+        Status::ALL
+            .into_iter()
+            .find(|l| l.as_str().eq_ignore_ascii_case(s))
+    }
+}
+
+/// A Sigma-style log source. `None` everywhere means "every event".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct LogSource {
+    /// e.g. `windows`.
+    pub product: Option<String>,
+    /// e.g. `process_creation`.
+    pub category: Option<String>,
+    /// e.g. `sysmon`, `security`, `application`.
+    pub service: Option<String>,
+    /// Free-text requirements (audit policy...), informational only.
+    pub definition: Option<String>,
+}
+
+/// Named selections and the condition that combines them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Detection {
+    /// The search identifiers, in declaration order.
+    pub selections: Vec<Selection>,
+    /// The condition over selections (indices into `selections`).
+    pub condition: Condition,
+}
+
+/// A named search identifier (`selection`, `filter_main`, `keywords`...).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Selection {
+    /// The name used in the condition.
+    pub name: String,
+    /// What it matches.
+    pub expr: Expr,
+}
+
+/// A Sigma condition, with `x of pattern` already resolved to indices.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Condition {
+    /// One selection, by index.
+    Selection(usize),
+    /// Negation.
+    Not(Box<Condition>),
+    /// Conjunction (true when empty).
+    And(Vec<Condition>),
+    /// Disjunction (false when empty).
+    Or(Vec<Condition>),
+    /// `1 of ...`: at least one of these selections.
+    AnyOf(Vec<usize>),
+    /// `all of ...`: every one of these selections.
+    AllOf(Vec<usize>),
+}
+
+/// A boolean expression over field tests.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Expr {
+    /// Conjunction (true when empty).
+    And(Vec<Expr>),
+    /// Disjunction (false when empty).
+    Or(Vec<Expr>),
+    /// Negation.
+    Not(Box<Expr>),
+    /// A test on one field.
+    Field(FieldTest),
+    /// Keyword search: true when any scalar value anywhere in the event matches.
+    Keyword(StrPattern),
+}
+
+/// A test on the value(s) of one field.
+///
+/// When the field holds an array, a value test is true if any element passes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FieldTest {
+    /// The field name in the rule's vocabulary; dots separate nested keys.
+    pub field: String,
+    /// What to test.
+    pub test: Test,
+}
+
+/// The test applied to a field.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Test {
+    /// String comparison against the value's text (numbers by their decimal
+    /// text, booleans as `true`/`false`). Never matches a missing or null field.
+    Str(StrPattern),
+    /// Unanchored regular expression search (Rust `regex` syntax, a superset
+    /// of the Sigma PCRE subset).
+    Regex(RegexPattern),
+    /// The value parses as an IP address inside this network.
+    Cidr(Cidr),
+    /// The value parses as a number and compares to `value`.
+    Num {
+        /// The comparison.
+        op: NumOp,
+        /// Right-hand side.
+        value: Number,
+    },
+    /// A component of a date/time value compares to `value` (Sigma time modifiers).
+    Time {
+        /// Which component.
+        part: TimePart,
+        /// The comparison.
+        op: NumOp,
+        /// Right-hand side.
+        value: i64,
+    },
+    /// The field is present (`true`) or absent (`false`), whatever its value.
+    Exists(bool),
+    /// The field is missing or null.
+    Null,
+    /// The field's value relates to another field's value (Sigma `fieldref`).
+    FieldRef {
+        /// The other field, in the rule's vocabulary.
+        other: String,
+        /// How the two values must relate.
+        kind: RefKind,
+        /// Case sensitivity.
+        case: Case,
+    },
+}
+
+/// How a field compares with a referenced field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum RefKind {
+    /// Equal.
+    Exact,
+    /// The field starts with the other field's value.
+    Prefix,
+    /// The field ends with the other field's value.
+    Suffix,
+    /// The field contains the other field's value.
+    Contains,
+}
+
+/// Case sensitivity of a string comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Case {
+    /// Exact bytes.
+    Sensitive,
+    /// Unicode simple lowercase folding, ASCII fast path.
+    Insensitive,
+}
+
+/// A string pattern. Literals are stored as written (not folded); back ends
+/// fold insensitive patterns themselves.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct StrPattern {
+    /// The shape of the match.
+    pub kind: StrKind,
+    /// Case sensitivity.
+    pub case: Case,
+}
+
+/// The shape of a string match.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum StrKind {
+    /// The whole value equals the literal.
+    Exact(String),
+    /// The value starts with the literal.
+    Prefix(String),
+    /// The value ends with the literal.
+    Suffix(String),
+    /// The value contains the literal.
+    Contains(String),
+    /// A wildcard pattern over the whole value.
+    Glob(Vec<GlobToken>),
+}
+
+/// One token of a wildcard pattern.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GlobToken {
+    /// Literal text (escapes already resolved).
+    Lit(String),
+    /// `?`: exactly one character.
+    AnyChar,
+    /// `*`: any run of characters, possibly empty.
+    AnyRun,
+}
+
+/// A regular expression with its Sigma flags.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RegexPattern {
+    /// The pattern as written.
+    pub pattern: String,
+    /// `i`: case-insensitive.
+    pub case_insensitive: bool,
+    /// `m`: `^`/`$` match at line boundaries.
+    pub multi_line: bool,
+    /// `s`: `.` matches newline.
+    pub dot_all: bool,
+}
+
+impl RegexPattern {
+    /// The pattern with its flags as an inline group prefix, ready for `regex::Regex::new`.
+    ///
+    /// ```
+    /// use detect_core::ir::RegexPattern;
+    /// let re = RegexPattern { pattern: "a.b".into(), case_insensitive: true, multi_line: false, dot_all: true };
+    /// assert_eq!(re.full_pattern(), "(?is)a.b");
+    /// ```
+    pub fn full_pattern(&self) -> String {
+        let mut flags = String::new();
+        if self.case_insensitive {
+            flags.push('i');
+        }
+        if self.multi_line {
+            flags.push('m');
+        }
+        if self.dot_all {
+            flags.push('s');
+        }
+        if flags.is_empty() {
+            self.pattern.clone()
+        } else {
+            format!("(?{flags}){}", self.pattern)
+        }
+    }
+}
+
+/// An IPv4 or IPv6 network, stored as the masked address bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Cidr {
+    /// True for IPv4 (32-bit addresses), false for IPv6.
+    pub v4: bool,
+    /// Network address bits, right-aligned (the low 32 bits for IPv4), masked.
+    pub addr: u128,
+    /// Prefix length in bits.
+    pub prefix: u8,
+}
+
+/// A numeric comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NumOp {
+    /// `==`
+    Eq,
+    /// `!=`
+    Ne,
+    /// `<`
+    Lt,
+    /// `<=`
+    Le,
+    /// `>`
+    Gt,
+    /// `>=`
+    Ge,
+}
+
+/// A numeric literal: integers stay exact, others are `f64`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Number {
+    /// An integer.
+    Int(i64),
+    /// A floating-point number.
+    Float(f64),
+}
+
+/// A component of a timestamp (Sigma time modifiers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum TimePart {
+    /// 0..=59
+    Minute,
+    /// 0..=23
+    Hour,
+    /// 1..=31
+    Day,
+    /// ISO week, 1..=53
+    Week,
+    /// 1..=12
+    Month,
+    /// The year.
+    Year,
+}
+
+impl Rule {
+    /// Every field name the rule reads, in its own vocabulary, deduplicated in first-use order.
+    ///
+    /// ```
+    /// use detect_core::ir::*;
+    /// let rule = Rule {
+    ///     name: "r".into(),
+    ///     meta: Metadata::default(),
+    ///     logsource: LogSource::default(),
+    ///     vocabulary: Vocabulary::Windows,
+    ///     detection: Detection {
+    ///         selections: vec![Selection {
+    ///             name: "selection".into(),
+    ///             expr: Expr::Field(FieldTest { field: "Image".into(), test: Test::Null }),
+    ///         }],
+    ///         condition: Condition::Selection(0),
+    ///     },
+    /// };
+    /// assert_eq!(rule.fields(), vec!["Image".to_string()]);
+    /// ```
+    pub fn fields(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in &self.detection.selections {
+            s.expr.visit_fields(&mut |f| {
+                if !out.iter().any(|o| o == f) {
+                    out.push(f.to_string());
+                }
+            });
+        }
+        out
+    }
+}
+
+impl Expr {
+    /// Calls `f` with every field name the expression reads (fieldref targets included).
+    pub fn visit_fields(&self, f: &mut dyn FnMut(&str)) {
+        match self {
+            Expr::And(v) | Expr::Or(v) => v.iter().for_each(|e| e.visit_fields(f)),
+            Expr::Not(e) => e.visit_fields(f),
+            Expr::Field(t) => {
+                f(&t.field);
+                if let Test::FieldRef { other, .. } = &t.test {
+                    f(other);
+                }
+            }
+            Expr::Keyword(_) => {}
+        }
+    }
+
+    /// Rewrites every field name (and fieldref target) with `f`.
+    pub fn map_fields(&mut self, f: &mut dyn FnMut(&str) -> String) {
+        match self {
+            Expr::And(v) | Expr::Or(v) => v.iter_mut().for_each(|e| e.map_fields(f)),
+            Expr::Not(e) => e.map_fields(f),
+            Expr::Field(t) => {
+                t.field = f(&t.field);
+                if let Test::FieldRef { other, .. } = &mut t.test {
+                    *other = f(other);
+                }
+            }
+            Expr::Keyword(_) => {}
+        }
+    }
+}

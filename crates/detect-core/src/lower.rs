@@ -1,0 +1,116 @@
+//! Lowering a rule to one boolean expression per event layout.
+//!
+//! Both back ends start here: [`lower`] inlines the condition over the named
+//! selections, applies the log source (each [`crate::logsource::SourceVariant`]
+//! becomes `variant condition AND detection-with-renames`), and maps every field
+//! name onto the target [`Layout`]. The result only contains [`Expr`] nodes
+//! whose fields are event paths, ready to be compiled into Rust or interpreted.
+
+use crate::ir::{Condition, Detection, Expr, Rule};
+use crate::layout::{Layout, map_field};
+use crate::logsource::{UnknownLogSource, resolve};
+
+/// The rule as one expression over event paths of `layout`.
+///
+/// ```
+/// use detect_core::ir::*;
+/// use detect_core::{layout::Layout, lower::lower};
+/// let rule = Rule {
+///     name: "r".into(),
+///     meta: Metadata::default(),
+///     logsource: LogSource { product: Some("windows".into()), service: Some("application".into()), ..Default::default() },
+///     vocabulary: Vocabulary::Windows,
+///     detection: Detection {
+///         selections: vec![Selection { name: "s".into(), expr: Expr::Field(FieldTest { field: "Data".into(), test: Test::Null }) }],
+///         condition: Condition::Selection(0),
+///     },
+/// };
+/// let Expr::And(parts) = lower(&rule, Layout::EvtxNested).unwrap() else { panic!() };
+/// let mut fields = Vec::new();
+/// parts.iter().for_each(|p| p.visit_fields(&mut |f| fields.push(f.to_string())));
+/// assert_eq!(fields, ["Event.System.Channel", "Event.EventData.Data"]);
+/// ```
+pub fn lower(rule: &Rule, layout: Layout) -> Result<Expr, UnknownLogSource> {
+    let variants = resolve(&rule.logsource, rule.vocabulary)?;
+    let body = condition_expr(&rule.detection, &rule.detection.condition);
+    let mut alternatives = Vec::with_capacity(variants.len());
+    for variant in variants {
+        let mut detection = body.clone();
+        if !variant.renames.is_empty() {
+            detection.map_fields(&mut |f| {
+                variant
+                    .renames
+                    .iter()
+                    .find(|(from, _)| *from == f)
+                    .map_or_else(|| f.to_string(), |(_, to)| (*to).to_string())
+            });
+        }
+        let mut expr = Expr::And(vec![variant.condition, detection]);
+        expr.map_fields(&mut |f| map_field(rule.vocabulary, layout, f));
+        alternatives.push(expr);
+    }
+    Ok(simplify(Expr::Or(alternatives)))
+}
+
+/// The condition with every selection reference replaced by the selection's expression.
+pub fn condition_expr(detection: &Detection, condition: &Condition) -> Expr {
+    let sel = |i: &usize| detection.selections[*i].expr.clone();
+    match condition {
+        Condition::Selection(i) => sel(i),
+        Condition::Not(c) => Expr::Not(Box::new(condition_expr(detection, c))),
+        Condition::And(cs) => Expr::And(cs.iter().map(|c| condition_expr(detection, c)).collect()),
+        Condition::Or(cs) => Expr::Or(cs.iter().map(|c| condition_expr(detection, c)).collect()),
+        Condition::AnyOf(ids) => Expr::Or(ids.iter().map(sel).collect()),
+        Condition::AllOf(ids) => Expr::And(ids.iter().map(sel).collect()),
+    }
+}
+
+/// Flattens nested `And`/`Or`, drops neutral elements, unwraps single children
+/// and double negations. Preserves meaning exactly (no short-circuit order
+/// changes beyond flattening).
+///
+/// ```
+/// use detect_core::ir::Expr;
+/// use detect_core::lower::simplify;
+/// let e = Expr::Or(vec![Expr::And(vec![Expr::And(vec![]), Expr::Or(vec![])])]);
+/// assert_eq!(simplify(e), Expr::Or(vec![]));
+/// ```
+pub fn simplify(expr: Expr) -> Expr {
+    match expr {
+        Expr::And(parts) => {
+            let mut out = Vec::with_capacity(parts.len());
+            for p in parts.into_iter().map(simplify) {
+                match p {
+                    Expr::And(inner) => out.extend(inner),
+                    Expr::Or(ref inner) if inner.is_empty() => return Expr::Or(vec![]),
+                    other => out.push(other),
+                }
+            }
+            if out.len() == 1 {
+                out.pop().unwrap_or(Expr::And(vec![]))
+            } else {
+                Expr::And(out)
+            }
+        }
+        Expr::Or(parts) => {
+            let mut out = Vec::with_capacity(parts.len());
+            for p in parts.into_iter().map(simplify) {
+                match p {
+                    Expr::Or(inner) => out.extend(inner),
+                    Expr::And(ref inner) if inner.is_empty() => return Expr::And(vec![]),
+                    other => out.push(other),
+                }
+            }
+            if out.len() == 1 {
+                out.pop().unwrap_or(Expr::Or(vec![]))
+            } else {
+                Expr::Or(out)
+            }
+        }
+        Expr::Not(inner) => match simplify(*inner) {
+            Expr::Not(x) => *x,
+            other => Expr::Not(Box::new(other)),
+        },
+        leaf => leaf,
+    }
+}

@@ -1,0 +1,108 @@
+//! Helpers called by code that the `rules!` macro generates.
+//!
+//! Not a public API: names and signatures follow the code generator. Each
+//! helper walks the value(s) of one field through [`Event::lookup`] and stops
+//! at the first value that satisfies the test, without allocating.
+
+use crate::event::{Event, Value};
+use crate::ir::{Number, RefKind, RuleSet};
+
+/// True when some value at `path` has text satisfying `f`.
+#[inline]
+pub fn any_text<E: Event + ?Sized>(e: &E, path: &str, mut f: impl FnMut(&str) -> bool) -> bool {
+    let mut hit = false;
+    e.lookup(path, &mut |v: Value<'_>| {
+        hit = v.with_text(&mut f).unwrap_or(false);
+        hit
+    });
+    hit
+}
+
+/// True when some value at `path` is a number satisfying `f`.
+#[inline]
+pub fn any_number<E: Event + ?Sized>(e: &E, path: &str, mut f: impl FnMut(Number) -> bool) -> bool {
+    let mut hit = false;
+    e.lookup(path, &mut |v: Value<'_>| {
+        hit = v.as_number().is_some_and(&mut f);
+        hit
+    });
+    hit
+}
+
+/// True when the field exists (even holding `null` or an empty array).
+#[inline]
+pub fn exists<E: Event + ?Sized>(e: &E, path: &str) -> bool {
+    e.lookup(path, &mut |_| true)
+}
+
+/// True when the field is missing or one of its values is `null`.
+#[inline]
+pub fn is_null<E: Event + ?Sized>(e: &E, path: &str) -> bool {
+    let mut null = false;
+    let exists = e.lookup(path, &mut |v: Value<'_>| {
+        null = v == Value::Null;
+        null
+    });
+    !exists || null
+}
+
+/// True when some value anywhere in the event has text satisfying `f`.
+#[inline]
+pub fn any_value_text<E: Event + ?Sized>(e: &E, mut f: impl FnMut(&str) -> bool) -> bool {
+    e.any_value(&mut |v: Value<'_>| v.with_text(&mut f).unwrap_or(false))
+}
+
+/// True when some value of `a` relates to some value of `b` by `f(a, b)`.
+#[inline]
+pub fn field_ref<E: Event + ?Sized>(e: &E, a: &str, b: &str, mut f: impl FnMut(&str, &str) -> bool) -> bool {
+    any_text(e, a, |ta| any_text(e, b, |tb| f(ta, tb)))
+}
+
+/// Field-reference comparison where both sides are only known per event.
+/// Case-insensitive comparisons fold both sides char by char, without allocating.
+#[inline]
+pub fn ref_match(a: &str, b: &str, kind: RefKind, case_insensitive: bool) -> bool {
+    if !case_insensitive {
+        return match kind {
+            RefKind::Exact => a == b,
+            RefKind::Prefix => a.starts_with(b),
+            RefKind::Suffix => a.ends_with(b),
+            RefKind::Contains => a.contains(b),
+        };
+    }
+    let fold = crate::matcher::fold_char;
+    let starts = |hay: &str, needle: &str| {
+        let mut h = hay.chars().map(fold);
+        needle.chars().map(fold).all(|c| h.next() == Some(c))
+    };
+    match kind {
+        RefKind::Exact => a.chars().map(fold).eq(b.chars().map(fold)),
+        RefKind::Prefix => starts(a, b),
+        RefKind::Suffix => {
+            let mut h = a.chars().rev().map(fold);
+            b.chars().rev().map(fold).all(|c| h.next() == Some(c))
+        }
+        RefKind::Contains => a.char_indices().any(|(i, _)| starts(&a[i..], b)) || b.is_empty(),
+    }
+}
+
+/// Rebuilds the IR embedded by the macro (JSON produced at compile time).
+pub fn ir_from_json(json: &str) -> RuleSet {
+    serde_json::from_str(json).unwrap_or_else(|e| {
+        // The string was produced by serde_json from the same types at
+        // compile time; failing here means mismatched crate versions.
+        panic!("detect: embedded rule IR does not match this detect-core version: {e}")
+    })
+}
+
+pub use regex::Regex;
+
+/// Compiles a regex that the macro already validated at compile time.
+#[cold]
+pub fn compile_regex(pattern: &str) -> Regex {
+    Regex::new(pattern).unwrap_or_else(|e| panic!("detect: regex {pattern:?} was validated at compile time but fails now: {e}"))
+}
+
+pub use crate::matcher::{
+    GlobTok, cidr_contains, cmp_number, contains, contains_ci, ends_with_ci, eq_ci, glob, starts_with_ci, time_part,
+};

