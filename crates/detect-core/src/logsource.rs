@@ -202,9 +202,11 @@ pub fn resolve(ls: &LogSource, vocabulary: Vocabulary) -> Result<Vec<SourceVaria
         (None, None) => variants.push(any_event()),
         (Some(cat), svc) => {
             let Some((_, cat_variants)) = WINDOWS_CATEGORIES.iter().find(|(c, _)| *c == cat) else {
+                let known: Vec<&str> = WINDOWS_CATEGORIES.iter().map(|(c, _)| *c).collect();
                 return Err(UnknownLogSource(format!(
-                    "unknown Windows log source category `{cat}`; known categories: {}",
-                    WINDOWS_CATEGORIES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ")
+                    "unknown Windows log source category `{cat}`; {}known categories: {}",
+                    hint(cat, &known),
+                    known.join(", ")
                 )));
             };
             for (name, channel, ids, renames) in cat_variants.iter() {
@@ -226,9 +228,11 @@ pub fn resolve(ls: &LogSource, vocabulary: Vocabulary) -> Result<Vec<SourceVaria
         }
         (None, Some(svc)) => {
             let Some((name, channels)) = WINDOWS_SERVICES.iter().find(|(s, _)| *s == svc) else {
+                let known: Vec<&str> = WINDOWS_SERVICES.iter().map(|(s, _)| *s).collect();
                 return Err(UnknownLogSource(format!(
-                    "unknown Windows log source service `{svc}`; known services: {}",
-                    WINDOWS_SERVICES.iter().map(|(s, _)| *s).collect::<Vec<_>>().join(", ")
+                    "unknown Windows log source service `{svc}`; {}known services: {}",
+                    hint(svc, &known),
+                    known.join(", ")
                 )));
             };
             variants.push(SourceVariant {
@@ -273,6 +277,12 @@ fn resolve_ecs(
             }])
         }
     }
+}
+
+fn hint(name: &str, known: &[&str]) -> String {
+    crate::sigma::closest(name, known)
+        .map(|c| format!("did you mean `{c}`? "))
+        .unwrap_or_default()
 }
 
 fn any_event() -> SourceVariant {

@@ -168,9 +168,15 @@ fn err(at: ItemErrorAt, message: impl Into<String>) -> ItemError {
 
 /// The closest known modifier to a misspelt one, for "did you mean" hints.
 pub fn suggest_modifier(name: &str) -> Option<&'static str> {
-    MODIFIERS
+    closest(&name.to_ascii_lowercase(), MODIFIERS)
+}
+
+/// The candidate closest to `name` by edit distance, if it is close enough to
+/// be a plausible typo.
+pub fn closest<'a>(name: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
         .iter()
-        .map(|m| (edit_distance(m, &name.to_ascii_lowercase()), *m))
+        .map(|m| (edit_distance(m, name), *m))
         .filter(|(d, m)| *d <= 2.max(m.len() / 3))
         .min()
         .map(|(_, m)| m)

@@ -100,7 +100,7 @@ fn lower_rule(
 ) -> Option<Rule> {
     let mut meta = Metadata::default();
     let mut logsource = LogSource::default();
-    let mut logsource_span = None;
+    let mut logsource_spans: Vec<(String, Span)> = Vec::new();
     let mut vocabulary = Vocabulary::Windows;
     let mut doc = Vec::new();
     let mut title = None;
@@ -152,8 +152,9 @@ fn lower_rule(
                     };
                 }
                 "logsource" => {
-                    logsource_span = Some(attr.span());
-                    logsource = parse_logsource(attr)?;
+                    let (ls, spans) = parse_logsource(attr)?;
+                    logsource = ls;
+                    logsource_spans = spans;
                 }
                 other => {
                     return Err(syn::Error::new(
@@ -169,7 +170,19 @@ fn lower_rule(
         }
     }
     if let Err(e) = logsource::resolve(&logsource, vocabulary) {
-        errors.at(logsource_span.unwrap_or_else(|| def.name.span()), e);
+        // Point at the key the message is about (category, service, product).
+        let msg = e.to_string();
+        let span = ["category", "service", "product"]
+            .iter()
+            .find_map(|k| {
+                logsource_spans
+                    .iter()
+                    .find(|(key, _)| key == k && msg.contains(k))
+                    .map(|(_, s)| *s)
+            })
+            .or_else(|| logsource_spans.first().map(|(_, s)| *s))
+            .unwrap_or_else(|| def.name.span());
+        errors.at(span, e);
     }
     let description = doc
         .iter()
@@ -200,7 +213,7 @@ fn lower_rule(
     let condition = match &def.condition {
         None => {
             errors.at(
-                def.body_span,
+                def.name.span(),
                 format!(
                     "rule `{}` has no `condition`; add one, e.g. `condition: {}`",
                     def.name,
@@ -435,7 +448,7 @@ fn parse_list(input: ParseStream) -> syn::Result<Vec<(String, Span)>> {
     Ok(out)
 }
 
-fn parse_logsource(attr: &Attribute) -> syn::Result<LogSource> {
+fn parse_logsource(attr: &Attribute) -> syn::Result<(LogSource, Vec<(String, Span)>)> {
     let Meta::List(list) = &attr.meta else {
         return Err(syn::Error::new(
             attr.span(),
@@ -444,9 +457,11 @@ fn parse_logsource(attr: &Attribute) -> syn::Result<LogSource> {
     };
     list.parse_args_with(|input: ParseStream| {
         let mut ls = LogSource::default();
+        let mut spans = Vec::new();
         while !input.is_empty() {
             let key: syn::Ident = input.parse()?;
             input.parse::<Token![=]>()?;
+            spans.push((key.to_string(), input.span()));
             let value = if input.peek(LitStr) {
                 input.parse::<LitStr>()?.value()
             } else {
@@ -474,6 +489,6 @@ fn parse_logsource(attr: &Attribute) -> syn::Result<LogSource> {
             }
             input.parse::<Token![,]>()?;
         }
-        Ok(ls)
+        Ok((ls, spans))
     })
 }

@@ -1,0 +1,412 @@
+//! The semantics table: one row per (rule, event, expected verdict), run
+//! against the generated code *and* the reference interpreter.
+//!
+//! Every matcher and modifier has rules here with positive and negative rows;
+//! `every_rule_has_a_positive_and_a_negative_row` keeps it that way. Every
+//! event of the table is also run through every rule of the set, checking that
+//! generated code and interpreter agree beyond the rows written by hand.
+
+use detect::JsonEvent;
+use detect::interpreter::Interpreter;
+
+detect::rules! {
+    /// One small rule per behaviour under test.
+    pub ruleset Semantics;
+
+    placeholder admins = ["root", "Admin*"];
+
+    rule exact_ci { s: { F: "Abc" }, condition: s }
+    rule exact_unicode { s: { F: "ÄÖ" }, condition: s }
+    rule exact_kelvin { s: { F: "k" }, condition: s }
+    rule exact_cased { s: { F|cased: "Abc" }, condition: s }
+    rule exact_empty { s: { F: "" }, condition: s }
+    rule number_as_text { s: { F: 443 }, condition: s }
+    rule negative_number { s: { F: -5 }, condition: s }
+    rule bool_text { s: { F: "true" }, condition: s }
+    rule list_or { s: { F: ["x", "y"] }, condition: s }
+    rule star { s: { F: "a*c" }, condition: s }
+    rule question { s: { F: "a?c" }, condition: s }
+    rule escaped_star { s: { F: r"a\*c" }, condition: s }
+    rule escaped_backslash_then_star { s: { F: r"a\\*" }, condition: s }
+    rule plain_backslash { s: { F: r"C:\Windows\x" }, condition: s }
+    rule only_star { s: { F: "*" }, condition: s }
+    rule contains { s: { F|contains: "needle" }, condition: s }
+    rule contains_wild { s: { F|contains: "a*b" }, condition: s }
+    rule contains_cased { s: { F|contains|cased: "Needle" }, condition: s }
+    rule startswith { s: { F|startswith: "pre" }, condition: s }
+    rule endswith { s: { F|endswith: r"\cmd.exe" }, condition: s }
+    rule endswith_unicode { s: { F|endswith: "STRASSE" }, condition: s }
+    rule contains_all { s: { F|contains|all: ["a1", "b2"] }, condition: s }
+    rule re_plain { s: { F|re: "^a.c$" }, condition: s }
+    rule re_search { s: { F|re: "b+" }, condition: s }
+    rule re_i { s: { F|re|i: "^abc$" }, condition: s }
+    rule re_m { s: { F|re|m: "^b$" }, condition: s }
+    rule re_no_m { s: { F|re: "^b$" }, condition: s }
+    rule re_s { s: { F|re|s: "a.c" }, condition: s }
+    rule cidr_v4 { s: { F|cidr: "10.0.0.0/8" }, condition: s }
+    rule cidr_v6 { s: { F|cidr: "fe80::/10" }, condition: s }
+    rule cidr_list { s: { F|cidr: ["192.168.0.0/16", "172.16.0.0/12"] }, condition: s }
+    rule base64_exact { s: { F|base64: "abc" }, condition: s }
+    rule base64offset_contains { s: { F|base64offset|contains: "/bin/bash" }, condition: s }
+    rule wide_base64offset { s: { F|wide|base64offset|contains: "ping" }, condition: s }
+    rule utf16le_base64 { s: { F|utf16le|base64: "ping" }, condition: s }
+    rule utf16be_base64 { s: { F|utf16be|base64: "ping" }, condition: s }
+    rule utf16_bom_base64 { s: { F|utf16|base64: "ping" }, condition: s }
+    rule windash { s: { F|windash|contains: " -enc " }, condition: s }
+    rule exists_true { s: { F|exists: true }, condition: s }
+    rule exists_false { s: { F|exists: false }, condition: s }
+    rule null_value { s: { F: null }, condition: s }
+    rule fieldref { s: { F|fieldref: "G" }, condition: s }
+    rule fieldref_cased { s: { F|fieldref|cased: "G" }, condition: s }
+    rule fieldref_endswith { s: { F|fieldref|endswith: "G" }, condition: s }
+    rule gt { s: { F|gt: 10 }, condition: s }
+    rule gte { s: { F|gte: 10 }, condition: s }
+    rule lt { s: { F|lt: 10 }, condition: s }
+    rule lte { s: { F|lte: 10.5 }, condition: s }
+    rule neq { s: { F|neq: "x" }, condition: s }
+    rule neq_list { s: { F|neq: ["x", "y"] }, condition: s }
+    rule neq_number { s: { F|neq|gt: 5 }, condition: s }
+    rule hour { s: { T|hour: 14 }, condition: s }
+    rule month_gte { s: { T|month|gte: 6 }, condition: s }
+    rule week { s: { T|week: 53 }, condition: s }
+    rule expand { s: { User|expand: "%admins%" }, condition: s }
+    rule keyword { keywords: ["evil"], condition: keywords }
+    rule keyword_all { k: { |all: ["a1", "b2"] }, condition: k }
+    rule keyword_wild { keywords: ["mimi*katz"], condition: keywords }
+    rule map_and { s: { A: "1", B: "2" }, condition: s }
+    rule list_of_maps { s: [{ A: "1" }, { B: "2" }], condition: s }
+    rule dotted_path { s: { process.parent.name: "x.exe" }, condition: s }
+    rule quoted_field { s: { "Some Field": "v" }, condition: s }
+    rule cond_and_not {
+        sel: { A: "1" },
+        filter: { B: "2" },
+        condition: sel and not filter,
+    }
+    rule cond_or_paren {
+        a: { A: "1" },
+        b: { B: "2" },
+        c: { C: "3" },
+        condition: (a or b) and c,
+    }
+    rule cond_precedence {
+        a: { A: "1" },
+        b: { B: "2" },
+        c: { C: "3" },
+        condition: a or b and c,
+    }
+    rule one_of_pattern {
+        sel_a: { A: "1" },
+        sel_b: { B: "2" },
+        other: { C: "3" },
+        condition: 1 of sel_*,
+    }
+    rule all_of_pattern {
+        sel_a: { A: "1" },
+        sel_b: { B: "2" },
+        condition: all of sel_*,
+    }
+    rule one_of_them_skips_underscore {
+        a: { A: "1" },
+        _helper: { H: "x" },
+        condition: 1 of them,
+    }
+    rule all_of_them_skips_underscore {
+        a: { A: "1" },
+        b: { B: "2" },
+        _helper: { H: "x" },
+        condition: all of them,
+    }
+    rule not_one_of {
+        sel: { A: "1" },
+        filter_a: { B: "2" },
+        filter_b: { C: "3" },
+        condition: sel and not 1 of filter_*,
+    }
+
+    #[logsource(product = windows, category = process_creation)]
+    rule layout_process_creation { s: { CommandLine|contains: "evil" }, condition: s }
+
+    #[logsource(product = windows, category = process_creation)]
+    rule layout_image_rename { s: { Image|endswith: r"\evil.exe" }, condition: s }
+
+    #[logsource(product = windows, category = network_connection)]
+    rule layout_network { s: { DestinationPort: 443 }, condition: s }
+
+    #[logsource(product = windows, service = application)]
+    rule layout_application { s: { Provider_Name: "MsiInstaller", EventID: 1040 }, condition: s }
+}
+
+const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
+
+/// (rule, event JSON, expected)
+fn table() -> Vec<(&'static str, String, bool)> {
+    let f = |v: &str| format!(r#"{{"F": {v}}}"#);
+    let mut t: Vec<(&'static str, String, bool)> = vec![
+        ("exact_ci", f(r#""abc""#), true),
+        ("exact_ci", f(r#""ABC""#), true),
+        ("exact_ci", f(r#""abcd""#), false),
+        ("exact_ci", "{}".into(), false),
+        ("exact_ci", f("null"), false),
+        ("exact_ci", f(r#"["x", "ABC"]"#), true),
+        ("exact_ci", f(r#"[["x"], ["aBc"]]"#), true),
+        ("exact_ci", f(r#"[]"#), false),
+        ("exact_ci", f(r#"{"nested": "abc"}"#), false),
+        ("exact_unicode", f(r#""äö""#), true),
+        ("exact_unicode", f(r#""ÄÖ""#), true),
+        ("exact_unicode", f(r#""AO""#), false),
+        ("exact_kelvin", f("\"\u{212A}\""), true),
+        ("exact_kelvin", f(r#""K""#), true),
+        ("exact_kelvin", f(r#""x""#), false),
+        ("exact_cased", f(r#""Abc""#), true),
+        ("exact_cased", f(r#""abc""#), false),
+        ("exact_empty", f(r#""""#), true),
+        ("exact_empty", "{}".into(), false),
+        ("exact_empty", f("null"), false),
+        ("exact_empty", f(r#"" ""#), false),
+        ("number_as_text", f("443"), true),
+        ("number_as_text", f(r#""443""#), true),
+        ("number_as_text", f("4430"), false),
+        ("number_as_text", f("443.0"), false),
+        ("number_as_text", f(r#"" 443""#), false),
+        ("number_as_text", f("[80, 443]"), true),
+        ("negative_number", f("-5"), true),
+        ("negative_number", f("5"), false),
+        ("bool_text", f("true"), true),
+        ("bool_text", f(r#""TRUE""#), true),
+        ("bool_text", f("false"), false),
+        ("list_or", f(r#""y""#), true),
+        ("list_or", f(r#""z""#), false),
+        ("star", f(r#""ac""#), true),
+        ("star", f(r#""aBBBc""#), true),
+        ("star", f(r#""ab""#), false),
+        ("star", f(r#""xac""#), false),
+        ("question", f(r#""abc""#), true),
+        ("question", f(r#""aäc""#), true),
+        ("question", f(r#""ac""#), false),
+        ("question", f(r#""abbc""#), false),
+        ("escaped_star", f(r#""a*c""#), true),
+        ("escaped_star", f(r#""abc""#), false),
+        ("escaped_backslash_then_star", f(r#""a\\xyz""#), true),
+        ("escaped_backslash_then_star", f(r#""a\\""#), true),
+        ("escaped_backslash_then_star", f(r#""axyz""#), false),
+        ("plain_backslash", f(r#""c:\\windows\\X""#), true),
+        ("plain_backslash", f(r#""c:windowsx""#), false),
+        ("only_star", f(r#""""#), true),
+        ("only_star", f(r#""anything""#), true),
+        ("only_star", "{}".into(), false),
+        ("only_star", f("null"), false),
+        ("contains", f(r#""hayNEEDLEstack""#), true),
+        ("contains", f(r#""needl""#), false),
+        ("contains_wild", f(r#""xxaYYbzz""#), true),
+        ("contains_wild", f(r#""ba""#), false),
+        ("contains_cased", f(r#""aNeedle""#), true),
+        ("contains_cased", f(r#""aneedle""#), false),
+        ("startswith", f(r#""PREfix""#), true),
+        ("startswith", f(r#""apre""#), false),
+        ("endswith", f(r#""C:\\Windows\\System32\\CMD.EXE""#), true),
+        ("endswith", f(r#""C:\\cmd.exe.bak""#), false),
+        ("endswith_unicode", f(r#""hauptstrasse""#), true),
+        ("endswith_unicode", f(r#""hauptstraße""#), false),
+        ("contains_all", f(r#""x b2 y A1""#), true),
+        ("contains_all", f(r#""a1 only""#), false),
+        // `all` ANDs per-value tests, and each test is "any element": like a
+        // multi-valued field in a search backend, different elements may satisfy each.
+        ("contains_all", f(r#"["a1", "b2"]"#), true),
+        ("re_plain", f(r#""abc""#), true),
+        ("re_plain", f(r#""ABC""#), false),
+        ("re_plain", f(r#""a\nc""#), false),
+        ("re_search", f(r#""abbbc""#), true),
+        ("re_search", f(r#""ac""#), false),
+        ("re_i", f(r#""ABC""#), true),
+        ("re_i", f(r#""abcd""#), false),
+        ("re_m", f(r#""a\nb\nc""#), true),
+        ("re_m", f(r#""abc""#), false),
+        ("re_no_m", f(r#""a\nb\nc""#), false),
+        ("re_no_m", f(r#""b""#), true),
+        ("re_s", f(r#""a\nc""#), true),
+        ("re_s", f(r#""a\n\nc""#), false),
+        ("cidr_v4", f(r#""10.1.2.3""#), true),
+        ("cidr_v4", f(r#""::ffff:10.0.0.1""#), true),
+        ("cidr_v4", f(r#""11.0.0.1""#), false),
+        ("cidr_v4", f(r#""not an ip""#), false),
+        ("cidr_v4", f(r#""10.1.2.3 ""#), false),
+        ("cidr_v6", f(r#""FE80::1""#), true),
+        ("cidr_v6", f(r#""fec0::1""#), false),
+        ("cidr_v6", f(r#""10.0.0.1""#), false),
+        ("cidr_list", f(r#""172.20.1.1""#), true),
+        ("cidr_list", f(r#""172.32.0.1""#), false),
+        ("base64_exact", f(r#""YWJj""#), true),
+        ("base64_exact", f(r#""YWJjZA==""#), false),
+        ("base64offset_contains", f(r#""L2Jpbi9iYXNoIC1j""#), true),
+        ("base64offset_contains", f(r#""eC9iaW4vYmFzaCAtYw==""#), true),
+        ("base64offset_contains", f(r#""eHkvYmluL2Jhc2ggLWM=""#), true),
+        ("base64offset_contains", f(r#""L2Jpbi9zaA==""#), false),
+        ("wide_base64offset", f(r#""YwBtAGQAIAAvAGMAIABwAGkAbgBnACAAOAAuADgALgA4AC4AOAA=""#), true),
+        ("wide_base64offset", f(r#""eABjAG0AZAAgAC8AYwAgAHAAaQBuAGcAIAA4AC4AOAAuADgALgA4AA==""#), true),
+        ("wide_base64offset", f(r#""cGluZw==""#), false),
+        ("utf16le_base64", f(r#""cABpAG4AZwA=""#), true),
+        ("utf16le_base64", f(r#""AHAAaQBuAGc=""#), false),
+        ("utf16be_base64", f(r#""AHAAaQBuAGc=""#), true),
+        ("utf16be_base64", f(r#""cABpAG4AZwA=""#), false),
+        ("utf16_bom_base64", f(r#""//5wAGkAbgBnAA==""#), true),
+        ("utf16_bom_base64", f(r#""cABpAG4AZwA=""#), false),
+        ("windash", f(r#""powershell -enc AAA""#), true),
+        ("windash", f(r#""powershell /enc AAA""#), true),
+        ("windash", f("\"powershell \u{2013}enc AAA\""), true),
+        ("windash", f("\"powershell \u{2015}ENC AAA\""), true),
+        ("windash", f(r#""powershell enc AAA""#), false),
+        ("windash", f(r#""powershell \\enc AAA""#), false),
+        ("exists_true", f("null"), true),
+        ("exists_true", f(r#""""#), true),
+        ("exists_true", r#"{"G": 1}"#.into(), false),
+        ("exists_false", r#"{"G": 1}"#.into(), true),
+        ("exists_false", f(r#""x""#), false),
+        ("null_value", "{}".into(), true),
+        ("null_value", f("null"), true),
+        ("null_value", f(r#""""#), false),
+        ("null_value", f(r#""x""#), false),
+        ("fieldref", r#"{"F": "abc", "G": "ABC"}"#.into(), true),
+        ("fieldref", r#"{"F": "abc", "G": "abd"}"#.into(), false),
+        ("fieldref", r#"{"F": "abc"}"#.into(), false),
+        ("fieldref", r#"{"F": 7, "G": "7"}"#.into(), true),
+        ("fieldref_cased", r#"{"F": "abc", "G": "ABC"}"#.into(), false),
+        ("fieldref_cased", r#"{"F": "abc", "G": "abc"}"#.into(), true),
+        ("fieldref_endswith", r#"{"F": "C:\\x\\CMD.exe", "G": "cmd.exe"}"#.into(), true),
+        ("fieldref_endswith", r#"{"F": "cmd.exe", "G": "C:\\cmd.exe"}"#.into(), false),
+        ("gt", f("11"), true),
+        ("gt", f("10.5"), true),
+        ("gt", f(r#""11""#), true),
+        ("gt", f("10"), false),
+        ("gt", f(r#""abc""#), false),
+        ("gt", "{}".into(), false),
+        ("gte", f("10"), true),
+        ("gte", f("9"), false),
+        ("lt", f("-3"), true),
+        ("lt", f("10"), false),
+        ("lte", f("10.5"), true),
+        ("lte", f("10.6"), false),
+        ("neq", f(r#""y""#), true),
+        ("neq", f(r#""x""#), false),
+        ("neq", f(r#""X""#), false),
+        ("neq", "{}".into(), true),
+        ("neq_list", f(r#""z""#), true),
+        ("neq_list", f(r#""y""#), false),
+        ("neq_number", f("3"), true),
+        ("neq_number", f("6"), false),
+        ("hour", r#"{"T": "2019-10-31T14:48:42.000000Z"}"#.into(), true),
+        ("hour", r#"{"T": "2019-10-31 14:01:00.123"}"#.into(), true),
+        ("hour", r#"{"T": "2019-10-31T15:48:42Z"}"#.into(), false),
+        ("hour", r#"{"T": "not a time"}"#.into(), false),
+        ("month_gte", r#"{"T": "2019-06-01T00:00:00Z"}"#.into(), true),
+        ("month_gte", r#"{"T": "2019-05-31T23:59:59Z"}"#.into(), false),
+        ("week", r#"{"T": "2021-01-03T10:00:00Z"}"#.into(), true),
+        ("week", r#"{"T": "2021-01-04T10:00:00Z"}"#.into(), false),
+        ("expand", r#"{"User": "ROOT"}"#.into(), true),
+        ("expand", r#"{"User": "Administrator"}"#.into(), true),
+        ("expand", r#"{"User": "alice"}"#.into(), false),
+        ("keyword", r#"{"A": "x EVIL y"}"#.into(), true),
+        ("keyword", r#"{"A": ["a", "evil"]}"#.into(), true),
+        ("keyword", r#"{"A": {"B": {"C": "very evil"}}}"#.into(), true),
+        ("keyword", r#"{"evil": "good"}"#.into(), false),
+        ("keyword", r#"{"A": "good"}"#.into(), false),
+        ("keyword_all", r#"{"X": "a1", "Y": "b2"}"#.into(), true),
+        ("keyword_all", r#"{"X": "a1"}"#.into(), false),
+        ("keyword_wild", r#"{"X": "run mimi-katz now"}"#.into(), true),
+        ("keyword_wild", r#"{"X": "katz mimi"}"#.into(), false),
+        ("map_and", r#"{"A": "1", "B": "2"}"#.into(), true),
+        ("map_and", r#"{"A": "1", "B": "3"}"#.into(), false),
+        ("list_of_maps", r#"{"B": "2"}"#.into(), true),
+        ("list_of_maps", r#"{"A": "2"}"#.into(), false),
+        ("dotted_path", r#"{"process": {"parent": {"name": "X.EXE"}}}"#.into(), true),
+        ("dotted_path", r#"{"process.parent.name": "x.exe"}"#.into(), true),
+        ("dotted_path", r#"{"process": {"parent.name": "x.exe"}}"#.into(), true),
+        ("dotted_path", r#"{"process": [{"parent": {"name": "y"}}, {"parent": {"name": "x.exe"}}]}"#.into(), true),
+        ("dotted_path", r#"{"process": {"name": "x.exe"}}"#.into(), false),
+        ("quoted_field", r#"{"Some Field": "V"}"#.into(), true),
+        ("quoted_field", r#"{"SomeField": "v"}"#.into(), false),
+        ("cond_and_not", r#"{"A": "1"}"#.into(), true),
+        ("cond_and_not", r#"{"A": "1", "B": "2"}"#.into(), false),
+        ("cond_or_paren", r#"{"B": "2", "C": "3"}"#.into(), true),
+        ("cond_or_paren", r#"{"A": "1"}"#.into(), false),
+        ("cond_precedence", r#"{"A": "1"}"#.into(), true),
+        ("cond_precedence", r#"{"B": "2"}"#.into(), false),
+        ("one_of_pattern", r#"{"B": "2"}"#.into(), true),
+        ("one_of_pattern", r#"{"C": "3"}"#.into(), false),
+        ("all_of_pattern", r#"{"A": "1", "B": "2"}"#.into(), true),
+        ("all_of_pattern", r#"{"A": "1"}"#.into(), false),
+        ("one_of_them_skips_underscore", r#"{"A": "1"}"#.into(), true),
+        ("one_of_them_skips_underscore", r#"{"H": "x"}"#.into(), false),
+        ("all_of_them_skips_underscore", r#"{"A": "1", "B": "2"}"#.into(), true),
+        ("all_of_them_skips_underscore", r#"{"A": "1", "H": "x"}"#.into(), false),
+        ("not_one_of", r#"{"A": "1"}"#.into(), true),
+        ("not_one_of", r#"{"A": "1", "C": "3"}"#.into(), false),
+    ];
+    // Log sources and layouts: the same rule on flat, evtx-nested and ECS events.
+    let layout_rows: Vec<(&'static str, String, bool)> = vec![
+        ("layout_process_creation", format!(r#"{{"Channel": "{SYSMON}", "EventID": 1, "CommandLine": "an EVIL one"}}"#), true),
+        ("layout_process_creation", r#"{"Channel": "Security", "EventID": 4688, "CommandLine": "evil"}"#.into(), true),
+        ("layout_process_creation", format!(r#"{{"Channel": "{SYSMON}", "EventID": 3, "CommandLine": "evil"}}"#), false),
+        ("layout_process_creation", r#"{"Channel": "Application", "EventID": 1, "CommandLine": "evil"}"#.into(), false),
+        ("layout_process_creation", r#"{"CommandLine": "evil"}"#.into(), false),
+        ("layout_process_creation", format!(r#"{{"Event": {{"System": {{"Channel": "{SYSMON}", "EventID": 1}}, "EventData": {{"CommandLine": "evil"}}}}}}"#), true),
+        ("layout_process_creation", format!(r##"{{"Event": {{"System": {{"Channel": "{SYSMON}", "EventID": {{"#attributes": {{"Qualifiers": 0}}, "#text": 1}}}}, "EventData": {{"CommandLine": "evil"}}}}}}"##), true),
+        ("layout_process_creation", format!(r#"{{"Event": {{"System": {{"Channel": "{SYSMON}", "EventID": 1}}, "EventData": {{"Image": "evil"}}}}}}"#), false),
+        ("layout_process_creation", format!(r#"{{"@timestamp": "2024-01-01T00:00:00Z", "winlog": {{"channel": "{SYSMON}", "event_id": 1}}, "process": {{"command_line": "evil"}}}}"#), true),
+        ("layout_process_creation", format!(r#"{{"@timestamp": "2024-01-01T00:00:00Z", "winlog.channel": "{SYSMON}", "winlog.event_id": "1", "process.command_line": "evil"}}"#), true),
+        ("layout_process_creation", format!(r#"{{"@timestamp": "2024-01-01T00:00:00Z", "winlog": {{"channel": "{SYSMON}", "event_id": 1}}, "CommandLine": "evil"}}"#), false),
+        ("layout_image_rename", format!(r#"{{"Channel": "{SYSMON}", "EventID": 1, "Image": "C:\\evil.exe"}}"#), true),
+        ("layout_image_rename", r#"{"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\evil.exe"}"#.into(), true),
+        ("layout_image_rename", r#"{"Channel": "Security", "EventID": 4688, "Image": "C:\\evil.exe"}"#.into(), false),
+        ("layout_network", format!(r#"{{"Channel": "{SYSMON}", "EventID": 3, "DestinationPort": 443}}"#), true),
+        ("layout_network", format!(r#"{{"Channel": "{SYSMON}", "EventID": 3, "DestinationPort": 8443}}"#), false),
+        ("layout_network", format!(r#"{{"Event": {{"System": {{"Channel": "{SYSMON}", "EventID": 3}}, "EventData": {{"DestinationPort": "443"}}}}}}"#), true),
+        ("layout_network", format!(r#"{{"ecs": {{"version": "8"}}, "winlog": {{"channel": "{SYSMON}", "event_id": 3}}, "destination": {{"port": 443}}}}"#), true),
+        ("layout_application", r#"{"Channel": "Application", "Provider_Name": "MsiInstaller", "EventID": 1040}"#.into(), true),
+        ("layout_application", r#"{"Channel": "System", "Provider_Name": "MsiInstaller", "EventID": 1040}"#.into(), false),
+        ("layout_application", r##"{"Event": {"System": {"Channel": "Application", "Provider": {"#attributes": {"Name": "MsiInstaller"}}, "EventID": {"#attributes": {"Qualifiers": 0}, "#text": 1040}}}}"##.into(), true),
+        ("layout_application", r##"{"Event": {"System": {"Channel": "Application", "Provider": {"#attributes": {"Name": "Other"}}, "EventID": 1040}}}"##.into(), false),
+        ("layout_application", r#"{"@timestamp": "x", "winlog": {"channel": "Application", "provider_name": "MsiInstaller", "event_id": 1040}}"#.into(), true),
+    ];
+    t.extend(layout_rows);
+    t
+}
+
+#[test]
+fn generated_code_and_interpreter_follow_the_table() {
+    let interp = Interpreter::new(&Semantics::ir()).expect("IR loads");
+    let mut failures = Vec::new();
+    for (rule, json, expected) in table() {
+        let info = Semantics::rule(rule).unwrap_or_else(|| panic!("no rule {rule}"));
+        let event = JsonEvent::parse_str(&json).unwrap_or_else(|e| panic!("bad event {json}: {e}"));
+        let mut generated = false;
+        Semantics::scan(&event, |r| generated |= r.index == info.index);
+        let interpreted = interp.rule_matches(info.index, &event);
+        if generated != expected || interpreted != expected {
+            failures.push(format!(
+                "{rule} on {json}: expected {expected}, generated {generated}, interpreter {interpreted}"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn every_event_gets_the_same_verdicts_from_every_rule_in_both_back_ends() {
+    let interp = Interpreter::new(&Semantics::ir()).expect("IR loads");
+    for (_, json, _) in table() {
+        let event = JsonEvent::parse_str(&json).unwrap();
+        let mut generated = Vec::new();
+        Semantics::scan(&event, |r| generated.push(r.index));
+        assert_eq!(generated, interp.matches(&event), "event {json}");
+    }
+}
+
+#[test]
+fn every_rule_has_a_positive_and_a_negative_row() {
+    let rows = table();
+    for info in Semantics::RULES {
+        let pos = rows.iter().any(|(r, _, e)| *r == info.name && *e);
+        let neg = rows.iter().any(|(r, _, e)| *r == info.name && !*e);
+        assert!(pos && neg, "rule {} needs both a positive and a negative row", info.name);
+    }
+}

@@ -1,0 +1,8 @@
+detect::rules! {
+    pub ruleset Broken;
+    rule empty {
+        selection: {},
+        condition: selection,
+    }
+}
+fn main() {}

@@ -1,0 +1,7 @@
+detect::rules! {
+    pub ruleset Broken;
+    rule no_condition {
+        selection: { Image: "x" },
+    }
+}
+fn main() {}

@@ -1,0 +1,7 @@
+detect::rules! {
+    rule orphan {
+        selection: { Image: "x" },
+        condition: selection,
+    }
+}
+fn main() {}
