@@ -1,0 +1,131 @@
+//! The rule set of the semantics table (`tests/tests/semantics.rs`): one small
+//! rule per matcher, modifier, condition form and log source. It lives in the
+//! library so the real-data suites can run the same rules over real events.
+
+detect::rules! {
+    /// One small rule per behaviour under test.
+    pub ruleset Semantics;
+
+    placeholder admins = ["root", "Admin*"];
+
+    rule exact_ci { s: { F: "Abc" }, condition: s }
+    rule exact_unicode { s: { F: "ÄÖ" }, condition: s }
+    rule exact_kelvin { s: { F: "k" }, condition: s }
+    rule exact_cased { s: { F|cased: "Abc" }, condition: s }
+    rule exact_empty { s: { F: "" }, condition: s }
+    rule number_as_text { s: { F: 443 }, condition: s }
+    rule negative_number { s: { F: -5 }, condition: s }
+    rule bool_text { s: { F: "true" }, condition: s }
+    rule list_or { s: { F: ["x", "y"] }, condition: s }
+    rule star { s: { F: "a*c" }, condition: s }
+    rule question { s: { F: "a?c" }, condition: s }
+    rule escaped_star { s: { F: r"a\*c" }, condition: s }
+    rule escaped_backslash_then_star { s: { F: r"a\\*" }, condition: s }
+    rule plain_backslash { s: { F: r"C:\Windows\x" }, condition: s }
+    rule only_star { s: { F: "*" }, condition: s }
+    rule contains { s: { F|contains: "needle" }, condition: s }
+    rule contains_wild { s: { F|contains: "a*b" }, condition: s }
+    rule contains_cased { s: { F|contains|cased: "Needle" }, condition: s }
+    rule startswith { s: { F|startswith: "pre" }, condition: s }
+    rule endswith { s: { F|endswith: r"\cmd.exe" }, condition: s }
+    rule endswith_unicode { s: { F|endswith: "STRASSE" }, condition: s }
+    rule contains_all { s: { F|contains|all: ["a1", "b2"] }, condition: s }
+    rule re_plain { s: { F|re: "^a.c$" }, condition: s }
+    rule re_search { s: { F|re: "b+" }, condition: s }
+    rule re_i { s: { F|re|i: "^abc$" }, condition: s }
+    rule re_m { s: { F|re|m: "^b$" }, condition: s }
+    rule re_no_m { s: { F|re: "^b$" }, condition: s }
+    rule re_s { s: { F|re|s: "a.c" }, condition: s }
+    rule cidr_v4 { s: { F|cidr: "10.0.0.0/8" }, condition: s }
+    rule cidr_v6 { s: { F|cidr: "fe80::/10" }, condition: s }
+    rule cidr_list { s: { F|cidr: ["192.168.0.0/16", "172.16.0.0/12"] }, condition: s }
+    rule base64_exact { s: { F|base64: "abc" }, condition: s }
+    rule base64offset_contains { s: { F|base64offset|contains: "/bin/bash" }, condition: s }
+    rule wide_base64offset { s: { F|wide|base64offset|contains: "ping" }, condition: s }
+    rule utf16le_base64 { s: { F|utf16le|base64: "ping" }, condition: s }
+    rule utf16be_base64 { s: { F|utf16be|base64: "ping" }, condition: s }
+    rule utf16_bom_base64 { s: { F|utf16|base64: "ping" }, condition: s }
+    rule windash { s: { F|windash|contains: " -enc " }, condition: s }
+    rule exists_true { s: { F|exists: true }, condition: s }
+    rule exists_false { s: { F|exists: false }, condition: s }
+    rule null_value { s: { F: null }, condition: s }
+    rule fieldref { s: { F|fieldref: "G" }, condition: s }
+    rule fieldref_cased { s: { F|fieldref|cased: "G" }, condition: s }
+    rule fieldref_endswith { s: { F|fieldref|endswith: "G" }, condition: s }
+    rule gt { s: { F|gt: 10 }, condition: s }
+    rule gte { s: { F|gte: 10 }, condition: s }
+    rule lt { s: { F|lt: 10 }, condition: s }
+    rule lte { s: { F|lte: 10.5 }, condition: s }
+    rule neq { s: { F|neq: "x" }, condition: s }
+    rule neq_list { s: { F|neq: ["x", "y"] }, condition: s }
+    rule neq_number { s: { F|neq|gt: 5 }, condition: s }
+    rule hour { s: { T|hour: 14 }, condition: s }
+    rule month_gte { s: { T|month|gte: 6 }, condition: s }
+    rule week { s: { T|week: 53 }, condition: s }
+    rule expand { s: { User|expand: "%admins%" }, condition: s }
+    rule keyword { keywords: ["evil"], condition: keywords }
+    rule keyword_all { k: { |all: ["a1", "b2"] }, condition: k }
+    rule keyword_wild { keywords: ["mimi*katz"], condition: keywords }
+    rule map_and { s: { A: "1", B: "2" }, condition: s }
+    rule list_of_maps { s: [{ A: "1" }, { B: "2" }], condition: s }
+    rule dotted_path { s: { process.parent.name: "x.exe" }, condition: s }
+    rule quoted_field { s: { "Some Field": "v" }, condition: s }
+    rule cond_and_not {
+        sel: { A: "1" },
+        filter: { B: "2" },
+        condition: sel and not filter,
+    }
+    rule cond_or_paren {
+        a: { A: "1" },
+        b: { B: "2" },
+        c: { C: "3" },
+        condition: (a or b) and c,
+    }
+    rule cond_precedence {
+        a: { A: "1" },
+        b: { B: "2" },
+        c: { C: "3" },
+        condition: a or b and c,
+    }
+    rule one_of_pattern {
+        sel_a: { A: "1" },
+        sel_b: { B: "2" },
+        other: { C: "3" },
+        condition: 1 of sel_*,
+    }
+    rule all_of_pattern {
+        sel_a: { A: "1" },
+        sel_b: { B: "2" },
+        condition: all of sel_*,
+    }
+    rule one_of_them_skips_underscore {
+        a: { A: "1" },
+        _helper: { H: "x" },
+        condition: 1 of them,
+    }
+    rule all_of_them_skips_underscore {
+        a: { A: "1" },
+        b: { B: "2" },
+        _helper: { H: "x" },
+        condition: all of them,
+    }
+    rule not_one_of {
+        sel: { A: "1" },
+        filter_a: { B: "2" },
+        filter_b: { C: "3" },
+        condition: sel and not 1 of filter_*,
+    }
+
+    #[logsource(product = windows, category = process_creation)]
+    rule layout_process_creation { s: { CommandLine|contains: "evil" }, condition: s }
+
+    #[logsource(product = windows, category = process_creation)]
+    rule layout_image_rename { s: { Image|endswith: r"\evil.exe" }, condition: s }
+
+    #[logsource(product = windows, category = network_connection)]
+    rule layout_network { s: { DestinationPort: 443 }, condition: s }
+
+    #[logsource(product = windows, service = application)]
+    rule layout_application { s: { Provider_Name: "MsiInstaller", EventID: 1040 }, condition: s }
+}
+
