@@ -11,11 +11,16 @@ use std::path::PathBuf;
 /// The path of `rel` under `../shared/data`, or `None` (after printing a skip
 /// notice naming `test`) when the shared data is not there.
 pub fn shared_data(test: &str, rel: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data").join(rel);
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data")
+        .join(rel);
     if path.exists() {
         Some(path)
     } else {
-        eprintln!("skipping {test}: {} not found (../shared/data is absent)", path.display());
+        eprintln!(
+            "skipping {test}: {} not found (../shared/data is absent)",
+            path.display()
+        );
         None
     }
 }

@@ -128,4 +128,3 @@ detect::rules! {
     #[logsource(product = windows, service = application)]
     rule layout_application { s: { Provider_Name: "MsiInstaller", EventID: 1040 }, condition: s }
 }
-

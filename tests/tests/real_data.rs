@@ -22,12 +22,20 @@ fn differential<R: CompiledRuleSet>(path: &Path) -> (usize, Vec<(usize, &'static
         if line.trim().is_empty() {
             continue;
         }
-        event.parse(line.as_bytes()).unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1));
+        event
+            .parse(line.as_bytes())
+            .unwrap_or_else(|e| panic!("{}:{}: {e}", path.display(), i + 1));
         count += 1;
         let mut generated = Vec::new();
         R::scan(&event, |r| generated.push(r.index));
         let interpreted = interp.matches(&event);
-        assert_eq!(generated, interpreted, "{}:{}: generated vs interpreter", path.display(), i + 1);
+        assert_eq!(
+            generated,
+            interpreted,
+            "{}:{}: generated vs interpreter",
+            path.display(),
+            i + 1
+        );
         matches.extend(generated.into_iter().map(|r| (i + 1, R::RULES[r].name)));
     }
     (count, matches)
@@ -35,34 +43,54 @@ fn differential<R: CompiledRuleSet>(path: &Path) -> (usize, Vec<(usize, &'static
 
 #[test]
 fn builtin_rules_fire_only_on_the_real_msiexec_url_install() {
-    let Some(path) = shared_data("builtin_rules_fire_only_on_the_real_msiexec_url_install", "events/windows-samples.ndjson")
-    else {
+    let Some(path) = shared_data(
+        "builtin_rules_fire_only_on_the_real_msiexec_url_install",
+        "events/windows-samples.ndjson",
+    ) else {
         return;
     };
     let (count, matches) = differential::<Builtin>(&path);
-    assert_eq!(count, 14_646, "every event of windows-samples.ndjson is scanned");
-    assert_eq!(matches.len(), 1, "exactly one real positive, got {matches:?}");
+    assert_eq!(
+        count, 14_646,
+        "every event of windows-samples.ndjson is scanned"
+    );
+    assert_eq!(
+        matches.len(),
+        1,
+        "exactly one real positive, got {matches:?}"
+    );
     let (line, rule) = matches[0];
     assert_eq!(rule, "msi_install_from_web");
     let text = std::fs::read_to_string(&path).unwrap();
     let event = text.lines().nth(line - 1).unwrap();
-    assert!(event.contains("rogue_msi_url_1040_1042.evtx") && event.contains(r#""EventID": 1040"#), "{event}");
+    assert!(
+        event.contains("rogue_msi_url_1040_1042.evtx") && event.contains(r#""EventID": 1040"#),
+        "{event}"
+    );
 }
 
 #[test]
 fn builtin_rules_on_the_msiexec_related_events() {
-    let Some(path) = shared_data("builtin_rules_on_the_msiexec_related_events", "events/msiexec-related.ndjson") else {
+    let Some(path) = shared_data(
+        "builtin_rules_on_the_msiexec_related_events",
+        "events/msiexec-related.ndjson",
+    ) else {
         return;
     };
     let (count, matches) = differential::<Builtin>(&path);
     assert_eq!(count, 670);
-    assert_eq!(matches.iter().map(|(_, r)| *r).collect::<Vec<_>>(), ["msi_install_from_web"]);
+    assert_eq!(
+        matches.iter().map(|(_, r)| *r).collect::<Vec<_>>(),
+        ["msi_install_from_web"]
+    );
 }
 
 #[test]
 fn semantics_rules_agree_with_the_interpreter_on_real_events() {
-    let Some(path) = shared_data("semantics_rules_agree_with_the_interpreter_on_real_events", "events/windows-samples.ndjson")
-    else {
+    let Some(path) = shared_data(
+        "semantics_rules_agree_with_the_interpreter_on_real_events",
+        "events/windows-samples.ndjson",
+    ) else {
         return;
     };
     let (_, matches) = differential::<Semantics>(&path);
@@ -89,19 +117,37 @@ fn evtx_nested_regression_samples_agree_and_do_not_fire_the_builtin_rules() {
             }
         }
     }
-    assert!(files.len() > 100, "regression samples found: {}", files.len());
+    assert!(
+        files.len() > 100,
+        "regression samples found: {}",
+        files.len()
+    );
     let mut events = 0;
     let mut event = JsonEvent::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
         for doc in json_documents(&text).unwrap_or_else(|e| panic!("{}: {e}", file.display())) {
             event.parse(doc.as_bytes()).unwrap();
-            assert_eq!(event.layout(), detect::Layout::EvtxNested, "{}", file.display());
+            assert_eq!(
+                event.layout(),
+                detect::Layout::EvtxNested,
+                "{}",
+                file.display()
+            );
             events += 1;
             let mut generated = Vec::new();
             Builtin::scan(&event, |r| generated.push(r.index));
-            assert_eq!(generated, interp_builtin.matches(&event), "{}", file.display());
-            assert!(generated.is_empty(), "{}: built-in rule fired: {generated:?}", file.display());
+            assert_eq!(
+                generated,
+                interp_builtin.matches(&event),
+                "{}",
+                file.display()
+            );
+            assert!(
+                generated.is_empty(),
+                "{}: built-in rule fired: {generated:?}",
+                file.display()
+            );
             let mut sem = Vec::new();
             Semantics::scan(&event, |r| sem.push(r.index));
             assert_eq!(sem, interp_sem.matches(&event), "{}", file.display());

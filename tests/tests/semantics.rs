@@ -112,11 +112,27 @@ fn table() -> Vec<(&'static str, String, bool)> {
         ("base64_exact", f(r#""YWJj""#), true),
         ("base64_exact", f(r#""YWJjZA==""#), false),
         ("base64offset_contains", f(r#""L2Jpbi9iYXNoIC1j""#), true),
-        ("base64offset_contains", f(r#""eC9iaW4vYmFzaCAtYw==""#), true),
-        ("base64offset_contains", f(r#""eHkvYmluL2Jhc2ggLWM=""#), true),
+        (
+            "base64offset_contains",
+            f(r#""eC9iaW4vYmFzaCAtYw==""#),
+            true,
+        ),
+        (
+            "base64offset_contains",
+            f(r#""eHkvYmluL2Jhc2ggLWM=""#),
+            true,
+        ),
         ("base64offset_contains", f(r#""L2Jpbi9zaA==""#), false),
-        ("wide_base64offset", f(r#""YwBtAGQAIAAvAGMAIABwAGkAbgBnACAAOAAuADgALgA4AC4AOAA=""#), true),
-        ("wide_base64offset", f(r#""eABjAG0AZAAgAC8AYwAgAHAAaQBuAGcAIAA4AC4AOAAuADgALgA4AA==""#), true),
+        (
+            "wide_base64offset",
+            f(r#""YwBtAGQAIAAvAGMAIABwAGkAbgBnACAAOAAuADgALgA4AC4AOAA=""#),
+            true,
+        ),
+        (
+            "wide_base64offset",
+            f(r#""eABjAG0AZAAgAC8AYwAgAHAAaQBuAGcAIAA4AC4AOAAuADgALgA4AA==""#),
+            true,
+        ),
         ("wide_base64offset", f(r#""cGluZw==""#), false),
         ("utf16le_base64", f(r#""cABpAG4AZwA=""#), true),
         ("utf16le_base64", f(r#""AHAAaQBuAGc=""#), false),
@@ -143,10 +159,22 @@ fn table() -> Vec<(&'static str, String, bool)> {
         ("fieldref", r#"{"F": "abc", "G": "abd"}"#.into(), false),
         ("fieldref", r#"{"F": "abc"}"#.into(), false),
         ("fieldref", r#"{"F": 7, "G": "7"}"#.into(), true),
-        ("fieldref_cased", r#"{"F": "abc", "G": "ABC"}"#.into(), false),
+        (
+            "fieldref_cased",
+            r#"{"F": "abc", "G": "ABC"}"#.into(),
+            false,
+        ),
         ("fieldref_cased", r#"{"F": "abc", "G": "abc"}"#.into(), true),
-        ("fieldref_endswith", r#"{"F": "C:\\x\\CMD.exe", "G": "cmd.exe"}"#.into(), true),
-        ("fieldref_endswith", r#"{"F": "cmd.exe", "G": "C:\\cmd.exe"}"#.into(), false),
+        (
+            "fieldref_endswith",
+            r#"{"F": "C:\\x\\CMD.exe", "G": "cmd.exe"}"#.into(),
+            true,
+        ),
+        (
+            "fieldref_endswith",
+            r#"{"F": "cmd.exe", "G": "C:\\cmd.exe"}"#.into(),
+            false,
+        ),
         ("gt", f("11"), true),
         ("gt", f("10.5"), true),
         ("gt", f(r#""11""#), true),
@@ -167,12 +195,20 @@ fn table() -> Vec<(&'static str, String, bool)> {
         ("neq_list", f(r#""y""#), false),
         ("neq_number", f("3"), true),
         ("neq_number", f("6"), false),
-        ("hour", r#"{"T": "2019-10-31T14:48:42.000000Z"}"#.into(), true),
+        (
+            "hour",
+            r#"{"T": "2019-10-31T14:48:42.000000Z"}"#.into(),
+            true,
+        ),
         ("hour", r#"{"T": "2019-10-31 14:01:00.123"}"#.into(), true),
         ("hour", r#"{"T": "2019-10-31T15:48:42Z"}"#.into(), false),
         ("hour", r#"{"T": "not a time"}"#.into(), false),
         ("month_gte", r#"{"T": "2019-06-01T00:00:00Z"}"#.into(), true),
-        ("month_gte", r#"{"T": "2019-05-31T23:59:59Z"}"#.into(), false),
+        (
+            "month_gte",
+            r#"{"T": "2019-05-31T23:59:59Z"}"#.into(),
+            false,
+        ),
         ("week", r#"{"T": "2021-01-03T10:00:00Z"}"#.into(), true),
         ("week", r#"{"T": "2021-01-04T10:00:00Z"}"#.into(), false),
         ("expand", r#"{"User": "ROOT"}"#.into(), true),
@@ -180,7 +216,11 @@ fn table() -> Vec<(&'static str, String, bool)> {
         ("expand", r#"{"User": "alice"}"#.into(), false),
         ("keyword", r#"{"A": "x EVIL y"}"#.into(), true),
         ("keyword", r#"{"A": ["a", "evil"]}"#.into(), true),
-        ("keyword", r#"{"A": {"B": {"C": "very evil"}}}"#.into(), true),
+        (
+            "keyword",
+            r#"{"A": {"B": {"C": "very evil"}}}"#.into(),
+            true,
+        ),
         ("keyword", r#"{"evil": "good"}"#.into(), false),
         ("keyword", r#"{"A": "good"}"#.into(), false),
         ("keyword_all", r#"{"X": "a1", "Y": "b2"}"#.into(), true),
@@ -191,11 +231,31 @@ fn table() -> Vec<(&'static str, String, bool)> {
         ("map_and", r#"{"A": "1", "B": "3"}"#.into(), false),
         ("list_of_maps", r#"{"B": "2"}"#.into(), true),
         ("list_of_maps", r#"{"A": "2"}"#.into(), false),
-        ("dotted_path", r#"{"process": {"parent": {"name": "X.EXE"}}}"#.into(), true),
-        ("dotted_path", r#"{"process.parent.name": "x.exe"}"#.into(), true),
-        ("dotted_path", r#"{"process": {"parent.name": "x.exe"}}"#.into(), true),
-        ("dotted_path", r#"{"process": [{"parent": {"name": "y"}}, {"parent": {"name": "x.exe"}}]}"#.into(), true),
-        ("dotted_path", r#"{"process": {"name": "x.exe"}}"#.into(), false),
+        (
+            "dotted_path",
+            r#"{"process": {"parent": {"name": "X.EXE"}}}"#.into(),
+            true,
+        ),
+        (
+            "dotted_path",
+            r#"{"process.parent.name": "x.exe"}"#.into(),
+            true,
+        ),
+        (
+            "dotted_path",
+            r#"{"process": {"parent.name": "x.exe"}}"#.into(),
+            true,
+        ),
+        (
+            "dotted_path",
+            r#"{"process": [{"parent": {"name": "y"}}, {"parent": {"name": "x.exe"}}]}"#.into(),
+            true,
+        ),
+        (
+            "dotted_path",
+            r#"{"process": {"name": "x.exe"}}"#.into(),
+            false,
+        ),
         ("quoted_field", r#"{"Some Field": "V"}"#.into(), true),
         ("quoted_field", r#"{"SomeField": "v"}"#.into(), false),
         ("cond_and_not", r#"{"A": "1"}"#.into(), true),
@@ -209,9 +269,21 @@ fn table() -> Vec<(&'static str, String, bool)> {
         ("all_of_pattern", r#"{"A": "1", "B": "2"}"#.into(), true),
         ("all_of_pattern", r#"{"A": "1"}"#.into(), false),
         ("one_of_them_skips_underscore", r#"{"A": "1"}"#.into(), true),
-        ("one_of_them_skips_underscore", r#"{"H": "x"}"#.into(), false),
-        ("all_of_them_skips_underscore", r#"{"A": "1", "B": "2"}"#.into(), true),
-        ("all_of_them_skips_underscore", r#"{"A": "1", "H": "x"}"#.into(), false),
+        (
+            "one_of_them_skips_underscore",
+            r#"{"H": "x"}"#.into(),
+            false,
+        ),
+        (
+            "all_of_them_skips_underscore",
+            r#"{"A": "1", "B": "2"}"#.into(),
+            true,
+        ),
+        (
+            "all_of_them_skips_underscore",
+            r#"{"A": "1", "H": "x"}"#.into(),
+            false,
+        ),
         ("not_one_of", r#"{"A": "1"}"#.into(), true),
         ("not_one_of", r#"{"A": "1", "C": "3"}"#.into(), false),
     ];
@@ -261,7 +333,12 @@ fn generated_code_and_interpreter_follow_the_table() {
             ));
         }
     }
-    assert!(failures.is_empty(), "{} failing rows:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failing rows:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -281,6 +358,10 @@ fn every_rule_has_a_positive_and_a_negative_row() {
     for info in Semantics::RULES {
         let pos = rows.iter().any(|(r, _, e)| *r == info.name && *e);
         let neg = rows.iter().any(|(r, _, e)| *r == info.name && !*e);
-        assert!(pos && neg, "rule {} needs both a positive and a negative row", info.name);
+        assert!(
+            pos && neg,
+            "rule {} needs both a positive and a negative row",
+            info.name
+        );
     }
 }

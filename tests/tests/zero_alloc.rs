@@ -71,7 +71,11 @@ fn measure(lines: &[&str]) -> (usize, usize, usize) {
     let steady = pass::<Builtin>(lines, &mut event) + pass::<Semantics>(lines, &mut event);
     MEASURING.with(|m| m.set(false));
     assert_eq!(warm, steady, "both passes see the same matches");
-    (steady, ALLOCATIONS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed))
+    (
+        steady,
+        ALLOCATIONS.load(Ordering::Relaxed),
+        BYTES.load(Ordering::Relaxed),
+    )
 }
 
 #[test]
@@ -84,17 +88,30 @@ fn steady_state_scanning_allocates_nothing() {
         r#"{"F": 12.5, "A": {"B": ["evil", {"C": "mimi-katz"}]}, "process": {"parent": {"name": "x.exe"}}}"#,
     ];
     let (matches, allocations, bytes) = measure(&own);
-    assert!(matches >= 4, "the hand-written events match rules ({matches})");
-    assert_eq!((allocations, bytes), (0, 0), "allocations in steady state on hand-written events");
+    assert!(
+        matches >= 4,
+        "the hand-written events match rules ({matches})"
+    );
+    assert_eq!(
+        (allocations, bytes),
+        (0, 0),
+        "allocations in steady state on hand-written events"
+    );
 
     // Allocation probe sanity check: a deliberate allocation is seen.
     MEASURING.with(|m| m.set(true));
     let v = std::hint::black_box(vec![1u8; 16]);
     MEASURING.with(|m| m.set(false));
     drop(v);
-    assert!(ALLOCATIONS.load(Ordering::Relaxed) > 0, "the counting allocator works");
+    assert!(
+        ALLOCATIONS.load(Ordering::Relaxed) > 0,
+        "the counting allocator works"
+    );
 
-    let Some(path) = shared_data("steady_state_scanning_allocates_nothing", "events/windows-samples.ndjson") else {
+    let Some(path) = shared_data(
+        "steady_state_scanning_allocates_nothing",
+        "events/windows-samples.ndjson",
+    ) else {
         return;
     };
     let text = std::fs::read_to_string(path).unwrap();

@@ -25,14 +25,14 @@ flat Windows fields (`EventID`, `Channel`, `CommandLine`), the evtx crate's nest
 rendering (`Event.System`, `Event.EventData`) or ECS (`winlog.*`, `process.*`).
 
 Exit status: 0 when every input was read (malformed lines are reported on stderr
-and skipped), 2 when an input could not be read or the command line is invalid.";
+and skipped); 2 when an input could not be read, the output could not be written
+or the command line is invalid.";
 
 /// Scan Windows event logs (NDJSON) with detect's built-in detection rules.
 #[derive(Debug, Parser)]
 #[command(
     name = "detect",
     version,
-    about,
     after_help = EXAMPLES,
     subcommand_required = true,
     arg_required_else_help = true

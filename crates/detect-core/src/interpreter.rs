@@ -358,7 +358,11 @@ mod tests {
 
     #[test]
     fn cidr_reference() {
-        let net = Cidr { v4: true, addr: u128::from(u32::from_be_bytes([10, 0, 0, 0])), prefix: 8 };
+        let net = Cidr {
+            v4: true,
+            addr: u128::from(u32::from_be_bytes([10, 0, 0, 0])),
+            prefix: 8,
+        };
         assert!(cidr_matches(&net, "10.1.2.3"));
         assert!(cidr_matches(&net, "::ffff:10.1.2.3"));
         assert!(!cidr_matches(&net, "11.0.0.1"));

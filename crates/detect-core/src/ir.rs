@@ -79,7 +79,9 @@ pub struct Metadata {
 }
 
 /// Severity of a rule, ordered from least to most severe.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Level {
     /// Informational: no action expected.
     Informational,

@@ -50,10 +50,16 @@ impl Layout {
 /// Windows System fields (flat name, path under `Event.System` in the evtx layout).
 pub const EVTX_SYSTEM_FIELDS: &[(&str, &str)] = &[
     ("EventID", "Event.System.EventID"),
-    ("EventID_Qualifiers", "Event.System.EventID.#attributes.Qualifiers"),
+    (
+        "EventID_Qualifiers",
+        "Event.System.EventID.#attributes.Qualifiers",
+    ),
     ("Provider_Name", "Event.System.Provider.#attributes.Name"),
     ("Provider_Guid", "Event.System.Provider.#attributes.Guid"),
-    ("Provider_EventSourceName", "Event.System.Provider.#attributes.EventSourceName"),
+    (
+        "Provider_EventSourceName",
+        "Event.System.Provider.#attributes.EventSourceName",
+    ),
     ("Channel", "Event.System.Channel"),
     ("Computer", "Event.System.Computer"),
     ("Version", "Event.System.Version"),
@@ -61,9 +67,15 @@ pub const EVTX_SYSTEM_FIELDS: &[(&str, &str)] = &[
     ("Task", "Event.System.Task"),
     ("Opcode", "Event.System.Opcode"),
     ("Keywords", "Event.System.Keywords"),
-    ("TimeCreated", "Event.System.TimeCreated.#attributes.SystemTime"),
+    (
+        "TimeCreated",
+        "Event.System.TimeCreated.#attributes.SystemTime",
+    ),
     ("EventRecordID", "Event.System.EventRecordID"),
-    ("Correlation_ActivityID", "Event.System.Correlation.#attributes.ActivityID"),
+    (
+        "Correlation_ActivityID",
+        "Event.System.Correlation.#attributes.ActivityID",
+    ),
     ("ProcessID", "Event.System.Execution.#attributes.ProcessID"),
     ("ThreadID", "Event.System.Execution.#attributes.ThreadID"),
     ("UserID", "Event.System.Security.#attributes.UserID"),

@@ -33,44 +33,113 @@ pub const WINDOWS_SERVICES: &[(&str, &[&str])] = &[
     ("sysmon", &["Microsoft-Windows-Sysmon/Operational"]),
     ("powershell", &["Microsoft-Windows-PowerShell/Operational"]),
     ("powershell-classic", &["Windows PowerShell"]),
-    ("taskscheduler", &["Microsoft-Windows-TaskScheduler/Operational"]),
+    (
+        "taskscheduler",
+        &["Microsoft-Windows-TaskScheduler/Operational"],
+    ),
     ("wmi", &["Microsoft-Windows-WMI-Activity/Operational"]),
     ("dns-server", &["DNS Server"]),
-    ("dns-server-analytic", &["Microsoft-Windows-DNS-Server/Analytical"]),
-    ("dns-client", &["Microsoft-Windows-DNS Client Events/Operational"]),
-    ("driver-framework", &["Microsoft-Windows-DriverFrameworks-UserMode/Operational"]),
-    ("windefend", &["Microsoft-Windows-Windows Defender/Operational"]),
-    ("bits-client", &["Microsoft-Windows-Bits-Client/Operational"]),
-    ("codeintegrity-operational", &["Microsoft-Windows-CodeIntegrity/Operational"]),
-    ("firewall-as", &["Microsoft-Windows-Windows Firewall With Advanced Security/Firewall"]),
+    (
+        "dns-server-analytic",
+        &["Microsoft-Windows-DNS-Server/Analytical"],
+    ),
+    (
+        "dns-client",
+        &["Microsoft-Windows-DNS Client Events/Operational"],
+    ),
+    (
+        "driver-framework",
+        &["Microsoft-Windows-DriverFrameworks-UserMode/Operational"],
+    ),
+    (
+        "windefend",
+        &["Microsoft-Windows-Windows Defender/Operational"],
+    ),
+    (
+        "bits-client",
+        &["Microsoft-Windows-Bits-Client/Operational"],
+    ),
+    (
+        "codeintegrity-operational",
+        &["Microsoft-Windows-CodeIntegrity/Operational"],
+    ),
+    (
+        "firewall-as",
+        &["Microsoft-Windows-Windows Firewall With Advanced Security/Firewall"],
+    ),
     ("msexchange-management", &["MSExchange Management"]),
     ("ntlm", &["Microsoft-Windows-NTLM/Operational"]),
-    ("printservice-admin", &["Microsoft-Windows-PrintService/Admin"]),
-    ("printservice-operational", &["Microsoft-Windows-PrintService/Operational"]),
-    ("smbclient-security", &["Microsoft-Windows-SmbClient/Security"]),
-    ("smbclient-connectivity", &["Microsoft-Windows-SmbClient/Connectivity"]),
+    (
+        "printservice-admin",
+        &["Microsoft-Windows-PrintService/Admin"],
+    ),
+    (
+        "printservice-operational",
+        &["Microsoft-Windows-PrintService/Operational"],
+    ),
+    (
+        "smbclient-security",
+        &["Microsoft-Windows-SmbClient/Security"],
+    ),
+    (
+        "smbclient-connectivity",
+        &["Microsoft-Windows-SmbClient/Connectivity"],
+    ),
     ("openssh", &["OpenSSH/Operational"]),
     ("shell-core", &["Microsoft-Windows-Shell-Core/Operational"]),
-    ("terminalservices-localsessionmanager", &["Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"]),
-    ("appxdeployment-server", &["Microsoft-Windows-AppXDeploymentServer/Operational"]),
-    ("appxpackaging-om", &["Microsoft-Windows-AppxPackaging/Operational"]),
+    (
+        "terminalservices-localsessionmanager",
+        &["Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"],
+    ),
+    (
+        "appxdeployment-server",
+        &["Microsoft-Windows-AppXDeploymentServer/Operational"],
+    ),
+    (
+        "appxpackaging-om",
+        &["Microsoft-Windows-AppxPackaging/Operational"],
+    ),
     ("capi2", &["Microsoft-Windows-CAPI2/Operational"]),
-    ("certificateservicesclient-lifecycle-system", &["Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational"]),
-    ("diagnosis-scripted", &["Microsoft-Windows-Diagnosis-Scripted/Operational"]),
+    (
+        "certificateservicesclient-lifecycle-system",
+        &["Microsoft-Windows-CertificateServicesClient-Lifecycle-System/Operational"],
+    ),
+    (
+        "diagnosis-scripted",
+        &["Microsoft-Windows-Diagnosis-Scripted/Operational"],
+    ),
     ("ldap", &["Microsoft-Windows-LDAP-Client/Debug"]),
     ("lsa-server", &["Microsoft-Windows-LSA/Operational"]),
-    ("microsoft-servicebus-client", &["Microsoft-ServiceBus-Client"]),
-    ("security-mitigations", &["Microsoft-Windows-Security-Mitigations/Kernel Mode", "Microsoft-Windows-Security-Mitigations/User Mode"]),
+    (
+        "microsoft-servicebus-client",
+        &["Microsoft-ServiceBus-Client"],
+    ),
+    (
+        "security-mitigations",
+        &[
+            "Microsoft-Windows-Security-Mitigations/Kernel Mode",
+            "Microsoft-Windows-Security-Mitigations/User Mode",
+        ],
+    ),
     ("vhdmp", &["Microsoft-Windows-VHDMP/Operational"]),
-    ("appmodel-runtime", &["Microsoft-Windows-AppModel-Runtime/Admin"]),
+    (
+        "appmodel-runtime",
+        &["Microsoft-Windows-AppModel-Runtime/Admin"],
+    ),
     ("hyper-v-worker", &["Microsoft-Windows-Hyper-V-Worker"]),
-    ("kernel-shimengine", &["Microsoft-Windows-Kernel-ShimEngine/Operational"]),
-    ("applocker", &[
-        "Microsoft-Windows-AppLocker/MSI and Script",
-        "Microsoft-Windows-AppLocker/EXE and DLL",
-        "Microsoft-Windows-AppLocker/Packaged app-Deployment",
-        "Microsoft-Windows-AppLocker/Packaged app-Execution",
-    ]),
+    (
+        "kernel-shimengine",
+        &["Microsoft-Windows-Kernel-ShimEngine/Operational"],
+    ),
+    (
+        "applocker",
+        &[
+            "Microsoft-Windows-AppLocker/MSI and Script",
+            "Microsoft-Windows-AppLocker/EXE and DLL",
+            "Microsoft-Windows-AppLocker/Packaged app-Deployment",
+            "Microsoft-Windows-AppLocker/Packaged app-Execution",
+        ],
+    ),
 ];
 
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
@@ -123,12 +192,24 @@ pub const WINDOWS_CATEGORIES: &[(&str, &[(&str, &str, &[u32], &[(&str, &str)])])
     ("process_tampering", &[("sysmon", SYSMON, &[25], &[])]),
     ("file_block_executable", &[("sysmon", SYSMON, &[27], &[])]),
     ("file_block_shredding", &[("sysmon", SYSMON, &[28], &[])]),
-    ("file_executable_detected", &[("sysmon", SYSMON, &[29], &[])]),
+    (
+        "file_executable_detected",
+        &[("sysmon", SYSMON, &[29], &[])],
+    ),
     ("ps_module", &[("powershell", PS, &[4103], &[])]),
     ("ps_script", &[("powershell", PS, &[4104], &[])]),
-    ("ps_classic_start", &[("powershell-classic", PS_CLASSIC, &[400], &[])]),
-    ("ps_classic_provider_start", &[("powershell-classic", PS_CLASSIC, &[600], &[])]),
-    ("ps_classic_script", &[("powershell-classic", PS_CLASSIC, &[800], &[])]),
+    (
+        "ps_classic_start",
+        &[("powershell-classic", PS_CLASSIC, &[400], &[])],
+    ),
+    (
+        "ps_classic_provider_start",
+        &[("powershell-classic", PS_CLASSIC, &[600], &[])],
+    ),
+    (
+        "ps_classic_script",
+        &[("powershell-classic", PS_CLASSIC, &[800], &[])],
+    ),
 ];
 
 /// ECS event categories a rule in the ECS vocabulary may name (`process where ...`).
@@ -177,7 +258,10 @@ impl std::error::Error for UnknownLogSource {}
 /// let bad = LogSource { product: Some("windows".into()), category: Some("proces_creation".into()), ..Default::default() };
 /// assert!(resolve(&bad, Vocabulary::Windows).unwrap_err().to_string().contains("process_creation"));
 /// ```
-pub fn resolve(ls: &LogSource, vocabulary: Vocabulary) -> Result<Vec<SourceVariant>, UnknownLogSource> {
+pub fn resolve(
+    ls: &LogSource,
+    vocabulary: Vocabulary,
+) -> Result<Vec<SourceVariant>, UnknownLogSource> {
     let product = ls.product.as_deref().map(str::to_ascii_lowercase);
     let category = ls.category.as_deref().map(str::to_ascii_lowercase);
     let service = ls.service.as_deref().map(str::to_ascii_lowercase);

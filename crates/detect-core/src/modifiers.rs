@@ -315,7 +315,16 @@ mod tests {
         assert_eq!(windash_variants("param-name", 5).unwrap(), ["param-name"]);
         assert_eq!(windash_variants("a -", 5).unwrap(), ["a -"]);
         assert_eq!(windash_variants("-param-name", 5).unwrap().len(), 5);
-        assert_eq!(windash_variants("x /-y", 5).unwrap(), ["x /-y", "x //y", "x /\u{2013}y", "x /\u{2014}y", "x /\u{2015}y"]);
+        assert_eq!(
+            windash_variants("x /-y", 5).unwrap(),
+            [
+                "x /-y",
+                "x //y",
+                "x /\u{2013}y",
+                "x /\u{2014}y",
+                "x /\u{2015}y"
+            ]
+        );
         let v = windash_variants(" -a /b ", 25).unwrap();
         assert_eq!(v.len(), 25);
         assert_eq!(v[0], " -a /b ");

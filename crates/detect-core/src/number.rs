@@ -30,5 +30,8 @@ pub fn parse_number(s: &str) -> Option<Number> {
     if let Ok(i) = s.parse::<i64>() {
         return Some(Number::Int(i));
     }
-    s.parse::<f64>().ok().filter(|f| f.is_finite()).map(Number::Float)
+    s.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite())
+        .map(Number::Float)
 }

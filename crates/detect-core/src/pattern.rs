@@ -180,14 +180,17 @@ mod tests {
     #[test]
     fn simplify_keeps_wildcard_shapes_it_cannot_reduce() {
         assert_eq!(simplify(parse_sigma("*")), StrKind::Glob(vec![AnyRun]));
-        assert_eq!(
-            simplify(parse_sigma("?")),
-            StrKind::Glob(vec![AnyChar])
-        );
+        assert_eq!(simplify(parse_sigma("?")), StrKind::Glob(vec![AnyChar]));
         assert_eq!(simplify(parse_sigma("")), StrKind::Exact(String::new()));
         assert_eq!(
             simplify(with_any_run(parse_sigma("a*b"), true, true)),
-            StrKind::Glob(vec![AnyRun, Lit("a".into()), AnyRun, Lit("b".into()), AnyRun])
+            StrKind::Glob(vec![
+                AnyRun,
+                Lit("a".into()),
+                AnyRun,
+                Lit("b".into()),
+                AnyRun
+            ])
         );
     }
 }

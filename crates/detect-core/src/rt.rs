@@ -54,7 +54,12 @@ pub fn any_value_text<E: Event + ?Sized>(e: &E, mut f: impl FnMut(&str) -> bool)
 
 /// True when some value of `a` relates to some value of `b` by `f(a, b)`.
 #[inline]
-pub fn field_ref<E: Event + ?Sized>(e: &E, a: &str, b: &str, mut f: impl FnMut(&str, &str) -> bool) -> bool {
+pub fn field_ref<E: Event + ?Sized>(
+    e: &E,
+    a: &str,
+    b: &str,
+    mut f: impl FnMut(&str, &str) -> bool,
+) -> bool {
     any_text(e, a, |ta| any_text(e, b, |tb| f(ta, tb)))
 }
 
@@ -100,9 +105,12 @@ pub use regex::Regex;
 /// Compiles a regex that the macro already validated at compile time.
 #[cold]
 pub fn compile_regex(pattern: &str) -> Regex {
-    Regex::new(pattern).unwrap_or_else(|e| panic!("detect: regex {pattern:?} was validated at compile time but fails now: {e}"))
+    Regex::new(pattern).unwrap_or_else(|e| {
+        panic!("detect: regex {pattern:?} was validated at compile time but fails now: {e}")
+    })
 }
 
 pub use crate::matcher::{
-    GlobTok, cidr_contains, cmp_number, contains, contains_ci, ends_with_ci, eq_ci, glob, starts_with_ci, time_part,
+    GlobTok, cidr_contains, cmp_number, contains, contains_ci, ends_with_ci, eq_ci, glob,
+    starts_with_ci, time_part,
 };

@@ -283,9 +283,8 @@ fn parse_mods(modifiers: &[&str]) -> Result<Mods, ItemError> {
                 };
                 m.time = Some((i, part));
             }
-            t @ ("base64" | "base64offset" | "wide" | "utf16le" | "utf16be" | "utf16" | "windash") => {
-                m.transforms.push((i, t))
-            }
+            t @ ("base64" | "base64offset" | "wide" | "utf16le" | "utf16be" | "utf16"
+            | "windash") => m.transforms.push((i, t)),
             _ => unreachable!("every name in MODIFIERS is handled"),
         }
     }
@@ -303,26 +302,53 @@ fn check_conflicts(m: &Mods) -> Result<(), ItemError> {
     let first_transform = m.transforms.first();
     if let Some(r) = m.re {
         if let Some((_, k)) = m.kind {
-            return conflict(r, "re", k, "a regex is already a search; add `.*` or anchors to the pattern instead");
+            return conflict(
+                r,
+                "re",
+                k,
+                "a regex is already a search; add `.*` or anchors to the pattern instead",
+            );
         }
         if let Some((_, t)) = first_transform {
             return conflict(r, "re", t, "encodings produce literals, not regexes");
         }
         if m.cased.is_some() {
-            return conflict(r, "re", "cased", "regexes are case-sensitive unless `|i` is given");
+            return conflict(
+                r,
+                "re",
+                "cased",
+                "regexes are case-sensitive unless `|i` is given",
+            );
         }
-        for (other, name) in [(m.cidr, "cidr"), (m.exists, "exists"), (m.fieldref, "fieldref"), (m.expand, "expand")] {
+        for (other, name) in [
+            (m.cidr, "cidr"),
+            (m.exists, "exists"),
+            (m.fieldref, "fieldref"),
+            (m.expand, "expand"),
+        ] {
             if other.is_some() {
                 return conflict(r, "re", name, "they interpret the value differently");
             }
         }
         if m.num.is_some() || m.time.is_some() {
-            return conflict(r, "re", "a numeric modifier", "they interpret the value differently");
+            return conflict(
+                r,
+                "re",
+                "a numeric modifier",
+                "they interpret the value differently",
+            );
         }
     }
     if let Some(e) = m.exists
-        && (m.kind.is_some() || !m.transforms.is_empty() || m.cidr.is_some() || m.num.is_some()
-            || m.fieldref.is_some() || m.all || m.cased.is_some() || m.time.is_some() || m.expand.is_some())
+        && (m.kind.is_some()
+            || !m.transforms.is_empty()
+            || m.cidr.is_some()
+            || m.num.is_some()
+            || m.fieldref.is_some()
+            || m.all
+            || m.cased.is_some()
+            || m.time.is_some()
+            || m.expand.is_some())
     {
         return Err(err(
             ItemErrorAt::Modifier(e),
@@ -330,8 +356,12 @@ fn check_conflicts(m: &Mods) -> Result<(), ItemError> {
         ));
     }
     if let Some(c) = m.cidr
-        && (m.kind.is_some() || !m.transforms.is_empty() || m.num.is_some() || m.fieldref.is_some()
-            || m.cased.is_some() || m.time.is_some())
+        && (m.kind.is_some()
+            || !m.transforms.is_empty()
+            || m.num.is_some()
+            || m.fieldref.is_some()
+            || m.cased.is_some()
+            || m.time.is_some())
     {
         return Err(err(
             ItemErrorAt::Modifier(c),
@@ -353,7 +383,10 @@ fn check_conflicts(m: &Mods) -> Result<(), ItemError> {
         }
     }
     if let Some((t, _)) = m.time
-        && (m.kind.is_some() || !m.transforms.is_empty() || m.fieldref.is_some() || m.cased.is_some())
+        && (m.kind.is_some()
+            || !m.transforms.is_empty()
+            || m.fieldref.is_some()
+            || m.cased.is_some())
     {
         return Err(err(
             ItemErrorAt::Modifier(t),
@@ -368,7 +401,11 @@ fn check_conflicts(m: &Mods) -> Result<(), ItemError> {
             "`fieldref` takes field names; encodings and `expand` do not apply to them",
         ));
     }
-    let encodings: Vec<&(usize, &str)> = m.transforms.iter().filter(|(_, t)| *t != "windash").collect();
+    let encodings: Vec<&(usize, &str)> = m
+        .transforms
+        .iter()
+        .filter(|(_, t)| *t != "windash")
+        .collect();
     for pair in encodings.windows(2) {
         let (a, an) = pair[0];
         let (b, bn) = pair[1];
@@ -377,8 +414,15 @@ fn check_conflicts(m: &Mods) -> Result<(), ItemError> {
         if a_b64 == b_b64 {
             return Err(err(
                 ItemErrorAt::Modifier(*b),
-                format!("`{bn}` conflicts with `{an}` (modifier {}): use only one {}", a + 1,
-                    if a_b64 { "base64 encoding" } else { "UTF-16 encoding" }),
+                format!(
+                    "`{bn}` conflicts with `{an}` (modifier {}): use only one {}",
+                    a + 1,
+                    if a_b64 {
+                        "base64 encoding"
+                    } else {
+                        "UTF-16 encoding"
+                    }
+                ),
             ));
         }
         if a_b64 && !b_b64 {
@@ -428,7 +472,12 @@ pub fn detection_item(
         ));
     }
     if field.is_none() {
-        for (what, pos) in [("exists", m.exists), ("fieldref", m.fieldref), ("cidr", m.cidr), ("re", m.re)] {
+        for (what, pos) in [
+            ("exists", m.exists),
+            ("fieldref", m.fieldref),
+            ("cidr", m.cidr),
+            ("re", m.re),
+        ] {
             if let Some(p) = pos {
                 return Err(err(
                     ItemErrorAt::Modifier(p),
@@ -437,12 +486,18 @@ pub fn detection_item(
             }
         }
         if let Some((p, _)) = m.num.or(m.time.map(|(i, _)| (i, NumOp::Eq))) {
-            return Err(err(ItemErrorAt::Modifier(p), "numeric and time modifiers need a field"));
+            return Err(err(
+                ItemErrorAt::Modifier(p),
+                "numeric and time modifiers need a field",
+            ));
         }
     }
     let mut parts = Vec::with_capacity(values.len());
     for (i, v) in values.iter().enumerate() {
-        parts.push(value_expr(field, &m, v, placeholders).map_err(|message| err(ItemErrorAt::Value(i), message))?);
+        parts.push(
+            value_expr(field, &m, v, placeholders)
+                .map_err(|message| err(ItemErrorAt::Value(i), message))?,
+        );
     }
     let combined = if parts.len() == 1 {
         parts.pop().unwrap_or(Expr::And(vec![]))
@@ -482,8 +537,18 @@ fn value_expr(
     placeholders: &dyn Placeholders,
 ) -> Result<Expr, String> {
     if *v == SigmaValue::Null {
-        if m.exists.is_some() || m.num.is_some() || m.re.is_some() || m.cidr.is_some() || m.kind.is_some() || m.fieldref.is_some() || m.time.is_some() || !m.transforms.is_empty() {
-            return Err("`null` takes no modifier (write `Field: null` for a missing or null field)".into());
+        if m.exists.is_some()
+            || m.num.is_some()
+            || m.re.is_some()
+            || m.cidr.is_some()
+            || m.kind.is_some()
+            || m.fieldref.is_some()
+            || m.time.is_some()
+            || !m.transforms.is_empty()
+        {
+            return Err(
+                "`null` takes no modifier (write `Field: null` for a missing or null field)".into(),
+            );
         }
         return match field {
             Some(_) => Ok(field_expr(field, Test::Null)),
@@ -499,7 +564,14 @@ fn value_expr(
     if let Some((_, part)) = m.time {
         let op = m.num.map_or(NumOp::Eq, |(_, op)| op);
         return match v {
-            SigmaValue::Num(_, Number::Int(n)) => Ok(field_expr(field, Test::Time { part, op, value: *n })),
+            SigmaValue::Num(_, Number::Int(n)) => Ok(field_expr(
+                field,
+                Test::Time {
+                    part,
+                    op,
+                    value: *n,
+                },
+            )),
             _ => Err("time component modifiers take an integer".into()),
         };
     }
@@ -508,7 +580,9 @@ fn value_expr(
             SigmaValue::Num(_, n) => Ok(field_expr(field, Test::Num { op, value: *n })),
             SigmaValue::Str(s) => match crate::number::parse_number(s) {
                 Some(n) => Ok(field_expr(field, Test::Num { op, value: n })),
-                None => Err(format!("`{s}` is not a number; gt/gte/lt/lte compare numbers")),
+                None => Err(format!(
+                    "`{s}` is not a number; gt/gte/lt/lte compare numbers"
+                )),
             },
             _ => Err("gt/gte/lt/lte compare numbers".into()),
         };
@@ -516,7 +590,11 @@ fn value_expr(
     let Some(text) = v.text() else {
         return Err("this value has no text".into());
     };
-    let case = if m.cased.is_some() { Case::Sensitive } else { Case::Insensitive };
+    let case = if m.cased.is_some() {
+        Case::Sensitive
+    } else {
+        Case::Insensitive
+    };
     if m.re.is_some() {
         let re = RegexPattern {
             pattern: text,
@@ -543,7 +621,14 @@ fn value_expr(
         if text.is_empty() {
             return Err("`fieldref` needs the name of another field".into());
         }
-        return Ok(field_expr(field, Test::FieldRef { other: text, kind, case }));
+        return Ok(field_expr(
+            field,
+            Test::FieldRef {
+                other: text,
+                kind,
+                case,
+            },
+        ));
     }
     // String values: expand, then transforms in order, then the match shape.
     let texts = if m.expand.is_some() {
@@ -551,13 +636,20 @@ fn value_expr(
     } else {
         vec![text]
     };
-    let mut stages: Vec<Stage> = texts.iter().map(|t| Stage::Text(pattern::parse_sigma(t))).collect();
+    let mut stages: Vec<Stage> = texts
+        .iter()
+        .map(|t| Stage::Text(pattern::parse_sigma(t)))
+        .collect();
     for (_, t) in &m.transforms {
         let mut next = Vec::with_capacity(stages.len());
         for stage in stages {
             match (*t, stage) {
-                ("windash", Stage::Text(tokens)) => next.extend(windash_tokens(&tokens)?.into_iter().map(Stage::Text)),
-                ("windash", Stage::Bytes(_)) => return Err("`windash` must come before UTF-16 encodings".into()),
+                ("windash", Stage::Text(tokens)) => {
+                    next.extend(windash_tokens(&tokens)?.into_iter().map(Stage::Text))
+                }
+                ("windash", Stage::Bytes(_)) => {
+                    return Err("`windash` must come before UTF-16 encodings".into());
+                }
                 (enc @ ("wide" | "utf16le" | "utf16be" | "utf16"), Stage::Text(tokens)) => {
                     let lit = literal_of(&tokens, enc)?;
                     next.push(Stage::Bytes(match enc {
@@ -581,12 +673,16 @@ fn value_expr(
                         );
                     }
                 }
-                (enc, Stage::Bytes(_)) => return Err(format!("`{enc}` cannot follow a UTF-16 encoding")),
+                (enc, Stage::Bytes(_)) => {
+                    return Err(format!("`{enc}` cannot follow a UTF-16 encoding"));
+                }
                 (other, _) => return Err(format!("internal: unhandled transform `{other}`")),
             }
         }
         if next.len() > MAX_VARIANTS {
-            return Err(format!("this value expands into more than {MAX_VARIANTS} variants; split it"));
+            return Err(format!(
+                "this value expands into more than {MAX_VARIANTS} variants; split it"
+            ));
         }
         stages = next;
     }
@@ -652,7 +748,9 @@ fn windash_tokens(tokens: &[GlobToken]) -> Result<Vec<Vec<GlobToken>>, String> {
             other => vec![other.clone()],
         };
         if out.len() * options.len() > MAX_VARIANTS {
-            return Err(format!("`windash` expands this value into more than {MAX_VARIANTS} variants; split it"));
+            return Err(format!(
+                "`windash` expands this value into more than {MAX_VARIANTS} variants; split it"
+            ));
         }
         out = out
             .into_iter()
@@ -674,7 +772,9 @@ fn expand_placeholders(text: &str, placeholders: &dyn Placeholders) -> Result<Ve
     while let Some(start) = rest.find('%') {
         let after = &rest[start + 1..];
         let Some(len) = after.find('%') else {
-            return Err(format!("unterminated placeholder in `{text}`: write `%name%`"));
+            return Err(format!(
+                "unterminated placeholder in `{text}`: write `%name%`"
+            ));
         };
         let name = &after[..len];
         let values = placeholders.values(name).ok_or_else(|| {
@@ -689,7 +789,9 @@ fn expand_placeholders(text: &str, placeholders: &dyn Placeholders) -> Result<Ve
             .flat_map(|r| values.iter().map(move |v| format!("{r}{lead}{v}")))
             .collect();
         if results.len() > MAX_VARIANTS {
-            return Err(format!("placeholders expand into more than {MAX_VARIANTS} values"));
+            return Err(format!(
+                "placeholders expand into more than {MAX_VARIANTS} values"
+            ));
         }
         rest = &after[len + 1..];
     }
@@ -709,7 +811,9 @@ fn expand_placeholders(text: &str, placeholders: &dyn Placeholders) -> Result<Ve
 /// ```
 pub fn resolve_pattern(pattern: &str, names: &[&str]) -> Vec<usize> {
     if pattern == "them" {
-        return (0..names.len()).filter(|i| !names[*i].starts_with('_')).collect();
+        return (0..names.len())
+            .filter(|i| !names[*i].starts_with('_'))
+            .collect();
     }
     let tokens = pattern::parse_plain_glob(pattern);
     let kind = pattern::simplify(tokens);

@@ -9,7 +9,9 @@
 //! regex is compiled once per process on first use. `scan` matches on the
 //! event's layout once and then runs each rule's function for that layout.
 
-use detect_core::ir::{Case, Expr, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test, TimePart};
+use detect_core::ir::{
+    Case, Expr, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test, TimePart,
+};
 use detect_core::layout::Layout;
 use detect_core::matcher::fold;
 use proc_macro2::TokenStream;

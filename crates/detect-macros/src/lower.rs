@@ -65,10 +65,16 @@ pub fn lower_file(file: &RulesFile) -> syn::Result<RuleSet> {
     for p in &file.placeholders {
         let name = p.name.to_string();
         if placeholders.contains_key(&name) {
-            errors.at(p.name.span(), format!("placeholder `{name}` is defined twice"));
+            errors.at(
+                p.name.span(),
+                format!("placeholder `{name}` is defined twice"),
+            );
         }
         if p.values.is_empty() {
-            errors.at(p.name.span(), format!("placeholder `{name}` needs at least one value"));
+            errors.at(
+                p.name.span(),
+                format!("placeholder `{name}` needs at least one value"),
+            );
         }
         placeholders.insert(name, p.values.iter().map(LitStr::value).collect());
     }
@@ -78,14 +84,20 @@ pub fn lower_file(file: &RulesFile) -> syn::Result<RuleSet> {
     for def in &file.rules {
         let name = def.name.to_string();
         if seen.insert(name.clone(), def.name.span()).is_some() {
-            errors.at(def.name.span(), format!("a rule named `{name}` is already defined in this rule set"));
+            errors.at(
+                def.name.span(),
+                format!("a rule named `{name}` is already defined in this rule set"),
+            );
         }
         if let Some(rule) = lower_rule(def, &lookup, &mut errors) {
             rules.push(rule);
         }
     }
     if file.rules.is_empty() {
-        errors.at(file.name.span(), "this rule set has no rules; add `rule name { ... }` items");
+        errors.at(
+            file.name.span(),
+            "this rule set has no rules; add `rule name { ... }` items",
+        );
     }
     match errors.0 {
         Some(e) => Err(e),
@@ -146,7 +158,9 @@ fn lower_rule(
                         _ => {
                             return Err(syn::Error::new(
                                 span,
-                                format!("unknown field vocabulary `{w}`; use `windows` (Sigma names, the default) or `ecs`"),
+                                format!(
+                                    "unknown field vocabulary `{w}`; use `windows` (Sigma names, the default) or `ecs`"
+                                ),
                             ));
                         }
                     };
@@ -159,7 +173,10 @@ fn lower_rule(
                 other => {
                     return Err(syn::Error::new(
                         attr.path().span(),
-                        format!("unknown rule attribute `{other}`; known attributes: {}", RULE_ATTRIBUTES[1..].join(", ")),
+                        format!(
+                            "unknown rule attribute `{other}`; known attributes: {}",
+                            RULE_ATTRIBUTES[1..].join(", ")
+                        ),
                     ));
                 }
             }
@@ -200,7 +217,10 @@ fn lower_rule(
     for sel in &def.selections {
         let name = sel.name.to_string();
         if names.insert(name.clone(), sel.name.span()).is_some() {
-            errors.at(sel.name.span(), format!("selection `{name}` is defined twice in this rule"));
+            errors.at(
+                sel.name.span(),
+                format!("selection `{name}` is defined twice in this rule"),
+            );
             ok = false;
         }
         match lower_selection(&sel.body, placeholders, errors) {
@@ -257,7 +277,10 @@ fn lower_selection(
                 errors.at(*span, "empty selection: give at least one map");
                 return None;
             }
-            let parts: Vec<_> = maps.iter().map(|m| lower_map(m, placeholders, errors)).collect();
+            let parts: Vec<_> = maps
+                .iter()
+                .map(|m| lower_map(m, placeholders, errors))
+                .collect();
             Some(E::Or(parts.into_iter().collect::<Option<Vec<_>>>()?))
         }
         SelBody::Keywords(values, span) => {
@@ -287,7 +310,10 @@ fn lower_map(
     errors: &mut Errors,
 ) -> Option<detect_core::ir::Expr> {
     if map.entries.is_empty() {
-        errors.at(map.span, "empty selection: add `Field: value` entries (use `Field: null` for a missing field)");
+        errors.at(
+            map.span,
+            "empty selection: add `Field: value` entries (use `Field: null` for a missing field)",
+        );
         return None;
     }
     let mut parts = Vec::with_capacity(map.entries.len());
@@ -320,7 +346,13 @@ fn lower_entry(
     {
         return Err(syn::Error::new(*span, "empty field name"));
     }
-    detection_item(entry.field.as_ref().map(|(n, _)| n.as_str()), &mod_refs, &values, &placeholders).map_err(|e| {
+    detection_item(
+        entry.field.as_ref().map(|(n, _)| n.as_str()),
+        &mod_refs,
+        &values,
+        &placeholders,
+    )
+    .map_err(|e| {
         let span = match e.at {
             ItemErrorAt::Modifier(i) => entry.mods[i].span(),
             ItemErrorAt::Value(i) => entry.values.get(i).map_or(entry.values_span, |v| v.span),
@@ -342,7 +374,11 @@ fn lower_condition(c: &CondExpr, names: &[&str], errors: &mut Errors) -> Option<
                         id.span(),
                         format!(
                             "unknown selection `{name}` in the condition; this rule defines: {}",
-                            if names.is_empty() { "nothing".to_string() } else { names.join(", ") }
+                            if names.is_empty() {
+                                "nothing".to_string()
+                            } else {
+                                names.join(", ")
+                            }
                         ),
                     );
                     return None;
@@ -351,10 +387,20 @@ fn lower_condition(c: &CondExpr, names: &[&str], errors: &mut Errors) -> Option<
         }
         CondExpr::Not(inner) => Condition::Not(Box::new(lower_condition(inner, names, errors)?)),
         CondExpr::And(parts) => Condition::And(
-            parts.iter().map(|p| lower_condition(p, names, errors)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?,
+            parts
+                .iter()
+                .map(|p| lower_condition(p, names, errors))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect::<Option<_>>()?,
         ),
         CondExpr::Or(parts) => Condition::Or(
-            parts.iter().map(|p| lower_condition(p, names, errors)).collect::<Vec<_>>().into_iter().collect::<Option<_>>()?,
+            parts
+                .iter()
+                .map(|p| lower_condition(p, names, errors))
+                .collect::<Vec<_>>()
+                .into_iter()
+                .collect::<Option<_>>()?,
         ),
         CondExpr::Of { all, pattern, span } => {
             let ids = resolve_pattern(pattern, names);
@@ -381,13 +427,21 @@ fn lower_condition(c: &CondExpr, names: &[&str], errors: &mut Errors) -> Option<
 fn string_value(attr: &Attribute) -> syn::Result<LitStr> {
     match &attr.meta {
         Meta::NameValue(nv) => match &nv.value {
-            Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Ok(s.clone()),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok(s.clone()),
             other => Err(syn::Error::new(other.span(), "expected a string literal")),
         },
         Meta::List(list) => list.parse_args::<LitStr>(),
         Meta::Path(p) => Err(syn::Error::new(
             p.span(),
-            format!("`{}` needs a value: `#[{0} = \"...\"]`", attr.path().get_ident().map(ToString::to_string).unwrap_or_default()),
+            format!(
+                "`{}` needs a value: `#[{0} = \"...\"]`",
+                attr.path()
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
+            ),
         )),
     }
 }
@@ -396,11 +450,20 @@ fn string_value(attr: &Attribute) -> syn::Result<LitStr> {
 fn word_value(attr: &Attribute) -> syn::Result<(String, Span)> {
     match &attr.meta {
         Meta::NameValue(nv) => match &nv.value {
-            Expr::Lit(syn::ExprLit { lit: Lit::Str(s), .. }) => Ok((s.value(), s.span())),
-            Expr::Path(p) if p.path.get_ident().is_some() => {
-                Ok((p.path.get_ident().map(ToString::to_string).unwrap_or_default(), p.span()))
-            }
-            other => Err(syn::Error::new(other.span(), "expected a word such as `medium`")),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) => Ok((s.value(), s.span())),
+            Expr::Path(p) if p.path.get_ident().is_some() => Ok((
+                p.path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+                p.span(),
+            )),
+            other => Err(syn::Error::new(
+                other.span(),
+                "expected a word such as `medium`",
+            )),
         },
         Meta::List(list) => {
             let items = list.parse_args_with(parse_list)?;
@@ -409,13 +472,20 @@ fn word_value(attr: &Attribute) -> syn::Result<(String, Span)> {
                 _ => Err(syn::Error::new(list.span(), "expected exactly one word")),
             }
         }
-        Meta::Path(p) => Err(syn::Error::new(p.span(), "expected a value, e.g. `#[level(medium)]`")),
+        Meta::Path(p) => Err(syn::Error::new(
+            p.span(),
+            "expected a value, e.g. `#[level(medium)]`",
+        )),
     }
 }
 
 fn list_values(attr: &Attribute) -> syn::Result<Vec<String>> {
     match &attr.meta {
-        Meta::List(list) => Ok(list.parse_args_with(parse_list)?.into_iter().map(|(s, _)| s).collect()),
+        Meta::List(list) => Ok(list
+            .parse_args_with(parse_list)?
+            .into_iter()
+            .map(|(s, _)| s)
+            .collect()),
         _ => string_value(attr).map(|s| vec![s.value()]),
     }
 }

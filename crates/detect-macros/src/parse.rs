@@ -95,7 +95,10 @@ fn expect_word(input: ParseStream, word: &str, hint: &str) -> syn::Result<Ident>
     let span = input.span();
     match input.call(Ident::parse_any) {
         Ok(i) if i == word => Ok(i),
-        Ok(i) => Err(syn::Error::new(i.span(), format!("expected `{word}`, found `{i}`; {hint}"))),
+        Ok(i) => Err(syn::Error::new(
+            i.span(),
+            format!("expected `{word}`, found `{i}`; {hint}"),
+        )),
         Err(_) => Err(syn::Error::new(span, format!("expected `{word}`; {hint}"))),
     }
 }
@@ -134,9 +137,9 @@ impl Parse for RulesFile {
                 input.call(Ident::parse_any)?;
                 rules.push(parse_rule(input, item_attrs)?);
             } else {
-                return Err(input.error(
-                    "expected `rule name { ... }` or `placeholder name = [...];`",
-                ));
+                return Err(
+                    input.error("expected `rule name { ... }` or `placeholder name = [...];`")
+                );
             }
         }
         Ok(RulesFile {
@@ -275,12 +278,15 @@ fn parse_entry(input: ParseStream) -> syn::Result<EntryDef> {
     while input.peek(Token![|]) {
         input.parse::<Token![|]>()?;
         mods.push(input.call(Ident::parse_any).map_err(|e| {
-            syn::Error::new(e.span(), "expected a modifier name after `|` (e.g. `|contains`)")
+            syn::Error::new(
+                e.span(),
+                "expected a modifier name after `|` (e.g. `|contains`)",
+            )
         })?);
     }
-    let colon = input.parse::<Token![:]>().map_err(|e| {
-        syn::Error::new(e.span(), "expected `:` and a value after the field name")
-    })?;
+    let colon = input
+        .parse::<Token![:]>()
+        .map_err(|e| syn::Error::new(e.span(), "expected `:` and a value after the field name"))?;
     let (values, values_span) = if input.peek(syn::token::Bracket) {
         let content;
         let bracket = bracketed!(content in input);
@@ -325,7 +331,10 @@ fn parse_value(input: ParseStream) -> syn::Result<ValueDef> {
     if lookahead.peek(syn::LitInt) {
         let i: syn::LitInt = input.parse()?;
         if !i.suffix().is_empty() {
-            return Err(syn::Error::new(i.span(), "write numbers without a type suffix"));
+            return Err(syn::Error::new(
+                i.span(),
+                "write numbers without a type suffix",
+            ));
         }
         let text = format!("{}{}", if neg { "-" } else { "" }, i.base10_digits());
         let value = text

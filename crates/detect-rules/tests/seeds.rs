@@ -9,11 +9,17 @@ use detect_rules::Builtin;
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
 
 fn sysmon1(cmd: &str) -> String {
-    format!(r#"{{"Channel": "{SYSMON}", "EventID": 1, "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": {}}}"#, json(cmd))
+    format!(
+        r#"{{"Channel": "{SYSMON}", "EventID": 1, "Image": "C:\\Windows\\System32\\cmd.exe", "CommandLine": {}}}"#,
+        json(cmd)
+    )
 }
 
 fn security4688(cmd: &str) -> String {
-    format!(r#"{{"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\Windows\\System32\\cmd.exe", "CommandLine": {}}}"#, json(cmd))
+    format!(
+        r#"{{"Channel": "Security", "EventID": 4688, "NewProcessName": "C:\\Windows\\System32\\cmd.exe", "CommandLine": {}}}"#,
+        json(cmd)
+    )
 }
 
 fn sysmon3(image: &str, port: &str, initiated: &str) -> String {
@@ -152,12 +158,19 @@ fn seeds_fire_exactly_where_they_should_in_generated_code_and_interpreter() {
     let interp = Interpreter::new(&Builtin::ir()).expect("built-in IR loads");
     let mut failures = Vec::new();
     for (json, want) in cases() {
-        let event = JsonEvent::parse_str(&json).unwrap_or_else(|e| panic!("bad test event {json}: {e}"));
+        let event =
+            JsonEvent::parse_str(&json).unwrap_or_else(|e| panic!("bad test event {json}: {e}"));
         let mut generated = Vec::new();
         Builtin::scan(&event, |r| generated.push(r.name));
-        let interpreted: Vec<&str> = interp.matches(&event).into_iter().map(|i| Builtin::RULES[i].name).collect();
+        let interpreted: Vec<&str> = interp
+            .matches(&event)
+            .into_iter()
+            .map(|i| Builtin::RULES[i].name)
+            .collect();
         if generated != want || interpreted != want {
-            failures.push(format!("{json}\n  want {want:?}, generated {generated:?}, interpreter {interpreted:?}"));
+            failures.push(format!(
+                "{json}\n  want {want:?}, generated {generated:?}, interpreter {interpreted:?}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -176,6 +189,13 @@ fn metadata_comes_from_the_seeds() {
     let http = Builtin::rule("msiexec_http_connection").unwrap();
     assert_eq!(http.id, Some("8e5e38e4-5350-4c0b-895a-e872ce0dd54f"));
     assert_eq!(http.level, detect::ir::Level::Low);
-    assert_eq!(http.tags, ["attack.stealth", "attack.t1218.007", "detection.threat-hunting"]);
+    assert_eq!(
+        http.tags,
+        [
+            "attack.stealth",
+            "attack.t1218.007",
+            "detection.threat-hunting"
+        ]
+    );
     assert_eq!(http.status, Some(detect::ir::Status::Test));
 }
