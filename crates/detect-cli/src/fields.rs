@@ -207,7 +207,10 @@ mod tests {
         let (t, c, d) = ctx(
             r#"{"TimeCreated": "2024-01-01T00:00:00Z", "Computer": "PC1", "Image": "C:\\x.exe", "CommandLine": "x /y"}"#,
         );
-        assert_eq!((t.as_str(), c.as_str(), d.as_str()), ("2024-01-01T00:00:00Z", "PC1", "x /y"));
+        assert_eq!(
+            (t.as_str(), c.as_str(), d.as_str()),
+            ("2024-01-01T00:00:00Z", "PC1", "x /y")
+        );
     }
 
     #[test]
@@ -216,7 +219,10 @@ mod tests {
             r##"{"Event": {"System": {"TimeCreated": {"#attributes": {"SystemTime": "2024-01-01T00:00:00Z"}}, "Computer": "PC2"},
                 "EventData": {"Data": {"#text": ["http://a/b", "", "2600"]}}}}"##,
         );
-        assert_eq!((t.as_str(), c.as_str(), d.as_str()), ("2024-01-01T00:00:00Z", "PC2", "http://a/b, 2600"));
+        assert_eq!(
+            (t.as_str(), c.as_str(), d.as_str()),
+            ("2024-01-01T00:00:00Z", "PC2", "http://a/b, 2600")
+        );
     }
 
     #[test]
@@ -225,7 +231,10 @@ mod tests {
             r#"{"@timestamp": "2024-01-01T00:00:00.000Z", "winlog": {"computer_name": "PC3"},
                 "destination": {"ip": "10.0.0.1", "port": 443}}"#,
         );
-        assert_eq!((t.as_str(), c.as_str(), d.as_str()), ("2024-01-01T00:00:00.000Z", "PC3", "10.0.0.1:443"));
+        assert_eq!(
+            (t.as_str(), c.as_str(), d.as_str()),
+            ("2024-01-01T00:00:00.000Z", "PC3", "10.0.0.1:443")
+        );
         let (_, c, d) = ctx(
             r#"{"@timestamp": "t", "host": {"name": "pc3.corp"}, "winlog": {"computer_name": "PC3"},
                 "destination": {"ip": "10.0.0.1"}}"#,

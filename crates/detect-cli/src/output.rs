@@ -42,12 +42,17 @@ pub(crate) struct TableSink<W: Write> {
 impl<W: Write> TableSink<W> {
     /// A table sink for inputs shown as `names` (used to size FILE:LINE).
     pub(crate) fn new(out: W, names: &[String]) -> Self {
-        let widest = |items: &mut dyn Iterator<Item = usize>, header: &str| items.max().unwrap_or(0).max(header.len());
+        let widest = |items: &mut dyn Iterator<Item = usize>, header: &str| {
+            items.max().unwrap_or(0).max(header.len())
+        };
         let longest_name = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
         TableSink {
             out,
             fields: ContextFields::new(),
-            level_width: widest(&mut Builtin::RULES.iter().map(|r| r.level.as_str().len()), "LEVEL"),
+            level_width: widest(
+                &mut Builtin::RULES.iter().map(|r| r.level.as_str().len()),
+                "LEVEL",
+            ),
             rule_width: widest(&mut Builtin::RULES.iter().map(|r| r.name.len()), "RULE"),
             // name, ':' and room for five-digit line numbers.
             location_width: (longest_name + 6).clamp("FILE:LINE".len(), MAX_LOCATION_WIDTH),
@@ -141,9 +146,23 @@ pub(crate) fn summary_block(stats: &Stats) -> String {
     }
     let hits: Vec<_> = rule_counts(stats).collect();
     if !hits.is_empty() {
-        let rw = hits.iter().map(|(r, _)| r.name.len()).max().unwrap_or(0).max("RULE".len());
-        let lw = hits.iter().map(|(r, _)| r.level.as_str().len()).max().unwrap_or(0).max("LEVEL".len());
-        let _ = writeln!(s, "\n  Matches per rule\n  {:<lw$}  {:<rw$}  MATCHES", "LEVEL", "RULE");
+        let rw = hits
+            .iter()
+            .map(|(r, _)| r.name.len())
+            .max()
+            .unwrap_or(0)
+            .max("RULE".len());
+        let lw = hits
+            .iter()
+            .map(|(r, _)| r.level.as_str().len())
+            .max()
+            .unwrap_or(0)
+            .max("LEVEL".len());
+        let _ = writeln!(
+            s,
+            "\n  Matches per rule\n  {:<lw$}  {:<rw$}  MATCHES",
+            "LEVEL", "RULE"
+        );
         for (rule, n) in hits {
             let _ = writeln!(s, "  {:<lw$}  {:<rw$}  {n}", rule.level.as_str(), rule.name);
         }
@@ -194,6 +213,7 @@ fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
     if n == 1 { one } else { many }
 }
 
+/// Wall-clock time, in ms below one second.
 fn elapsed(stats: &Stats) -> String {
     let secs = stats.elapsed.as_secs_f64();
     if secs < 1.0 {
@@ -203,6 +223,7 @@ fn elapsed(stats: &Stats) -> String {
     }
 }
 
+/// Events per second (`-` when no time was measured).
 fn rate(stats: &Stats) -> String {
     let secs = stats.elapsed.as_secs_f64();
     if secs <= 0.0 {
@@ -233,7 +254,10 @@ impl<W: Write, E: Write> JsonlSink<W, E> {
 
 impl<W: Write, E: Write> Sink for JsonlSink<W, E> {
     fn on_match(&mut self, m: &Match<'_>) -> io::Result<()> {
-        let timestamp = self.fields.time(m.event, &mut self.time).then_some(self.time.as_str());
+        let timestamp = self
+            .fields
+            .time(m.event, &mut self.time)
+            .then_some(self.time.as_str());
         let out = &mut self.out;
         // Written field by field to keep the documented key order; serde_json
         // does the escaping.
@@ -296,7 +320,13 @@ mod tests {
         let ev = event();
         let mut sink = JsonlSink::new(Vec::new(), Vec::new());
         let rule = &Builtin::RULES[0];
-        sink.on_match(&Match { rule, event: &ev, file: "a\"b.ndjson", line: 7 }).unwrap();
+        sink.on_match(&Match {
+            rule,
+            event: &ev,
+            file: "a\"b.ndjson",
+            line: 7,
+        })
+        .unwrap();
         sink.finish(&stats(), false).unwrap();
         let text = String::from_utf8(sink.out).unwrap();
         let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
@@ -306,23 +336,45 @@ mod tests {
         assert_eq!(v["line"], 7);
         assert_eq!(v["layout"], "flat");
         assert_eq!(v["timestamp"], "2024-05-01T10:00:00Z");
-        let keys: Vec<usize> = ["rule", "id", "title", "level", "file", "line", "layout", "timestamp"]
-            .iter()
-            .map(|k| text.find(&format!("\"{k}\":")).unwrap())
-            .collect();
+        let keys: Vec<usize> = [
+            "rule",
+            "id",
+            "title",
+            "level",
+            "file",
+            "line",
+            "layout",
+            "timestamp",
+        ]
+        .iter()
+        .map(|k| text.find(&format!("\"{k}\":")).unwrap())
+        .collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{text}");
         let summary = String::from_utf8(sink.summary_out).unwrap();
         assert_eq!(summary.lines().count(), 1);
-        assert!(summary.contains("scanned 10 events") && summary.contains("1 malformed line,"), "{summary}");
+        assert!(
+            summary.contains("scanned 10 events") && summary.contains("1 malformed line,"),
+            "{summary}"
+        );
     }
 
     #[test]
     fn jsonl_timestamp_is_null_when_missing() {
         let ev = JsonEvent::parse_str("{}").unwrap();
         let mut sink = JsonlSink::new(Vec::new(), Vec::new());
-        sink.on_match(&Match { rule: &Builtin::RULES[0], event: &ev, file: "f", line: 1 }).unwrap();
+        sink.on_match(&Match {
+            rule: &Builtin::RULES[0],
+            event: &ev,
+            file: "f",
+            line: 1,
+        })
+        .unwrap();
         sink.finish(&stats(), true).unwrap();
-        assert!(String::from_utf8(sink.out).unwrap().ends_with(",\"timestamp\":null}\n"));
+        assert!(
+            String::from_utf8(sink.out)
+                .unwrap()
+                .ends_with(",\"timestamp\":null}\n")
+        );
         assert!(sink.summary_out.is_empty());
     }
 
@@ -331,7 +383,13 @@ mod tests {
         let ev = event();
         let mut sink = TableSink::new(Vec::new(), &["events.ndjson".to_string()]);
         for line in [3, 12345] {
-            sink.on_match(&Match { rule: &Builtin::RULES[0], event: &ev, file: "events.ndjson", line }).unwrap();
+            sink.on_match(&Match {
+                rule: &Builtin::RULES[0],
+                event: &ev,
+                file: "events.ndjson",
+                line,
+            })
+            .unwrap();
         }
         sink.finish(&stats(), false).unwrap();
         let text = String::from_utf8(sink.out).unwrap();
@@ -342,7 +400,10 @@ mod tests {
             let prefix: String = row.chars().take(details_at).collect();
             assert!(prefix.ends_with("  "), "misaligned: {row}");
             assert!(row.contains("a-very-long-compute…"), "{row}");
-            assert!(row.ends_with("msiexec /i \"https://x/y.msi\"  rest"), "{row}");
+            assert!(
+                row.ends_with("msiexec /i \"https://x/y.msi\"  rest"),
+                "{row}"
+            );
         }
         assert!(text.contains("Summary\n  events scanned    10\n"), "{text}");
         assert!(text.contains("Matches per rule"), "{text}");
@@ -357,9 +418,18 @@ mod tests {
 
     #[test]
     fn rate_and_elapsed_never_divide_by_zero() {
-        let s = Stats { elapsed: Duration::ZERO, ..Stats::default() };
+        let s = Stats {
+            elapsed: Duration::ZERO,
+            ..Stats::default()
+        };
         assert_eq!(rate(&s), "- events/s");
         assert_eq!(elapsed(&s), "0.0 ms");
-        assert_eq!(elapsed(&Stats { elapsed: Duration::from_millis(2500), ..s }), "2.50 s");
+        assert_eq!(
+            elapsed(&Stats {
+                elapsed: Duration::from_millis(2500),
+                ..s
+            }),
+            "2.50 s"
+        );
     }
 }

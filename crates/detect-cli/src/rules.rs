@@ -20,7 +20,11 @@ fn row(rule: &RuleInfo) -> [String; 6] {
         rule.level.as_str().to_string(),
         rule.logsource.to_string(),
         rule.title.to_string(),
-        if rule.tags.is_empty() { "-".to_string() } else { rule.tags.join(",") },
+        if rule.tags.is_empty() {
+            "-".to_string()
+        } else {
+            rule.tags.join(",")
+        },
     ]
 }
 
@@ -77,7 +81,11 @@ mod tests {
         let title_at = lines[0].find("TITLE").unwrap();
         for (rule, line) in Builtin::RULES.iter().zip(&lines[1..]) {
             assert!(line.starts_with(rule.name), "{line}");
-            assert_eq!(line.get(title_at..).map(|t| t.starts_with(rule.title)), Some(true), "{text}");
+            assert_eq!(
+                line.get(title_at..).map(|t| t.starts_with(rule.title)),
+                Some(true),
+                "{text}"
+            );
         }
     }
 }

@@ -23,6 +23,20 @@ pub struct SourceVariant {
     pub condition: Expr,
     /// Rule field renames for this variant: (rule name, event name).
     pub renames: &'static [(&'static str, &'static str)],
+    /// The same condition as channel/event-ID sets, when it has that shape, so
+    /// generated code can route events with a table instead of testing it per rule.
+    pub dispatch: Option<Dispatch>,
+}
+
+/// A log source condition of the form "channel is one of these and (if any are
+/// listed) the event ID is one of these"; `condition` is exactly
+/// `Channel in channels (case-insensitive) and EventID in event_ids (as text)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dispatch {
+    /// Event log channels, as written (compared case-insensitively).
+    pub channels: Vec<&'static str>,
+    /// Event IDs; empty means any.
+    pub event_ids: Vec<u32>,
 }
 
 /// Windows services and the event log channel they read.
@@ -301,6 +315,10 @@ pub fn resolve(
                     name,
                     condition: Expr::And(vec![channel_is(&[channel]), event_id_in(ids)]),
                     renames,
+                    dispatch: Some(Dispatch {
+                        channels: vec![channel],
+                        event_ids: ids.to_vec(),
+                    }),
                 });
             }
             if variants.is_empty() {
@@ -323,6 +341,10 @@ pub fn resolve(
                 name,
                 condition: channel_is(channels),
                 renames: &[],
+                dispatch: Some(Dispatch {
+                    channels: channels.to_vec(),
+                    event_ids: Vec::new(),
+                }),
             });
         }
     }
@@ -358,6 +380,7 @@ fn resolve_ecs(
                     }),
                 }),
                 renames: &[],
+                dispatch: None,
             }])
         }
     }
@@ -374,6 +397,7 @@ fn any_event() -> SourceVariant {
         name: "any",
         condition: Expr::And(vec![]),
         renames: &[],
+        dispatch: None,
     }
 }
 

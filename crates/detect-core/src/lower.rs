@@ -8,7 +8,52 @@
 
 use crate::ir::{Condition, Detection, Expr, Rule};
 use crate::layout::{Layout, map_field};
-use crate::logsource::{UnknownLogSource, resolve};
+use crate::logsource::{Dispatch, UnknownLogSource, resolve};
+
+/// One log source variant of a rule, lowered onto a layout.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoweredVariant {
+    /// The variant's condition as channel/event-ID sets, when it has that shape.
+    pub dispatch: Option<Dispatch>,
+    /// The variant's condition over event paths (`And([])` when there is none).
+    pub source: Expr,
+    /// The rule's detection with the variant's renames, over event paths.
+    pub body: Expr,
+}
+
+/// The rule as one [`LoweredVariant`] per log source variant, in variant order.
+/// The rule matches an event when some variant's `source` and `body` both hold;
+/// [`lower`] is exactly that disjunction.
+pub fn lower_variants(
+    rule: &Rule,
+    layout: Layout,
+) -> Result<Vec<LoweredVariant>, UnknownLogSource> {
+    let variants = resolve(&rule.logsource, rule.vocabulary)?;
+    let detection = condition_expr(&rule.detection, &rule.detection.condition);
+    let mut out = Vec::with_capacity(variants.len());
+    for variant in variants {
+        let mut body = detection.clone();
+        if !variant.renames.is_empty() {
+            body.map_fields(&mut |f| {
+                variant
+                    .renames
+                    .iter()
+                    .find(|(from, _)| *from == f)
+                    .map_or_else(|| f.to_string(), |(_, to)| (*to).to_string())
+            });
+        }
+        let mut source = variant.condition;
+        let mut map = |f: &str| map_field(rule.vocabulary, layout, f);
+        body.map_fields(&mut map);
+        source.map_fields(&mut map);
+        out.push(LoweredVariant {
+            dispatch: variant.dispatch,
+            source: simplify(source),
+            body: simplify(body),
+        });
+    }
+    Ok(out)
+}
 
 /// The rule as one expression over event paths of `layout`.
 ///
@@ -31,24 +76,10 @@ use crate::logsource::{UnknownLogSource, resolve};
 /// assert_eq!(fields, ["Event.System.Channel", "Event.EventData.Data"]);
 /// ```
 pub fn lower(rule: &Rule, layout: Layout) -> Result<Expr, UnknownLogSource> {
-    let variants = resolve(&rule.logsource, rule.vocabulary)?;
-    let body = condition_expr(&rule.detection, &rule.detection.condition);
-    let mut alternatives = Vec::with_capacity(variants.len());
-    for variant in variants {
-        let mut detection = body.clone();
-        if !variant.renames.is_empty() {
-            detection.map_fields(&mut |f| {
-                variant
-                    .renames
-                    .iter()
-                    .find(|(from, _)| *from == f)
-                    .map_or_else(|| f.to_string(), |(_, to)| (*to).to_string())
-            });
-        }
-        let mut expr = Expr::And(vec![variant.condition, detection]);
-        expr.map_fields(&mut |f| map_field(rule.vocabulary, layout, f));
-        alternatives.push(expr);
-    }
+    let alternatives = lower_variants(rule, layout)?
+        .into_iter()
+        .map(|v| Expr::And(vec![v.source, v.body]))
+        .collect();
     Ok(simplify(Expr::Or(alternatives)))
 }
 

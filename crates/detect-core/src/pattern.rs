@@ -3,7 +3,9 @@
 //! Sigma values use `*` and `?` as wildcards and `\` to escape them (see the
 //! rules specification, "Escape Character"): `\*`, `\?` and `\\` are escapes,
 //! and a backslash before any other character is a literal backslash, so
-//! `C:\Windows\*` is "`C:\Windows\` followed by anything". Parsed values become
+//! `C:\Windows\System32` needs no escaping, while "`C:\Windows\` followed by
+//! anything" must be written `C:\Windows\\*` (`C:\Windows\*` ends in a literal
+//! `*`). Parsed values become
 //! [`GlobToken`] lists; [`simplify`] turns the common shapes into the cheaper
 //! exact/prefix/suffix/contains matches.
 
@@ -14,7 +16,8 @@ use crate::ir::{GlobToken, StrKind};
 /// ```
 /// use detect_core::ir::GlobToken::*;
 /// use detect_core::pattern::parse_sigma;
-/// assert_eq!(parse_sigma(r"C:\Win\*.exe"), vec![Lit(r"C:\Win\".into()), AnyRun, Lit(".exe".into())]);
+/// assert_eq!(parse_sigma(r"C:\Win\\*.exe"), vec![Lit(r"C:\Win\".into()), AnyRun, Lit(".exe".into())]);
+/// assert_eq!(parse_sigma(r"C:\Win\*.exe"), vec![Lit(r"C:\Win*.exe".into())]);
 /// assert_eq!(parse_sigma(r"a\*b\?c"), vec![Lit("a*b?c".into())]);
 /// assert_eq!(parse_sigma(r"a\\*"), vec![Lit(r"a\".into()), AnyRun]);
 /// assert_eq!(parse_sigma(r"\\\\"), vec![Lit(r"\\".into())]);
