@@ -11,6 +11,9 @@ detect::rules! {
     rule exact_ci { s: { F: "Abc" }, condition: s }
     rule exact_unicode { s: { F: "ÄÖ" }, condition: s }
     rule exact_kelvin { s: { F: "k" }, condition: s }
+    rule atom_kelvin { s: { F|contains: "kkbackup" }, condition: s }
+    rule atom_dotted_i { s: { F|contains: "imaging" }, condition: s }
+    rule atom_non_ascii { s: { F|contains: "straße_xyz" }, condition: s }
     rule exact_cased { s: { F|cased: "Abc" }, condition: s }
     rule exact_empty { s: { F: "" }, condition: s }
     rule number_as_text { s: { F: 443 }, condition: s }

@@ -1,5 +1,6 @@
 //! The built-in rules and the semantics table's rules over real events from
-//! `../shared/data`: generated code and interpreter must agree on every event,
+//! `../shared/data`: generated code (with and without the prefilter and log
+//! source routing) and the interpreter must agree on every event,
 //! and the built-in rules must fire exactly on the known real positive.
 
 use std::path::Path;
@@ -28,6 +29,15 @@ fn differential<R: CompiledRuleSet>(path: &Path) -> (usize, Vec<(usize, &'static
         count += 1;
         let mut generated = Vec::new();
         R::scan(&event, |r| generated.push(r.index));
+        let mut unfiltered = Vec::new();
+        R::scan_unfiltered(&event, |r| unfiltered.push(r.index));
+        assert_eq!(
+            generated,
+            unfiltered,
+            "{}:{}: prefiltered vs unfiltered",
+            path.display(),
+            i + 1
+        );
         let interpreted = interp.matches(&event);
         assert_eq!(
             generated,

@@ -11,11 +11,14 @@
 //!   primitives that generated code calls;
 //! * [`sigma`], [`modifiers`] and [`pattern`]: the meaning of Sigma detection items,
 //!   compile-time expansion of value modifiers and parsing of wildcard strings;
+//! * [`atoms`] and [`prefilter`]: required literals of each rule and the
+//!   Aho-Corasick pass that decides which rules to evaluate;
 //! * [`interpreter`]: the slow, obviously correct reference evaluator of the IR.
 //!
 //! Users normally depend on the `detect` facade crate, which re-exports this one
 //! together with the `rules!` macro.
 
+pub mod atoms;
 pub mod event;
 pub mod interpreter;
 pub mod ir;
@@ -26,6 +29,7 @@ pub mod matcher;
 pub mod modifiers;
 pub mod number;
 pub mod pattern;
+pub mod prefilter;
 pub mod rt;
 pub mod ruleset;
 pub mod sigma;

@@ -114,3 +114,58 @@ pub use crate::matcher::{
     GlobTok, cidr_contains, cmp_number, contains, contains_ci, ends_with_ci, eq_ci, glob,
     starts_with_ci, time_part,
 };
+
+/// A routing field (channel, event ID) holds several values: the event is
+/// evaluated without the dispatch table.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MultiValued;
+
+/// The one value of the dispatch field at `path`, for log source routing.
+///
+/// `Ok(None)`: missing, null, or not a single value we can route on without
+/// changing the meaning; `Err(MultiValued)`: several values (the caller falls back to
+/// evaluating every rule in full).
+#[inline]
+fn single_text<E: Event + ?Sized, R>(
+    e: &E,
+    path: &str,
+    mut f: impl FnMut(&str) -> Option<R>,
+) -> Result<Option<R>, MultiValued> {
+    let mut count = 0usize;
+    let mut out = None;
+    e.lookup(path, &mut |v: Value<'_>| {
+        count += 1;
+        if count == 1 {
+            out = v.with_text(&mut f).flatten();
+        }
+        count > 1
+    });
+    if count > 1 { Err(MultiValued) } else { Ok(out) }
+}
+
+/// Index of the event's channel in `channels` (lowercase ASCII names), compared
+/// like the `Channel` test of a log source: case-insensitively.
+#[inline]
+pub fn channel_of<E: Event + ?Sized>(
+    e: &E,
+    path: &str,
+    channels: &[&str],
+) -> Result<Option<usize>, MultiValued> {
+    single_text(e, path, |text| {
+        channels.iter().position(|c| crate::matcher::eq_ci(text, c))
+    })
+}
+
+/// The event ID when its text is the canonical decimal form of a `u32` (the
+/// log source test compares the exact text, so `"01"` is not event 1).
+#[inline]
+pub fn event_id_of<E: Event + ?Sized>(e: &E, path: &str) -> Result<Option<u32>, MultiValued> {
+    single_text(e, path, |text| {
+        let canonical = !text.is_empty()
+            && text.bytes().all(|b| b.is_ascii_digit())
+            && (text == "0" || !text.starts_with('0'));
+        if canonical { text.parse().ok() } else { None }
+    })
+}
+
+pub use crate::prefilter::{FieldAtoms, Prefilter, for_each_bit};

@@ -73,6 +73,10 @@ pub trait CompiledRuleSet {
     /// Reports every rule that matches `event`.
     fn scan<E: Event + ?Sized, F: FnMut(&'static RuleInfo)>(event: &E, sink: F);
 
+    /// Same verdicts as [`CompiledRuleSet::scan`], evaluating every rule in
+    /// full, without log source routing or prefilter (for tests and benchmarks).
+    fn scan_unfiltered<E: Event + ?Sized, F: FnMut(&'static RuleInfo)>(event: &E, sink: F);
+
     /// The IR of the rule set (built at run time; not for the hot path).
     fn ir() -> RuleSet;
 }

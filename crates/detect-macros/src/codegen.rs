@@ -6,18 +6,39 @@
 //! arguments. Everything that can be decided at compile time is: patterns are
 //! case-folded here, wildcard shapes are reduced to prefix/suffix/contains
 //! where possible, modifier expansions are already literals in the IR, and a
-//! regex is compiled once per process on first use. `scan` matches on the
-//! event's layout once and then runs each rule's function for that layout.
+//! regex is compiled once per process on first use.
+//!
+//! The unit of evaluation is a *rule variant*: a rule under one of its log
+//! source variants (process_creation = Sysmon 1 or Security 4688). `scan`
+//! matches on the event's layout, routes the event by (channel, event ID)
+//! through a table built here (the rule variants whose log source can apply,
+//! as a bitmask), marks rule variants whose required atoms occur with one
+//! Aho-Corasick pass per field (`detect_core::prefilter`), and evaluates only
+//! variants that are both routed and marked (or have no atom), in rule order.
+//! `scan_unfiltered` evaluates every rule in full: same verdicts, for tests.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use detect_core::atoms::required_atoms;
 use detect_core::ir::{
     Case, Expr, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test, TimePart,
+    Vocabulary,
 };
-use detect_core::layout::Layout;
+use detect_core::layout::{Layout, map_field};
+use detect_core::logsource::Dispatch;
+use detect_core::lower::{LoweredVariant, lower_variants, simplify};
 use detect_core::matcher::fold;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
 use crate::parse::RulesFile;
+
+/// One rule variant (a rule under one of its log source variants): the unit
+/// the dispatch table and the prefilter select.
+struct RuleVariant {
+    rule: usize,
+    dispatch: Option<Dispatch>,
+}
 
 pub fn generate(file: &RulesFile, set: &RuleSet) -> TokenStream {
     let name = &file.name;
@@ -25,35 +46,187 @@ pub fn generate(file: &RulesFile, set: &RuleSet) -> TokenStream {
     let docs = file.attrs.iter().filter(|a| a.path().is_ident("doc"));
     let infos = set.rules.iter().enumerate().map(|(i, r)| rule_info(i, r));
     let json = serde_json::to_string(set).unwrap_or_default();
-    let mut fns = Vec::new();
-    let mut arms = Vec::new();
+    let count = set.rules.len();
+
+    // Rule variants per layout (their dispatch is the same in every layout).
+    let mut lowered: Vec<Vec<Vec<LoweredVariant>>> = Vec::new();
     for layout in Layout::ALL {
-        let mut calls = Vec::new();
-        for (i, rule) in set.rules.iter().enumerate() {
-            let f = format_ident!("__rule_{}_{}", i, layout.as_str());
-            let body = match detect_core::lower::lower(rule, layout) {
-                Ok(expr) => expr_tokens(&expr),
+        let mut per_rule = Vec::new();
+        for rule in &set.rules {
+            match lower_variants(rule, layout) {
+                Ok(v) => per_rule.push(v),
                 // Validated while lowering the DSL; unreachable in practice.
                 Err(e) => {
                     let msg = e.to_string();
-                    quote!(compile_error!(#msg))
+                    return quote!(compile_error!(#msg););
                 }
+            }
+        }
+        lowered.push(per_rule);
+    }
+    let variants: Vec<RuleVariant> = lowered[0]
+        .iter()
+        .enumerate()
+        .flat_map(|(rule, vs)| {
+            vs.iter().map(move |v| RuleVariant {
+                rule,
+                dispatch: v.dispatch.clone(),
+            })
+        })
+        .collect();
+    let words = variants.len().div_ceil(64).max(1);
+    let rv_rule = variants.iter().map(|v| v.rule as u32);
+
+    let table = DispatchTable::new(&variants);
+    let channels = &table.channels;
+    let arm_masks = table.masks.iter().map(|m| bitset(m, words));
+    let arm_count = table.masks.len();
+
+    let mut items = Vec::new();
+    let mut scan_arms = Vec::new();
+    let mut unfiltered_arms = Vec::new();
+    for (li, layout) in Layout::ALL.into_iter().enumerate() {
+        let tag = layout.as_str();
+        let flat: Vec<&LoweredVariant> = lowered[li].iter().flatten().collect();
+        // The code of each rule variant, and its atoms.
+        let mut rv_fns = Vec::new();
+        let mut eval_arms = Vec::new();
+        let mut atomless = Vec::new();
+        let mut fields: BTreeMap<String, BTreeMap<String, Vec<u32>>> = BTreeMap::new();
+        for (id, v) in flat.iter().enumerate() {
+            let expr = match v.dispatch {
+                Some(_) => v.body.clone(),
+                None => simplify(Expr::And(vec![v.source.clone(), v.body.clone()])),
             };
-            fns.push(quote! {
-                #[inline]
+            match required_atoms(&expr) {
+                Some(atoms) => {
+                    for a in atoms {
+                        let targets = fields
+                            .entry(a.field)
+                            .or_default()
+                            .entry(a.text)
+                            .or_default();
+                        if targets.last() != Some(&(id as u32)) {
+                            targets.push(id as u32);
+                        }
+                    }
+                }
+                None => atomless.push(id),
+            }
+            let f = format_ident!("__rv_{}_{}", tag, id);
+            let body = expr_tokens(&expr);
+            rv_fns.push(quote! {
+                #[inline(never)]
                 #[allow(clippy::all, unused_variables)]
                 fn #f<E: ::detect::Event + ?Sized>(e: &E) -> bool { #body }
             });
-            calls.push(quote! { if Self::#f(event) { sink(&Self::RULES[#i]); } });
+            eval_arms.push(quote! { #id => Self::#f(e), });
         }
+        let field_atoms = fields.iter().map(|(path, atoms)| {
+            let texts = atoms.keys();
+            let targets = atoms.values().map(|t| quote!(&[#(#t),*]));
+            quote! { ::detect::__rt::FieldAtoms { path: #path, atoms: &[#(#texts),*], targets: &[#(#targets),*] } }
+        });
+        let atomless_bits = bitset(&atomless, words);
+        let eval = format_ident!("__eval_{}", tag);
+        let scan_fn = format_ident!("__scan_{}", tag);
+        let unfiltered_fn = format_ident!("__scan_unfiltered_{}", tag);
+        let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
+        let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");
+        let arm_expr = table.arm_expr();
+        let routing = if table.channels.is_empty() {
+            quote! { let arm: usize = 0; }
+        } else {
+            quote! {
+                let (Ok(ch), Ok(eid)) = (
+                    ::detect::__rt::channel_of(e, #channel_path, CHANNELS),
+                    ::detect::__rt::event_id_of(e, #event_id_path),
+                ) else {
+                    // A multi-valued channel or event ID: evaluate everything in full.
+                    return Self::#unfiltered_fn(e, sink);
+                };
+                let arm: usize = #arm_expr;
+            }
+        };
+        // Unfiltered: each rule is the disjunction of its variants, with the
+        // variant's source condition tested per rule.
+        let mut id = 0usize;
+        let mut unfiltered_calls = Vec::new();
+        for (rule, vs) in lowered[li].iter().enumerate() {
+            let alternatives = vs.iter().map(|v| {
+                let f = format_ident!("__rv_{}_{}", tag, id);
+                id += 1;
+                match v.dispatch {
+                    Some(_) => {
+                        let src = expr_tokens(&v.source);
+                        quote!((#src && Self::#f(e)))
+                    }
+                    None => quote!(Self::#f(e)),
+                }
+            });
+            unfiltered_calls.push(quote! { if #(#alternatives)||* { sink(&Self::RULES[#rule]); } });
+        }
+        items.push(quote! {
+            #(#rv_fns)*
+
+            #[allow(clippy::all)]
+            fn #eval<E: ::detect::Event + ?Sized>(rv: usize, e: &E) -> bool {
+                match rv {
+                    #(#eval_arms)*
+                    _ => false,
+                }
+            }
+
+            #[allow(clippy::all, unused_variables)]
+            fn #scan_fn<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(e: &E, sink: &mut F) {
+                static FIELDS: &[::detect::__rt::FieldAtoms] = &[#(#field_atoms),*];
+                static PREFILTER: ::std::sync::OnceLock<::detect::__rt::Prefilter> = ::std::sync::OnceLock::new();
+                const ATOMLESS: [u64; #words] = #atomless_bits;
+                #routing
+                let mut candidates = [0u64; #words];
+                PREFILTER.get_or_init(|| ::detect::__rt::Prefilter::new(FIELDS)).mark(e, &mut candidates);
+                let mask = &ARMS[arm];
+                for w in 0..#words {
+                    candidates[w] = (candidates[w] | ATOMLESS[w]) & mask[w];
+                }
+                let mut last = usize::MAX;
+                ::detect::__rt::for_each_bit(&candidates, |rv| {
+                    let rule = RV_RULE[rv] as usize;
+                    if rule != last && Self::#eval(rv, e) {
+                        last = rule;
+                        sink(&Self::RULES[rule]);
+                    }
+                });
+            }
+
+            #[allow(clippy::all, unused_variables)]
+            fn #unfiltered_fn<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(e: &E, sink: &mut F) {
+                #(#unfiltered_calls)*
+            }
+        });
         let variant = format_ident!("{}", format!("{layout:?}"));
-        arms.push(quote! { ::detect::Layout::#variant => { #(#calls)* } });
+        scan_arms.push(quote! { ::detect::Layout::#variant => Self::#scan_fn(event, &mut sink), });
+        unfiltered_arms
+            .push(quote! { ::detect::Layout::#variant => Self::#unfiltered_fn(event, &mut sink), });
     }
-    let count = set.rules.len();
+    let nrv = variants.len();
     quote! {
         #(#docs)*
         #[derive(Clone, Copy, Debug, Default)]
         #vis struct #name;
+
+        const _: () = {
+            /// Lowercase channel names the dispatch table routes on.
+            static CHANNELS: &[&str] = &[#(#channels),*];
+            /// For each dispatch arm, the rule variants that can apply.
+            static ARMS: [[u64; #words]; #arm_count] = [#(#arm_masks),*];
+            /// The rule of each rule variant.
+            static RV_RULE: [u32; #nrv] = [#(#rv_rule),*];
+
+            impl #name {
+                #(#items)*
+            }
+        };
 
         impl #name {
             /// Metadata of every rule, in declaration order.
@@ -61,12 +234,23 @@ pub fn generate(file: &RulesFile, set: &RuleSet) -> TokenStream {
             /// Number of rules in the set.
             pub const LEN: usize = #count;
 
-            /// Evaluates every rule against `event` and calls `sink` for each
-            /// match, in rule order. Allocates nothing.
+            /// Evaluates the rule set against `event` and calls `sink` for each
+            /// matching rule, in rule order. Allocates nothing: the event is routed
+            /// by log source, one Aho-Corasick pass per field marks the candidate
+            /// rules, and only those are evaluated.
             #[inline]
             pub fn scan<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(event: &E, mut sink: F) {
                 match ::detect::Event::layout(event) {
-                    #(#arms)*
+                    #(#scan_arms)*
+                }
+            }
+
+            /// Like [`Self::scan`] but without log source routing or prefilter:
+            /// every rule is evaluated in full. Same verdicts, slower; for tests
+            /// and benchmarks.
+            pub fn scan_unfiltered<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(event: &E, mut sink: F) {
+                match ::detect::Event::layout(event) {
+                    #(#unfiltered_arms)*
                 }
             }
 
@@ -79,8 +263,6 @@ pub fn generate(file: &RulesFile, set: &RuleSet) -> TokenStream {
             pub fn ir() -> ::detect::ir::RuleSet {
                 ::detect::__rt::ir_from_json(#json)
             }
-
-            #(#fns)*
         }
 
         impl ::detect::CompiledRuleSet for #name {
@@ -89,11 +271,100 @@ pub fn generate(file: &RulesFile, set: &RuleSet) -> TokenStream {
             fn scan<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(event: &E, sink: F) {
                 #name::scan(event, sink)
             }
+            fn scan_unfiltered<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(event: &E, sink: F) {
+                #name::scan_unfiltered(event, sink)
+            }
             fn ir() -> ::detect::ir::RuleSet {
                 #name::ir()
             }
         }
     }
+}
+
+/// Routing of events by (channel, event ID) to the rule variants that can apply.
+struct DispatchTable {
+    /// Lowercase channel names.
+    channels: Vec<String>,
+    /// Arms: (channel index, event ID); `None` event ID = any other ID of that
+    /// channel; the last arm is "any other channel".
+    arms: Vec<(Option<usize>, Option<u32>)>,
+    /// For each arm, the rule variants that can apply.
+    masks: Vec<Vec<usize>>,
+}
+
+impl DispatchTable {
+    fn new(variants: &[RuleVariant]) -> DispatchTable {
+        let mut channels: Vec<String> = Vec::new();
+        let mut ids: BTreeMap<usize, BTreeSet<u32>> = BTreeMap::new();
+        for v in variants {
+            if let Some(d) = &v.dispatch {
+                for c in &d.channels {
+                    let c = fold(c);
+                    let ci = channels.iter().position(|x| *x == c).unwrap_or_else(|| {
+                        channels.push(c);
+                        channels.len() - 1
+                    });
+                    ids.entry(ci)
+                        .or_default()
+                        .extend(d.event_ids.iter().copied());
+                }
+            }
+        }
+        let mut arms = Vec::new();
+        for ci in 0..channels.len() {
+            for id in ids.get(&ci).into_iter().flatten() {
+                arms.push((Some(ci), Some(*id)));
+            }
+            arms.push((Some(ci), None));
+        }
+        arms.push((None, None));
+        let masks = arms
+            .iter()
+            .map(|(ch, eid)| {
+                variants
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| match (&v.dispatch, ch) {
+                        (None, _) => true,
+                        (Some(_), None) => false,
+                        (Some(d), Some(ci)) => {
+                            d.channels.iter().any(|c| fold(c) == channels[*ci])
+                                && (d.event_ids.is_empty()
+                                    || eid.is_some_and(|e| d.event_ids.contains(&e)))
+                        }
+                    })
+                    .map(|(i, _)| i)
+                    .collect()
+            })
+            .collect();
+        DispatchTable {
+            channels,
+            arms,
+            masks,
+        }
+    }
+
+    /// `match (ch, eid) { ... }` giving the arm index.
+    fn arm_expr(&self) -> TokenStream {
+        let last = self.arms.len() - 1;
+        let cases = self.arms.iter().enumerate().filter_map(|(i, (ch, eid))| {
+            let ch = (*ch)?;
+            Some(match eid {
+                Some(id) => quote!((::core::option::Option::Some(#ch), ::core::option::Option::Some(#id)) => #i,),
+                None => quote!((::core::option::Option::Some(#ch), _) => #i,),
+            })
+        });
+        quote!(match (ch, eid) { #(#cases)* _ => #last })
+    }
+}
+
+/// A `[u64; words]` literal with the given bits set.
+fn bitset(ids: &[usize], words: usize) -> TokenStream {
+    let mut w = vec![0u64; words];
+    for &i in ids {
+        w[i / 64] |= 1 << (i % 64);
+    }
+    quote!([#(#w),*])
 }
 
 fn opt_str(s: &Option<String>) -> TokenStream {

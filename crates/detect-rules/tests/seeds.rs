@@ -162,14 +162,16 @@ fn seeds_fire_exactly_where_they_should_in_generated_code_and_interpreter() {
             JsonEvent::parse_str(&json).unwrap_or_else(|e| panic!("bad test event {json}: {e}"));
         let mut generated = Vec::new();
         Builtin::scan(&event, |r| generated.push(r.name));
+        let mut unfiltered = Vec::new();
+        Builtin::scan_unfiltered(&event, |r| unfiltered.push(r.name));
         let interpreted: Vec<&str> = interp
             .matches(&event)
             .into_iter()
             .map(|i| Builtin::RULES[i].name)
             .collect();
-        if generated != want || interpreted != want {
+        if generated != want || unfiltered != want || interpreted != want {
             failures.push(format!(
-                "{json}\n  want {want:?}, generated {generated:?}, interpreter {interpreted:?}"
+                "{json}\n  want {want:?}, generated {generated:?}, unfiltered {unfiltered:?}, interpreter {interpreted:?}"
             ));
         }
     }

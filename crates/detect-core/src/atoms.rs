@@ -1,0 +1,140 @@
+//! Atoms: literals that any match of an expression must contain.
+//!
+//! The prefilter (see [`crate::prefilter`]) finds every atom in an event with
+//! one Aho-Corasick pass per field, and only rules with a hit atom (or without
+//! any usable atom) are evaluated. For that to be sound, an expression's atoms
+//! must be *required*: if the expression matches, at least one of its atoms
+//! occurs (case-insensitively for ASCII) in the text of its field.
+//!
+//! * a string test yields its longest literal (for a case-insensitive pattern,
+//!   its longest ASCII run: Aho-Corasick folds ASCII only);
+//! * `And` needs just one child's atoms: the child whose weakest atom scores
+//!   best (long, with rare bytes; the idea of YARA-X's atom quality);
+//! * `Or` needs atoms from every child, or it has none;
+//! * `Not`, regexes, numbers, CIDR, presence tests, field references and
+//!   keywords yield none.
+//!
+//! An atom that scores below [`MIN_QUALITY`] is not worth a lookup: the
+//! expression is then treated as having no atom and always evaluated.
+
+use crate::ir::{Case, Expr, GlobToken, StrKind, Test};
+
+/// A literal that must occur in the text of `field`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Atom {
+    /// The event path.
+    pub field: String,
+    /// The literal; matched ASCII-case-insensitively.
+    pub text: String,
+}
+
+/// Atoms scoring below this are not used (about three uncommon bytes).
+pub const MIN_QUALITY: u32 = 9;
+
+/// How selective an atom is likely to be: each byte counts, bytes common in
+/// Windows paths and command lines count less, repeated bytes count less.
+///
+/// ```
+/// use detect_core::atoms::quality;
+/// assert!(quality("msiexec") > quality(".exe"));
+/// assert!(quality("://") < quality("http"));
+/// assert!(quality("aaaaaa") < quality("abcdef"));
+/// ```
+pub fn quality(text: &str) -> u32 {
+    let mut seen = [false; 256];
+    let mut q = 0;
+    for &b in text.as_bytes() {
+        let b = b.to_ascii_lowercase();
+        let base = match b {
+            b' ' | b'\\' | b'/' | b'.' | b':' | b'-' | b'"' | b'\'' | 0 => 1,
+            b'e' | b'x' | b'a' | b'i' | b'o' | b's' | b't' | b'n' => 2,
+            _ => 3,
+        };
+        q += if seen[b as usize] { 1 } else { base };
+        seen[b as usize] = true;
+    }
+    q
+}
+
+/// The atoms any match of `expr` must contain, or `None` when no usable set exists.
+///
+/// ```
+/// use detect_core::atoms::required_atoms;
+/// use detect_core::ir::*;
+/// let test = |f: &str, s: &str| Expr::Field(FieldTest {
+///     field: f.into(),
+///     test: Test::Str(StrPattern { kind: StrKind::Contains(s.into()), case: Case::Insensitive }),
+/// });
+/// let e = Expr::And(vec![test("Image", "rundll32"), test("CommandLine", "javascript:")]);
+/// let atoms = required_atoms(&e).unwrap();
+/// assert_eq!(atoms.len(), 1);
+/// assert_eq!(atoms[0].text, "javascript:");
+/// assert!(required_atoms(&Expr::Not(Box::new(test("Image", "rundll32")))).is_none());
+/// ```
+pub fn required_atoms(expr: &Expr) -> Option<Vec<Atom>> {
+    let mut atoms = atoms_of(expr)?;
+    atoms.sort();
+    atoms.dedup();
+    Some(atoms)
+}
+
+fn weakest(atoms: &[Atom]) -> u32 {
+    atoms.iter().map(|a| quality(&a.text)).min().unwrap_or(0)
+}
+
+fn atoms_of(expr: &Expr) -> Option<Vec<Atom>> {
+    match expr {
+        Expr::And(children) => children
+            .iter()
+            .filter_map(atoms_of)
+            .max_by_key(|atoms| (weakest(atoms), std::cmp::Reverse(atoms.len()))),
+        Expr::Or(children) => {
+            if children.is_empty() {
+                return None;
+            }
+            let mut all = Vec::new();
+            for c in children {
+                all.extend(atoms_of(c)?);
+            }
+            Some(all)
+        }
+        Expr::Not(_) | Expr::Keyword(_) => None,
+        Expr::Field(ft) => match &ft.test {
+            Test::Str(p) => {
+                let literal = longest_literal(&p.kind)?;
+                let text = match p.case {
+                    Case::Sensitive => literal.to_string(),
+                    Case::Insensitive => longest_ascii_run(literal).to_string(),
+                };
+                (quality(&text) >= MIN_QUALITY).then(|| {
+                    vec![Atom {
+                        field: ft.field.clone(),
+                        text,
+                    }]
+                })
+            }
+            _ => None,
+        },
+    }
+}
+
+fn longest_literal(kind: &StrKind) -> Option<&str> {
+    match kind {
+        StrKind::Exact(s) | StrKind::Prefix(s) | StrKind::Suffix(s) | StrKind::Contains(s) => {
+            Some(s)
+        }
+        StrKind::Glob(tokens) => tokens
+            .iter()
+            .filter_map(|t| match t {
+                GlobToken::Lit(s) => Some(s.as_str()),
+                _ => None,
+            })
+            .max_by_key(|s| quality(s)),
+    }
+}
+
+fn longest_ascii_run(s: &str) -> &str {
+    s.split(|c: char| !c.is_ascii())
+        .max_by_key(|run| quality(run))
+        .unwrap_or("")
+}

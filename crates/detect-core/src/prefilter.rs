@@ -1,0 +1,183 @@
+//! The prefilter: one Aho-Corasick pass per field marks the candidate rules.
+//!
+//! Generated code describes, per event layout, every field that has atoms
+//! (see [`crate::atoms`]) and, for each atom, the rule variants it enables.
+//! [`Prefilter::mark`] looks each such field up once, runs its automaton over
+//! every value's text and sets the bits of the enabled variants in a bitset
+//! that lives on the caller's stack. Only marked variants (plus those without
+//! atoms) are then evaluated.
+//!
+//! Choices, and why:
+//! * **One automaton per field**, with all atoms of every rule reading that
+//!   field, as tau-engine does: the text is scanned once whatever the number of
+//!   rules.
+//! * **`MatchKind::Standard` with overlapping search**: a prefilter must see
+//!   every atom that occurs, and leftmost-first/longest searches skip atoms that
+//!   overlap an earlier match. This rules out the SIMD Teddy searcher, which
+//!   only runs leftmost searches; the automaton is a DFA when it is small enough
+//!   (the crate picks), which keeps the per-byte cost flat.
+//! * **ASCII case folding in the automaton**: Sigma matches case-insensitively.
+//!   Unicode folding maps only two non-ASCII characters onto ASCII (KELVIN SIGN
+//!   to `k`, LATIN CAPITAL I WITH DOT to `i`); a value containing either marks
+//!   every variant of the field instead of trusting the automaton.
+//! * **Built once**, on first use (the generated code keeps it in a static).
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::event::{Event, Value};
+
+/// The atoms of one field, as generated code declares them.
+#[derive(Debug)]
+pub struct FieldAtoms {
+    /// The event path of the field.
+    pub path: &'static str,
+    /// The atoms (matched ASCII-case-insensitively).
+    pub atoms: &'static [&'static str],
+    /// For each atom, the rule-variant ids it enables.
+    pub targets: &'static [&'static [u32]],
+}
+
+#[derive(Debug)]
+struct FieldScanner {
+    path: &'static str,
+    automaton: Option<AhoCorasick>,
+    targets: &'static [&'static [u32]],
+}
+
+/// All automata of one rule set and layout.
+#[derive(Debug)]
+pub struct Prefilter {
+    fields: Vec<FieldScanner>,
+}
+
+impl Prefilter {
+    /// Builds one automaton per field. A field whose automaton cannot be built
+    /// (far beyond any real rule set) marks all its variants on every event.
+    pub fn new(fields: &'static [FieldAtoms]) -> Prefilter {
+        let fields = fields
+            .iter()
+            .map(|f| FieldScanner {
+                path: f.path,
+                automaton: AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .ascii_case_insensitive(true)
+                    .kind(if f.atoms.len() > 2_000 {
+                        None
+                    } else {
+                        Some(AhoCorasickKind::DFA)
+                    })
+                    .build(f.atoms)
+                    .ok(),
+                targets: f.targets,
+            })
+            .collect();
+        Prefilter { fields }
+    }
+
+    /// Sets, in `candidates`, the bit of every variant enabled by an atom found
+    /// in `event`. Allocates nothing.
+    #[inline]
+    pub fn mark<E: Event + ?Sized>(&self, event: &E, candidates: &mut [u64]) {
+        for field in &self.fields {
+            event.lookup(field.path, &mut |v: Value<'_>| {
+                v.with_text(|text| field.mark_text(text, candidates));
+                false
+            });
+        }
+    }
+}
+
+impl FieldScanner {
+    #[inline]
+    fn mark_text(&self, text: &str, candidates: &mut [u64]) {
+        let folds_into_ascii = !text.is_ascii() && text.contains(['\u{212A}', '\u{130}']);
+        match &self.automaton {
+            Some(ac) if !folds_into_ascii => {
+                for m in ac.find_overlapping_iter(text) {
+                    set_all(candidates, self.targets[m.pattern().as_usize()]);
+                }
+            }
+            _ => {
+                for t in self.targets {
+                    set_all(candidates, t);
+                }
+            }
+        }
+    }
+}
+
+#[inline]
+fn set_all(bits: &mut [u64], ids: &[u32]) {
+    for &id in ids {
+        let id = id as usize;
+        if let Some(word) = bits.get_mut(id / 64) {
+            *word |= 1 << (id % 64);
+        }
+    }
+}
+
+/// Calls `f` with the index of every set bit, in increasing order.
+#[inline]
+pub fn for_each_bit(bits: &[u64], mut f: impl FnMut(usize)) {
+    for (w, &word) in bits.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            let b = word.trailing_zeros() as usize;
+            word &= word - 1;
+            f(w * 64 + b);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::JsonEvent;
+
+    static FIELDS: &[FieldAtoms] = &[
+        FieldAtoms {
+            path: "CommandLine",
+            atoms: &["msiexec", "siex", "http"],
+            targets: &[&[0], &[1], &[2, 65]],
+        },
+        FieldAtoms {
+            path: "Image",
+            atoms: &["cmd.exe"],
+            targets: &[&[3]],
+        },
+    ];
+
+    fn marked(json: &str) -> Vec<usize> {
+        let pf = Prefilter::new(FIELDS);
+        let ev = JsonEvent::parse_str(json).unwrap();
+        let mut bits = [0u64; 2];
+        pf.mark(&ev, &mut bits);
+        let mut out = Vec::new();
+        for_each_bit(&bits, |i| out.push(i));
+        out
+    }
+
+    #[test]
+    fn overlapping_atoms_are_all_seen_and_case_is_folded() {
+        assert_eq!(
+            marked(r#"{"CommandLine": "MSIEXEC /i HTTP://x"}"#),
+            vec![0, 1, 2, 65]
+        );
+        assert_eq!(
+            marked(r#"{"CommandLine": "nothing", "Image": "C:\\CMD.EXE"}"#),
+            vec![3]
+        );
+        assert_eq!(marked(r#"{"Other": "msiexec"}"#), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn arrays_and_numbers_are_scanned() {
+        assert_eq!(marked(r#"{"CommandLine": ["a", "http"]}"#), vec![2, 65]);
+    }
+
+    #[test]
+    fn characters_that_fold_into_ascii_mark_the_whole_field() {
+        // KELVIN SIGN folds to `k`: the automaton cannot see it, so every variant of the field is marked.
+        assert_eq!(marked("{\"CommandLine\": \"\u{212A}\"}"), vec![0, 1, 2, 65]);
+    }
+}
