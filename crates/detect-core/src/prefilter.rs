@@ -79,15 +79,37 @@ impl Prefilter {
     #[inline]
     pub fn mark<E: Event + ?Sized>(&self, event: &E, candidates: &mut [u64]) {
         for field in &self.fields {
-            event.lookup(field.path, &mut |v: Value<'_>| {
-                v.with_text(|text| field.mark_text(text, candidates));
-                false
-            });
+            field.mark(event, candidates);
+        }
+    }
+
+    /// Like [`Prefilter::mark`], scanning only the fields at these indices (in
+    /// the order of the `FieldAtoms` given to [`Prefilter::new`]): generated
+    /// code passes the fields whose atoms matter for the event's log source.
+    #[inline]
+    pub fn mark_fields<E: Event + ?Sized>(
+        &self,
+        event: &E,
+        fields: &[u32],
+        candidates: &mut [u64],
+    ) {
+        for &i in fields {
+            if let Some(field) = self.fields.get(i as usize) {
+                field.mark(event, candidates);
+            }
         }
     }
 }
 
 impl FieldScanner {
+    #[inline]
+    fn mark<E: Event + ?Sized>(&self, event: &E, candidates: &mut [u64]) {
+        event.lookup(self.path, &mut |v: Value<'_>| {
+            v.with_text(|text| self.mark_text(text, candidates));
+            false
+        });
+    }
+
     #[inline]
     fn mark_text(&self, text: &str, candidates: &mut [u64]) {
         let folds_into_ascii = !text.is_ascii() && text.contains(['\u{212A}', '\u{130}']);

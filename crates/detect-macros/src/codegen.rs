@@ -122,6 +122,17 @@ pub fn generate(file: &RulesFile, set: &RuleSet) -> TokenStream {
             });
             eval_arms.push(quote! { #id => Self::#f(e), });
         }
+        // For each dispatch arm, the fields whose atoms enable a variant of that arm.
+        let arm_fields = table.masks.iter().map(|mask| {
+            let ids = fields.values().enumerate().filter_map(|(fi, atoms)| {
+                atoms
+                    .values()
+                    .flatten()
+                    .any(|rv| mask.binary_search(&(*rv as usize)).is_ok())
+                    .then_some(fi as u32)
+            });
+            quote!(&[#(#ids),*])
+        });
         let field_atoms = fields.iter().map(|(path, atoms)| {
             let texts = atoms.keys();
             let targets = atoms.values().map(|t| quote!(&[#(#t),*]));
@@ -180,12 +191,18 @@ pub fn generate(file: &RulesFile, set: &RuleSet) -> TokenStream {
             #[allow(clippy::all, unused_variables)]
             fn #scan_fn<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(e: &E, sink: &mut F) {
                 static FIELDS: &[::detect::__rt::FieldAtoms] = &[#(#field_atoms),*];
+                static ARM_FIELDS: [&[u32]; #arm_count] = [#(#arm_fields),*];
                 static PREFILTER: ::std::sync::OnceLock<::detect::__rt::Prefilter> = ::std::sync::OnceLock::new();
                 const ATOMLESS: [u64; #words] = #atomless_bits;
                 #routing
-                let mut candidates = [0u64; #words];
-                PREFILTER.get_or_init(|| ::detect::__rt::Prefilter::new(FIELDS)).mark(e, &mut candidates);
                 let mask = &ARMS[arm];
+                if mask.iter().all(|w| *w == 0) {
+                    return;
+                }
+                let mut candidates = [0u64; #words];
+                PREFILTER
+                    .get_or_init(|| ::detect::__rt::Prefilter::new(FIELDS))
+                    .mark_fields(e, ARM_FIELDS[arm], &mut candidates);
                 for w in 0..#words {
                     candidates[w] = (candidates[w] | ATOMLESS[w]) & mask[w];
                 }
