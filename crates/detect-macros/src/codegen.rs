@@ -31,7 +31,7 @@ use detect_core::matcher::fold;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-use crate::parse::RulesFile;
+use syn::{Attribute, Ident, Visibility};
 
 /// One rule variant (a rule under one of its log source variants): the unit
 /// the dispatch table and the prefilter select.
@@ -40,10 +40,10 @@ struct RuleVariant {
     dispatch: Option<Dispatch>,
 }
 
-pub fn generate(file: &RulesFile, set: &RuleSet) -> TokenStream {
-    let name = &file.name;
-    let vis = &file.vis;
-    let docs = file.attrs.iter().filter(|a| a.path().is_ident("doc"));
+/// The generated type `name` (with `vis` and the doc attributes in `docs`)
+/// for the rule set. Every front end (the `rules!` DSL, Sigma YAML) ends here.
+pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSet) -> TokenStream {
+    let docs = docs.iter().filter(|a| a.path().is_ident("doc"));
     let infos = set.rules.iter().enumerate().map(|(i, r)| rule_info(i, r));
     let json = serde_json::to_string(set).unwrap_or_default();
     let count = set.rules.len();

@@ -13,7 +13,7 @@ mod parse;
 pub fn rules(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
     let file = syn::parse_macro_input!(input as parse::RulesFile);
     lower::lower_file(&file)
-        .map(|set| codegen::generate(&file, &set))
+        .map(|set| codegen::generate(&file.name, &file.vis, &file.attrs, &set))
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
