@@ -512,3 +512,40 @@ impl Expr {
         }
     }
 }
+
+/// A sequence rule (EQL `sequence`): events matching ordered stages, joined by
+/// key, within a time span.
+///
+/// Semantics (the Elasticsearch EQL dialect): at most one pending sequence per
+/// (stage, join key); a newer match of the first stage restarts (overwrites) it;
+/// advancing moves a sequence to the next stage and empties the stage it left;
+/// every event must be within `maxspan` of the first; an `until` match cancels
+/// the pending sequences of its key; an event whose key is missing or null
+/// never joins.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Sequence {
+    /// Identifier unique within the rule set.
+    pub name: String,
+    /// Descriptive metadata.
+    pub meta: Metadata,
+    /// The vocabulary of the stages' field names.
+    pub vocabulary: Vocabulary,
+    /// The stages, in order (`with runs=N` already expanded into N stages).
+    pub stages: Vec<SequenceStage>,
+    /// Cancels pending sequences of the same key.
+    pub until: Option<SequenceStage>,
+    /// Longest time from the first to the last event, in milliseconds.
+    pub maxspan_ms: Option<u64>,
+}
+
+/// One stage of a [`Sequence`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SequenceStage {
+    /// Which events the stage looks at (an ECS category such as `process`).
+    pub logsource: LogSource,
+    /// What the event must satisfy.
+    pub condition: Expr,
+    /// Join key fields, by position (shared `by` fields first). Every stage of a
+    /// sequence has the same number of keys; their names may differ.
+    pub keys: Vec<String>,
+}

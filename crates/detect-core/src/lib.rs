@@ -13,6 +13,7 @@
 //!   compile-time expansion of value modifiers and parsing of wildcard strings;
 //! * [`atoms`] and [`prefilter`]: required literals of each rule and the
 //!   Aho-Corasick pass that decides which rules to evaluate;
+//! * [`sequence`]: the bounded keyed table behind sequence rules;
 //! * [`interpreter`]: the slow, obviously correct reference evaluator of the IR.
 //!
 //! Users normally depend on the `detect` facade crate, which re-exports this one
@@ -32,6 +33,7 @@ pub mod pattern;
 pub mod prefilter;
 pub mod rt;
 pub mod ruleset;
+pub mod sequence;
 pub mod sigma;
 
 pub use event::{Event, Value, json::JsonEvent};

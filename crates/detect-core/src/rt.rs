@@ -169,3 +169,114 @@ pub fn event_id_of<E: Event + ?Sized>(e: &E, path: &str) -> Result<Option<u32>, 
 }
 
 pub use crate::prefilter::{FieldAtoms, Prefilter, for_each_bit};
+
+/// A string test with its pattern, as a static value: generated code passes a
+/// reference to one of these instead of a closure, so each leaf of a rule is a
+/// call with constant arguments and the matching code exists once per event
+/// type rather than once per leaf (which kept large rule sets from compiling
+/// in reasonable memory).
+#[derive(Clone, Copy, Debug)]
+pub enum StrTest {
+    /// Whole value, exact bytes.
+    Eq(&'static str),
+    /// Whole value, case-insensitive (pattern folded).
+    EqCi(&'static str),
+    /// Prefix, exact bytes.
+    Prefix(&'static str),
+    /// Prefix, case-insensitive (pattern folded).
+    PrefixCi(&'static str),
+    /// Suffix, exact bytes.
+    Suffix(&'static str),
+    /// Suffix, case-insensitive (pattern folded).
+    SuffixCi(&'static str),
+    /// Substring, exact bytes.
+    Contains(&'static str),
+    /// Substring, case-insensitive (pattern folded).
+    ContainsCi(&'static str),
+    /// Wildcard pattern (literals folded when case-insensitive).
+    Glob(&'static [GlobTok<'static>], bool),
+}
+
+impl StrTest {
+    /// Whether `t` passes the test.
+    #[inline]
+    pub fn matches(&self, t: &str) -> bool {
+        use crate::matcher;
+        match *self {
+            StrTest::Eq(p) => t == p,
+            StrTest::EqCi(p) => matcher::eq_ci(t, p),
+            StrTest::Prefix(p) => t.starts_with(p),
+            StrTest::PrefixCi(p) => matcher::starts_with_ci(t, p),
+            StrTest::Suffix(p) => t.ends_with(p),
+            StrTest::SuffixCi(p) => matcher::ends_with_ci(t, p),
+            StrTest::Contains(p) => matcher::contains(t, p),
+            StrTest::ContainsCi(p) => matcher::contains_ci(t, p),
+            StrTest::Glob(toks, ci) => matcher::glob(t, toks, ci),
+        }
+    }
+}
+
+/// Some value at `path` passes `test`.
+#[inline(never)]
+pub fn field_str<E: Event + ?Sized>(e: &E, path: &str, test: &StrTest) -> bool {
+    any_text(e, path, |t| test.matches(t))
+}
+
+/// Some value anywhere in the event passes `test` (keyword search).
+#[inline(never)]
+pub fn keyword_str<E: Event + ?Sized>(e: &E, test: &StrTest) -> bool {
+    any_value_text(e, |t| test.matches(t))
+}
+
+/// Some value at `path` matches the regex, compiled on first use into `cell`.
+#[inline(never)]
+pub fn field_regex<E: Event + ?Sized>(
+    e: &E,
+    path: &str,
+    cell: &std::sync::OnceLock<Regex>,
+    pattern: &str,
+) -> bool {
+    let re = cell.get_or_init(|| compile_regex(pattern));
+    any_text(e, path, |t| re.is_match(t))
+}
+
+/// Some value at `path` is an IP address in the network.
+#[inline(never)]
+pub fn field_cidr<E: Event + ?Sized>(e: &E, path: &str, v4: bool, addr: u128, prefix: u8) -> bool {
+    any_text(e, path, |t| {
+        crate::matcher::cidr_contains(t, v4, addr, prefix)
+    })
+}
+
+/// Some value at `path` is a number comparing to `rhs` by `op`.
+#[inline(never)]
+pub fn field_num<E: Event + ?Sized>(e: &E, path: &str, op: crate::ir::NumOp, rhs: Number) -> bool {
+    any_number(e, path, |n| crate::matcher::cmp_number(n, op, rhs))
+}
+
+/// Some value at `path` is a timestamp whose `part` compares to `rhs` by `op`.
+#[inline(never)]
+pub fn field_time<E: Event + ?Sized>(
+    e: &E,
+    path: &str,
+    part: crate::ir::TimePart,
+    op: crate::ir::NumOp,
+    rhs: i64,
+) -> bool {
+    any_text(e, path, |t| {
+        crate::matcher::time_part(t, part)
+            .is_some_and(|x| crate::matcher::cmp_number(Number::Int(x), op, Number::Int(rhs)))
+    })
+}
+
+/// A value of `a` relates to a value of `b` (Sigma `fieldref`).
+#[inline(never)]
+pub fn field_ref_match<E: Event + ?Sized>(
+    e: &E,
+    a: &str,
+    b: &str,
+    kind: RefKind,
+    case_insensitive: bool,
+) -> bool {
+    field_ref(e, a, b, |x, y| ref_match(x, y, kind, case_insensitive))
+}

@@ -78,6 +78,11 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let rv_rule = variants.iter().map(|v| v.rule as u32);
 
     let table = DispatchTable::new(&variants);
+    let nrv = variants.len();
+    let rv_src = table
+        .rv_spec
+        .iter()
+        .map(|s| s.map_or(u32::MAX, |k| k as u32));
     let channels = &table.channels;
     let arm_masks = table.masks.iter().map(|m| bitset(m, words));
     let arm_count = table.masks.len();
@@ -159,24 +164,13 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 let arm: usize = #arm_expr;
             }
         };
-        // Unfiltered: each rule is the disjunction of its variants, with the
-        // variant's source condition tested per rule.
-        let mut id = 0usize;
-        let mut unfiltered_calls = Vec::new();
-        for (rule, vs) in lowered[li].iter().enumerate() {
-            let alternatives = vs.iter().map(|v| {
-                let f = format_ident!("__rv_{}_{}", tag, id);
-                id += 1;
-                match v.dispatch {
-                    Some(_) => {
-                        let src = expr_tokens(&v.source);
-                        quote!((#src && Self::#f(e)))
-                    }
-                    None => quote!(Self::#f(e)),
-                }
-            });
-            unfiltered_calls.push(quote! { if #(#alternatives)||* { sink(&Self::RULES[#rule]); } });
-        }
+        // Unfiltered: every rule variant in order, its source condition tested
+        // by a function per distinct log source (few), then its body.
+        let src_fn = format_ident!("__src_{}", tag);
+        let src_arms = table.specs.iter().enumerate().map(|(k, spec_rv)| {
+            let src = expr_tokens(&flat[*spec_rv].source);
+            quote! { #k => #src, }
+        });
         items.push(quote! {
             #(#rv_fns)*
 
@@ -217,8 +211,27 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             }
 
             #[allow(clippy::all, unused_variables)]
+            fn #src_fn<E: ::detect::Event + ?Sized>(k: usize, e: &E) -> bool {
+                match k {
+                    #(#src_arms)*
+                    _ => false,
+                }
+            }
+
+            #[allow(clippy::all, unused_variables)]
             fn #unfiltered_fn<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(e: &E, sink: &mut F) {
-                #(#unfiltered_calls)*
+                let mut last = usize::MAX;
+                for rv in 0..#nrv {
+                    let rule = RV_RULE[rv] as usize;
+                    if rule == last {
+                        continue;
+                    }
+                    let src = RV_SRC[rv];
+                    if (src == u32::MAX || Self::#src_fn(src as usize, e)) && Self::#eval(rv, e) {
+                        last = rule;
+                        sink(&Self::RULES[rule]);
+                    }
+                }
             }
         });
         let variant = format_ident!("{}", format!("{layout:?}"));
@@ -226,7 +239,6 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         unfiltered_arms
             .push(quote! { ::detect::Layout::#variant => Self::#unfiltered_fn(event, &mut sink), });
     }
-    let nrv = variants.len();
     quote! {
         #(#docs)*
         #[derive(Clone, Copy, Debug, Default)]
@@ -239,6 +251,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             static ARMS: [[u64; #words]; #arm_count] = [#(#arm_masks),*];
             /// The rule of each rule variant.
             static RV_RULE: [u32; #nrv] = [#(#rv_rule),*];
+            /// The log source condition of each rule variant (an index into the
+            /// `__src_*` functions; `u32::MAX`: none, or part of the body).
+            static RV_SRC: [u32; #nrv] = [#(#rv_src),*];
 
             impl #name {
                 #(#items)*
@@ -307,6 +322,11 @@ struct DispatchTable {
     arms: Vec<(Option<usize>, Option<u32>)>,
     /// For each arm, the rule variants that can apply.
     masks: Vec<Vec<usize>>,
+    /// One rule variant for each distinct log source condition (its source
+    /// expression stands for all variants with that condition).
+    specs: Vec<usize>,
+    /// For each rule variant, the index of its condition in `specs`.
+    rv_spec: Vec<Option<usize>>,
 }
 
 impl DispatchTable {
@@ -354,10 +374,29 @@ impl DispatchTable {
                     .collect()
             })
             .collect();
+        let mut specs: Vec<usize> = Vec::new();
+        let rv_spec = variants
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let d = v.dispatch.as_ref()?;
+                Some(
+                    specs
+                        .iter()
+                        .position(|s| variants[*s].dispatch.as_ref() == Some(d))
+                        .unwrap_or_else(|| {
+                            specs.push(i);
+                            specs.len() - 1
+                        }),
+                )
+            })
+            .collect();
         DispatchTable {
             channels,
             arms,
             masks,
+            specs,
+            rv_spec,
         }
     }
 
@@ -446,41 +485,36 @@ fn expr_tokens(expr: &Expr) -> TokenStream {
             quote!((!#i))
         }
         Expr::Keyword(p) => {
-            let m = str_match(p);
-            quote!(::detect::__rt::any_value_text(e, |t: &str| #m))
+            let t = str_test(p);
+            quote!(::detect::__rt::keyword_str(e, &#t))
         }
         Expr::Field(ft) => {
             let path = &ft.field;
             match &ft.test {
                 Test::Str(p) => {
-                    let m = str_match(p);
-                    quote!(::detect::__rt::any_text(e, #path, |t: &str| #m))
+                    let t = str_test(p);
+                    quote!(::detect::__rt::field_str(e, #path, &#t))
                 }
                 Test::Regex(re) => {
                     let pattern = re.full_pattern();
                     quote!({
                         static RE: ::std::sync::OnceLock<::detect::__rt::Regex> = ::std::sync::OnceLock::new();
-                        let re = RE.get_or_init(|| ::detect::__rt::compile_regex(#pattern));
-                        ::detect::__rt::any_text(e, #path, |t: &str| re.is_match(t))
+                        ::detect::__rt::field_regex(e, #path, &RE, #pattern)
                     })
                 }
                 Test::Cidr(c) => {
                     let (v4, addr, prefix) = (c.v4, c.addr, c.prefix);
-                    quote!(::detect::__rt::any_text(e, #path, |t: &str| ::detect::__rt::cidr_contains(t, #v4, #addr, #prefix)))
+                    quote!(::detect::__rt::field_cidr(e, #path, #v4, #addr, #prefix))
                 }
                 Test::Num { op, value } => {
                     let op = num_op(*op);
                     let value = number(*value);
-                    quote!(::detect::__rt::any_number(e, #path, |n| ::detect::__rt::cmp_number(n, #op, #value)))
+                    quote!(::detect::__rt::field_num(e, #path, #op, #value))
                 }
                 Test::Time { part, op, value } => {
                     let part = time_part(*part);
                     let op = num_op(*op);
-                    quote!(::detect::__rt::any_text(e, #path, |t: &str| {
-                        ::detect::__rt::time_part(t, #part).is_some_and(|x| {
-                            ::detect::__rt::cmp_number(::detect::ir::Number::Int(x), #op, ::detect::ir::Number::Int(#value))
-                        })
-                    }))
+                    quote!(::detect::__rt::field_time(e, #path, #part, #op, #value))
                 }
                 Test::Exists(true) => quote!(::detect::__rt::exists(e, #path)),
                 Test::Exists(false) => quote!((!::detect::__rt::exists(e, #path))),
@@ -493,7 +527,7 @@ fn expr_tokens(expr: &Expr) -> TokenStream {
                         RefKind::Contains => quote!(::detect::ir::RefKind::Contains),
                     };
                     let ci = *case == Case::Insensitive;
-                    quote!(::detect::__rt::field_ref(e, #path, #other, |a: &str, b: &str| ::detect::__rt::ref_match(a, b, #kind, #ci)))
+                    quote!(::detect::__rt::field_ref_match(e, #path, #other, #kind, #ci))
                 }
             }
         }
@@ -506,31 +540,34 @@ fn case_neutral(s: &str) -> bool {
     !s.chars().any(char::is_alphabetic)
 }
 
-fn str_match(p: &StrPattern) -> TokenStream {
+/// The `StrTest` constant for a pattern, decided at compile time: the cheapest
+/// shape, case folding only where it can matter, patterns pre-folded.
+fn str_test(p: &StrPattern) -> TokenStream {
     let ci = p.case == Case::Insensitive;
+    let t = quote!(::detect::__rt::StrTest);
     match &p.kind {
-        StrKind::Exact(s) if !ci || case_neutral(s) => quote!(t == #s),
-        StrKind::Prefix(s) if !ci || case_neutral(s) => quote!(t.starts_with(#s)),
-        StrKind::Suffix(s) if !ci || case_neutral(s) => quote!(t.ends_with(#s)),
-        StrKind::Contains(s) if !ci || case_neutral(s) => quote!(::detect::__rt::contains(t, #s)),
+        StrKind::Exact(s) if !ci || case_neutral(s) => quote!(#t::Eq(#s)),
+        StrKind::Prefix(s) if !ci || case_neutral(s) => quote!(#t::Prefix(#s)),
+        StrKind::Suffix(s) if !ci || case_neutral(s) => quote!(#t::Suffix(#s)),
+        StrKind::Contains(s) if !ci || case_neutral(s) => quote!(#t::Contains(#s)),
         StrKind::Exact(s) => {
             let f = fold(s);
-            quote!(::detect::__rt::eq_ci(t, #f))
+            quote!(#t::EqCi(#f))
         }
         StrKind::Prefix(s) => {
             let f = fold(s);
-            quote!(::detect::__rt::starts_with_ci(t, #f))
+            quote!(#t::PrefixCi(#f))
         }
         StrKind::Suffix(s) => {
             let f = fold(s);
-            quote!(::detect::__rt::ends_with_ci(t, #f))
+            quote!(#t::SuffixCi(#f))
         }
         StrKind::Contains(s) => {
             let f = fold(s);
-            quote!(::detect::__rt::contains_ci(t, #f))
+            quote!(#t::ContainsCi(#f))
         }
         StrKind::Glob(tokens) => {
-            let toks = tokens.iter().map(|t| match t {
+            let toks = tokens.iter().map(|tok| match tok {
                 GlobToken::Lit(s) => {
                     let s = if ci { fold(s) } else { s.clone() };
                     quote!(::detect::__rt::GlobTok::Lit(#s))
@@ -538,7 +575,7 @@ fn str_match(p: &StrPattern) -> TokenStream {
                 GlobToken::AnyChar => quote!(::detect::__rt::GlobTok::AnyChar),
                 GlobToken::AnyRun => quote!(::detect::__rt::GlobTok::AnyRun),
             });
-            quote!(::detect::__rt::glob(t, &[#(#toks),*], #ci))
+            quote!(#t::Glob(&[#(#toks),*], #ci))
         }
     }
 }

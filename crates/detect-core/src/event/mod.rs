@@ -47,22 +47,9 @@ impl Value<'_> {
             Value::Null => None,
             Value::Bool(b) => Some(f(if b { "true" } else { "false" })),
             Value::Str(s) | Value::Number(s) => Some(f(s)),
-            Value::Int(i) => {
-                let mut buf = StackStr::<24>::new();
-                let _ = write!(buf, "{i}");
-                Some(f(buf.as_str()))
-            }
-            Value::UInt(i) => {
-                let mut buf = StackStr::<24>::new();
-                let _ = write!(buf, "{i}");
-                Some(f(buf.as_str()))
-            }
-            Value::Float(x) => {
+            Value::Int(_) | Value::UInt(_) | Value::Float(_) => {
                 let mut buf = StackStr::<40>::new();
-                if write!(buf, "{x}").is_err() {
-                    return Some(f(""));
-                }
-                Some(f(buf.as_str()))
+                Some(f(format_number(self, &mut buf)))
             }
         }
     }
@@ -156,6 +143,20 @@ impl<E: Event + ?Sized> Event for &E {
     fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
         (**self).any_value(visit)
     }
+}
+
+/// Formats a number variant into `buf`. Kept out of line so that the many
+/// instantiations of [`Value::with_text`] in generated code share one copy of
+/// the formatting machinery.
+#[inline(never)]
+fn format_number<'b>(v: &Value<'_>, buf: &'b mut StackStr<40>) -> &'b str {
+    let ok = match *v {
+        Value::Int(i) => write!(buf, "{i}"),
+        Value::UInt(u) => write!(buf, "{u}"),
+        Value::Float(x) => write!(buf, "{x}"),
+        _ => Ok(()),
+    };
+    if ok.is_err() { "" } else { buf.as_str() }
 }
 
 /// A fixed-capacity string on the stack, for formatting numbers without allocating.
