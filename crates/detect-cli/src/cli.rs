@@ -7,28 +7,42 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use detect::ir::Level;
 
-/// Examples shown at the end of `detect --help`.
+/// Examples shown at the end of `detect --help` and `detect scan --help`.
 const EXAMPLES: &str = "\
 Examples:
   detect scan examples/events.ndjson
       Scan one NDJSON file and print matches as a table, then a summary.
-  detect scan --format jsonl logs/*.ndjson > matches.jsonl
-      One JSON object per match on stdout; the summary goes to stderr.
+  detect scan C:/Windows/System32/winevt/Logs/ evidence/*.evtx
+      Scan directories (recursively: .evtx .ndjson .jsonl .json .gz) and files
+      in parallel.
+  detect scan --format jsonl --include-event -o matches.jsonl logs/
+      One JSON object per match, with the event, written to matches.jsonl.
+  detect scan --min-level medium --rule msi_install_from_web --fail-on-match logs/
+      Only report some rules; exit with status 1 if any of them matched.
   zcat events.ndjson.gz | detect scan -q -
-      Read events from stdin (`-`) and print only the matches.
+      Read events from stdin (`-`): NDJSON, gzip or EVTX.
   detect rules
       List the built-in rules.
 
-Each input line is one JSON object, in any of three layouts, detected per line:
-flat Windows fields (`EventID`, `Channel`, `CommandLine`), the evtx crate's nested
-rendering (`Event.System`, `Event.EventData`) or ECS (`winlog.*`, `process.*`).
+Inputs are recognised by content, not name: EVTX files (`ElfFile` header), gzip
+(NDJSON inside), or NDJSON with one JSON object per line in any of three
+layouts, detected per line: flat Windows fields (`EventID`, `Channel`,
+`CommandLine`), the evtx crate's nested rendering (`Event.System`,
+`Event.EventData`) or ECS (`winlog.*`, `process.*`).
 
-Exit status: 0 when every input was read (malformed lines are reported on stderr
-and skipped); 2 when an input could not be read, the output could not be written
-or the command line is invalid.";
+Damaged input never stops a scan: every malformed line, damaged EVTX chunk or
+record and unreadable file is reported on stderr with where it happened
+(FILE:LINE, FILE: chunk N, FILE: record N), counted in the summary, and
+skipped.
 
-/// Scan Windows event logs (NDJSON) with detect's built-in detection rules.
+Exit status: 0 when the scan completed; 1 with --fail-on-match when a rule
+matched; 2 when an input could not be read (missing, not readable, truncated
+gzip, not an EVTX file, no event files in a directory), the output could not be
+written or the command line is invalid.";
+
+/// Scan Windows event logs (EVTX, NDJSON, gzip) with detect's built-in detection rules.
 #[derive(Debug, Parser)]
 #[command(
     name = "detect",
@@ -46,17 +60,18 @@ pub(crate) struct Cli {
 /// The subcommands of `detect`.
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Scan NDJSON event files with the built-in rules and report the matches.
+    /// Scan event files and directories with the built-in rules and report the matches.
     #[command(after_help = EXAMPLES)]
     Scan(ScanArgs),
-    /// List the built-in rules.
+    /// List the built-in rules: name, id, level, log source, title and tags.
     Rules,
 }
 
 /// Options of `detect scan`.
 #[derive(Debug, Args)]
 pub(crate) struct ScanArgs {
-    /// NDJSON files to scan, one JSON event per line; `-` reads stdin.
+    /// Files and directories to scan; `-` reads stdin. Directories are walked
+    /// recursively for .evtx, .ndjson, .jsonl, .json and .gz files.
     #[arg(value_name = "FILE", required = true)]
     pub(crate) files: Vec<PathBuf>,
 
@@ -64,22 +79,73 @@ pub(crate) struct ScanArgs {
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
 
-    /// Do not print the summary (counts, timing, matches per rule).
+    /// Write the matches (and, for the table, the summary) to FILE instead of stdout.
+    #[arg(short, long, value_name = "FILE")]
+    pub(crate) output: Option<PathBuf>,
+
+    /// Report only rules of this level or above.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub(crate) min_level: Option<MinLevel>,
+
+    /// Report only this rule (repeatable; names as listed by `detect rules`).
+    #[arg(long = "rule", value_name = "NAME")]
+    pub(crate) rules: Vec<String>,
+
+    /// With --format jsonl, add the matching event (as read, or as rendered from EVTX) under `event`.
+    #[arg(long)]
+    pub(crate) include_event: bool,
+
+    /// Exit with status 1 when any rule matched (2 still wins when an input was unreadable).
+    #[arg(long)]
+    pub(crate) fail_on_match: bool,
+
+    /// Do not print the summary nor the progress bar.
     #[arg(short, long)]
     pub(crate) quiet: bool,
 
+    /// Files scanned at once (default: one per core).
+    #[arg(short = 'j', long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) threads: Option<u16>,
+
     /// Longest line accepted, in bytes; longer lines are reported and skipped.
-    #[arg(long, value_name = "BYTES", default_value_t = 64 * 1024 * 1024)]
+    #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
     pub(crate) max_line_bytes: u64,
 }
 
-/// How matches are written to stdout.
+/// How matches are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
     /// An aligned table followed by a summary block.
     Table,
     /// One JSON object per match; the summary is one line on stderr.
     Jsonl,
+}
+
+/// The levels accepted by `--min-level` (Sigma's, least severe first).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MinLevel {
+    /// Everything.
+    Informational,
+    /// Low and above.
+    Low,
+    /// Medium and above.
+    Medium,
+    /// High and critical.
+    High,
+    /// Critical only.
+    Critical,
+}
+
+impl From<MinLevel> for Level {
+    fn from(level: MinLevel) -> Level {
+        match level {
+            MinLevel::Informational => Level::Informational,
+            MinLevel::Low => Level::Low,
+            MinLevel::Medium => Level::Medium,
+            MinLevel::High => Level::High,
+            MinLevel::Critical => Level::Critical,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -100,13 +166,46 @@ mod tests {
         };
         assert_eq!(args.files, [PathBuf::from("a.ndjson"), PathBuf::from("-")]);
         assert_eq!(args.format, Format::Table);
-        assert!(!args.quiet);
-        assert_eq!(args.max_line_bytes, 64 << 20);
+        assert!(!args.quiet && !args.include_event && !args.fail_on_match);
+        assert_eq!(args.max_line_bytes, 256 << 20);
+        assert_eq!(
+            (args.output, args.min_level, args.threads),
+            (None, None, None)
+        );
+        assert!(args.rules.is_empty());
+    }
+
+    #[test]
+    fn scan_options() {
+        let cli = Cli::try_parse_from([
+            "detect",
+            "scan",
+            "--rule",
+            "a",
+            "--rule",
+            "b",
+            "--min-level",
+            "high",
+            "-j",
+            "3",
+            "-o",
+            "out.jsonl",
+            "d/",
+        ])
+        .unwrap();
+        let Command::Scan(args) = cli.command else {
+            panic!("expected scan");
+        };
+        assert_eq!(args.rules, ["a", "b"]);
+        assert_eq!(args.min_level.map(Level::from), Some(Level::High));
+        assert_eq!(args.threads, Some(3));
+        assert_eq!(args.output, Some(PathBuf::from("out.jsonl")));
     }
 
     #[test]
     fn scan_needs_a_file() {
         assert!(Cli::try_parse_from(["detect", "scan"]).is_err());
         assert!(Cli::try_parse_from(["detect", "scan", "-f", "xml", "a"]).is_err());
+        assert!(Cli::try_parse_from(["detect", "scan", "-j", "0", "a"]).is_err());
     }
 }

@@ -1,16 +1,20 @@
-//! `detect`: scans NDJSON Windows event logs with the built-in rules of the
-//! detect project (see `detect --help`).
+//! `detect`: scans Windows event logs (EVTX, NDJSON, gzip; files, directories
+//! or stdin) with the built-in rules of the detect project (see `detect --help`).
 //!
 //! This file only parses the command line and dispatches; the work is in
-//! [`scan`] (reading and matching), [`output`] (table and JSON lines),
-//! [`fields`] (context columns per event layout) and [`rules`] (`detect rules`).
+//! [`driver`] (threads, ordered output, exit status), [`inputs`] (what to
+//! read and how), [`scan`] (reading and matching one input), [`output`]
+//! (table, JSON lines, summary), [`fields`] (context columns per event
+//! layout) and [`rules`] (`detect rules`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 mod cli;
+mod driver;
 mod fields;
+mod inputs;
 mod output;
 mod rules;
 mod scan;
@@ -18,7 +22,7 @@ mod scan;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
-        cli::Command::Scan(args) => scan::run(&args),
+        cli::Command::Scan(args) => driver::run(&args),
         cli::Command::Rules => rules::run(),
     }
 }

@@ -1,37 +1,79 @@
-//! Reporting matches: an aligned table for people, JSON lines for programs.
+//! Reporting matches: an aligned table for people, JSON lines for programs,
+//! and the summary of a run.
 //!
-//! Both sinks stream: a match is written as soon as it is found, so memory
-//! does not grow with the number of matches. The table therefore uses column
-//! widths fixed up front (from the rule set and the input names) rather than
-//! measured over all rows; long TIME and COMPUTER values are cut with `…`,
-//! DETAILS is last and cut at [`crate::fields::DETAILS_MAX_CHARS`].
+//! Rows are formatted on the worker thread that found the match, into that
+//! thread's buffer, and written in input order by the driver (see
+//! [`crate::driver`]); so memory does not grow with the number of matches
+//! beyond what is in flight, and the table uses column widths fixed up front
+//! (from the rule set and the input names) rather than measured over all
+//! rows. Long TIME and COMPUTER values are cut with `…`; DETAILS is last and
+//! cut at [`crate::fields::DETAILS_MAX_CHARS`].
 //!
-//! In JSON-lines mode stdout carries nothing but one object per match, so the
-//! summary goes to stderr as a single line.
+//! In JSON-lines mode the matches' stream carries nothing but one object per
+//! match, so the summary goes to stderr as a single line.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+use detect::ir::Level;
 use detect_rules::Builtin;
 
 use crate::fields::{ContextFields, push_sanitized, truncate_chars};
-use crate::scan::{Match, Sink, Stats};
+use crate::scan::{Location, Match, Stats};
 
-/// Width of the TIME column (`2019-03-19T13:05:42.000000Z`).
-const TIME_WIDTH: usize = 27;
+/// Width of the TIME column (`2019-03-19T13:05:42.0000000Z`, as EVTX writes it).
+const TIME_WIDTH: usize = 28;
 /// Width of the COMPUTER column.
 const COMPUTER_WIDTH: usize = 20;
-/// Widest FILE:LINE column; longer locations push the row to the right.
+/// Widest LOCATION column; longer locations push the row to the right.
 const MAX_LOCATION_WIDTH: usize = 60;
 
-/// Writes matches as a table, then the summary block, to one writer.
-pub(crate) struct TableSink<W: Write> {
-    out: W,
-    fields: ContextFields,
+/// Column widths of the table, fixed before the first row.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TableLayout {
     level_width: usize,
     rule_width: usize,
     location_width: usize,
-    header_written: bool,
+}
+
+impl TableLayout {
+    /// Widths for inputs shown as `names` (used to size LOCATION).
+    pub(crate) fn new(names: &[String]) -> Self {
+        let widest = |items: &mut dyn Iterator<Item = usize>, header: &str| {
+            items.max().unwrap_or(0).max(header.len())
+        };
+        let longest_name = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+        TableLayout {
+            level_width: widest(
+                &mut Builtin::RULES.iter().map(|r| r.level.as_str().len()),
+                "LEVEL",
+            ),
+            rule_width: widest(&mut Builtin::RULES.iter().map(|r| r.name.len()), "RULE"),
+            // name, ':' or '#' and room for six-digit line or record numbers.
+            location_width: (longest_name + 7).clamp("LOCATION".len(), MAX_LOCATION_WIDTH),
+        }
+    }
+
+    /// The header line, with its newline.
+    pub(crate) fn header(&self) -> String {
+        format!(
+            "{:<lw$}  {:<rw$}  {:<locw$}  {:<TIME_WIDTH$}  {:<COMPUTER_WIDTH$}  DETAILS\n",
+            "LEVEL",
+            "RULE",
+            "LOCATION",
+            "TIME",
+            "COMPUTER",
+            lw = self.level_width,
+            rw = self.rule_width,
+            locw = self.location_width,
+        )
+    }
+}
+
+/// Formats matches as table rows (without the header).
+pub(crate) struct TableRows {
+    layout: TableLayout,
+    fields: ContextFields,
     // Reused per match.
     location: String,
     time: String,
@@ -39,24 +81,12 @@ pub(crate) struct TableSink<W: Write> {
     details: String,
 }
 
-impl<W: Write> TableSink<W> {
-    /// A table sink for inputs shown as `names` (used to size FILE:LINE).
-    pub(crate) fn new(out: W, names: &[String]) -> Self {
-        let widest = |items: &mut dyn Iterator<Item = usize>, header: &str| {
-            items.max().unwrap_or(0).max(header.len())
-        };
-        let longest_name = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-        TableSink {
-            out,
+impl TableRows {
+    /// Rows laid out as `layout` says.
+    pub(crate) fn new(layout: TableLayout) -> Self {
+        TableRows {
+            layout,
             fields: ContextFields::new(),
-            level_width: widest(
-                &mut Builtin::RULES.iter().map(|r| r.level.as_str().len()),
-                "LEVEL",
-            ),
-            rule_width: widest(&mut Builtin::RULES.iter().map(|r| r.name.len()), "RULE"),
-            // name, ':' and room for five-digit line numbers.
-            location_width: (longest_name + 6).clamp("FILE:LINE".len(), MAX_LOCATION_WIDTH),
-            header_written: false,
             location: String::new(),
             time: String::new(),
             computer: String::new(),
@@ -64,19 +94,33 @@ impl<W: Write> TableSink<W> {
         }
     }
 
-    fn write_header(&mut self) -> io::Result<()> {
-        let header = format!(
-            "{:<lw$}  {:<rw$}  {:<locw$}  {:<TIME_WIDTH$}  {:<COMPUTER_WIDTH$}  DETAILS",
-            "LEVEL",
-            "RULE",
-            "FILE:LINE",
-            "TIME",
-            "COMPUTER",
-            lw = self.level_width,
-            rw = self.rule_width,
-            locw = self.location_width,
-        );
-        writeln!(self.out, "{header}")
+    /// Writes the row of `m`.
+    pub(crate) fn write(&mut self, out: &mut dyn Write, m: &Match<'_>) -> io::Result<()> {
+        self.location.clear();
+        push_sanitized(&mut self.location, m.file);
+        let _ = write!(self.location, "{}", m.at);
+        self.fields.time(m.event, &mut self.time);
+        cell(&mut self.time, TIME_WIDTH);
+        self.fields.computer(m.event, &mut self.computer);
+        cell(&mut self.computer, COMPUTER_WIDTH);
+        self.fields.details(m.event, &mut self.details);
+        if self.details.is_empty() {
+            self.details.push('-');
+        }
+        let l = &self.layout;
+        writeln!(
+            out,
+            "{:<lw$}  {:<rw$}  {:<locw$}  {:<TIME_WIDTH$}  {:<COMPUTER_WIDTH$}  {}",
+            m.rule.level.as_str(),
+            m.rule.name,
+            self.location,
+            self.time,
+            self.computer,
+            self.details,
+            lw = l.level_width,
+            rw = l.rule_width,
+            locw = l.location_width,
+        )
     }
 }
 
@@ -88,46 +132,76 @@ fn cell(s: &mut String, width: usize) {
     truncate_chars(s, width);
 }
 
-impl<W: Write> Sink for TableSink<W> {
-    fn on_match(&mut self, m: &Match<'_>) -> io::Result<()> {
-        if !self.header_written {
-            self.write_header()?;
-            self.header_written = true;
+/// Formats matches as JSON objects, one per line.
+pub(crate) struct JsonlRows {
+    fields: ContextFields,
+    time: String,
+    include_event: bool,
+}
+
+impl JsonlRows {
+    /// Objects with the event under `event` when `include_event`.
+    pub(crate) fn new(include_event: bool) -> Self {
+        JsonlRows {
+            fields: ContextFields::new(),
+            time: String::new(),
+            include_event,
         }
-        self.location.clear();
-        push_sanitized(&mut self.location, m.file);
-        let _ = write!(self.location, ":{}", m.line);
-        self.fields.time(m.event, &mut self.time);
-        cell(&mut self.time, TIME_WIDTH);
-        self.fields.computer(m.event, &mut self.computer);
-        cell(&mut self.computer, COMPUTER_WIDTH);
-        self.fields.details(m.event, &mut self.details);
-        if self.details.is_empty() {
-            self.details.push('-');
-        }
-        writeln!(
-            self.out,
-            "{:<lw$}  {:<rw$}  {:<locw$}  {:<TIME_WIDTH$}  {:<COMPUTER_WIDTH$}  {}",
-            m.rule.level.as_str(),
-            m.rule.name,
-            self.location,
-            self.time,
-            self.computer,
-            self.details,
-            lw = self.level_width,
-            rw = self.rule_width,
-            locw = self.location_width,
-        )
     }
 
-    fn finish(&mut self, stats: &Stats, quiet: bool) -> io::Result<()> {
-        if !quiet {
-            if self.header_written {
-                writeln!(self.out)?;
-            }
-            self.out.write_all(summary_block(stats).as_bytes())?;
+    /// Writes the object of `m`: `rule`, `id`, `title`, `level`, `file`,
+    /// `line` (NDJSON) or `record` (EVTX), `layout`, `timestamp` and, if
+    /// asked for, `event`, in that order.
+    pub(crate) fn write(&mut self, out: &mut dyn Write, m: &Match<'_>) -> io::Result<()> {
+        let timestamp = self
+            .fields
+            .time(m.event, &mut self.time)
+            .then_some(self.time.as_str());
+        // Written field by field to keep the documented key order; serde_json
+        // does the escaping.
+        out.write_all(b"{\"rule\":")?;
+        serde_json::to_writer(&mut *out, m.rule.name)?;
+        out.write_all(b",\"id\":")?;
+        serde_json::to_writer(&mut *out, &m.rule.id)?;
+        out.write_all(b",\"title\":")?;
+        serde_json::to_writer(&mut *out, m.rule.title)?;
+        out.write_all(b",\"level\":")?;
+        serde_json::to_writer(&mut *out, m.rule.level.as_str())?;
+        out.write_all(b",\"file\":")?;
+        serde_json::to_writer(&mut *out, m.file)?;
+        match m.at {
+            Location::Line(n) => write!(out, ",\"line\":{n}")?,
+            Location::Record(n) => write!(out, ",\"record\":{n}")?,
         }
-        self.out.flush()
+        out.write_all(b",\"layout\":")?;
+        serde_json::to_writer(&mut *out, m.event.detected_layout().as_str())?;
+        out.write_all(b",\"timestamp\":")?;
+        serde_json::to_writer(&mut *out, &timestamp)?;
+        if self.include_event {
+            // The event parsed as one JSON object, so its text is valid JSON;
+            // it is written as read (NDJSON) or as the evtx crate rendered it.
+            out.write_all(b",\"event\":")?;
+            out.write_all(m.event.raw().as_bytes())?;
+        }
+        out.write_all(b"}\n")
+    }
+}
+
+/// The formatter of the chosen output format.
+pub(crate) enum Rows {
+    /// Table rows.
+    Table(TableRows),
+    /// JSON lines.
+    Jsonl(JsonlRows),
+}
+
+impl Rows {
+    /// Writes the row or object of `m`.
+    pub(crate) fn write(&mut self, out: &mut dyn Write, m: &Match<'_>) -> io::Result<()> {
+        match self {
+            Rows::Table(t) => t.write(out, m),
+            Rows::Jsonl(j) => j.write(out, m),
+        }
     }
 }
 
@@ -135,9 +209,14 @@ impl<W: Write> Sink for TableSink<W> {
 pub(crate) fn summary_block(stats: &Stats) -> String {
     let mut s = String::from("Summary\n");
     let rows = [
+        (
+            "inputs",
+            format!("{} ({})", stats.inputs, size(stats.bytes)),
+        ),
         ("events scanned", stats.events.to_string()),
         ("matches", stats.matches.to_string()),
         ("malformed lines", stats.malformed.to_string()),
+        ("EVTX errors", stats.evtx_errors.to_string()),
         ("unreadable files", stats.unreadable.to_string()),
         ("elapsed", format!("{} ({})", elapsed(stats), rate(stats))),
     ];
@@ -146,6 +225,10 @@ pub(crate) fn summary_block(stats: &Stats) -> String {
     }
     let hits: Vec<_> = rule_counts(stats).collect();
     if !hits.is_empty() {
+        let _ = writeln!(s, "\n  Matches per level");
+        for (level, n) in level_counts(stats) {
+            let _ = writeln!(s, "  {:<17} {n}", level.as_str());
+        }
         let rw = hits
             .iter()
             .map(|(r, _)| r.name.len())
@@ -173,10 +256,13 @@ pub(crate) fn summary_block(stats: &Stats) -> String {
 /// The summary as one line (for stderr in JSON-lines mode).
 pub(crate) fn summary_line(stats: &Stats) -> String {
     let mut s = format!(
-        "detect: scanned {} events in {} ({}): {} {}",
+        "detect: scanned {} events in {} ({}) from {} {} ({}): {} {}",
         stats.events,
         elapsed(stats),
         rate(stats),
+        stats.inputs,
+        plural(stats.inputs, "input", "inputs"),
+        size(stats.bytes),
         stats.matches,
         plural(stats.matches, "match", "matches"),
     );
@@ -191,9 +277,11 @@ pub(crate) fn summary_line(stats: &Stats) -> String {
     }
     let _ = write!(
         s,
-        ", {} malformed {}, {} unreadable {}",
+        ", {} malformed {}, {} EVTX {}, {} unreadable {}",
         stats.malformed,
         plural(stats.malformed, "line", "lines"),
+        stats.evtx_errors,
+        plural(stats.evtx_errors, "error", "errors"),
         stats.unreadable,
         plural(stats.unreadable, "file", "files"),
     );
@@ -207,6 +295,22 @@ fn rule_counts(stats: &Stats) -> impl Iterator<Item = (&'static detect::RuleInfo
         .zip(&stats.per_rule)
         .filter(|(_, n)| **n > 0)
         .map(|(r, n)| (r, *n))
+}
+
+/// Levels that matched at least once, most severe first, with their counts.
+fn level_counts(stats: &Stats) -> Vec<(Level, u64)> {
+    Level::ALL
+        .iter()
+        .rev()
+        .map(|&level| {
+            let n = rule_counts(stats)
+                .filter(|(r, _)| r.level == level)
+                .map(|(_, n)| n)
+                .sum();
+            (level, n)
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect()
 }
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
@@ -223,69 +327,27 @@ fn elapsed(stats: &Stats) -> String {
     }
 }
 
-/// Events per second (`-` when no time was measured).
+/// A byte count in decimal units (`1.5 MB`).
+fn size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", bytes as f64 / 1e6),
+        _ => format!("{:.2} GB", bytes as f64 / 1e9),
+    }
+}
+
+/// Events per second and MB per second (`-` when no time was measured).
 fn rate(stats: &Stats) -> String {
     let secs = stats.elapsed.as_secs_f64();
     if secs <= 0.0 {
-        return "- events/s".to_string();
+        return "- events/s, - MB/s".to_string();
     }
-    format!("{:.0} events/s", stats.events as f64 / secs)
-}
-
-/// Writes one JSON object per match; the summary goes to a second writer.
-pub(crate) struct JsonlSink<W: Write, E: Write> {
-    out: W,
-    summary_out: E,
-    fields: ContextFields,
-    time: String,
-}
-
-impl<W: Write, E: Write> JsonlSink<W, E> {
-    /// Matches go to `out`, the one-line summary to `summary_out`.
-    pub(crate) fn new(out: W, summary_out: E) -> Self {
-        JsonlSink {
-            out,
-            summary_out,
-            fields: ContextFields::new(),
-            time: String::new(),
-        }
-    }
-}
-
-impl<W: Write, E: Write> Sink for JsonlSink<W, E> {
-    fn on_match(&mut self, m: &Match<'_>) -> io::Result<()> {
-        let timestamp = self
-            .fields
-            .time(m.event, &mut self.time)
-            .then_some(self.time.as_str());
-        let out = &mut self.out;
-        // Written field by field to keep the documented key order; serde_json
-        // does the escaping.
-        out.write_all(b"{\"rule\":")?;
-        serde_json::to_writer(&mut *out, m.rule.name)?;
-        out.write_all(b",\"id\":")?;
-        serde_json::to_writer(&mut *out, &m.rule.id)?;
-        out.write_all(b",\"title\":")?;
-        serde_json::to_writer(&mut *out, m.rule.title)?;
-        out.write_all(b",\"level\":")?;
-        serde_json::to_writer(&mut *out, m.rule.level.as_str())?;
-        out.write_all(b",\"file\":")?;
-        serde_json::to_writer(&mut *out, m.file)?;
-        write!(out, ",\"line\":{},\"layout\":", m.line)?;
-        serde_json::to_writer(&mut *out, m.event.detected_layout().as_str())?;
-        out.write_all(b",\"timestamp\":")?;
-        serde_json::to_writer(&mut *out, &timestamp)?;
-        out.write_all(b"}\n")
-    }
-
-    fn finish(&mut self, stats: &Stats, quiet: bool) -> io::Result<()> {
-        self.out.flush()?;
-        if !quiet {
-            // The summary is informational; a closed stderr must not fail the run.
-            let _ = writeln!(self.summary_out, "{}", summary_line(stats));
-        }
-        Ok(())
-    }
+    format!(
+        "{:.0} events/s, {:.1} MB/s",
+        stats.events as f64 / secs,
+        stats.bytes as f64 / 1e6 / secs
+    )
 }
 
 #[cfg(test)]
@@ -298,9 +360,12 @@ mod tests {
         let mut per_rule = vec![0; Builtin::RULES.len()];
         per_rule[0] = 2;
         Stats {
+            inputs: 1,
+            bytes: 2_500_000,
             events: 10,
             matches: 2,
             malformed: 1,
+            evtx_errors: 3,
             unreadable: 0,
             per_rule,
             elapsed: Duration::from_millis(5),
@@ -315,20 +380,23 @@ mod tests {
         .unwrap()
     }
 
+    fn jsonl(m: &Match<'_>, include_event: bool) -> String {
+        let mut out = Vec::new();
+        JsonlRows::new(include_event).write(&mut out, m).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
     #[test]
     fn jsonl_objects_have_the_documented_keys_in_order() {
         let ev = event();
-        let mut sink = JsonlSink::new(Vec::new(), Vec::new());
         let rule = &Builtin::RULES[0];
-        sink.on_match(&Match {
+        let m = Match {
             rule,
             event: &ev,
             file: "a\"b.ndjson",
-            line: 7,
-        })
-        .unwrap();
-        sink.finish(&stats(), false).unwrap();
-        let text = String::from_utf8(sink.out).unwrap();
+            at: Location::Line(7),
+        };
+        let text = jsonl(&m, false);
         let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
         assert_eq!(v["rule"], rule.name);
         assert_eq!(v["id"], serde_json::json!(rule.id));
@@ -350,51 +418,83 @@ mod tests {
         .map(|k| text.find(&format!("\"{k}\":")).unwrap())
         .collect();
         assert!(keys.windows(2).all(|w| w[0] < w[1]), "{text}");
-        let summary = String::from_utf8(sink.summary_out).unwrap();
-        assert_eq!(summary.lines().count(), 1);
-        assert!(
-            summary.contains("scanned 10 events") && summary.contains("1 malformed line,"),
-            "{summary}"
+
+        // EVTX records are located by record id; the event is included verbatim.
+        let m = Match {
+            at: Location::Record(42),
+            ..m
+        };
+        let text = jsonl(&m, true);
+        let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(v["record"], 42);
+        assert!(v.get("line").is_none());
+        assert_eq!(
+            v["event"],
+            serde_json::from_str::<serde_json::Value>(ev.raw()).unwrap()
         );
+        assert!(text.ends_with(&format!(",\"event\":{}}}\n", ev.raw())));
     }
 
     #[test]
     fn jsonl_timestamp_is_null_when_missing() {
         let ev = JsonEvent::parse_str("{}").unwrap();
-        let mut sink = JsonlSink::new(Vec::new(), Vec::new());
-        sink.on_match(&Match {
-            rule: &Builtin::RULES[0],
-            event: &ev,
-            file: "f",
-            line: 1,
-        })
-        .unwrap();
-        sink.finish(&stats(), true).unwrap();
-        assert!(
-            String::from_utf8(sink.out)
-                .unwrap()
-                .ends_with(",\"timestamp\":null}\n")
+        let text = jsonl(
+            &Match {
+                rule: &Builtin::RULES[0],
+                event: &ev,
+                file: "f",
+                at: Location::Line(1),
+            },
+            false,
         );
-        assert!(sink.summary_out.is_empty());
+        assert!(text.ends_with(",\"timestamp\":null}\n"), "{text}");
+    }
+
+    #[test]
+    fn summaries_count_everything() {
+        let line = summary_line(&stats());
+        assert!(
+            line.starts_with("detect: scanned 10 events in 5.0 ms (2000 events/s, 500.0 MB/s) from 1 input (2.5 MB): 2 matches ("),
+            "{line}"
+        );
+        assert!(
+            line.ends_with(", 1 malformed line, 3 EVTX errors, 0 unreadable files"),
+            "{line}"
+        );
+        let block = summary_block(&stats());
+        for row in [
+            "  inputs            1 (2.5 MB)\n",
+            "  EVTX errors       3\n",
+            "  Matches per level\n  medium            2\n",
+        ] {
+            assert!(block.contains(row), "{row:?} in\n{block}");
+        }
     }
 
     #[test]
     fn table_rows_are_aligned_and_single_line() {
         let ev = event();
-        let mut sink = TableSink::new(Vec::new(), &["events.ndjson".to_string()]);
-        for line in [3, 12345] {
-            sink.on_match(&Match {
-                rule: &Builtin::RULES[0],
-                event: &ev,
-                file: "events.ndjson",
-                line,
-            })
+        let layout = TableLayout::new(&["events.ndjson".to_string()]);
+        let mut rows = TableRows::new(layout);
+        let mut text = layout.header();
+        for at in [Location::Line(3), Location::Record(12345)] {
+            let mut out = Vec::new();
+            rows.write(
+                &mut out,
+                &Match {
+                    rule: &Builtin::RULES[0],
+                    event: &ev,
+                    file: "events.ndjson",
+                    at,
+                },
+            )
             .unwrap();
+            text.push_str(&String::from_utf8(out).unwrap());
         }
-        sink.finish(&stats(), false).unwrap();
-        let text = String::from_utf8(sink.out).unwrap();
         let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
         assert!(lines[0].starts_with("LEVEL "), "{text}");
+        assert!(lines[2].contains(" events.ndjson#12345 "), "{text}");
         let details_at = lines[0].find("DETAILS").unwrap();
         for row in &lines[1..3] {
             let prefix: String = row.chars().take(details_at).collect();
@@ -405,24 +505,15 @@ mod tests {
                 "{row}"
             );
         }
-        assert!(text.contains("Summary\n  events scanned    10\n"), "{text}");
-        assert!(text.contains("Matches per rule"), "{text}");
     }
 
     #[test]
-    fn quiet_table_without_matches_prints_nothing() {
-        let mut sink = TableSink::new(Vec::new(), &[]);
-        sink.finish(&Stats::default(), true).unwrap();
-        assert!(sink.out.is_empty());
-    }
-
-    #[test]
-    fn rate_and_elapsed_never_divide_by_zero() {
+    fn rate_size_and_elapsed_never_divide_by_zero() {
         let s = Stats {
             elapsed: Duration::ZERO,
             ..Stats::default()
         };
-        assert_eq!(rate(&s), "- events/s");
+        assert_eq!(rate(&s), "- events/s, - MB/s");
         assert_eq!(elapsed(&s), "0.0 ms");
         assert_eq!(
             elapsed(&Stats {
@@ -431,5 +522,9 @@ mod tests {
             }),
             "2.50 s"
         );
+        assert_eq!(size(999), "999 B");
+        assert_eq!(size(1500), "1.5 kB");
+        assert_eq!(size(28_000_000), "28.0 MB");
+        assert_eq!(size(3_000_000_000), "3.00 GB");
     }
 }

@@ -1,138 +1,380 @@
-//! `detect scan`: reading NDJSON inputs and running the built-in rules on
-//! every line.
+//! `detect scan`, per input: reading NDJSON, gzip and EVTX, and running the
+//! built-in rules on every event, in the input's order.
 //!
-//! The per-line path is allocation-free once the buffers have grown to the
-//! size of the lines: one `Vec<u8>` receives each line (`read_until`), one
-//! [`JsonEvent`] parses it into its reused tape, and [`Builtin::scan`] calls
-//! back for each match. Only reporting a match (see [`crate::output`])
-//! formats text.
+//! One [`Scanner`] runs on each worker thread (see [`crate::driver`]) and is
+//! reused for every input the thread takes. The per-line path is
+//! allocation-free once the buffers have grown to the size of the lines: one
+//! `Vec<u8>` receives each line (`read_until`), one [`JsonEvent`] parses it
+//! into its reused tape, and [`Builtin::scan`] calls back for each match.
+//! Only reporting a match (see [`crate::output`]) formats text.
 //!
-//! Bad input never stops a scan: a malformed line is reported on stderr as
-//! `detect: FILE:LINE: ...` and skipped; an input that cannot be opened or read
-//! is reported as `detect: FILE: ...` and the scan goes on with the next one.
-//! Both are counted in [`Stats`]; unreadable inputs make the exit status 2.
+//! EVTX records are rendered to JSON by the evtx crate (the "evtx-nested"
+//! layout: `Event.System.*`, `Event.EventData.*`), then parsed by the same
+//! [`JsonEvent`], so every rule reads EVTX exactly as it reads that layout in
+//! NDJSON. The evtx crate allocates a buffer per rendered record; that cost
+//! is its own and is not on the NDJSON path.
+//!
+//! Bad input never stops a scan. A malformed line is reported as
+//! `FILE:LINE: ...` and skipped; a damaged EVTX chunk or record as
+//! `FILE: chunk N: ...` or `FILE: record N: ...`, and the evtx crate goes on
+//! with the next record or chunk; a truncated EVTX file is read up to where
+//! it was cut (see [`crate::inputs::Padded`]); an input that cannot be opened
+//! or read is reported as `FILE: ...` and the scan goes on with the next one.
+//! Each is counted in [`Stats`]; only unreadable inputs make the exit status 2.
 
+use std::cell::Cell;
+use std::error::Error;
+use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Read, Write};
-use std::path::Path;
-use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::time::Duration;
 
 use detect::{JsonEvent, RuleInfo};
 use detect_rules::Builtin;
+use evtx::err::EvtxError;
+use evtx::{EvtxParser, ParserSettings};
+use flate2::bufread::MultiGzDecoder;
+use indicatif::ProgressBar;
 
-use crate::cli::{Format, ScanArgs};
 use crate::fields::push_sanitized;
-use crate::output::{JsonlSink, TableSink};
+use crate::inputs::{self, Counting, EVTX_CHUNK_SIZE, EVTX_HEADER_SIZE, Input, Kind, Padded};
 
-/// Size of the read buffer of each input file.
+/// Size of the read buffer of each input.
 const READ_BUFFER: usize = 256 * 1024;
 
 /// Name used in reports for the standard input (`-` on the command line).
 pub(crate) const STDIN_NAME: &str = "<stdin>";
 
+/// Where an event is in its input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Location {
+    /// 1-based line of an NDJSON input.
+    Line(u64),
+    /// Record id (`EventRecordID`) of an EVTX input.
+    Record(u64),
+}
+
+impl fmt::Display for Location {
+    /// `:LINE` or `#RECORD`, to follow the input's name.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Line(n) => write!(f, ":{n}"),
+            Location::Record(n) => write!(f, "#{n}"),
+        }
+    }
+}
+
 /// One rule matching one event, as handed to a [`Sink`].
 pub(crate) struct Match<'a> {
     /// The rule that fired.
     pub(crate) rule: &'static RuleInfo,
-    /// The event it fired on (valid until the next line is parsed).
+    /// The event it fired on (valid until the next event is parsed).
     pub(crate) event: &'a JsonEvent,
     /// The input's name as shown in reports.
     pub(crate) file: &'a str,
-    /// 1-based line number of the event in its input.
-    pub(crate) line: u64,
+    /// Where the event is in the input.
+    pub(crate) at: Location,
 }
 
-/// Where matches and the final summary go (table or JSON lines).
+/// Where a scanner sends matches and problems with the input.
 pub(crate) trait Sink {
     /// Reports one match. An error means the output is gone and the scan stops.
     fn on_match(&mut self, m: &Match<'_>) -> io::Result<()>;
 
-    /// Reports the end of the scan: the summary unless `quiet`, then flushes.
-    fn finish(&mut self, stats: &Stats, quiet: bool) -> io::Result<()>;
+    /// Reports a problem with the input, as one line (`FILE:LINE: what; what
+    /// happens next`); the sink adds the `detect: ` prefix.
+    fn report(&mut self, problem: fmt::Arguments<'_>);
 }
 
-/// Counters of one run.
+/// Counters of one input, or of a whole run once added up.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct Stats {
+    /// Inputs taken (read, or reported as unreadable).
+    pub(crate) inputs: u64,
+    /// Bytes read: the file's size for files, what was read for stdin.
+    pub(crate) bytes: u64,
     /// Events parsed and scanned.
     pub(crate) events: u64,
-    /// Rule matches, over all rules.
+    /// Rule matches reported (after `--rule` and `--min-level`).
     pub(crate) matches: u64,
-    /// Lines skipped because they were not a JSON object (or too long).
+    /// NDJSON lines skipped because they were not a JSON object (or too long).
     pub(crate) malformed: u64,
+    /// EVTX chunks and records that could not be read, and truncated EVTX files.
+    pub(crate) evtx_errors: u64,
     /// Inputs that could not be opened, or failed while being read.
     pub(crate) unreadable: u64,
     /// Matches per rule, indexed by [`RuleInfo::index`].
     pub(crate) per_rule: Vec<u64>,
-    /// Wall-clock time of the scan, reading included.
+    /// Wall-clock time of the scan, reading included (whole run only).
     pub(crate) elapsed: Duration,
 }
 
-/// Reads inputs line by line and scans each event, reusing its buffers.
+impl Stats {
+    /// Zero counts, with room for every built-in rule.
+    pub(crate) fn new() -> Self {
+        Stats {
+            per_rule: vec![0; Builtin::RULES.len()],
+            ..Stats::default()
+        }
+    }
+
+    /// Adds the counts of `other` (not its time).
+    pub(crate) fn add(&mut self, other: &Stats) {
+        self.inputs += other.inputs;
+        self.bytes += other.bytes;
+        self.events += other.events;
+        self.matches += other.matches;
+        self.malformed += other.malformed;
+        self.evtx_errors += other.evtx_errors;
+        self.unreadable += other.unreadable;
+        if self.per_rule.len() < other.per_rule.len() {
+            self.per_rule.resize(other.per_rule.len(), 0);
+        }
+        for (a, b) in self.per_rule.iter_mut().zip(&other.per_rule) {
+            *a += b;
+        }
+    }
+}
+
+/// Reads inputs and scans each event, reusing its buffers from one input to
+/// the next.
 pub(crate) struct Scanner {
-    /// The current event; its buffers are reused for every line.
+    /// The current event; its buffers are reused for every line and record.
     event: JsonEvent,
     /// The current line, as read (reused).
     line: Vec<u8>,
     /// Lines longer than this are skipped without being buffered whole.
     max_line_bytes: u64,
+    /// Whether each rule (by index) is reported.
+    enabled: Vec<bool>,
+    /// Advanced as bytes are read (hidden unless the run shows one).
+    progress: ProgressBar,
     /// What has been seen so far.
     pub(crate) stats: Stats,
 }
 
 impl Scanner {
-    /// A scanner that skips (and reports) lines longer than `max_line_bytes`.
+    /// A scanner reporting every rule, that skips (and reports) lines longer
+    /// than `max_line_bytes`.
     pub(crate) fn new(max_line_bytes: u64) -> Self {
         Scanner {
             event: JsonEvent::new(),
             line: Vec::new(),
             max_line_bytes,
-            stats: Stats {
-                per_rule: vec![0; Builtin::RULES.len()],
-                ..Stats::default()
+            enabled: vec![true; Builtin::RULES.len()],
+            progress: ProgressBar::hidden(),
+            stats: Stats::new(),
+        }
+    }
+
+    /// Reports only the rules whose index is `true` in `enabled`.
+    pub(crate) fn with_filter(mut self, enabled: Vec<bool>) -> Self {
+        self.enabled = enabled;
+        self
+    }
+
+    /// Advances `progress` by the bytes read.
+    pub(crate) fn with_progress(mut self, progress: ProgressBar) -> Self {
+        self.progress = progress;
+        self
+    }
+
+    /// Scans one input, shown as `name` in reports. Problems with the input
+    /// go to the sink's `report`; the error is the sink's (the output is gone).
+    pub(crate) fn scan_input(
+        &mut self,
+        input: &Input,
+        name: &str,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        self.stats.inputs += 1;
+        match input {
+            Input::Stdin => {
+                let read = Cell::new(0);
+                let progress = self.progress.clone();
+                let stdin = Counting::new(io::stdin().lock(), &read, &progress);
+                let mut stdin = BufReader::with_capacity(READ_BUFFER, stdin);
+                let result = self.scan_stream(&mut stdin, name, sink, true);
+                self.stats.bytes += read.get();
+                result
+            }
+            Input::Unreadable(_, why) => {
+                self.stats.unreadable += 1;
+                sink.report(format_args!("{name}: {why}"));
+                Ok(())
+            }
+            Input::File(path) => match File::open(path) {
+                Ok(file) => self.scan_file(file, name, sink),
+                Err(e) => {
+                    self.stats.unreadable += 1;
+                    sink.report(format_args!(
+                        "{name}: cannot open: {e}; skipping this input"
+                    ));
+                    Ok(())
+                }
             },
         }
     }
 
-    /// Scans the file at `path` (stdin for `-`), shown as `name` in reports.
-    /// Problems with the input go to `diag`; the error is the sink's.
-    pub(crate) fn scan_path(
-        &mut self,
-        path: &Path,
-        name: &str,
-        sink: &mut dyn Sink,
-        diag: &mut dyn Write,
-    ) -> io::Result<()> {
-        if path.as_os_str() == "-" {
-            return self.scan_reader(io::stdin().lock(), name, sink, diag);
-        }
-        match File::open(path) {
-            Ok(file) => self.scan_reader(
-                BufReader::with_capacity(READ_BUFFER, file),
-                name,
-                sink,
-                diag,
-            ),
-            Err(e) => {
+    /// Scans an open file, of any kind.
+    fn scan_file(&mut self, mut file: File, name: &str, sink: &mut dyn Sink) -> io::Result<()> {
+        let len = match file.metadata() {
+            Ok(meta) if meta.is_dir() => {
                 self.stats.unreadable += 1;
-                let _ = writeln!(
-                    diag,
-                    "detect: {name}: cannot open: {e}; skipping this input"
-                );
-                Ok(())
+                sink.report(format_args!(
+                    "{name}: is a directory that could not be walked; skipping this input"
+                ));
+                return Ok(());
+            }
+            Ok(meta) => meta.len(),
+            Err(_) => 0,
+        };
+        let mut head = [0u8; 8];
+        let head = match read_head(&mut file, &mut head) {
+            Ok(n) => &head[..n],
+            Err(e) => {
+                self.unreadable(name, 0, &e, sink);
+                return Ok(());
+            }
+        };
+        self.stats.bytes += len;
+        let read = Cell::new(head.len() as u64);
+        let progress = self.progress.clone();
+        progress.inc(head.len() as u64);
+        match Kind::sniff(head) {
+            Kind::Evtx => match file.seek(SeekFrom::Start(0)) {
+                Ok(_) => self.scan_evtx(Counting::new(file, &read, &progress), len, name, sink),
+                // Not seekable (a pipe given by name): read it whole.
+                Err(_) => {
+                    let reader = Cursor::new(head.to_vec()).chain(file);
+                    self.scan_evtx_stream(Counting::new(reader, &read, &progress), name, sink)
+                }
+            },
+            kind => {
+                let reader =
+                    Cursor::new(head.to_vec()).chain(Counting::new(file, &read, &progress));
+                let mut reader = BufReader::with_capacity(READ_BUFFER, reader);
+                self.scan_stream(&mut reader, name, sink, kind == Kind::Gzip)
             }
         }
     }
 
-    /// Scans every line of `reader`. Input errors are reported on `diag` and
+    /// Scans a stream that cannot seek: NDJSON, EVTX (read whole into
+    /// memory) or, if `gzip` is allowed, gzip holding either.
+    fn scan_stream(
+        &mut self,
+        reader: &mut dyn BufRead,
+        name: &str,
+        sink: &mut dyn Sink,
+        gzip: bool,
+    ) -> io::Result<()> {
+        let head = match reader.fill_buf() {
+            Ok(head) => Kind::sniff(head),
+            Err(e) => {
+                self.unreadable(name, 0, &e, sink);
+                return Ok(());
+            }
+        };
+        match head {
+            Kind::Gzip if gzip => {
+                let inflated = MultiGzDecoder::new(reader);
+                let mut inflated = BufReader::with_capacity(READ_BUFFER, inflated);
+                self.scan_stream(&mut inflated, name, sink, false)
+            }
+            Kind::Evtx => self.scan_evtx_stream(reader, name, sink),
+            _ => self.scan_reader(reader, name, sink),
+        }
+    }
+
+    /// Reads a whole EVTX stream into memory, then scans it.
+    fn scan_evtx_stream<R: Read>(
+        &mut self,
+        mut reader: R,
+        name: &str,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        let mut bytes = Vec::new();
+        if let Err(e) = reader.read_to_end(&mut bytes) {
+            self.unreadable(name, 0, &e, sink);
+            return Ok(());
+        }
+        let len = bytes.len() as u64;
+        self.scan_evtx(Cursor::new(bytes), len, name, sink)
+    }
+
+    /// Scans every record of the EVTX data `data`, `len` bytes long, in the
+    /// order the evtx crate reads them (oldest chunk first, records in order).
+    fn scan_evtx<T: Read + Seek>(
+        &mut self,
+        data: T,
+        len: u64,
+        name: &str,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        let padded_len = inputs::evtx_padded_len(len);
+        if padded_len != len && len > EVTX_HEADER_SIZE {
+            self.stats.evtx_errors += 1;
+            let chunk = (len - EVTX_HEADER_SIZE) / EVTX_CHUNK_SIZE;
+            let present = (len - EVTX_HEADER_SIZE) % EVTX_CHUNK_SIZE;
+            sink.report(format_args!(
+                "{name}: chunk {chunk}: the file is truncated: its last chunk has {present} of \
+                 {EVTX_CHUNK_SIZE} bytes; scanning the records it still holds"
+            ));
+        }
+        let parser = match EvtxParser::from_read_seek(Padded::new(data, len, padded_len)) {
+            Ok(parser) => parser,
+            Err(e) => {
+                self.stats.unreadable += 1;
+                sink.report(format_args!(
+                    "{name}: not a readable EVTX file: {}; skipping this input",
+                    error_chain(&e)
+                ));
+                return Ok(());
+            }
+        };
+        let present = padded_len.saturating_sub(EVTX_HEADER_SIZE) / EVTX_CHUNK_SIZE;
+        let listed = u64::from(parser.header().chunk_count);
+        if listed > present {
+            self.stats.evtx_errors += 1;
+            sink.report(format_args!(
+                "{name}: the file header lists {listed} chunks but the file holds {present}: \
+                 the file is truncated and the missing chunks' records are lost; \
+                 scanning what is there"
+            ));
+        }
+        let settings = ParserSettings::new().num_threads(1).indent(false);
+        let mut parser = parser.with_configuration(settings);
+        for record in parser.records_json_bytes() {
+            match record {
+                Ok(record) => {
+                    let id = record.event_record_id;
+                    if let Err(e) = self.event.parse(&record.data) {
+                        self.stats.evtx_errors += 1;
+                        sink.report(format_args!(
+                            "{name}: record {id}: its JSON rendering does not parse at byte {}: \
+                             {}; record skipped",
+                            e.offset, e.message
+                        ));
+                        continue;
+                    }
+                    self.scan_event(name, Location::Record(id), sink)?;
+                }
+                Err(e) => {
+                    self.stats.evtx_errors += 1;
+                    sink.report(format_args!("{name}: {}", describe_evtx_error(&e)));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Scans every line of `reader` as NDJSON. Input errors are reported and
     /// counted; the returned error is the sink's (the output is gone).
     pub(crate) fn scan_reader<R: BufRead>(
         &mut self,
         mut reader: R,
         name: &str,
         sink: &mut dyn Sink,
-        diag: &mut dyn Write,
     ) -> io::Result<()> {
         let mut line_no = 0u64;
         // One byte more than allowed, to tell "exactly the limit" from "over it".
@@ -144,54 +386,50 @@ impl Scanner {
                 Ok(0) => return Ok(()),
                 Ok(_) => line_no += 1,
                 Err(e) => {
-                    self.unreadable(name, line_no, &e, diag);
+                    self.unreadable(name, line_no, &e, sink);
                     return Ok(());
                 }
             }
             if self.line.last() != Some(&b'\n') && self.line.len() as u64 > self.max_line_bytes {
                 self.stats.malformed += 1;
-                let _ = writeln!(
-                    diag,
-                    "detect: {name}:{line_no}: line is longer than {} bytes; skipped \
+                sink.report(format_args!(
+                    "{name}:{line_no}: line is longer than {} bytes; skipped \
                      (raise the limit with --max-line-bytes)",
                     self.max_line_bytes
-                );
+                ));
                 if let Err(e) = reader.skip_until(b'\n') {
-                    self.unreadable(name, line_no, &e, diag);
+                    self.unreadable(name, line_no, &e, sink);
                     return Ok(());
                 }
                 continue;
             }
-            self.scan_line(name, line_no, sink, diag)?;
+            let line = trim_line_end(&self.line);
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            if let Err(e) = self.event.parse(line) {
+                self.stats.malformed += 1;
+                sink.report(format_args!(
+                    "{name}:{line_no}: not a valid JSON object at byte {}: {}; line skipped",
+                    e.offset, e.message
+                ));
+                continue;
+            }
+            self.scan_event(name, Location::Line(line_no), sink)?;
         }
     }
 
-    /// Parses and scans the line in `self.line`.
-    fn scan_line(
-        &mut self,
-        name: &str,
-        line_no: u64,
-        sink: &mut dyn Sink,
-        diag: &mut dyn Write,
-    ) -> io::Result<()> {
-        let line = trim_line_end(&self.line);
-        if line.iter().all(u8::is_ascii_whitespace) {
-            return Ok(());
-        }
-        if let Err(e) = self.event.parse(line) {
-            self.stats.malformed += 1;
-            let _ = writeln!(
-                diag,
-                "detect: {name}:{line_no}: not a valid JSON object at byte {}: {}; line skipped",
-                e.offset, e.message
-            );
-            return Ok(());
-        }
+    /// Runs the rules on the parsed event in `self.event`.
+    fn scan_event(&mut self, name: &str, at: Location, sink: &mut dyn Sink) -> io::Result<()> {
         self.stats.events += 1;
         let event = &self.event;
         let stats = &mut self.stats;
+        let enabled = &self.enabled;
         let mut result = Ok(());
         Builtin::scan(event, |rule| {
+            if !enabled.get(rule.index).copied().unwrap_or(true) {
+                return;
+            }
             stats.matches += 1;
             if let Some(count) = stats.per_rule.get_mut(rule.index) {
                 *count += 1;
@@ -201,7 +439,7 @@ impl Scanner {
                     rule,
                     event,
                     file: name,
-                    line: line_no,
+                    at,
                 });
             }
         });
@@ -209,21 +447,80 @@ impl Scanner {
     }
 
     /// Counts and reports an input that failed while being read.
-    fn unreadable(&mut self, name: &str, line_no: u64, e: &io::Error, diag: &mut dyn Write) {
+    fn unreadable(&mut self, name: &str, line_no: u64, e: &io::Error, sink: &mut dyn Sink) {
         self.stats.unreadable += 1;
-        let _ = if line_no == 0 {
-            writeln!(
-                diag,
-                "detect: {name}: cannot read: {e}; skipping this input"
-            )
+        if line_no == 0 {
+            sink.report(format_args!(
+                "{name}: cannot read: {e}; skipping this input"
+            ));
         } else {
-            writeln!(
-                diag,
-                "detect: {name}: read error after line {line_no}: {e}; \
-                 skipping the rest of this input"
-            )
-        };
+            sink.report(format_args!(
+                "{name}: read error after line {line_no}: {e}; skipping the rest of this input"
+            ));
+        }
     }
+}
+
+/// Reads up to `buf.len()` bytes (fewer only at the end of the input).
+fn read_head(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match reader.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// An EVTX error as `where: what; what happens next`.
+fn describe_evtx_error(e: &EvtxError) -> String {
+    match e {
+        EvtxError::FailedToParseChunk { chunk_id, source } => format!(
+            "chunk {chunk_id}: cannot read the chunk: {}; its records are skipped, \
+             going on with the next chunk",
+            error_chain(source.as_ref())
+        ),
+        EvtxError::FailedToParseRecord { record_id, source } => format!(
+            "record {record_id}: cannot read the record: {}; record skipped",
+            error_chain(source.as_ref())
+        ),
+        EvtxError::FailedToReadRecordAt {
+            chunk,
+            offset,
+            source,
+        } => {
+            let chunk = chunk.map_or_else(|| "?".to_string(), |c| c.to_string());
+            format!(
+                "chunk {chunk}: cannot read the record at offset {offset:#x}: {}; \
+                 going on with the next record",
+                error_chain(source.as_ref())
+            )
+        }
+        other => format!("{}; going on", error_chain(other)),
+    }
+}
+
+/// An error and its sources, as one sanitised line (`a: b: c`).
+pub(crate) fn error_chain(e: &(dyn Error + 'static)) -> String {
+    let mut text = String::new();
+    let mut next = Some(e);
+    let mut last = String::new();
+    while let Some(err) = next {
+        let this = err.to_string();
+        // Some errors repeat their source's message; say it once.
+        if !last.contains(&this) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            push_sanitized(&mut text, &this);
+        }
+        last = this;
+        next = err.source();
+    }
+    text
 }
 
 /// The line without its trailing `\n` or `\r\n`.
@@ -234,79 +531,44 @@ fn trim_line_end(line: &[u8]) -> &[u8] {
 
 /// How an input is named in reports: as given (lossily decoded, control
 /// characters replaced so that reports stay one line each), or
-/// [`STDIN_NAME`] for `-`.
-pub(crate) fn display_name(path: &Path) -> String {
-    if path.as_os_str() == "-" {
-        return STDIN_NAME.to_string();
-    }
+/// [`STDIN_NAME`] for stdin.
+pub(crate) fn display_name(input: &Input) -> String {
+    let path = match input {
+        Input::Stdin => return STDIN_NAME.to_string(),
+        Input::File(path) | Input::Unreadable(path, _) => path,
+    };
     let mut name = String::new();
     push_sanitized(&mut name, &path.to_string_lossy());
     name
-}
-
-/// Runs `detect scan`: scans every input, then prints the summary. Returns
-/// exit status 2 if an input could not be read or the output failed, else 0.
-pub(crate) fn run(args: &ScanArgs) -> ExitCode {
-    let names: Vec<String> = args.files.iter().map(|p| display_name(p)).collect();
-    let stdout = io::stdout();
-    // Stdout is line-buffered; on a terminal that keeps matches and stderr
-    // reports in order, elsewhere a big buffer is much faster.
-    let out: Box<dyn Write> = if stdout.is_terminal() {
-        Box::new(stdout.lock())
-    } else {
-        Box::new(io::BufWriter::with_capacity(64 * 1024, stdout.lock()))
-    };
-    let mut sink: Box<dyn Sink> = match args.format {
-        Format::Table => Box::new(TableSink::new(out, &names)),
-        Format::Jsonl => Box::new(JsonlSink::new(out, Box::new(io::stderr()))),
-    };
-    let mut diag = io::stderr().lock();
-    let mut scanner = Scanner::new(args.max_line_bytes);
-    let start = Instant::now();
-    let mut result = Ok(());
-    for (path, name) in args.files.iter().zip(&names) {
-        result = scanner.scan_path(path, name, &mut *sink, &mut diag);
-        if result.is_err() {
-            break;
-        }
-    }
-    scanner.stats.elapsed = start.elapsed();
-    let result = result.and_then(|()| sink.finish(&scanner.stats, args.quiet));
-    match result {
-        Ok(()) => {}
-        // The reader of our output went away (`detect scan ... | head`): not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-        Err(e) => {
-            let _ = writeln!(
-                diag,
-                "detect: cannot write the output: {e}; check the disk or the pipe"
-            );
-            return ExitCode::from(2);
-        }
-    }
-    if scanner.stats.unreadable > 0 {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Records matches as (line, rule name).
+    use std::path::PathBuf;
+
+    /// Records matches as (location, rule name), and the reports.
     #[derive(Default)]
-    struct Collect(Vec<(u64, &'static str)>);
+    struct Collect(Vec<(Location, &'static str)>, String);
 
     impl Sink for Collect {
         fn on_match(&mut self, m: &Match<'_>) -> io::Result<()> {
-            self.0.push((m.line, m.rule.name));
+            self.0.push((m.at, m.rule.name));
             Ok(())
         }
-        fn finish(&mut self, _: &Stats, _: bool) -> io::Result<()> {
-            Ok(())
+        fn report(&mut self, problem: fmt::Arguments<'_>) {
+            self.1.push_str(&format!("detect: {problem}\n"));
         }
+    }
+
+    fn lines(hits: &[(Location, &'static str)]) -> Vec<(u64, &'static str)> {
+        hits.iter()
+            .map(|(at, rule)| match at {
+                Location::Line(n) => (*n, *rule),
+                Location::Record(_) => panic!("not a line: {at:?}"),
+            })
+            .collect()
     }
 
     const HIT: &str = r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "CommandLine": "cmd /c msiexec /i http://x/y.msi"}"#;
@@ -314,11 +576,8 @@ mod tests {
     fn scan(input: &[u8], max_line_bytes: u64) -> (Vec<(u64, &'static str)>, Stats, String) {
         let mut scanner = Scanner::new(max_line_bytes);
         let mut sink = Collect::default();
-        let mut diag = Vec::new();
-        scanner
-            .scan_reader(input, "mem", &mut sink, &mut diag)
-            .unwrap();
-        (sink.0, scanner.stats, String::from_utf8(diag).unwrap())
+        scanner.scan_reader(input, "mem", &mut sink).unwrap();
+        (lines(&sink.0), scanner.stats, sink.1)
     }
 
     #[test]
@@ -391,14 +650,11 @@ mod tests {
         }
         let mut scanner = Scanner::new(1 << 20);
         let mut sink = Collect::default();
-        let mut diag = Vec::new();
         let reader = BufReader::with_capacity(4096, Failing(2));
-        scanner
-            .scan_reader(reader, "f", &mut sink, &mut diag)
-            .unwrap();
+        scanner.scan_reader(reader, "f", &mut sink).unwrap();
         assert_eq!(sink.0.len(), 2);
         assert_eq!(scanner.stats.unreadable, 1);
-        let diag = String::from_utf8(diag).unwrap();
+        let diag = sink.1;
         assert!(
             diag.starts_with("detect: f: read error after line 2: disk on fire"),
             "{diag}"
@@ -408,18 +664,13 @@ mod tests {
     #[test]
     fn missing_file_is_reported() {
         let mut scanner = Scanner::new(1 << 20);
-        let mut diag = Vec::new();
-        let path = Path::new("/nonexistent/detect-cli/events.ndjson");
+        let input = Input::File(PathBuf::from("/nonexistent/detect-cli/events.ndjson"));
+        let mut sink = Collect::default();
         scanner
-            .scan_path(
-                path,
-                &display_name(path),
-                &mut Collect::default(),
-                &mut diag,
-            )
+            .scan_input(&input, &display_name(&input), &mut sink)
             .unwrap();
         assert_eq!(scanner.stats.unreadable, 1);
-        let diag = String::from_utf8(diag).unwrap();
+        let diag = sink.1;
         assert!(
             diag.starts_with("detect: /nonexistent/detect-cli/events.ndjson: cannot open: "),
             "{diag}"
@@ -483,9 +734,7 @@ mod tests {
                 self.0 += 1;
                 Ok(())
             }
-            fn finish(&mut self, _: &Stats, _: bool) -> io::Result<()> {
-                Ok(())
-            }
+            fn report(&mut self, _: fmt::Arguments<'_>) {}
         }
         let example = include_str!("../../../examples/events.ndjson");
         // The example's events in all three layouts. Its malformed line is left
@@ -499,13 +748,12 @@ mod tests {
         let input = (events.join("\n") + "\n").repeat(3);
         let mut scanner = Scanner::new(1 << 20);
         let mut sink = Count(0);
-        let mut diag = io::sink();
         scanner
-            .scan_reader(input.as_bytes(), "warm-up", &mut sink, &mut diag)
+            .scan_reader(input.as_bytes(), "warm-up", &mut sink)
             .unwrap();
         let before = counting::allocations();
         scanner
-            .scan_reader(input.as_bytes(), "measured", &mut sink, &mut diag)
+            .scan_reader(input.as_bytes(), "measured", &mut sink)
             .unwrap();
         let allocations = counting::allocations() - before;
         assert_eq!(sink.0, 2 * 3 * 13);
@@ -523,7 +771,12 @@ mod tests {
         assert_eq!(trim_line_end(b"a\n"), b"a");
         assert_eq!(trim_line_end(b"a\r"), b"a");
         assert_eq!(trim_line_end(b"a\n\n"), b"a\n");
-        assert_eq!(display_name(Path::new("-")), STDIN_NAME);
-        assert_eq!(display_name(Path::new("a\nb.ndjson")), "a b.ndjson");
+        assert_eq!(display_name(&Input::Stdin), STDIN_NAME);
+        assert_eq!(
+            display_name(&Input::File(PathBuf::from("a\nb.ndjson"))),
+            "a b.ndjson"
+        );
+        assert_eq!(Location::Line(3).to_string(), ":3");
+        assert_eq!(Location::Record(7).to_string(), "#7");
     }
 }

@@ -1,6 +1,7 @@
 //! End-to-end tests of the `detect` binary: the example file's contract
-//! (`examples/README.md`), hostile input, stdin, exit statuses and both output
-//! formats.
+//! (`examples/README.md`), hostile NDJSON, real and deliberately damaged EVTX
+//! files (copies of `../shared/data/evtx` samples), gzip, directories, stdin,
+//! filters, exit statuses and both output formats.
 
 use std::collections::BTreeSet;
 use std::io::Write;
@@ -83,14 +84,23 @@ fn hits(o: &Output) -> Vec<(u64, String)> {
 /// A file in the temp directory, removed on drop.
 struct TempFile(PathBuf);
 
+/// A fresh path in the temp directory, ending with `tag.ext`.
+fn temp_path(tag: &str, ext: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    std::env::temp_dir().join(format!(
+        "detect-cli-test-{}-{n}-{tag}.{ext}",
+        std::process::id()
+    ))
+}
+
 impl TempFile {
     fn new(tag: &str, contents: &[u8]) -> Self {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let path = std::env::temp_dir().join(format!(
-            "detect-cli-test-{}-{n}-{tag}.ndjson",
-            std::process::id()
-        ));
+        Self::with_ext(tag, "ndjson", contents)
+    }
+
+    fn with_ext(tag: &str, ext: &str, contents: &[u8]) -> Self {
+        let path = temp_path(tag, ext);
         std::fs::write(&path, contents).unwrap();
         TempFile(path)
     }
@@ -211,7 +221,7 @@ fn example_file_fires_exactly_what_the_readme_says() {
     );
     assert!(
         lines[1].contains(": 13 matches (")
-            && lines[1].contains("1 malformed line, 0 unreadable files"),
+            && lines[1].contains("1 malformed line, 0 EVTX errors, 0 unreadable files"),
         "{err}"
     );
 }
@@ -254,14 +264,24 @@ fn missing_file_is_reported_and_exit_status_is_2() {
     // The scan went on with the next input.
     assert_eq!(hits(&out).len(), 13);
 
-    // A directory cannot be read as lines either.
-    let out = detect(&["scan", "-q", "crates"], None);
+    // A directory without event files: nothing scanned, said so, status 2.
+    let out = detect(&["scan", "-q", "crates/detect-cli/src"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(
-        stderr(&out).starts_with("detect: crates: "),
+        stderr(&out).starts_with("detect: crates/detect-cli/src: no event files (.evtx, "),
         "{}",
         stderr(&out)
     );
+
+    // A path through a file: the OS's reason, and the scan goes on.
+    let out = detect(&["scan", "-q", "examples/events.ndjson/x", EXAMPLE], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("detect: examples/events.ndjson/x: cannot open: "),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(stdout(&out).lines().count(), 14);
 }
 
 #[test]
@@ -272,11 +292,11 @@ fn hostile_lines_are_reported_and_later_lines_still_scanned() {
     input.push(b'\n');
     // 2: invalid UTF-8.
     input.extend_from_slice(b"{\"CommandLine\": \"cmd /c msiexec http://x\xff\xfe\"}\n");
-    // 3: a 20 MB positive.
+    // 3: a 100 MB positive.
     input.extend_from_slice(
         br#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "CommandLine": "cmd /c msiexec /i http://x.example/"#,
     );
-    input.extend(std::iter::repeat_n(b'a', 20 << 20));
+    input.extend(std::iter::repeat_n(b'a', 100 << 20));
     input.extend_from_slice(b"\"}\n");
     // 4: nested 10,000 levels deep.
     input.extend_from_slice(b"{\"a\": ");
@@ -311,7 +331,7 @@ fn hostile_lines_are_reported_and_later_lines_still_scanned() {
     );
     assert!(!err.contains("panicked"), "{err}");
 
-    // With a line limit below 20 MB the long line is skipped, not buffered.
+    // With a line limit below 100 MB the long line is skipped, not buffered.
     let out = detect(
         &[
             "scan",
@@ -359,7 +379,7 @@ fn table_format_has_the_matches_and_a_summary() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let header = text.lines().next().unwrap();
-    for column in ["LEVEL", "RULE", "FILE:LINE", "TIME", "COMPUTER", "DETAILS"] {
+    for column in ["LEVEL", "RULE", "LOCATION", "TIME", "COMPUTER", "DETAILS"] {
         assert!(header.contains(column), "{header}");
     }
     assert!(text.contains("examples/events.ndjson:14 "), "{text}");
@@ -373,8 +393,12 @@ fn table_format_has_the_matches_and_a_summary() {
         "  events scanned    29",
         "  matches           13",
         "  malformed lines   1",
+        "  EVTX errors       0",
         "  unreadable files  0",
         "  elapsed           ",
+        " events/s, ",
+        " MB/s)",
+        "  Matches per level",
         "  Matches per rule",
     ] {
         assert!(text.contains(row), "missing {row:?} in\n{text}");
@@ -471,8 +495,441 @@ fn windows_samples_have_exactly_one_match() {
         stderr(&out)
     );
     assert!(
-        stderr(&out).contains("0 malformed lines, 0 unreadable files"),
+        stderr(&out).contains("0 malformed lines, 0 EVTX errors, 0 unreadable files"),
         "{}",
         stderr(&out)
     );
+}
+
+const EVTX_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/evtx");
+const ROGUE_MSI: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/evtx/EVTX-ATTACK-SAMPLES/Execution/rogue_msi_url_1040_1042.evtx"
+);
+/// Records of `ROGUE_MSI`: chunk 0 holds 1-140, chunk 1 141-285, chunk 2 286-351.
+const ROGUE_MSI_RECORDS: u64 = 351;
+const EVTX_HEADER: usize = 4096;
+const EVTX_CHUNK: usize = 65536;
+
+/// The bytes of `ROGUE_MSI`, or `None` (after saying why) when the shared data is absent.
+fn rogue_msi() -> Option<Vec<u8>> {
+    match std::fs::read(ROGUE_MSI) {
+        Ok(bytes) => Some(bytes),
+        Err(_) => {
+            println!(
+                "skipping: {ROGUE_MSI} not found (../shared/data is not beside the workspace)"
+            );
+            None
+        }
+    }
+}
+
+/// The number after `scanned ` in the one-line summary.
+fn events_scanned(o: &Output) -> u64 {
+    let err = stderr(o);
+    let at = err
+        .find("detect: scanned ")
+        .unwrap_or_else(|| panic!("no summary: {err}"));
+    err[at + 16..].split(' ').next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn rogue_msi_evtx_fires_msi_install_from_web_on_its_1040_event() {
+    let Some(_) = rogue_msi() else { return };
+    let out = detect(&["scan", "-f", "jsonl", "--include-event", ROGUE_MSI], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let objects = jsonl(&out);
+    assert_eq!(objects.len(), 1, "{}", stdout(&out));
+    let hit = &objects[0];
+    assert_eq!(hit["rule"], "msi_install_from_web");
+    assert_eq!(hit["record"], 350);
+    assert!(hit.get("line").is_none());
+    assert_eq!(hit["layout"], "evtx");
+    assert_eq!(hit["timestamp"], "2019-10-31T14:48:42.0000000Z");
+    // The event as the evtx crate renders it: `Data` is an element list under `#text`.
+    let event = &hit["event"]["Event"];
+    assert_eq!(event["System"]["EventID"]["#text"], 1040);
+    assert_eq!(
+        event["System"]["Provider"]["#attributes"]["Name"],
+        "MsiInstaller"
+    );
+    assert_eq!(
+        event["EventData"]["Data"]["#text"][0],
+        "http://officemysuppbox.com/staterepository"
+    );
+    assert_eq!(events_scanned(&out), ROGUE_MSI_RECORDS);
+    assert!(
+        stderr(&out).contains("0 EVTX errors, 0 unreadable files"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The table names the record and shows the URL.
+    let out = detect(&["scan", ROGUE_MSI], None);
+    let text = stdout(&out);
+    assert!(text.contains("rogue_msi_url_1040_1042.evtx#350 "), "{text}");
+    assert!(
+        text.contains("User-PC") && text.contains("http://officemysuppbox.com/staterepository"),
+        "{text}"
+    );
+}
+
+#[test]
+fn evtx_corpus_scans_like_its_ndjson_export() {
+    if !Path::new(EVTX_DIR).exists() || !Path::new(WINDOWS_SAMPLES).exists() {
+        println!("skipping: {EVTX_DIR} or {WINDOWS_SAMPLES} not found");
+        return;
+    }
+    // Every EVTX file of the corpus, in parallel: the same events as the
+    // NDJSON export of the same files, the same single match, no error.
+    let out = detect(&["scan", "-f", "jsonl", "-j", "2", EVTX_DIR], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("scanned 14646 events") && err.contains(" from 312 inputs "),
+        "{err}"
+    );
+    assert!(
+        err.contains("0 malformed lines, 0 EVTX errors, 0 unreadable files"),
+        "{err}"
+    );
+    let objects = jsonl(&out);
+    assert_eq!(objects.len(), 1, "{}", stdout(&out));
+    assert!(
+        objects[0]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("rogue_msi_url_1040_1042.evtx")
+    );
+    assert_eq!(objects[0]["rule"], "msi_install_from_web");
+}
+
+#[test]
+fn truncated_evtx_is_reported_and_what_remains_is_scanned() {
+    let Some(bytes) = rogue_msi() else { return };
+    // Cut in the middle of chunk 2 (records 286-351).
+    let cut = EVTX_HEADER + 2 * EVTX_CHUNK + 20_000;
+    let file = TempFile::with_ext("truncated", "evtx", &bytes[..cut]);
+    let out = detect(&["scan", "-f", "jsonl", file.path(), EXAMPLE], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "detect: {}: chunk 2: the file is truncated: its last chunk has 20000 of 65536 bytes; \
+             scanning the records it still holds\n",
+            file.path()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    // Chunks 0 and 1 whole, part of chunk 2, then the example file.
+    let events = events_scanned(&out) - 29;
+    assert!((286..ROGUE_MSI_RECORDS).contains(&events), "{err}");
+    assert!(err.contains("EVTX error"), "{err}");
+    assert_eq!(hits(&out).len(), 13, "the next input is scanned");
+
+    // Cut at a chunk boundary: the file header still lists three chunks.
+    let file = TempFile::with_ext("cut", "evtx", &bytes[..EVTX_HEADER + 2 * EVTX_CHUNK]);
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(events_scanned(&out), 285);
+    assert!(
+        stderr(&out).contains("the file header lists 3 chunks but the file holds 2"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&out).contains(", 1 EVTX error, "),
+        "{}",
+        stderr(&out)
+    );
+
+    // Cut inside the file header: not an EVTX file any more; status 2.
+    let file = TempFile::with_ext("header", "evtx", &bytes[..1000]);
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "detect: {}: not a readable EVTX file: ",
+            file.path()
+        )),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn corrupted_evtx_chunk_and_record_are_reported_and_skipped() {
+    let Some(bytes) = rogue_msi() else { return };
+
+    // A chunk header whose magic is flipped: chunk 1's 145 records are lost,
+    // chunks 0 and 2 are read, the 1040 event (chunk 2) still fires.
+    let mut damaged = bytes.clone();
+    let chunk1 = EVTX_HEADER + EVTX_CHUNK;
+    assert_eq!(&damaged[chunk1..chunk1 + 8], b"ElfChnk\0");
+    for b in &mut damaged[chunk1..chunk1 + 4] {
+        *b ^= 0xff;
+    }
+    let file = TempFile::with_ext("chunk", "evtx", &damaged);
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "detect: {}: chunk 1: cannot read the chunk: ",
+            file.path()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("going on with the next chunk"), "{err}");
+    assert_eq!(events_scanned(&out), ROGUE_MSI_RECORDS - 145);
+    assert_eq!(jsonl(&out).len(), 1);
+    assert!(err.contains(", 1 EVTX error, "), "{err}");
+
+    // A record whose header magic is flipped: that record is reported with
+    // its chunk and offset, the walk resumes at the next record.
+    let mut damaged = bytes.clone();
+    let magic = b"\x2a\x2a\x00\x00";
+    let chunk0 = &bytes[EVTX_HEADER + 512..EVTX_HEADER + EVTX_CHUNK];
+    let third = chunk0
+        .windows(4)
+        .enumerate()
+        .filter(|(_, w)| w == magic)
+        .nth(2)
+        .unwrap()
+        .0;
+    let at = EVTX_HEADER + 512 + third;
+    damaged[at] ^= 0xff;
+    let file = TempFile::with_ext("record", "evtx", &damaged);
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "detect: {}: chunk 0: cannot read the record at offset {:#x}: ",
+            file.path(),
+            512 + third
+        )),
+        "{err}"
+    );
+    assert!(err.contains("going on with the next record"), "{err}");
+    assert_eq!(events_scanned(&out), ROGUE_MSI_RECORDS - 1);
+    assert_eq!(jsonl(&out).len(), 1);
+
+    // Garbage over the middle of every chunk: whatever breaks is reported,
+    // nothing panics, the scan completes.
+    let mut damaged = bytes.clone();
+    for chunk in 0..3 {
+        let mid = EVTX_HEADER + chunk * EVTX_CHUNK + 3000;
+        for (i, b) in damaged[mid..mid + 256].iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37) ^ 0xa5;
+        }
+    }
+    let file = TempFile::with_ext("garbage", "evtx", &damaged);
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        !err.contains("panicked") && !err.contains("internal error"),
+        "{err}"
+    );
+    assert!(err.contains("EVTX error"), "{err}");
+    assert!(events_scanned(&out) > 200, "{err}");
+}
+
+/// `bytes` gzip-compressed.
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(bytes).unwrap();
+    encoder.finish().unwrap()
+}
+
+#[test]
+fn gzip_ndjson_and_evtx_from_stdin() {
+    let example = std::fs::read(Path::new(WORKSPACE).join(EXAMPLE)).unwrap();
+    let compressed = gzip(&example);
+    let file = TempFile::with_ext("example", "ndjson.gz", &compressed);
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let expected: Vec<(u64, String)> = hits(&detect(&["scan", "-f", "jsonl", EXAMPLE], None));
+    assert_eq!(hits(&out), expected);
+    assert!(
+        stderr(&out).starts_with(&format!("detect: {}:18: ", file.path())),
+        "{}",
+        stderr(&out)
+    );
+
+    // Gzip on stdin.
+    let out = detect(&["scan", "-f", "jsonl", "-"], Some(compressed.clone()));
+    assert_eq!(hits(&out), expected);
+
+    // A truncated gzip file: what was inflated is scanned, then status 2.
+    let cut = TempFile::with_ext("cut", "gz", &compressed[..compressed.len() * 2 / 3]);
+    let out = detect(&["scan", "-f", "jsonl", cut.path()], None);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("detect: {}: read error after line ", cut.path())));
+    assert!(!hits(&out).is_empty());
+
+    // EVTX on stdin (read into memory), and gzip-compressed EVTX.
+    let Some(evtx) = rogue_msi() else { return };
+    let out = detect(&["scan", "-f", "jsonl", "-"], Some(evtx.clone()));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(jsonl(&out)[0]["record"], 350);
+    assert_eq!(jsonl(&out)[0]["file"], "<stdin>");
+    let file = TempFile::with_ext("evtx", "gz", &gzip(&evtx));
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(jsonl(&out)[0]["record"], 350);
+    assert_eq!(events_scanned(&out), ROGUE_MSI_RECORDS);
+}
+
+/// A directory in the temp directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn directories_are_walked_and_output_is_in_input_order_whatever_the_threads() {
+    let dir = TempDir(temp_path("dir", "d"));
+    std::fs::create_dir_all(dir.0.join("b/c")).unwrap();
+    let example = std::fs::read(Path::new(WORKSPACE).join(EXAMPLE)).unwrap();
+    std::fs::write(dir.0.join("a.jsonl"), &example).unwrap();
+    std::fs::write(dir.0.join("b/c/z.json.gz"), gzip(&example)).unwrap();
+    std::fs::write(dir.0.join("b/ignored.txt"), &example).unwrap();
+    std::fs::write(dir.0.join("b/HIT.NDJSON"), format!("{HIT}\n")).unwrap();
+    if let Some(evtx) = rogue_msi() {
+        std::fs::write(dir.0.join("b/rogue.evtx"), evtx).unwrap();
+    }
+    let d = dir.0.to_str().unwrap();
+    let one = detect(&["scan", "-f", "jsonl", "-j", "1", d], None);
+    assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
+    let files: Vec<String> = jsonl(&one)
+        .iter()
+        .map(|v| {
+            v["file"]
+                .as_str()
+                .unwrap()
+                .strip_prefix(d)
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    let mut expected = vec!["/a.jsonl".to_string(); 13];
+    // Byte order of names: `HIT.NDJSON` < `c` < `rogue.evtx`.
+    expected.push("/b/HIT.NDJSON".into());
+    expected.extend(vec!["/b/c/z.json.gz".to_string(); 13]);
+    if Path::new(ROGUE_MSI).exists() {
+        expected.push("/b/rogue.evtx".into());
+    }
+    assert_eq!(files, expected);
+    for threads in ["2", "3"] {
+        let many = detect(&["scan", "-f", "jsonl", "-j", threads, d], None);
+        assert_eq!(stdout(&many), stdout(&one), "-j {threads}");
+        let reports = |o: &Output| {
+            stderr(o)
+                .lines()
+                .filter(|l| !l.starts_with("detect: scanned"))
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(reports(&many), reports(&one));
+    }
+    // The table too, with the header once.
+    let table = detect(&["scan", "-q", "-j", "2", d], None);
+    assert_eq!(stdout(&table).matches("LEVEL ").count(), 1);
+}
+
+#[test]
+fn filters_output_file_and_fail_on_match() {
+    // --rule: only that rule, counted alone.
+    let out = detect(
+        &[
+            "scan",
+            "-f",
+            "jsonl",
+            "--rule",
+            "msi_install_from_web",
+            EXAMPLE,
+        ],
+        None,
+    );
+    let rules: BTreeSet<String> = jsonl(&out)
+        .iter()
+        .map(|v| v["rule"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(rules, BTreeSet::from(["msi_install_from_web".to_string()]));
+    assert_eq!(hits(&out).len(), 3);
+    assert!(stderr(&out).contains(": 3 matches ("), "{}", stderr(&out));
+
+    // --min-level medium drops the low rule's 5 matches; repeatable --rule.
+    let out = detect(
+        &["scan", "-f", "jsonl", "--min-level", "medium", EXAMPLE],
+        None,
+    );
+    assert_eq!(hits(&out).len(), 8);
+    let out = detect(
+        &[
+            "scan",
+            "-f",
+            "jsonl",
+            "--rule",
+            "msiexec_web_install",
+            "--rule",
+            "msiexec_http_connection",
+            EXAMPLE,
+        ],
+        None,
+    );
+    assert_eq!(hits(&out).len(), 10);
+    let out = detect(&["scan", "--min-level", "critical", EXAMPLE], None);
+    assert!(stdout(&out).starts_with("Summary\n"), "{}", stdout(&out));
+
+    // Unknown rule: one line that says what to do, status 2.
+    let out = detect(&["scan", "--rule", "nope", EXAMPLE], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "detect: unknown rule `nope` given to --rule; `detect rules` lists the rule names\n"
+    );
+
+    // --fail-on-match: 1 when something matched, 0 otherwise; 2 wins.
+    let out = detect(&["scan", "-q", "--fail-on-match", EXAMPLE], None);
+    assert_eq!(out.status.code(), Some(1));
+    let out = detect(
+        &[
+            "scan",
+            "-q",
+            "--fail-on-match",
+            "--min-level",
+            "high",
+            EXAMPLE,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let out = detect(
+        &["scan", "-q", "--fail-on-match", EXAMPLE, "missing.ndjson"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+
+    // --output: matches (and the table's summary) go to the file.
+    let path = temp_path("out", "jsonl");
+    let out = detect(
+        &["scan", "-f", "jsonl", "-o", path.to_str().unwrap(), EXAMPLE],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).is_empty());
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(written.lines().count(), 13);
+    let _ = std::fs::remove_file(&path);
+    let out = detect(&["scan", "-o", "/nonexistent/dir/out.txt", EXAMPLE], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("detect: cannot create /nonexistent/dir/out.txt: "));
+    assert_eq!(stderr(&out).lines().count(), 1);
 }
