@@ -141,6 +141,36 @@ impl Interpreter {
     }
 }
 
+/// One expression over event paths, prepared for evaluation (for sequence
+/// stages and other front ends that evaluate conditions outside a [`Rule`]).
+///
+/// [`Rule`]: crate::ir::Rule
+#[derive(Debug)]
+pub struct CompiledExpr(Node);
+
+impl CompiledExpr {
+    /// Prepares `expr`, whose field names are already event paths (see
+    /// [`crate::layout::map_field`]).
+    ///
+    /// ```
+    /// use detect_core::interpreter::CompiledExpr;
+    /// use detect_core::ir::*;
+    /// use detect_core::JsonEvent;
+    /// let e = Expr::Field(FieldTest { field: "process.name".into(), test: Test::Str(StrPattern {
+    ///     kind: StrKind::Exact("msiexec.exe".into()), case: Case::Insensitive }) });
+    /// let c = CompiledExpr::new(&e).unwrap();
+    /// assert!(c.matches(&JsonEvent::parse_str(r#"{"process": {"name": "MSIEXEC.EXE"}}"#).unwrap()));
+    /// ```
+    pub fn new(expr: &Expr) -> Result<CompiledExpr, String> {
+        build(expr).map(CompiledExpr)
+    }
+
+    /// Whether `event` satisfies the expression.
+    pub fn matches<E: Event + ?Sized>(&self, event: &E) -> bool {
+        eval(&self.0, &event)
+    }
+}
+
 fn build(expr: &Expr) -> Result<Node, String> {
     Ok(match expr {
         Expr::And(v) => Node::And(v.iter().map(build).collect::<Result<_, _>>()?),
