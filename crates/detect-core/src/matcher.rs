@@ -801,6 +801,51 @@ fn parse_timestamp(b: &[u8]) -> Option<Timestamp> {
     ok.then_some(ts)
 }
 
+/// Milliseconds since the Unix epoch of a timestamp in the forms
+/// [`time_part`] accepts, with its UTC offset applied (no offset means UTC).
+/// Used for sequence time spans.
+///
+/// ```
+/// use detect_core::matcher::epoch_millis;
+/// assert_eq!(epoch_millis("1970-01-01T00:00:01.5Z"), Some(1_500));
+/// assert_eq!(epoch_millis("2019-10-31T14:48:42.000000Z"), Some(1_572_533_322_000));
+/// assert_eq!(epoch_millis("2019-10-31T16:48:42+02:00"), Some(1_572_533_322_000));
+/// assert_eq!(epoch_millis("2019-10-31 14:48:42.123"), Some(1_572_533_322_123));
+/// assert_eq!(epoch_millis("yesterday"), None);
+/// ```
+pub fn epoch_millis(hay: &str) -> Option<i64> {
+    let b = hay.as_bytes();
+    let t = parse_timestamp(b)?;
+    let mut ms = (days_from_civil(t.year, t.month, t.day) * 86_400 + t.hour * 3_600 + t.minute * 60) * 1_000;
+    // parse_timestamp validated the shape; read seconds, fraction and offset.
+    let rest = b.get(16..).unwrap_or(&[]);
+    let mut r = rest;
+    if r.first() == Some(&b':') {
+        ms += digits(r.get(1..3)?)? * 1_000;
+        r = &r[3..];
+        if matches!(r.first(), Some(b'.' | b',')) {
+            let n = r[1..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let mut scale = 100;
+            for &c in r[1..1 + n].iter().take(3) {
+                ms += i64::from(c - b'0') * scale;
+                scale /= 10;
+            }
+            r = &r[1 + n..];
+        }
+    }
+    if let Some(&sign @ (b'+' | b'-')) = r.first() {
+        let o = &r[1..];
+        let (h, m) = match o.len() {
+            2 => (digits(&o[0..2])?, 0),
+            4 => (digits(&o[0..2])?, digits(&o[2..4])?),
+            _ => (digits(&o[0..2])?, digits(o.get(3..5)?)?),
+        };
+        let offset = (h * 60 + m) * 60_000;
+        ms += if sign == b'+' { -offset } else { offset };
+    }
+    Some(ms)
+}
+
 /// Extracts one calendar component of a timestamp (Sigma time modifiers).
 ///
 /// Accepts `YYYY-MM-DD`, optionally followed by `T` (or `t`, or a space) and
