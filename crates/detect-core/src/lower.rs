@@ -28,6 +28,20 @@ pub fn lower_variants(
     rule: &Rule,
     layout: Layout,
 ) -> Result<Vec<LoweredVariant>, UnknownLogSource> {
+    lower_variants_with(rule, &|f| map_field(rule.vocabulary, layout, f))
+}
+
+/// Like [`lower_variants`], with field names left in the rule's vocabulary
+/// (renames applied): the code generator maps them through per-layout path
+/// tables so one function serves every layout.
+pub fn lower_variants_in_vocabulary(rule: &Rule) -> Result<Vec<LoweredVariant>, UnknownLogSource> {
+    lower_variants_with(rule, &|f| f.to_string())
+}
+
+fn lower_variants_with(
+    rule: &Rule,
+    map: &dyn Fn(&str) -> String,
+) -> Result<Vec<LoweredVariant>, UnknownLogSource> {
     let variants = resolve(&rule.logsource, rule.vocabulary)?;
     let detection = condition_expr(&rule.detection, &rule.detection.condition);
     let mut out = Vec::with_capacity(variants.len());
@@ -43,9 +57,8 @@ pub fn lower_variants(
             });
         }
         let mut source = variant.condition;
-        let mut map = |f: &str| map_field(rule.vocabulary, layout, f);
-        body.map_fields(&mut map);
-        source.map_fields(&mut map);
+        body.map_fields(&mut |f| map(f));
+        source.map_fields(&mut |f| map(f));
         out.push(LoweredVariant {
             dispatch: variant.dispatch,
             source: simplify(source),

@@ -816,7 +816,8 @@ fn parse_timestamp(b: &[u8]) -> Option<Timestamp> {
 pub fn epoch_millis(hay: &str) -> Option<i64> {
     let b = hay.as_bytes();
     let t = parse_timestamp(b)?;
-    let mut ms = (days_from_civil(t.year, t.month, t.day) * 86_400 + t.hour * 3_600 + t.minute * 60) * 1_000;
+    let mut ms =
+        (days_from_civil(t.year, t.month, t.day) * 86_400 + t.hour * 3_600 + t.minute * 60) * 1_000;
     // parse_timestamp validated the shape; read seconds, fraction and offset.
     let rest = b.get(16..).unwrap_or(&[]);
     let mut r = rest;

@@ -280,3 +280,24 @@ pub fn field_ref_match<E: Event + ?Sized>(
 ) -> bool {
     field_ref(e, a, b, |x, y| ref_match(x, y, kind, case_insensitive))
 }
+
+/// Lets generated code take any event, sized or not, as `&dyn Event`: rule
+/// functions are compiled once, in the rule crate, instead of once per event
+/// type in every crate that scans.
+#[derive(Debug)]
+pub struct AsDyn<'a, E: ?Sized>(pub &'a E);
+
+impl<E: Event + ?Sized> Event for AsDyn<'_, E> {
+    #[inline]
+    fn layout(&self) -> crate::Layout {
+        self.0.layout()
+    }
+    #[inline]
+    fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        self.0.lookup(path, visit)
+    }
+    #[inline]
+    fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        self.0.any_value(visit)
+    }
+}

@@ -26,7 +26,7 @@ use detect_core::ir::{
 };
 use detect_core::layout::{Layout, map_field};
 use detect_core::logsource::Dispatch;
-use detect_core::lower::{LoweredVariant, lower_variants, simplify};
+use detect_core::lower::{LoweredVariant, lower_variants_in_vocabulary, simplify};
 use detect_core::matcher::fold;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -48,88 +48,121 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let json = serde_json::to_string(set).unwrap_or_default();
     let count = set.rules.len();
 
-    // Rule variants per layout (their dispatch is the same in every layout).
-    let mut lowered: Vec<Vec<Vec<LoweredVariant>>> = Vec::new();
-    for layout in Layout::ALL {
-        let mut per_rule = Vec::new();
-        for rule in &set.rules {
-            match lower_variants(rule, layout) {
-                Ok(v) => per_rule.push(v),
-                // Validated while lowering the DSL; unreachable in practice.
-                Err(e) => {
-                    let msg = e.to_string();
-                    return quote!(compile_error!(#msg););
+    // Every rule variant, with fields still in its rule's vocabulary: one
+    // function per variant serves all layouts through a path table.
+    let mut variants: Vec<RuleVariant> = Vec::new();
+    let mut lowered: Vec<(Vocabulary, LoweredVariant)> = Vec::new();
+    for (rule, r) in set.rules.iter().enumerate() {
+        match lower_variants_in_vocabulary(r) {
+            Ok(vs) => {
+                for v in vs {
+                    variants.push(RuleVariant {
+                        rule,
+                        dispatch: v.dispatch.clone(),
+                    });
+                    lowered.push((r.vocabulary, v));
                 }
             }
+            // Validated while lowering the front end; unreachable in practice.
+            Err(e) => {
+                let msg = e.to_string();
+                return quote!(compile_error!(#msg););
+            }
         }
-        lowered.push(per_rule);
     }
-    let variants: Vec<RuleVariant> = lowered[0]
+    let nrv = variants.len();
+    let words = nrv.div_ceil(64).max(1);
+    let table = DispatchTable::new(&variants);
+
+    // The code of a rule variant: its body, plus its source condition when the
+    // dispatch table cannot stand for it.
+    let exprs: Vec<Expr> = lowered
         .iter()
-        .enumerate()
-        .flat_map(|(rule, vs)| {
-            vs.iter().map(move |v| RuleVariant {
-                rule,
-                dispatch: v.dispatch.clone(),
-            })
+        .map(|(_, v)| match v.dispatch {
+            Some(_) => v.body.clone(),
+            None => simplify(Expr::And(vec![v.source.clone(), v.body.clone()])),
         })
         .collect();
-    let words = variants.len().div_ceil(64).max(1);
-    let rv_rule = variants.iter().map(|v| v.rule as u32);
 
-    let table = DispatchTable::new(&variants);
-    let nrv = variants.len();
-    let rv_src = table
-        .rv_spec
-        .iter()
-        .map(|s| s.map_or(u32::MAX, |k| k as u32));
-    let channels = &table.channels;
-    let arm_masks = table.masks.iter().map(|m| bitset(m, words));
-    let arm_count = table.masks.len();
+    // Field table: every (vocabulary, name) read, and its path in each layout.
+    let mut fields = FieldTable::default();
+    for (i, e) in exprs.iter().enumerate() {
+        let vocab = lowered[i].0;
+        e.visit_fields(&mut |f| {
+            fields.index(vocab, f);
+        });
+    }
+    for spec in &table.specs {
+        let (vocab, v) = &lowered[*spec];
+        v.source.visit_fields(&mut |f| {
+            fields.index(*vocab, f);
+        });
+    }
+    let nf = fields.names.len().max(1);
 
-    let mut items = Vec::new();
+    let rv_fns = exprs.iter().enumerate().map(|(id, e)| {
+        let f = format_ident!("__rv_{}", id);
+        let body = expr_tokens(e, &|n| fields.lookup(lowered[id].0, n));
+        quote! {
+            #[inline(never)]
+            #[allow(clippy::all, unused_variables)]
+            fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
+        }
+    });
+    let eval_arms = (0..nrv).map(|id| {
+        let f = format_ident!("__rv_{}", id);
+        quote! { #id => Self::#f(e, p), }
+    });
+    let src_arms = table.specs.iter().enumerate().map(|(k, spec)| {
+        let (vocab, v) = &lowered[*spec];
+        let src = expr_tokens(&v.source, &|n| fields.lookup(*vocab, n));
+        quote! { #k => #src, }
+    });
+
+    // Atoms (computed once, in the vocabulary) and the variants without any.
+    let mut atomless = Vec::new();
+    let mut atoms_of: Vec<Vec<(usize, String)>> = Vec::new();
+    for e in &exprs {
+        let id = atoms_of.len();
+        match required_atoms(e) {
+            Some(atoms) => atoms_of.push(
+                atoms
+                    .into_iter()
+                    .map(|a| (fields.lookup(lowered[id].0, &a.field), a.text))
+                    .collect(),
+            ),
+            None => {
+                atomless.push(id);
+                atoms_of.push(Vec::new());
+            }
+        }
+    }
+    let atomless_bits = bitset(&atomless, words);
+
+    let mut layout_items = Vec::new();
     let mut scan_arms = Vec::new();
     let mut unfiltered_arms = Vec::new();
+    let mut path_rows = Vec::new();
     for (li, layout) in Layout::ALL.into_iter().enumerate() {
         let tag = layout.as_str();
-        let flat: Vec<&LoweredVariant> = lowered[li].iter().flatten().collect();
-        // The code of each rule variant, and its atoms.
-        let mut rv_fns = Vec::new();
-        let mut eval_arms = Vec::new();
-        let mut atomless = Vec::new();
-        let mut fields: BTreeMap<String, BTreeMap<String, Vec<u32>>> = BTreeMap::new();
-        for (id, v) in flat.iter().enumerate() {
-            let expr = match v.dispatch {
-                Some(_) => v.body.clone(),
-                None => simplify(Expr::And(vec![v.source.clone(), v.body.clone()])),
-            };
-            match required_atoms(&expr) {
-                Some(atoms) => {
-                    for a in atoms {
-                        let targets = fields
-                            .entry(a.field)
-                            .or_default()
-                            .entry(a.text)
-                            .or_default();
-                        if targets.last() != Some(&(id as u32)) {
-                            targets.push(id as u32);
-                        }
-                    }
+        let paths: Vec<String> = (0..nf).map(|i| fields.path(i, layout)).collect();
+        path_rows.push(quote!([#(#paths),*]));
+        // Prefilter fields of this layout: atoms grouped by event path.
+        let mut by_path: BTreeMap<&str, BTreeMap<&str, Vec<u32>>> = BTreeMap::new();
+        for (id, atoms) in atoms_of.iter().enumerate() {
+            for (fi, text) in atoms {
+                let targets = by_path
+                    .entry(&paths[*fi])
+                    .or_default()
+                    .entry(text.as_str())
+                    .or_default();
+                if targets.last() != Some(&(id as u32)) {
+                    targets.push(id as u32);
                 }
-                None => atomless.push(id),
             }
-            let f = format_ident!("__rv_{}_{}", tag, id);
-            let body = expr_tokens(&expr);
-            rv_fns.push(quote! {
-                #[inline(never)]
-                #[allow(clippy::all, unused_variables)]
-                fn #f<E: ::detect::Event + ?Sized>(e: &E) -> bool { #body }
-            });
-            eval_arms.push(quote! { #id => Self::#f(e), });
         }
-        // For each dispatch arm, the fields whose atoms enable a variant of that arm.
         let arm_fields = table.masks.iter().map(|mask| {
-            let ids = fields.values().enumerate().filter_map(|(fi, atoms)| {
+            let ids = by_path.values().enumerate().filter_map(|(fi, atoms)| {
                 atoms
                     .values()
                     .flatten()
@@ -138,18 +171,16 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             });
             quote!(&[#(#ids),*])
         });
-        let field_atoms = fields.iter().map(|(path, atoms)| {
+        let field_atoms = by_path.iter().map(|(path, atoms)| {
             let texts = atoms.keys();
             let targets = atoms.values().map(|t| quote!(&[#(#t),*]));
             quote! { ::detect::__rt::FieldAtoms { path: #path, atoms: &[#(#texts),*], targets: &[#(#targets),*] } }
         });
-        let atomless_bits = bitset(&atomless, words);
-        let eval = format_ident!("__eval_{}", tag);
         let scan_fn = format_ident!("__scan_{}", tag);
-        let unfiltered_fn = format_ident!("__scan_unfiltered_{}", tag);
         let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
         let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");
         let arm_expr = table.arm_expr();
+        let arm_count = table.masks.len();
         let routing = if table.channels.is_empty() {
             quote! { let arm: usize = 0; }
         } else {
@@ -159,35 +190,18 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                     ::detect::__rt::event_id_of(e, #event_id_path),
                 ) else {
                     // A multi-valued channel or event ID: evaluate everything in full.
-                    return Self::#unfiltered_fn(e, sink);
+                    return Self::__scan_unfiltered(e, p, sink);
                 };
                 let arm: usize = #arm_expr;
             }
         };
-        // Unfiltered: every rule variant in order, its source condition tested
-        // by a function per distinct log source (few), then its body.
-        let src_fn = format_ident!("__src_{}", tag);
-        let src_arms = table.specs.iter().enumerate().map(|(k, spec_rv)| {
-            let src = expr_tokens(&flat[*spec_rv].source);
-            quote! { #k => #src, }
-        });
-        items.push(quote! {
-            #(#rv_fns)*
-
-            #[allow(clippy::all)]
-            fn #eval<E: ::detect::Event + ?Sized>(rv: usize, e: &E) -> bool {
-                match rv {
-                    #(#eval_arms)*
-                    _ => false,
-                }
-            }
-
+        layout_items.push(quote! {
             #[allow(clippy::all, unused_variables)]
-            fn #scan_fn<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(e: &E, sink: &mut F) {
+            fn #scan_fn(e: &dyn ::detect::Event, sink: &mut dyn FnMut(&'static ::detect::RuleInfo)) {
                 static FIELDS: &[::detect::__rt::FieldAtoms] = &[#(#field_atoms),*];
                 static ARM_FIELDS: [&[u32]; #arm_count] = [#(#arm_fields),*];
                 static PREFILTER: ::std::sync::OnceLock<::detect::__rt::Prefilter> = ::std::sync::OnceLock::new();
-                const ATOMLESS: [u64; #words] = #atomless_bits;
+                let p = &PATHS[#li];
                 #routing
                 let mask = &ARMS[arm];
                 if mask.iter().all(|w| *w == 0) {
@@ -203,42 +217,27 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 let mut last = usize::MAX;
                 ::detect::__rt::for_each_bit(&candidates, |rv| {
                     let rule = RV_RULE[rv] as usize;
-                    if rule != last && Self::#eval(rv, e) {
+                    if rule != last && Self::__eval(rv, e, p) {
                         last = rule;
                         sink(&Self::RULES[rule]);
                     }
                 });
             }
-
-            #[allow(clippy::all, unused_variables)]
-            fn #src_fn<E: ::detect::Event + ?Sized>(k: usize, e: &E) -> bool {
-                match k {
-                    #(#src_arms)*
-                    _ => false,
-                }
-            }
-
-            #[allow(clippy::all, unused_variables)]
-            fn #unfiltered_fn<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(e: &E, sink: &mut F) {
-                let mut last = usize::MAX;
-                for rv in 0..#nrv {
-                    let rule = RV_RULE[rv] as usize;
-                    if rule == last {
-                        continue;
-                    }
-                    let src = RV_SRC[rv];
-                    if (src == u32::MAX || Self::#src_fn(src as usize, e)) && Self::#eval(rv, e) {
-                        last = rule;
-                        sink(&Self::RULES[rule]);
-                    }
-                }
-            }
         });
         let variant = format_ident!("{}", format!("{layout:?}"));
-        scan_arms.push(quote! { ::detect::Layout::#variant => Self::#scan_fn(event, &mut sink), });
-        unfiltered_arms
-            .push(quote! { ::detect::Layout::#variant => Self::#unfiltered_fn(event, &mut sink), });
+        scan_arms.push(quote! { ::detect::Layout::#variant => Self::#scan_fn(e, &mut sink), });
+        unfiltered_arms.push(
+            quote! { ::detect::Layout::#variant => Self::__scan_unfiltered_at(#li, e, &mut sink), },
+        );
     }
+    let rv_rule = variants.iter().map(|v| v.rule as u32);
+    let rv_src = table
+        .rv_spec
+        .iter()
+        .map(|s| s.map_or(u32::MAX, |k| k as u32));
+    let channels = &table.channels;
+    let arm_masks = table.masks.iter().map(|m| bitset(m, words));
+    let arm_count = table.masks.len();
     quote! {
         #(#docs)*
         #[derive(Clone, Copy, Debug, Default)]
@@ -251,12 +250,62 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             static ARMS: [[u64; #words]; #arm_count] = [#(#arm_masks),*];
             /// The rule of each rule variant.
             static RV_RULE: [u32; #nrv] = [#(#rv_rule),*];
-            /// The log source condition of each rule variant (an index into the
-            /// `__src_*` functions; `u32::MAX`: none, or part of the body).
+            /// The log source condition of each rule variant (an index into
+            /// `__src`; `u32::MAX`: none, or part of the variant's body).
             static RV_SRC: [u32; #nrv] = [#(#rv_src),*];
+            /// Rule variants without a usable atom: always evaluated.
+            static ATOMLESS: [u64; #words] = #atomless_bits;
+            /// Event path of every field, per layout (flat, evtx, ECS).
+            static PATHS: [[&str; #nf]; 3] = [#(#path_rows),*];
 
             impl #name {
-                #(#items)*
+                #(#rv_fns)*
+
+                #[allow(clippy::all)]
+                fn __eval(rv: usize, e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool {
+                    match rv {
+                        #(#eval_arms)*
+                        _ => false,
+                    }
+                }
+
+                #[allow(clippy::all, unused_variables)]
+                fn __src(k: usize, e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool {
+                    match k {
+                        #(#src_arms)*
+                        _ => false,
+                    }
+                }
+
+                #[allow(clippy::all, unused_variables)]
+                fn __scan_unfiltered(
+                    e: &dyn ::detect::Event,
+                    p: &[&'static str; #nf],
+                    sink: &mut dyn FnMut(&'static ::detect::RuleInfo),
+                ) {
+                    let mut last = usize::MAX;
+                    for rv in 0..#nrv {
+                        let rule = RV_RULE[rv] as usize;
+                        if rule == last {
+                            continue;
+                        }
+                        let src = RV_SRC[rv];
+                        if (src == u32::MAX || Self::__src(src as usize, e, p)) && Self::__eval(rv, e, p) {
+                            last = rule;
+                            sink(&Self::RULES[rule]);
+                        }
+                    }
+                }
+
+                fn __scan_unfiltered_at(
+                    layout: usize,
+                    e: &dyn ::detect::Event,
+                    sink: &mut dyn FnMut(&'static ::detect::RuleInfo),
+                ) {
+                    Self::__scan_unfiltered(e, &PATHS[layout], sink)
+                }
+
+                #(#layout_items)*
             }
         };
 
@@ -272,7 +321,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             /// rules, and only those are evaluated.
             #[inline]
             pub fn scan<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(event: &E, mut sink: F) {
-                match ::detect::Event::layout(event) {
+                let e = ::detect::__rt::AsDyn(event);
+                let e: &dyn ::detect::Event = &e;
+                match e.layout() {
                     #(#scan_arms)*
                 }
             }
@@ -281,7 +332,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             /// every rule is evaluated in full. Same verdicts, slower; for tests
             /// and benchmarks.
             pub fn scan_unfiltered<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(event: &E, mut sink: F) {
-                match ::detect::Event::layout(event) {
+                let e = ::detect::__rt::AsDyn(event);
+                let e: &dyn ::detect::Event = &e;
+                match e.layout() {
                     #(#unfiltered_arms)*
                 }
             }
@@ -310,6 +363,38 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 #name::ir()
             }
         }
+    }
+}
+
+/// The fields a rule set reads, each with its path in every layout.
+#[derive(Default)]
+struct FieldTable {
+    names: Vec<(Vocabulary, String)>,
+}
+
+impl FieldTable {
+    fn index(&mut self, vocab: Vocabulary, name: &str) -> usize {
+        self.names
+            .iter()
+            .position(|(v, n)| *v == vocab && n == name)
+            .unwrap_or_else(|| {
+                self.names.push((vocab, name.to_string()));
+                self.names.len() - 1
+            })
+    }
+
+    fn lookup(&self, vocab: Vocabulary, name: &str) -> usize {
+        self.names
+            .iter()
+            .position(|(v, n)| *v == vocab && n == name)
+            .unwrap_or(0)
+    }
+
+    fn path(&self, i: usize, layout: Layout) -> String {
+        self.names
+            .get(i)
+            .map(|(v, n)| map_field(*v, layout, n))
+            .unwrap_or_default()
     }
 }
 
@@ -468,20 +553,20 @@ fn rule_info(index: usize, r: &detect_core::ir::Rule) -> TokenStream {
     }
 }
 
-fn expr_tokens(expr: &Expr) -> TokenStream {
+fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
     match expr {
         Expr::And(parts) if parts.is_empty() => quote!(true),
         Expr::Or(parts) if parts.is_empty() => quote!(false),
         Expr::And(parts) => {
-            let p = parts.iter().map(expr_tokens);
+            let p = parts.iter().map(|x| expr_tokens(x, field));
             quote!((#(#p)&&*))
         }
         Expr::Or(parts) => {
-            let p = parts.iter().map(expr_tokens);
+            let p = parts.iter().map(|x| expr_tokens(x, field));
             quote!((#(#p)||*))
         }
         Expr::Not(inner) => {
-            let i = expr_tokens(inner);
+            let i = expr_tokens(inner, field);
             quote!((!#i))
         }
         Expr::Keyword(p) => {
@@ -489,7 +574,8 @@ fn expr_tokens(expr: &Expr) -> TokenStream {
             quote!(::detect::__rt::keyword_str(e, &#t))
         }
         Expr::Field(ft) => {
-            let path = &ft.field;
+            let index = field(&ft.field);
+            let path = quote!(p[#index]);
             match &ft.test {
                 Test::Str(p) => {
                     let t = str_test(p);
@@ -527,7 +613,8 @@ fn expr_tokens(expr: &Expr) -> TokenStream {
                         RefKind::Contains => quote!(::detect::ir::RefKind::Contains),
                     };
                     let ci = *case == Case::Insensitive;
-                    quote!(::detect::__rt::field_ref_match(e, #path, #other, #kind, #ci))
+                    let other = field(other);
+                    quote!(::detect::__rt::field_ref_match(e, #path, p[#other], #kind, #ci))
                 }
             }
         }
