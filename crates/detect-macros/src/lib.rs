@@ -17,3 +17,16 @@ pub fn rules(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }
+
+mod sigma;
+
+/// Compiles Sigma YAML rules (a file or a folder, relative to the calling
+/// crate's `CARGO_MANIFEST_DIR`) into the same kind of type as `rules!`:
+/// `sigma_rules! { pub ruleset Name = "rules/windows", skip_unsupported; }`.
+/// The calling crate must depend on `detect`. See `detect_sigma` for what
+/// is supported.
+#[proc_macro]
+pub fn sigma_rules(input: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    let input = syn::parse_macro_input!(input as sigma::SigmaInput);
+    sigma::expand(&input).into()
+}

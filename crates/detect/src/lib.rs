@@ -151,7 +151,7 @@
 //! event's channel and event ID ([`detect_core::logsource`]).
 
 pub use detect_core::*;
-pub use detect_macros::rules;
+pub use detect_macros::{rules, sigma_rules};
 
 /// Runtime helpers for generated code. Not a public API.
 #[doc(hidden)]

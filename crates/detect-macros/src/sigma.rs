@@ -1,0 +1,207 @@
+//! `sigma_rules!`: Sigma YAML files compiled at build time.
+//!
+//! ```text
+//! sigma_rules! {
+//!     /// Docs of the generated type.
+//!     pub ruleset Name = "path/to/dir/or/file.yml";
+//!     pub ruleset Other = "corpus", skip_unsupported;
+//! }
+//! ```
+//!
+//! Paths are relative to the calling crate's `CARGO_MANIFEST_DIR`. The YAML is
+//! translated by `detect_sigma` (the run-time path uses the same code) and the
+//! rule set goes through the same code generator as `rules!`. Every file read is
+//! `include_bytes!`-ed into an unnamed constant so that cargo rebuilds the crate
+//! when a rule changes (adding a file to a folder is not seen until something
+//! else triggers a rebuild: stable proc macros cannot track directories).
+//! A rule that does not compile is a `compile_error!` naming the file, line and
+//! reason; with `skip_unsupported`, rules that are valid Sigma but unsupported
+//! (log source, correlation...) are left out and listed in `Name::SKIPPED`.
+
+use std::path::{Path, PathBuf};
+
+use detect_sigma::{LoadOptions, load_path};
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, Ident, LitStr, Token, Visibility};
+
+mod kw {
+    syn::custom_keyword!(ruleset);
+    syn::custom_keyword!(skip_unsupported);
+}
+
+/// One `vis ruleset Name = "path" [, skip_unsupported];` item.
+pub struct SigmaItem {
+    attrs: Vec<Attribute>,
+    vis: Visibility,
+    name: Ident,
+    path: LitStr,
+    skip_unsupported: bool,
+}
+
+/// The whole macro input.
+pub struct SigmaInput {
+    items: Vec<SigmaItem>,
+}
+
+impl Parse for SigmaInput {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let mut items = Vec::new();
+        while !input.is_empty() {
+            let attrs = input.call(Attribute::parse_outer)?;
+            let vis: Visibility = input.parse()?;
+            input.parse::<kw::ruleset>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected `ruleset`: write `pub ruleset Name = \"path/to/rules\";`",
+                )
+            })?;
+            let name: Ident = input.parse()?;
+            input.parse::<Token![=]>()?;
+            let path: LitStr = input.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the path of a Sigma file or folder, relative to CARGO_MANIFEST_DIR",
+                )
+            })?;
+            let mut skip_unsupported = false;
+            while input.peek(Token![,]) {
+                input.parse::<Token![,]>()?;
+                if input.is_empty() || input.peek(Token![;]) {
+                    break;
+                }
+                let opt: Ident = input.parse()?;
+                if opt == "skip_unsupported" {
+                    skip_unsupported = true;
+                } else {
+                    return Err(syn::Error::new(
+                        opt.span(),
+                        format!("unknown option `{opt}`; the only option is `skip_unsupported`"),
+                    ));
+                }
+            }
+            if !input.is_empty() {
+                input.parse::<Token![;]>()?;
+            }
+            items.push(SigmaItem {
+                attrs,
+                vis,
+                name,
+                path,
+                skip_unsupported,
+            });
+        }
+        Ok(SigmaInput { items })
+    }
+}
+
+/// Expands every item of the input.
+pub fn expand(input: &SigmaInput) -> TokenStream {
+    let mut out = TokenStream::new();
+    for item in &input.items {
+        out.extend(expand_item(item).unwrap_or_else(syn::Error::into_compile_error));
+    }
+    out
+}
+
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn shown(path: &Path, base: &Path) -> String {
+    path.strip_prefix(base)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+        .replace('\\', "/")
+}
+
+fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
+    for attr in &item.attrs {
+        if !attr.path().is_ident("doc") {
+            return Err(syn::Error::new_spanned(
+                attr,
+                "only doc comments may precede `ruleset`",
+            ));
+        }
+    }
+    let span = item.path.span();
+    let base = manifest_dir();
+    let root = base.join(item.path.value());
+    if !root.exists() {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "`{}` does not exist (paths are relative to CARGO_MANIFEST_DIR, {})",
+                item.path.value(),
+                base.display()
+            ),
+        ));
+    }
+    let options = LoadOptions {
+        skip_unsupported: item.skip_unsupported,
+        ..LoadOptions::default()
+    };
+    let loaded = match load_path(&root, &options) {
+        Ok(l) => l,
+        Err((_, failures)) => {
+            let mut errors: Option<syn::Error> = None;
+            let hint = if failures.iter().any(|(_, e)| e.is_unsupported()) && !item.skip_unsupported
+            {
+                " (add `, skip_unsupported` to leave unsupported rules out)"
+            } else {
+                ""
+            };
+            for (_, e) in &failures {
+                let err = syn::Error::new(span, format!("{e}{hint}"));
+                match &mut errors {
+                    Some(all) => all.combine(err),
+                    None => errors = Some(err),
+                }
+            }
+            return Err(errors.unwrap_or_else(|| syn::Error::new(span, "no rule loaded")));
+        }
+    };
+    if loaded.rules.rules.is_empty() {
+        return Err(syn::Error::new(
+            span,
+            format!(
+                "no Sigma rule to compile under `{}` ({} file(s) read, {} skipped)",
+                item.path.value(),
+                loaded.files.len(),
+                loaded.skipped.len()
+            ),
+        ));
+    }
+    let generated = crate::codegen::generate(&item.name, &item.vis, &item.attrs, &loaded.rules);
+    let includes = loaded.files.iter().map(|f| {
+        let abs = f.display().to_string();
+        quote!(
+            const _: &[u8] = include_bytes!(#abs);
+        )
+    });
+    let skipped = loaded.skipped.iter().map(|(p, e)| {
+        let p = shown(p, &base);
+        let reason = e.message.clone();
+        quote!((#p, #reason))
+    });
+    let sources = loaded.sources.iter().map(|p| shown(p, &base));
+    let name = &item.name;
+    Ok(quote! {
+        #generated
+
+        #(#includes)*
+
+        impl #name {
+            /// Rule files left out because they use Sigma features or log
+            /// sources detect does not support: (path, reason).
+            pub const SKIPPED: &'static [(&'static str, &'static str)] = &[#(#skipped),*];
+            /// The file each rule was compiled from, by rule index (relative
+            /// to the crate's manifest directory when under it).
+            pub const SOURCES: &'static [&'static str] = &[#(#sources),*];
+        }
+    })
+}

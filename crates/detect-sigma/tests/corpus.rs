@@ -1,0 +1,64 @@
+//! The SigmaHQ windows corpus (`../shared/data/sigma/rules/windows`) loaded at
+//! run time: how many rules compile, every failure with its reason, and the
+//! interpreter accepts all of them.
+
+use std::collections::BTreeMap;
+
+use detect_core::interpreter::Interpreter;
+use detect_sigma::{ErrorKind, LoadOptions, load_dir};
+use detect_tests::shared_data;
+
+/// Rules of the windows corpus that must load; raise it when support grows.
+const FLOOR: usize = 2300;
+
+#[test]
+fn windows_corpus_loads() {
+    let Some(dir) = shared_data("windows_corpus_loads", "sigma/rules/windows") else {
+        return;
+    };
+    let files = detect_sigma::rule_files(&dir).unwrap();
+    let (set, failures) = load_dir(&dir, &LoadOptions::default());
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (path, e) in &failures {
+        let reason = reason_group(&e.message);
+        groups
+            .entry(format!("{:?}: {reason}", e.kind))
+            .or_default()
+            .push(format!(
+                "{}: {e}",
+                path.strip_prefix(&dir).unwrap_or(path).display()
+            ));
+    }
+    println!(
+        "windows corpus: {} files, {} rules loaded, {} files failed",
+        files.len(),
+        set.rules.len(),
+        failures.len()
+    );
+    for (g, list) in &groups {
+        println!("  {} x {g}", list.len());
+        for l in list {
+            println!("      {l}");
+        }
+    }
+    let interp = Interpreter::new(&set).expect("every loaded rule is interpretable");
+    assert_eq!(interp.len(), set.rules.len());
+    assert!(
+        failures
+            .iter()
+            .all(|(_, e)| e.kind != ErrorKind::Io && e.kind != ErrorKind::Yaml),
+        "I/O or YAML errors"
+    );
+    assert!(
+        set.rules.len() >= FLOOR,
+        "only {} rules load (floor {FLOOR})",
+        set.rules.len()
+    );
+}
+
+/// The failure's reason without rule-specific details, to group failures.
+pub fn reason_group(message: &str) -> String {
+    let m = message.split_once("`: ").map_or(message, |(_, rest)| rest);
+    let cut = m.find([';', '\n']).unwrap_or(m.len()).min(90);
+    m[..m.floor_char_boundary(cut)].to_string()
+}

@@ -1,0 +1,132 @@
+//! The SigmaHQ windows corpus compiled by `sigma_rules!` (feature `corpus`):
+//! generated code (routed + prefiltered, and unfiltered) and the reference
+//! interpreter agree on every event of `../shared/data/events/windows-samples.ndjson`
+//! and of the regression samples, and the regression tests pass.
+#![cfg(feature = "corpus")]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use detect::interpreter::Interpreter;
+use detect::JsonEvent;
+use detect_sigmahq::SigmaHqWindows;
+use detect_tests::{json_documents, shared_data};
+
+/// Rules the corpus must compile; raise it when support grows.
+const FLOOR: usize = 2393;
+
+fn check_event(interp: &Interpreter, event: &JsonEvent, what: &str) -> Vec<usize> {
+    let mut generated = Vec::new();
+    SigmaHqWindows::scan(event, |r| generated.push(r.index));
+    let mut unfiltered = Vec::new();
+    SigmaHqWindows::scan_unfiltered(event, |r| unfiltered.push(r.index));
+    assert_eq!(generated, unfiltered, "{what}: prefiltered vs unfiltered");
+    assert_eq!(
+        generated,
+        interp.matches(event),
+        "{what}: generated vs interpreter"
+    );
+    generated
+}
+
+#[test]
+fn corpus_compiles_and_lists_what_it_skips() {
+    println!(
+        "SigmaHqWindows: {} rules compiled, {} files skipped",
+        SigmaHqWindows::LEN,
+        SigmaHqWindows::SKIPPED.len()
+    );
+    for (path, why) in SigmaHqWindows::SKIPPED {
+        println!("  skipped {path}: {why}");
+    }
+    assert!(
+        SigmaHqWindows::LEN >= FLOOR,
+        "{} < {FLOOR}",
+        SigmaHqWindows::LEN
+    );
+    assert_eq!(SigmaHqWindows::SOURCES.len(), SigmaHqWindows::LEN);
+}
+
+#[test]
+fn corpus_generated_equals_interpreter_on_real_events() {
+    let Some(path) = shared_data(
+        "corpus_generated_equals_interpreter_on_real_events",
+        "events/windows-samples.ndjson",
+    ) else {
+        return;
+    };
+    let interp = Interpreter::new(&SigmaHqWindows::ir()).expect("IR loads");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut event = JsonEvent::new();
+    let mut per_rule: BTreeMap<usize, usize> = BTreeMap::new();
+    let mut events = 0;
+    for (i, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        event.parse(line.as_bytes()).unwrap();
+        events += 1;
+        for r in check_event(&interp, &event, &format!("{}:{}", path.display(), i + 1)) {
+            *per_rule.entry(r).or_default() += 1;
+        }
+    }
+    let mut counts: Vec<(usize, usize)> = per_rule.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    println!("{events} events, {} rules fired", counts.len());
+    for (r, n) in &counts {
+        println!("  {n:6} {}", SigmaHqWindows::RULES[*r].name);
+    }
+}
+
+#[test]
+fn corpus_regression_samples() {
+    let Some(sigma) = shared_data("corpus_regression_samples", "sigma") else {
+        return;
+    };
+    let interp = Interpreter::new(&SigmaHqWindows::ir()).expect("IR loads");
+    let index = std::fs::read_to_string(sigma.join("regression-index.jsonl")).unwrap();
+    let (mut total, mut passed) = (0, 0);
+    let mut failed = Vec::new();
+    for line in index.lines().filter(|l| !l.trim().is_empty()) {
+        total += 1;
+        let row: serde_json::Value = serde_json::from_str(line).unwrap();
+        let rule_path = row["rule_path"].as_str().unwrap();
+        let sample = row["sample_path"].as_str().unwrap();
+        let rules: Vec<usize> = (0..SigmaHqWindows::LEN)
+            .filter(|i| Path::new(SigmaHqWindows::SOURCES[*i]).ends_with(rule_path))
+            .collect();
+        if rules.is_empty() {
+            failed.push(format!("{rule_path}: not compiled"));
+            continue;
+        }
+        let json = sigma
+            .join("regression")
+            .join(sample.strip_suffix(".evtx").unwrap_or(sample).to_string() + ".json");
+        let docs = json_documents(&std::fs::read_to_string(&json).unwrap()).unwrap();
+        let mut event = JsonEvent::new();
+        let mut count = 0;
+        for (d, doc) in docs.iter().enumerate() {
+            event.parse(doc.as_bytes()).unwrap();
+            let hits = check_event(&interp, &event, &format!("{}#{d}", json.display()));
+            count += usize::from(hits.iter().any(|h| rules.contains(h)));
+        }
+        let ok = match row["expected_match_count"].as_u64() {
+            Some(n) => count == n as usize,
+            None => count >= 1,
+        };
+        if ok {
+            passed += 1;
+        } else {
+            failed.push(format!(
+                "{rule_path}: expected {}, got {count}",
+                row["expected_match_count"]
+            ));
+        }
+    }
+    println!("sigma regression (generated code): {passed}/{total} passed");
+    for f in &failed {
+        println!("  {f}");
+    }
+    assert!(passed >= 137, "{passed}/{total}");
+}
