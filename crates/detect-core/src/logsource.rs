@@ -159,6 +159,7 @@ pub const WINDOWS_SERVICES: &[(&str, &[&str])] = &[
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
 const PS: &str = "Microsoft-Windows-PowerShell/Operational";
 const PS_CLASSIC: &str = "Windows PowerShell";
+const PS_CORE: &str = "PowerShellCore/Operational";
 
 /// Windows categories: (category, variants as (name, channel, event ids, renames)).
 #[allow(clippy::type_complexity)]
@@ -202,6 +203,8 @@ pub const WINDOWS_CATEGORIES: &[(&str, &[(&str, &str, &[u32], &[(&str, &str)])])
     ("wmi_event", &[("sysmon", SYSMON, &[19, 20, 21], &[])]),
     ("dns_query", &[("sysmon", SYSMON, &[22], &[])]),
     ("file_delete", &[("sysmon", SYSMON, &[23, 26], &[])]),
+    ("file_delete_detected", &[("sysmon", SYSMON, &[26], &[])]),
+    ("sysmon_error", &[("sysmon", SYSMON, &[255], &[])]),
     ("clipboard_capture", &[("sysmon", SYSMON, &[24], &[])]),
     ("process_tampering", &[("sysmon", SYSMON, &[25], &[])]),
     ("file_block_executable", &[("sysmon", SYSMON, &[27], &[])]),
@@ -210,8 +213,20 @@ pub const WINDOWS_CATEGORIES: &[(&str, &[(&str, &str, &[u32], &[(&str, &str)])])
         "file_executable_detected",
         &[("sysmon", SYSMON, &[29], &[])],
     ),
-    ("ps_module", &[("powershell", PS, &[4103], &[])]),
-    ("ps_script", &[("powershell", PS, &[4104], &[])]),
+    (
+        "ps_module",
+        &[
+            ("powershell", PS, &[4103], &[]),
+            ("powershell", PS_CORE, &[4103], &[]),
+        ],
+    ),
+    (
+        "ps_script",
+        &[
+            ("powershell", PS, &[4104], &[]),
+            ("powershell", PS_CORE, &[4104], &[]),
+        ],
+    ),
     (
         "ps_classic_start",
         &[("powershell-classic", PS_CLASSIC, &[400], &[])],
