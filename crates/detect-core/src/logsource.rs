@@ -146,6 +146,40 @@ pub const WINDOWS_SERVICES: &[(&str, &[&str])] = &[
         &["Microsoft-Windows-Kernel-ShimEngine/Operational"],
     ),
     (
+        "iis-configuration",
+        &["Microsoft-IIS-Configuration/Operational"],
+    ),
+    (
+        "smbserver-connectivity",
+        &["Microsoft-Windows-SMBServer/Connectivity"],
+    ),
+    (
+        "bitlocker",
+        &["Microsoft-Windows-BitLocker/BitLocker Management"],
+    ),
+    ("dhcp", &["Microsoft-Windows-DHCP-Server/Operational"]),
+    ("dns-server-audit", &["Microsoft-Windows-DNS-Server/Audit"]),
+    (
+        "kernel-event-tracing",
+        &["Microsoft-Windows-Kernel-EventTracing"],
+    ),
+    ("ntfs", &["Microsoft-Windows-Ntfs/Operational"]),
+    ("sense", &["Microsoft-Windows-SENSE/Operational"]),
+    (
+        "application-experience",
+        &[
+            "Microsoft-Windows-Application-Experience/Program-Telemetry",
+            "Microsoft-Windows-Application-Experience/Program-Compatibility-Assistant",
+        ],
+    ),
+    (
+        "servicebus-client",
+        &[
+            "Microsoft-ServiceBus-Client/Operational",
+            "Microsoft-ServiceBus-Client/Admin",
+        ],
+    ),
+    (
         "applocker",
         &[
             "Microsoft-Windows-AppLocker/MSI and Script",
