@@ -24,6 +24,9 @@ use serde::{Deserialize, Serialize};
 pub struct RuleSet {
     /// The rules, in declaration order. Rule indices are positions here.
     pub rules: Vec<Rule>,
+    /// The sequence rules, in declaration order.
+    #[serde(default)]
+    pub sequences: Vec<Sequence>,
 }
 
 /// One detection rule: metadata, the log source it applies to, and its logic.

@@ -301,3 +301,44 @@ impl<E: Event + ?Sized> Event for AsDyn<'_, E> {
         self.0.any_value(visit)
     }
 }
+
+/// The event's time in milliseconds since the Unix epoch, read from the single
+/// value at `path`: an RFC 3339-like text (see [`crate::matcher::epoch_millis`])
+/// or a number of milliseconds. `None` when missing, repeated or unparsable.
+#[inline]
+pub fn timestamp_ms(e: &dyn Event, path: &str) -> Option<i64> {
+    single_text(e, path, |t| {
+        crate::matcher::epoch_millis(t).or_else(|| match crate::number::parse_number(t)? {
+            Number::Int(i) => Some(i),
+            Number::Float(f) => Some(f as i64),
+        })
+    })
+    .ok()
+    .flatten()
+}
+
+/// The join key of a sequence stage: every key field must hold exactly one
+/// non-null value (EQL: a null key never joins).
+#[inline]
+pub fn join_key(
+    e: &dyn Event,
+    table: &crate::sequence::SequenceTable,
+    paths: &[&str],
+) -> Option<crate::sequence::Key> {
+    let mut builder = table.key_builder();
+    for path in paths {
+        let mut count = 0;
+        let mut ok = false;
+        e.lookup(path, &mut |v: Value<'_>| {
+            count += 1;
+            ok = count == 1 && v.with_text(|t| builder.push(t)).is_some();
+            count > 1
+        });
+        if count != 1 || !ok {
+            return None;
+        }
+    }
+    Some(builder.finish())
+}
+
+pub use crate::sequence::{Key, SequenceStats, SequenceTable};

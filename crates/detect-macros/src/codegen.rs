@@ -44,6 +44,7 @@ struct RuleVariant {
 /// for the rule set. Every front end (the `rules!` DSL, Sigma YAML) ends here.
 pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSet) -> TokenStream {
     let docs = docs.iter().filter(|a| a.path().is_ident("doc"));
+    let name_ident = name;
     let infos = set.rules.iter().enumerate().map(|(i, r)| rule_info(i, r));
     let json = serde_json::to_string(set).unwrap_or_default();
     let count = set.rules.len();
@@ -98,7 +99,98 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             fields.index(*vocab, f);
         });
     }
+    const TIMESTAMP: &str = "@timestamp";
+    for seq in &set.sequences {
+        let v = seq.vocabulary;
+        for stage in seq.stages.iter().chain(seq.until.iter()) {
+            stage.condition.visit_fields(&mut |f| {
+                fields.index(v, f);
+            });
+            for k in &stage.keys {
+                fields.index(v, k);
+            }
+        }
+        fields.index(Vocabulary::Ecs, TIMESTAMP);
+    }
     let nf = fields.names.len().max(1);
+
+    // Sequence rules: stage predicates and the per-event step.
+    let seq_infos = set.sequences.iter().enumerate().map(|(i, s)| {
+        let meta_rule = detect_core::ir::Rule {
+            name: s.name.clone(),
+            meta: s.meta.clone(),
+            logsource: Default::default(),
+            vocabulary: s.vocabulary,
+            detection: detect_core::ir::Detection {
+                selections: vec![],
+                condition: detect_core::ir::Condition::And(vec![]),
+            },
+        };
+        rule_info(i, &meta_rule)
+    });
+    let mut seq_fns = Vec::new();
+    let mut seq_steps = Vec::new();
+    let mut seq_tables = Vec::new();
+    for (i, seq) in set.sequences.iter().enumerate() {
+        let v = seq.vocabulary;
+        let stage_key = |stage: &detect_core::ir::SequenceStage, f: &Ident| {
+            let idx = stage.keys.iter().map(|k| fields.lookup(v, k));
+            quote! {
+                if Self::#f(e, p) {
+                    ::detect::__rt::join_key(e, table, &[#(p[#idx]),*])
+                } else {
+                    ::core::option::Option::None
+                }
+            }
+        };
+        let mut keys = Vec::new();
+        for (s, stage) in seq.stages.iter().enumerate() {
+            let f = format_ident!("__seq_{}_{}", i, s);
+            let body = expr_tokens(&stage.condition, &|n| fields.lookup(v, n));
+            seq_fns.push(quote! {
+                #[inline(never)]
+                #[allow(clippy::all, unused_variables)]
+                fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
+            });
+            keys.push(stage_key(stage, &f));
+        }
+        let until = match &seq.until {
+            Some(stage) => {
+                let f = format_ident!("__seq_{}_until", i);
+                let body = expr_tokens(&stage.condition, &|n| fields.lookup(v, n));
+                seq_fns.push(quote! {
+                    #[inline(never)]
+                    #[allow(clippy::all, unused_variables)]
+                    fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
+                });
+                stage_key(stage, &f)
+            }
+            None => quote!(::core::option::Option::None),
+        };
+        let stages = seq.stages.len();
+        let maxspan = match seq.maxspan_ms {
+            Some(m) => quote!(::core::option::Option::Some(#m)),
+            None => quote!(::core::option::Option::None),
+        };
+        seq_tables.push(quote!(::detect::__rt::SequenceTable::new(#stages, capacity, #maxspan)));
+        seq_steps.push(quote! {
+            {
+                let table = &mut state.tables[#i];
+                let keys: [::core::option::Option<::detect::__rt::Key>; #stages] = {
+                    let table = &*table;
+                    [#(#keys),*]
+                };
+                let until = {
+                    let table = &*table;
+                    #until
+                };
+                table.step(ts, pos, &keys, until, |events| sink(&#name_ident::SEQUENCES[#i], events));
+            }
+        });
+    }
+    let ts_index = fields.lookup(Vocabulary::Ecs, TIMESTAMP);
+    let seq_count = set.sequences.len();
+    let state_name = format_ident!("{}Sequences", name);
 
     let rv_fns = exprs.iter().enumerate().map(|(id, e)| {
         let f = format_ident!("__rv_{}", id);
@@ -306,8 +398,69 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 }
 
                 #(#layout_items)*
+
+                #(#seq_fns)*
+
+                #[allow(clippy::all, unused_variables, unused_mut)]
+                fn __sequences_step(
+                    state: &mut #state_name,
+                    e: &dyn ::detect::Event,
+                    pos: u64,
+                    sink: &mut dyn FnMut(&'static ::detect::RuleInfo, &[u64]),
+                ) {
+                    let layout = match e.layout() {
+                        ::detect::Layout::Flat => 0,
+                        ::detect::Layout::EvtxNested => 1,
+                        ::detect::Layout::Ecs => 2,
+                    };
+                    let p = &PATHS[layout];
+                    let ::core::option::Option::Some(ts) = ::detect::__rt::timestamp_ms(e, p[#ts_index]) else {
+                        state.untimed += 1;
+                        return;
+                    };
+                    #(#seq_steps)*
+                }
             }
         };
+
+        /// Pending-sequence state of the rule set's sequence rules: one bounded
+        /// table per rule, allocated once by `sequences(capacity)`.
+        #[derive(Debug)]
+        #vis struct #state_name {
+            tables: ::std::vec::Vec<::detect::__rt::SequenceTable>,
+            untimed: u64,
+        }
+
+        impl #state_name {
+            /// Feeds one event (in time order; `pos` is reported back, e.g. its
+            /// line number) to every sequence rule and calls `sink` with the rule
+            /// and the positions of the events of each completed sequence.
+            /// Allocates nothing.
+            pub fn step<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo, &[u64])>(
+                &mut self,
+                event: &E,
+                pos: u64,
+                mut sink: F,
+            ) {
+                let e = ::detect::__rt::AsDyn(event);
+                #name::__sequences_step(self, &e, pos, &mut sink)
+            }
+
+            /// Counters of sequence rule `index` (see `SEQUENCES`).
+            pub fn stats(&self, index: usize) -> ::detect::__rt::SequenceStats {
+                self.tables[index].stats()
+            }
+
+            /// Pending sequences of rule `index`.
+            pub fn pending(&self, index: usize) -> usize {
+                self.tables[index].len()
+            }
+
+            /// Events that carried no usable timestamp and so took no part.
+            pub fn untimed(&self) -> u64 {
+                self.untimed
+            }
+        }
 
         impl #name {
             /// Metadata of every rule, in declaration order.
@@ -336,6 +489,19 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 let e: &dyn ::detect::Event = &e;
                 match e.layout() {
                     #(#unfiltered_arms)*
+                }
+            }
+
+            /// Metadata of every sequence rule, in declaration order.
+            pub const SEQUENCES: &'static [::detect::RuleInfo] = &[#(#seq_infos),*];
+
+            /// Fresh state for the sequence rules, holding at most `capacity`
+            /// pending sequences per rule (the oldest is evicted beyond that).
+            pub fn sequences(capacity: usize) -> #state_name {
+                let _ = #seq_count;
+                #state_name {
+                    tables: ::std::vec![#(#seq_tables),*],
+                    untimed: 0,
                 }
             }
 

@@ -8,7 +8,8 @@
 use std::collections::HashMap;
 
 use detect_core::ir::{
-    Condition, Detection, Level, LogSource, Metadata, Rule, RuleSet, Selection, Status, Vocabulary,
+    Condition, Detection, Level, LogSource, Metadata, Rule, RuleSet, Selection, Sequence, Status,
+    Vocabulary,
 };
 use detect_core::logsource;
 use detect_core::sigma::{ItemErrorAt, detection_item, resolve_pattern};
@@ -17,7 +18,7 @@ use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Lit, LitStr, Meta, Token};
 
-use crate::parse::{CondExpr, EntryDef, MapDef, RuleDef, RulesFile, SelBody};
+use crate::parse::{CondExpr, EntryDef, MapDef, RuleDef, RulesFile, SelBody, SequenceDef};
 
 /// Collects errors so that one build reports every mistake.
 #[derive(Default)]
@@ -93,7 +94,20 @@ pub fn lower_file(file: &RulesFile) -> syn::Result<RuleSet> {
             rules.push(rule);
         }
     }
-    if file.rules.is_empty() {
+    let mut sequences = Vec::new();
+    for def in &file.sequences {
+        let name = def.name.to_string();
+        if seen.insert(name.clone(), def.name.span()).is_some() {
+            errors.at(
+                def.name.span(),
+                format!("a rule named `{name}` is already defined in this rule set"),
+            );
+        }
+        if let Some(seq) = lower_sequence(def, &mut errors) {
+            sequences.push(seq);
+        }
+    }
+    if file.rules.is_empty() && file.sequences.is_empty() {
         errors.at(
             file.name.span(),
             "this rule set has no rules; add `rule name { ... }` items",
@@ -101,22 +115,25 @@ pub fn lower_file(file: &RulesFile) -> syn::Result<RuleSet> {
     }
     match errors.0 {
         Some(e) => Err(e),
-        None => Ok(RuleSet { rules }),
+        None => Ok(RuleSet { rules, sequences }),
     }
 }
 
-fn lower_rule(
-    def: &RuleDef,
-    placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
-    errors: &mut Errors,
-) -> Option<Rule> {
+/// What the attributes of a rule or sequence say.
+struct Attributes {
+    meta: Metadata,
+    logsource: LogSource,
+    vocabulary: Vocabulary,
+}
+
+fn lower_attributes(attrs: &[Attribute], name: &syn::Ident, errors: &mut Errors) -> Attributes {
     let mut meta = Metadata::default();
     let mut logsource = LogSource::default();
     let mut logsource_spans: Vec<(String, Span)> = Vec::new();
     let mut vocabulary = Vocabulary::Windows;
     let mut doc = Vec::new();
     let mut title = None;
-    for attr in &def.attrs {
+    for attr in attrs {
         let Some(key) = attr.path().get_ident().map(ToString::to_string) else {
             errors.at(attr.span(), "unknown attribute");
             continue;
@@ -198,7 +215,7 @@ fn lower_rule(
                     .map(|(_, s)| *s)
             })
             .or_else(|| logsource_spans.first().map(|(_, s)| *s))
-            .unwrap_or_else(|| def.name.span());
+            .unwrap_or_else(|| name.span());
         errors.at(span, e);
     }
     let description = doc
@@ -209,7 +226,25 @@ fn lower_rule(
         .trim()
         .to_string();
     meta.description = (!description.is_empty()).then_some(description);
-    meta.title = title.unwrap_or_else(|| def.name.to_string());
+    meta.title = title.unwrap_or_else(|| name.to_string());
+
+    Attributes {
+        meta,
+        logsource,
+        vocabulary,
+    }
+}
+
+fn lower_rule(
+    def: &RuleDef,
+    placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
+    errors: &mut Errors,
+) -> Option<Rule> {
+    let Attributes {
+        meta,
+        logsource,
+        vocabulary,
+    } = lower_attributes(&def.attrs, &def.name, errors);
 
     let mut selections = Vec::new();
     let mut ok = true;
@@ -421,6 +456,33 @@ fn lower_condition(c: &CondExpr, names: &[&str], errors: &mut Errors) -> Option<
             }
         }
     })
+}
+
+/// A `sequence name = "EQL";` item: the EQL text is parsed here, at compile
+/// time, in the Elasticsearch dialect (ECS field names, `event.category`).
+fn lower_sequence(def: &SequenceDef, errors: &mut Errors) -> Option<Sequence> {
+    let attrs = lower_attributes(&def.attrs, &def.name, errors);
+    if attrs.logsource != LogSource::default() {
+        errors.at(def.name.span(), "a sequence takes its event categories from its stages (`[process where ...]`), not from `#[logsource]`");
+    }
+    let text = def.eql.value();
+    let query = match detect_eql::parse_query(&text, &detect_eql::Options::elasticsearch()) {
+        Ok(q) => q,
+        Err(e) => {
+            errors.at(def.eql.span(), format!("EQL error at {e}"));
+            return None;
+        }
+    };
+    match query.to_sequence(&def.name.to_string()) {
+        Ok(mut seq) => {
+            seq.meta = attrs.meta;
+            Some(seq)
+        }
+        Err(e) => {
+            errors.at(def.eql.span(), format!("{e}; a `sequence` item takes an EQL `sequence` query (use `rule` for single events)"));
+            None
+        }
+    }
 }
 
 /// `#[key = "text"]` or `#[key("text")]`.

@@ -2,7 +2,8 @@
 //!
 //! ```text
 //! file        := attr* vis "ruleset" IDENT ";" item*
-//! item        := placeholder | rule
+//! item        := placeholder | rule | sequence
+//! sequence    := attr* "sequence" IDENT "=" STRING ";"   (an EQL sequence query)
 //! placeholder := "placeholder" IDENT "=" "[" STRING,* "]" ";"
 //! rule        := attr* "rule" IDENT "{" (entry ("," entry)* ","?)? "}"
 //! entry       := IDENT ":" selection | "condition" ":" cond
@@ -30,6 +31,14 @@ pub struct RulesFile {
     pub name: Ident,
     pub placeholders: Vec<PlaceholderDef>,
     pub rules: Vec<RuleDef>,
+    pub sequences: Vec<SequenceDef>,
+}
+
+/// `sequence name = "EQL sequence query";`
+pub struct SequenceDef {
+    pub attrs: Vec<Attribute>,
+    pub name: Ident,
+    pub eql: LitStr,
 }
 
 pub struct PlaceholderDef {
@@ -116,6 +125,7 @@ impl Parse for RulesFile {
         input.parse::<Token![;]>()?;
         let mut placeholders = Vec::new();
         let mut rules = Vec::new();
+        let mut sequences = Vec::new();
         while !input.is_empty() {
             let item_attrs = input.call(Attribute::parse_outer)?;
             if is_word(input, "placeholder") {
@@ -136,10 +146,26 @@ impl Parse for RulesFile {
             } else if is_word(input, "rule") {
                 input.call(Ident::parse_any)?;
                 rules.push(parse_rule(input, item_attrs)?);
+            } else if is_word(input, "sequence") {
+                input.call(Ident::parse_any)?;
+                let name: Ident = input.call(Ident::parse_any)?;
+                input.parse::<Token![=]>().map_err(|e| {
+                    syn::Error::new(
+                        e.span(),
+                        "write `sequence name = r#\"sequence with maxspan=1m [...] by key ...\"#;`",
+                    )
+                })?;
+                let eql: LitStr = input.parse()?;
+                input.parse::<Token![;]>()?;
+                sequences.push(SequenceDef {
+                    attrs: item_attrs,
+                    name,
+                    eql,
+                });
             } else {
-                return Err(
-                    input.error("expected `rule name { ... }` or `placeholder name = [...];`")
-                );
+                return Err(input.error(
+                    "expected `rule name { ... }`, `sequence name = \"EQL\";` or `placeholder name = [...];`",
+                ));
             }
         }
         Ok(RulesFile {
@@ -148,6 +174,7 @@ impl Parse for RulesFile {
             name,
             placeholders,
             rules,
+            sequences,
         })
     }
 }

@@ -147,7 +147,8 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
     };
     let loaded = match load_path(&root, &options) {
         Ok(l) => l,
-        Err((_, failures)) => {
+        Err(failed) => {
+            let (_, failures) = *failed;
             let mut errors: Option<syn::Error> = None;
             let hint = if failures.iter().any(|(_, e)| e.is_unsupported()) && !item.skip_unsupported
             {

@@ -5,6 +5,7 @@
 //! | [`Builtin`] `msi_install_from_web` | Datadog `def-000-ce3` "Windows MSI installation from web" | Application log, MsiInstaller event 1040 |
 //! | [`Builtin`] `msiexec_web_install` | Sigma "MsiExec Web Install" (2018) | process creation: Sysmon 1 and Security 4688 |
 //! | [`Builtin`] `msiexec_http_connection` | Sigma `8e5e38e4-...` "Msiexec.EXE Initiated Network Connection Over HTTP" | network connection: Sysmon 3 |
+//! | [`Builtin`] `msiexec_remote_file_execution` (sequence) | Elastic EQL "Remote File Execution via MSIEXEC" | ECS process and network events; state in [`BuiltinSequences`] |
 //!
 //! ```
 //! use detect_rules::Builtin;
@@ -96,4 +97,52 @@ detect::rules! {
         },
         condition: selection,
     }
+    /// Identifies the installation of remote packages by the built-in Windows
+    /// installer: msiexec started with `/V`, then a network connection from
+    /// it, then a child process it starts, within one minute, joined by the
+    /// msiexec process's entity id. Elastic's EQL rule, written verbatim (the
+    /// Elasticsearch dialect: `:` case-insensitive with wildcards, `==`
+    /// case-sensitive); it reads ECS events (Elastic Defend).
+    #[title = "Remote File Execution via MSIEXEC"]
+    #[level(low)]
+    #[author = "Elastic"]
+    #[tags(
+        "Domain: Endpoint",
+        "OS: Windows",
+        "Use Case: Threat Detection",
+        "Tactic: Initial Access",
+        "Tactic: Defense Evasion",
+        "Data Source: Elastic Defend",
+    )]
+    sequence msiexec_remote_file_execution = r#"sequence with maxspan=1m
+ [process where host.os.type == "windows" and event.action == "start" and
+    process.name : "msiexec.exe" and process.args : "/V"] by process.entity_id
+ [network where host.os.type == "windows" and process.name : "msiexec.exe" and
+    event.action == "connection_attempted"] by process.entity_id
+ [process where host.os.type == "windows" and event.action == "start" and
+  process.parent.name : "msiexec.exe" and user.id : ("S-1-5-21-*", "S-1-5-12-1-*") and
+  not process.executable : ("?:\\Windows\\SysWOW64\\msiexec.exe",
+                            "?:\\Windows\\System32\\msiexec.exe",
+                            "?:\\Windows\\System32\\srtasks.exe",
+                            "?:\\Windows\\SysWOW64\\srtasks.exe",
+                            "?:\\Windows\\System32\\taskkill.exe",
+                            "?:\\Windows\\Installer\\MSI*.tmp",
+                            "?:\\Program Files\\*.exe",
+                            "?:\\Program Files (x86)\\*.exe",
+                            "?:\\Windows\\System32\\ie4uinit.exe",
+                            "?:\\Windows\\SysWOW64\\ie4uinit.exe",
+                            "?:\\Windows\\System32\\sc.exe",
+                            "?:\\Windows\\system32\\Wbem\\mofcomp.exe",
+                            "?:\\Windows\\twain_32\\fjscan32\\SOP\\crtdmprc.exe",
+                            "?:\\Windows\\SysWOW64\\taskkill.exe",
+                            "?:\\Windows\\SysWOW64\\schtasks.exe",
+                            "?:\\Windows\\system32\\schtasks.exe",
+                            "?:\\Windows\\System32\\sdbinst.exe") and
+  not (process.code_signature.subject_name == "Citrix Systems, Inc." and process.code_signature.trusted == true) and
+  not (process.name : ("regsvr32.exe", "powershell.exe", "rundll32.exe", "wscript.exe") and
+       process.Ext.token.integrity_level_name == "high" and
+       process.args : ("?:\\Program Files\\*", "?:\\Program Files (x86)\\*")) and
+  not (process.executable : ("?:\\Program Files\\*.exe", "?:\\Program Files (x86)\\*.exe") and process.code_signature.trusted == true) and
+  not (process.name : "rundll32.exe" and process.args : "printui.dll,PrintUIEntry")
+  ] by process.parent.entity_id"#;
 }

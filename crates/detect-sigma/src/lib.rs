@@ -30,7 +30,7 @@
 //! "#;
 //! let rules = detect_sigma::parse_rule_file("net_connection_win_msiexec_http.yml", yaml)?;
 //! assert_eq!(rules[0].name, "net_connection_win_msiexec_http");
-//! let set = detect_core::ir::RuleSet { rules };
+//! let set = detect_core::ir::RuleSet { rules, ..Default::default() };
 //! let interpreter = Interpreter::new(&set)?;
 //! let event = JsonEvent::parse_str(r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 3,
 //!     "Initiated": "true", "Image": "C:\\Windows\\System32\\msiexec.exe", "DestinationPort": 443}"#)?;
@@ -301,18 +301,18 @@ pub fn load_dir(dir: &Path, options: &LoadOptions) -> (RuleSet, Vec<(PathBuf, Si
     (loaded.rules, failures)
 }
 
+/// What a strict load that failed still produced, and every failure.
+pub type LoadFailure = (Loaded, Vec<(PathBuf, SigmaError)>);
+
 /// Loads `path` (a file or a folder) strictly, the compile-time path: every
 /// error fails the load, except unsupported rules when
 /// [`LoadOptions::skip_unsupported`] is set (they are listed in
 /// [`Loaded::skipped`]).
-pub fn load_path(
-    path: &Path,
-    options: &LoadOptions,
-) -> Result<Loaded, (Loaded, Vec<(PathBuf, SigmaError)>)> {
+pub fn load_path(path: &Path, options: &LoadOptions) -> Result<Loaded, Box<LoadFailure>> {
     let (loaded, failures) = load_files(path, options);
     if failures.is_empty() {
         Ok(loaded)
     } else {
-        Err((loaded, failures))
+        Err(Box::new((loaded, failures)))
     }
 }

@@ -99,8 +99,11 @@ fn run_one(rule_file: &std::path::Path, json_file: &std::path::Path) -> Result<u
     let text = std::fs::read_to_string(rule_file).map_err(|e| format!("rule unreadable: {e}"))?;
     let rules = detect_sigma::parse_rule_file(&rule_file.display().to_string(), &text)
         .map_err(|e| format!("rule does not load: {}", e.message))?;
-    let interp =
-        Interpreter::new(&RuleSet { rules }).map_err(|e| format!("interpreter refuses: {e}"))?;
+    let interp = Interpreter::new(&RuleSet {
+        rules,
+        ..Default::default()
+    })
+    .map_err(|e| format!("interpreter refuses: {e}"))?;
     let sample =
         std::fs::read_to_string(json_file).map_err(|e| format!("sample unreadable: {e}"))?;
     let docs = json_documents(&sample).map_err(|e| format!("sample is not JSON: {e}"))?;

@@ -25,7 +25,11 @@ fn field(f: &str, test: Test) -> Expr {
 }
 
 fn matches(rules: Vec<Rule>, event: &str) -> Vec<usize> {
-    let interp = Interpreter::new(&RuleSet { rules }).expect("interpretable");
+    let interp = Interpreter::new(&RuleSet {
+        rules,
+        ..Default::default()
+    })
+    .expect("interpretable");
     interp.matches(&JsonEvent::parse_str(event).expect("json"))
 }
 
