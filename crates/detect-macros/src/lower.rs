@@ -473,6 +473,13 @@ fn lower_sequence(def: &SequenceDef, errors: &mut Errors) -> Option<Sequence> {
             return None;
         }
     };
+    if !matches!(query.body, detect_eql::Body::Sequence(_)) {
+        errors.at(
+            def.eql.span(),
+            "expected an EQL `sequence` query; single-event conditions are written as a `rule`",
+        );
+        return None;
+    }
     match query.to_sequence(&def.name.to_string()) {
         Ok(mut seq) => {
             seq.meta = attrs.meta;
