@@ -510,21 +510,40 @@ mod tests {
 
     #[test]
     fn a_flood_of_keys_stays_within_capacity_and_counts_evictions() {
+        // A million unique keys through a table of 1,000: memory is fixed at
+        // construction, so only the counters grow.
         let mut t = SequenceTable::new(3, 1_000, Some(60_000));
+        let before = (
+            t.slot_key.capacity(),
+            t.index.capacity(),
+            t.slot_events.capacity(),
+        );
         let mut builder_keys = 0u64;
-        for i in 0..200_000u64 {
-            let k = t.key(&[&i.to_string()]);
+        let mut buf = String::new();
+        for i in 0..1_000_000u64 {
+            use std::fmt::Write as _;
+            buf.clear();
+            let _ = write!(buf, "{i}");
+            let k = t.key(&[&buf]);
             t.step(i as i64, i, &[Some(k), None, None], None, |_| {});
             builder_keys += 1;
             assert!(t.len() <= 1_000);
         }
         assert_eq!(t.len(), 1_000);
         assert_eq!(t.stats().evicted, builder_keys - 1_000);
+        assert_eq!(
+            before,
+            (
+                t.slot_key.capacity(),
+                t.index.capacity(),
+                t.slot_events.capacity()
+            )
+        );
         // The survivors are the most recent keys, and still complete.
-        let k = t.key(&["199999"]);
-        t.step(200_000, 1, &[None, Some(k), None], None, |_| {});
+        let k = t.key(&["999999"]);
+        t.step(1_000_000, 1, &[None, Some(k), None], None, |_| {});
         let mut done = 0;
-        t.step(200_001, 2, &[None, None, Some(k)], None, |_| done += 1);
+        t.step(1_000_001, 2, &[None, None, Some(k)], None, |_| done += 1);
         assert_eq!(done, 1);
     }
 
