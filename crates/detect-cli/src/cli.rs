@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use detect::ir::Level;
 
+use crate::scan::DEFAULT_SEQUENCE_CAPACITY;
+
 /// Examples shown at the end of `detect --help` and `detect scan --help`.
 const EXAMPLES: &str = "\
 Examples:
@@ -31,6 +33,13 @@ Inputs are recognised by content, not name: EVTX files (`ElfFile` header), gzip
 layouts, detected per line: flat Windows fields (`EventID`, `Channel`,
 `CommandLine`), the evtx crate's nested rendering (`Event.System`,
 `Event.EventData`) or ECS (`winlog.*`, `process.*`).
+
+Sequence rules (log source `ECS sequence` in `detect rules`) match ordered events of
+one input: the events of each file are taken to be in time order, and a
+sequence never joins events of different files (nor of stdin and a file). A
+completed sequence is reported once, with the lines (or EVTX record ids) of its
+events: `FILE:L1,L2,L3` in the table, `\"lines\": [...]` (or `\"records\"`) in
+JSON lines.
 
 Damaged input never stops a scan: every malformed line, damaged EVTX chunk or
 record and unreadable file is reported on stderr with where it happened
@@ -110,6 +119,14 @@ pub(crate) struct ScanArgs {
     /// Longest line accepted, in bytes; longer lines are reported and skipped.
     #[arg(long, value_name = "BYTES", default_value_t = 256 * 1024 * 1024)]
     pub(crate) max_line_bytes: u64,
+
+    /// Pending (started, not yet completed) sequences held per sequence rule
+    /// and input. This bounds the memory of each sequence rule (allocated
+    /// once per input); beyond it the oldest pending sequence is evicted
+    /// (counted in the summary) and can no longer complete.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_SEQUENCE_CAPACITY,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) sequence_capacity: u32,
 }
 
 /// How matches are written.
@@ -168,6 +185,7 @@ mod tests {
         assert_eq!(args.format, Format::Table);
         assert!(!args.quiet && !args.include_event && !args.fail_on_match);
         assert_eq!(args.max_line_bytes, 256 << 20);
+        assert_eq!(args.sequence_capacity, 65536);
         assert_eq!(
             (args.output, args.min_level, args.threads),
             (None, None, None)
@@ -207,5 +225,11 @@ mod tests {
         assert!(Cli::try_parse_from(["detect", "scan"]).is_err());
         assert!(Cli::try_parse_from(["detect", "scan", "-f", "xml", "a"]).is_err());
         assert!(Cli::try_parse_from(["detect", "scan", "-j", "0", "a"]).is_err());
+        assert!(Cli::try_parse_from(["detect", "scan", "--sequence-capacity", "0", "a"]).is_err());
+        let cli = Cli::try_parse_from(["detect", "scan", "--sequence-capacity", "8", "a"]).unwrap();
+        let Command::Scan(args) = cli.command else {
+            panic!("expected scan");
+        };
+        assert_eq!(args.sequence_capacity, 8);
     }
 }

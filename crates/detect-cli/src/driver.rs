@@ -4,7 +4,7 @@
 //! Files are the unit of parallelism: each of `--threads` workers (one per
 //! core by default) takes the next input from a shared counter and scans it
 //! from start to end with its own [`Scanner`], so the events of one file are
-//! always seen in order (sequence rules will depend on it). A worker formats
+//! always seen in order (sequence rules depend on it). A worker formats
 //! its matches and problem reports into buffers and sends them to the main
 //! thread in pieces (at the end of each input, or every [`FLUSH_BYTES`]);
 //! the main thread writes the pieces of input 0, then of input 1, and so on,
@@ -34,7 +34,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crate::cli::{Format, ScanArgs};
 use crate::inputs::{self, Input};
 use crate::output::{self, JsonlRows, Rows, TableLayout, TableRows};
-use crate::scan::{Match, Scanner, Sink, Stats, display_name};
+use crate::scan::{Match, RuleFilter, Scanner, Sink, Stats, display_name};
 
 /// A worker sends what it has buffered once it holds this many bytes.
 const FLUSH_BYTES: usize = 256 * 1024;
@@ -99,23 +99,27 @@ impl Sink for PieceSink<'_> {
     }
 }
 
-/// Which rules are reported, by index, given `--rule` and `--min-level`;
-/// or the one-line error for an unknown rule name.
-pub(crate) fn rule_filter(names: &[String], min_level: Option<Level>) -> Result<Vec<bool>, String> {
+/// Which rules and sequence rules are reported, given `--rule` and
+/// `--min-level`; or the one-line error for an unknown rule name.
+pub(crate) fn rule_filter(
+    names: &[String],
+    min_level: Option<Level>,
+) -> Result<RuleFilter, String> {
     for name in names {
-        if Builtin::rule(name).is_none() {
+        if Builtin::rule(name).is_none() && !Builtin::SEQUENCES.iter().any(|s| s.name == *name) {
             return Err(format!(
                 "unknown rule `{name}` given to --rule; `detect rules` lists the rule names"
             ));
         }
     }
-    Ok(Builtin::RULES
-        .iter()
-        .map(|r| {
-            (names.is_empty() || names.iter().any(|n| n == r.name))
-                && min_level.is_none_or(|min| r.level >= min)
-        })
-        .collect())
+    let wanted = |r: &detect::RuleInfo| {
+        (names.is_empty() || names.iter().any(|n| n == r.name))
+            && min_level.is_none_or(|min| r.level >= min)
+    };
+    Ok(RuleFilter {
+        rules: Builtin::RULES.iter().map(wanted).collect(),
+        sequences: Builtin::SEQUENCES.iter().map(wanted).collect(),
+    })
 }
 
 /// The message of a caught panic.
@@ -206,9 +210,11 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
                 Format::Jsonl => Rows::Jsonl(JsonlRows::new(args.include_event)),
             };
             let max_line_bytes = args.max_line_bytes;
+            let sequence_capacity = args.sequence_capacity as usize;
             scope.spawn(move || {
                 let mut scanner = Scanner::new(max_line_bytes)
                     .with_filter(enabled.clone())
+                    .with_sequence_capacity(sequence_capacity)
                     .with_progress(progress);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
@@ -338,14 +344,22 @@ mod tests {
     #[test]
     fn rule_filter_by_name_and_level() {
         let all = rule_filter(&[], None).unwrap();
-        assert!(all.iter().all(|&e| e));
+        assert_eq!(all, RuleFilter::all());
+        assert!(all.rules.iter().chain(&all.sequences).all(|&e| e));
         let name = |n: &str| Builtin::rule(n).unwrap().index;
         let one = rule_filter(&["msiexec_web_install".to_string()], None).unwrap();
-        assert_eq!(one.iter().filter(|&&e| e).count(), 1);
-        assert!(one[name("msiexec_web_install")]);
+        assert_eq!(one.rules.iter().filter(|&&e| e).count(), 1);
+        assert!(one.rules[name("msiexec_web_install")]);
+        assert!(one.sequences.iter().all(|&e| !e));
         let medium = rule_filter(&[], Some(Level::Medium)).unwrap();
-        assert!(medium[name("msi_install_from_web")]);
-        assert!(!medium[name("msiexec_http_connection")]);
+        assert!(medium.rules[name("msi_install_from_web")]);
+        assert!(!medium.rules[name("msiexec_http_connection")]);
+        // The sequence is `low`.
+        assert!(medium.sequences.iter().all(|&e| !e));
+        // Sequence names are accepted by --rule.
+        let seq = rule_filter(&["msiexec_remote_file_execution".to_string()], None).unwrap();
+        assert!(seq.rules.iter().all(|&e| !e));
+        assert_eq!(seq.sequences, [true]);
         let err = rule_filter(&["nope".to_string()], None).unwrap_err();
         assert!(
             err.contains("unknown rule `nope`") && err.contains("detect rules"),

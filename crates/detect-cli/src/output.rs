@@ -11,6 +11,12 @@
 //!
 //! In JSON-lines mode the matches' stream carries nothing but one object per
 //! match, so the summary goes to stderr as a single line.
+//!
+//! A completed sequence is one row or object: LOCATION `file:L1,L2,L3` (or
+//! `file#R1,R2,R3` for EVTX) and DETAILS `sequence of N events`; its TIME and
+//! COMPUTER are its last event's. Its JSON object is `rule`, `id`, `title`,
+//! `level`, `file`, `lines` (or `records`), `sequence: true` and `timestamp`
+//! (the last event's), without `layout` or `event`.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -44,11 +50,8 @@ impl TableLayout {
         };
         let longest_name = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
         TableLayout {
-            level_width: widest(
-                &mut Builtin::RULES.iter().map(|r| r.level.as_str().len()),
-                "LEVEL",
-            ),
-            rule_width: widest(&mut Builtin::RULES.iter().map(|r| r.name.len()), "RULE"),
+            level_width: widest(&mut all_rules().map(|r| r.level.as_str().len()), "LEVEL"),
+            rule_width: widest(&mut all_rules().map(|r| r.name.len()), "RULE"),
             // name, ':' or '#' and room for six-digit line or record numbers.
             location_width: (longest_name + 7).clamp("LOCATION".len(), MAX_LOCATION_WIDTH),
         }
@@ -67,6 +70,21 @@ impl TableLayout {
             rw = self.rule_width,
             locw = self.location_width,
         )
+    }
+}
+
+/// The stateless rules, then the sequence rules.
+fn all_rules() -> impl Iterator<Item = &'static detect::RuleInfo> {
+    Builtin::RULES.iter().chain(Builtin::SEQUENCES)
+}
+
+/// Appends `p1,p2,...` to `out`.
+fn push_positions(out: &mut String, positions: &[u64]) {
+    for (i, p) in positions.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let _ = write!(out, "{p}");
     }
 }
 
@@ -98,12 +116,33 @@ impl TableRows {
     pub(crate) fn write(&mut self, out: &mut dyn Write, m: &Match<'_>) -> io::Result<()> {
         self.location.clear();
         push_sanitized(&mut self.location, m.file);
-        let _ = write!(self.location, "{}", m.at);
+        match m.sequence {
+            None => {
+                let _ = write!(self.location, "{}", m.at);
+            }
+            Some(positions) => {
+                self.location.push(match m.at {
+                    Location::Line(_) => ':',
+                    Location::Record(_) => '#',
+                });
+                push_positions(&mut self.location, positions);
+            }
+        }
         self.fields.time(m.event, &mut self.time);
         cell(&mut self.time, TIME_WIDTH);
         self.fields.computer(m.event, &mut self.computer);
         cell(&mut self.computer, COMPUTER_WIDTH);
-        self.fields.details(m.event, &mut self.details);
+        if let Some(positions) = m.sequence {
+            self.details.clear();
+            let n = positions.len();
+            let _ = write!(
+                self.details,
+                "sequence of {n} {}",
+                if n == 1 { "event" } else { "events" }
+            );
+        } else {
+            self.fields.details(m.event, &mut self.details);
+        }
         if self.details.is_empty() {
             self.details.push('-');
         }
@@ -169,6 +208,21 @@ impl JsonlRows {
         serde_json::to_writer(&mut *out, m.rule.level.as_str())?;
         out.write_all(b",\"file\":")?;
         serde_json::to_writer(&mut *out, m.file)?;
+        if let Some(positions) = m.sequence {
+            out.write_all(match m.at {
+                Location::Line(_) => b",\"lines\":[",
+                Location::Record(_) => b",\"records\":[",
+            })?;
+            for (i, p) in positions.iter().enumerate() {
+                if i > 0 {
+                    out.write_all(b",")?;
+                }
+                write!(out, "{p}")?;
+            }
+            out.write_all(b"],\"sequence\":true,\"timestamp\":")?;
+            serde_json::to_writer(&mut *out, &timestamp)?;
+            return out.write_all(b"}\n");
+        }
         match m.at {
             Location::Line(n) => write!(out, ",\"line\":{n}")?,
             Location::Record(n) => write!(out, ",\"record\":{n}")?,
@@ -220,7 +274,13 @@ pub(crate) fn summary_block(stats: &Stats) -> String {
         ("unreadable files", stats.unreadable.to_string()),
         ("elapsed", format!("{} ({})", elapsed(stats), rate(stats))),
     ];
-    for (label, value) in rows {
+    let evicted = (stats.sequences_evicted > 0).then(|| {
+        (
+            "sequences evicted",
+            format!("{} (raise --sequence-capacity)", stats.sequences_evicted),
+        )
+    });
+    for (label, value) in rows.into_iter().chain(evicted) {
         let _ = writeln!(s, "  {label:<17} {value}");
     }
     let hits: Vec<_> = rule_counts(stats).collect();
@@ -285,14 +345,24 @@ pub(crate) fn summary_line(stats: &Stats) -> String {
         stats.unreadable,
         plural(stats.unreadable, "file", "files"),
     );
+    if stats.sequences_evicted > 0 {
+        let _ = write!(
+            s,
+            ", {} pending {} evicted (raise --sequence-capacity)",
+            stats.sequences_evicted,
+            plural(stats.sequences_evicted, "sequence", "sequences"),
+        );
+    }
     s
 }
 
-/// Rules that matched at least once, in rule order, with their counts.
+/// Rules, then sequence rules, that matched at least once, in rule order,
+/// with their counts.
 fn rule_counts(stats: &Stats) -> impl Iterator<Item = (&'static detect::RuleInfo, u64)> + '_ {
     Builtin::RULES
         .iter()
         .zip(&stats.per_rule)
+        .chain(Builtin::SEQUENCES.iter().zip(&stats.per_sequence))
         .filter(|(_, n)| **n > 0)
         .map(|(r, n)| (r, *n))
 }
@@ -360,6 +430,8 @@ mod tests {
         let mut per_rule = vec![0; Builtin::RULES.len()];
         per_rule[0] = 2;
         Stats {
+            per_sequence: vec![0; Builtin::SEQUENCES.len()],
+            sequences_evicted: 0,
             inputs: 1,
             bytes: 2_500_000,
             events: 10,
@@ -395,6 +467,7 @@ mod tests {
             event: &ev,
             file: "a\"b.ndjson",
             at: Location::Line(7),
+            sequence: None,
         };
         let text = jsonl(&m, false);
         let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
@@ -436,6 +509,40 @@ mod tests {
     }
 
     #[test]
+    fn sequences_are_one_row_or_object_with_every_position() {
+        let ev = JsonEvent::parse_str("{}").unwrap();
+        let rule = &Builtin::SEQUENCES[0];
+        let m = Match {
+            rule,
+            event: &ev,
+            file: "f.evtx",
+            at: Location::Record(9),
+            sequence: Some(&[4, 7, 9]),
+        };
+        let text = jsonl(&m, true);
+        assert_eq!(
+            text,
+            format!(
+                "{{\"rule\":\"{}\",\"id\":null,\"title\":{},\"level\":\"low\",\"file\":\"f.evtx\",\
+                 \"records\":[4,7,9],\"sequence\":true,\"timestamp\":null}}\n",
+                rule.name,
+                serde_json::to_string(rule.title).unwrap()
+            )
+        );
+        let layout = TableLayout::new(&["f.evtx".to_string()]);
+        let mut out = Vec::new();
+        TableRows::new(layout).write(&mut out, &m).unwrap();
+        let row = String::from_utf8(out).unwrap();
+        assert!(row.contains(" f.evtx#4,7,9 "), "{row}");
+        assert!(row.ends_with("  sequence of 3 events\n"), "{row}");
+        assert_eq!(
+            layout.header().find("LOCATION"),
+            row.find("f.evtx"),
+            "{row}"
+        );
+    }
+
+    #[test]
     fn jsonl_timestamp_is_null_when_missing() {
         let ev = JsonEvent::parse_str("{}").unwrap();
         let text = jsonl(
@@ -444,6 +551,7 @@ mod tests {
                 event: &ev,
                 file: "f",
                 at: Location::Line(1),
+                sequence: None,
             },
             false,
         );
@@ -486,6 +594,7 @@ mod tests {
                     event: &ev,
                     file: "events.ndjson",
                     at,
+                    sequence: None,
                 },
             )
             .unwrap();

@@ -1,7 +1,9 @@
 //! `detect rules`: the built-in rule set as a table.
 //!
-//! The rule metadata is static (`Builtin::RULES`), so the table can measure
-//! every column before printing; nothing here runs on events.
+//! The rule metadata is static (`Builtin::RULES`, then the sequence rules of
+//! `Builtin::SEQUENCES`), so the table can measure every column before
+//! printing; nothing here runs on events. A sequence rule's log source is
+//! shown as `ECS sequence`: the built-in sequences read ECS events.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
@@ -12,13 +14,20 @@ use detect_rules::Builtin;
 /// Column headers, in order.
 const HEADERS: [&str; 6] = ["NAME", "ID", "LEVEL", "LOGSOURCE", "TITLE", "TAGS"];
 
-/// The cells of one rule's row.
-fn row(rule: &RuleInfo) -> [String; 6] {
+/// Log source column of a sequence rule.
+pub(crate) const SEQUENCE_LOGSOURCE: &str = "ECS sequence";
+
+/// The cells of one rule's row (`sequence`: a sequence rule).
+fn row(rule: &RuleInfo, sequence: bool) -> [String; 6] {
     [
         rule.name.to_string(),
         rule.id.unwrap_or("-").to_string(),
         rule.level.as_str().to_string(),
-        rule.logsource.to_string(),
+        if sequence {
+            SEQUENCE_LOGSOURCE.to_string()
+        } else {
+            rule.logsource.to_string()
+        },
         rule.title.to_string(),
         if rule.tags.is_empty() {
             "-".to_string()
@@ -28,9 +37,13 @@ fn row(rule: &RuleInfo) -> [String; 6] {
     ]
 }
 
-/// The table of `rules`: a header line, then one line per rule.
-pub(crate) fn table(rules: &[RuleInfo]) -> String {
-    let rows: Vec<[String; 6]> = rules.iter().map(row).collect();
+/// The table of `rules` then `sequences`: a header line, then one line per rule.
+pub(crate) fn table(rules: &[RuleInfo], sequences: &[RuleInfo]) -> String {
+    let rows: Vec<[String; 6]> = rules
+        .iter()
+        .map(|r| row(r, false))
+        .chain(sequences.iter().map(|r| row(r, true)))
+        .collect();
     let mut widths = HEADERS.map(str::len);
     for r in &rows {
         for (w, cell) in widths.iter_mut().zip(r) {
@@ -58,7 +71,7 @@ pub(crate) fn table(rules: &[RuleInfo]) -> String {
 
 /// Runs `detect rules`.
 pub(crate) fn run() -> ExitCode {
-    let text = table(Builtin::RULES);
+    let text = table(Builtin::RULES, Builtin::SEQUENCES);
     match io::stdout().lock().write_all(text.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -75,11 +88,15 @@ mod tests {
 
     #[test]
     fn lists_every_rule_with_aligned_columns() {
-        let text = table(Builtin::RULES);
+        let text = table(Builtin::RULES, Builtin::SEQUENCES);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), Builtin::RULES.len() + 1);
+        assert_eq!(
+            lines.len(),
+            Builtin::RULES.len() + Builtin::SEQUENCES.len() + 1
+        );
         let title_at = lines[0].find("TITLE").unwrap();
-        for (rule, line) in Builtin::RULES.iter().zip(&lines[1..]) {
+        let all = Builtin::RULES.iter().chain(Builtin::SEQUENCES);
+        for (rule, line) in all.zip(&lines[1..]) {
             assert!(line.starts_with(rule.name), "{line}");
             assert_eq!(
                 line.get(title_at..).map(|t| t.starts_with(rule.title)),
@@ -87,5 +104,10 @@ mod tests {
                 "{text}"
             );
         }
+        let seq = lines
+            .iter()
+            .find(|l| l.starts_with("msiexec_remote_file_execution "))
+            .unwrap();
+        assert!(seq.contains(SEQUENCE_LOGSOURCE), "{text}");
     }
 }

@@ -21,6 +21,15 @@
 //! it was cut (see [`crate::inputs::Padded`]); an input that cannot be opened
 //! or read is reported as `FILE: ...` and the scan goes on with the next one.
 //! Each is counted in [`Stats`]; only unreadable inputs make the exit status 2.
+//!
+//! Sequence rules ([`Builtin::SEQUENCES`]) run on the same events, after the
+//! stateless rules, with one [`BuiltinSequences`] state per input: the events
+//! of one input are taken to be in time order, and a sequence never joins
+//! events of different inputs. The state is created at the input's first
+//! event (its memory, bounded by `--sequence-capacity` pending sequences per
+//! rule, is allocated then, once); stepping it allocates nothing. A completed
+//! sequence is reported as one [`Match`] whose `sequence` holds the positions
+//! (lines or record ids) of its events; its `event` is the last of them.
 
 use std::cell::Cell;
 use std::error::Error;
@@ -30,7 +39,7 @@ use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::time::Duration;
 
 use detect::{JsonEvent, RuleInfo};
-use detect_rules::Builtin;
+use detect_rules::{Builtin, BuiltinSequences};
 use evtx::err::EvtxError;
 use evtx::{EvtxParser, ParserSettings};
 use flate2::bufread::MultiGzDecoder;
@@ -74,7 +83,33 @@ pub(crate) struct Match<'a> {
     pub(crate) file: &'a str,
     /// Where the event is in the input.
     pub(crate) at: Location,
+    /// For a sequence rule, the positions (lines or record ids, as `at`) of
+    /// the events of the completed sequence, in order; `event` and `at` are
+    /// its last event. `None` for a stateless rule.
+    pub(crate) sequence: Option<&'a [u64]>,
 }
+
+/// Which rules are reported (after `--rule` and `--min-level`).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RuleFilter {
+    /// By [`RuleInfo::index`] of [`Builtin::RULES`].
+    pub(crate) rules: Vec<bool>,
+    /// By index in [`Builtin::SEQUENCES`].
+    pub(crate) sequences: Vec<bool>,
+}
+
+impl RuleFilter {
+    /// Every rule and sequence.
+    pub(crate) fn all() -> Self {
+        RuleFilter {
+            rules: vec![true; Builtin::RULES.len()],
+            sequences: vec![true; Builtin::SEQUENCES.len()],
+        }
+    }
+}
+
+/// Default of `--sequence-capacity`.
+pub(crate) const DEFAULT_SEQUENCE_CAPACITY: u32 = 65536;
 
 /// Where a scanner sends matches and problems with the input.
 pub(crate) trait Sink {
@@ -105,6 +140,11 @@ pub(crate) struct Stats {
     pub(crate) unreadable: u64,
     /// Matches per rule, indexed by [`RuleInfo::index`].
     pub(crate) per_rule: Vec<u64>,
+    /// Completed sequences reported per sequence rule, indexed as
+    /// [`Builtin::SEQUENCES`] (also counted in `matches`).
+    pub(crate) per_sequence: Vec<u64>,
+    /// Pending sequences dropped because `--sequence-capacity` was reached.
+    pub(crate) sequences_evicted: u64,
     /// Wall-clock time of the scan, reading included (whole run only).
     pub(crate) elapsed: Duration,
 }
@@ -114,6 +154,7 @@ impl Stats {
     pub(crate) fn new() -> Self {
         Stats {
             per_rule: vec![0; Builtin::RULES.len()],
+            per_sequence: vec![0; Builtin::SEQUENCES.len()],
             ..Stats::default()
         }
     }
@@ -133,6 +174,13 @@ impl Stats {
         for (a, b) in self.per_rule.iter_mut().zip(&other.per_rule) {
             *a += b;
         }
+        self.sequences_evicted += other.sequences_evicted;
+        if self.per_sequence.len() < other.per_sequence.len() {
+            self.per_sequence.resize(other.per_sequence.len(), 0);
+        }
+        for (a, b) in self.per_sequence.iter_mut().zip(&other.per_sequence) {
+            *a += b;
+        }
     }
 }
 
@@ -145,8 +193,14 @@ pub(crate) struct Scanner {
     line: Vec<u8>,
     /// Lines longer than this are skipped without being buffered whole.
     max_line_bytes: u64,
-    /// Whether each rule (by index) is reported.
-    enabled: Vec<bool>,
+    /// Which rules and sequences are reported.
+    filter: RuleFilter,
+    /// Whether any sequence rule is reported (else sequences are not run).
+    any_sequence: bool,
+    /// The current input's sequence state, created at its first event.
+    sequences: Option<BuiltinSequences>,
+    /// Pending sequences held per sequence rule.
+    sequence_capacity: usize,
     /// Advanced as bytes are read (hidden unless the run shows one).
     progress: ProgressBar,
     /// What has been seen so far.
@@ -161,15 +215,25 @@ impl Scanner {
             event: JsonEvent::new(),
             line: Vec::new(),
             max_line_bytes,
-            enabled: vec![true; Builtin::RULES.len()],
+            filter: RuleFilter::all(),
+            any_sequence: !Builtin::SEQUENCES.is_empty(),
+            sequences: None,
+            sequence_capacity: DEFAULT_SEQUENCE_CAPACITY as usize,
             progress: ProgressBar::hidden(),
             stats: Stats::new(),
         }
     }
 
-    /// Reports only the rules whose index is `true` in `enabled`.
-    pub(crate) fn with_filter(mut self, enabled: Vec<bool>) -> Self {
-        self.enabled = enabled;
+    /// Reports only the rules and sequences that `filter` enables.
+    pub(crate) fn with_filter(mut self, filter: RuleFilter) -> Self {
+        self.any_sequence = filter.sequences.iter().any(|&e| e);
+        self.filter = filter;
+        self
+    }
+
+    /// Holds at most `capacity` pending sequences per sequence rule and input.
+    pub(crate) fn with_sequence_capacity(mut self, capacity: usize) -> Self {
+        self.sequence_capacity = capacity;
         self
     }
 
@@ -181,12 +245,25 @@ impl Scanner {
 
     /// Scans one input, shown as `name` in reports. Problems with the input
     /// go to the sink's `report`; the error is the sink's (the output is gone).
+    /// Sequences start afresh: they do not join events of different inputs.
     pub(crate) fn scan_input(
         &mut self,
         input: &Input,
         name: &str,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
+        self.sequences = None;
+        let result = self.scan_one(input, name, sink);
+        if let Some(state) = self.sequences.take() {
+            for i in 0..Builtin::SEQUENCES.len() {
+                self.stats.sequences_evicted += state.stats(i).evicted;
+            }
+        }
+        result
+    }
+
+    /// [`Self::scan_input`] without the sequence state's reset.
+    fn scan_one(&mut self, input: &Input, name: &str, sink: &mut dyn Sink) -> io::Result<()> {
         self.stats.inputs += 1;
         match input {
             Input::Stdin => {
@@ -419,12 +496,13 @@ impl Scanner {
         }
     }
 
-    /// Runs the rules on the parsed event in `self.event`.
+    /// Runs the rules, then the sequence rules, on the parsed event in
+    /// `self.event`.
     fn scan_event(&mut self, name: &str, at: Location, sink: &mut dyn Sink) -> io::Result<()> {
         self.stats.events += 1;
         let event = &self.event;
         let stats = &mut self.stats;
-        let enabled = &self.enabled;
+        let enabled = &self.filter.rules;
         let mut result = Ok(());
         Builtin::scan(event, |rule| {
             if !enabled.get(rule.index).copied().unwrap_or(true) {
@@ -440,6 +518,34 @@ impl Scanner {
                     event,
                     file: name,
                     at,
+                    sequence: None,
+                });
+            }
+        });
+        if !self.any_sequence {
+            return result;
+        }
+        let capacity = self.sequence_capacity;
+        let state = self
+            .sequences
+            .get_or_insert_with(|| Builtin::sequences(capacity));
+        let enabled = &self.filter.sequences;
+        let (Location::Line(pos) | Location::Record(pos)) = at;
+        state.step(event, pos, |rule, positions| {
+            if !enabled.get(rule.index).copied().unwrap_or(true) {
+                return;
+            }
+            stats.matches += 1;
+            if let Some(count) = stats.per_sequence.get_mut(rule.index) {
+                *count += 1;
+            }
+            if result.is_ok() {
+                result = sink.on_match(&Match {
+                    rule,
+                    event,
+                    file: name,
+                    at,
+                    sequence: Some(positions),
                 });
             }
         });
@@ -744,7 +850,7 @@ mod tests {
             .lines()
             .filter(|l| JsonEvent::parse_str(l).is_ok())
             .collect();
-        assert_eq!(events.len(), 29);
+        assert_eq!(events.len(), 32);
         let input = (events.join("\n") + "\n").repeat(3);
         let mut scanner = Scanner::new(1 << 20);
         let mut sink = Count(0);
@@ -756,12 +862,16 @@ mod tests {
             .scan_reader(input.as_bytes(), "measured", &mut sink)
             .unwrap();
         let allocations = counting::allocations() - before;
-        assert_eq!(sink.0, 2 * 3 * 13);
+        // 13 rule matches and one completed sequence (lines 31-33) per copy:
+        // the sequence state (created during the warm-up, kept by
+        // `scan_reader`) steps without allocating.
+        assert_eq!(sink.0, 2 * 3 * 14);
+        assert_eq!(scanner.stats.per_sequence, [2 * 3]);
         assert_eq!(
             allocations,
             0,
             "allocations while scanning {} events",
-            3 * 29
+            3 * 32
         );
     }
 

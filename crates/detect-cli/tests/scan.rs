@@ -68,15 +68,34 @@ fn jsonl(o: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
-/// (line, rule) of every match of a `--format jsonl` run.
+/// (line, rule) of every match of a `--format jsonl` run; a sequence is
+/// listed on the line of its last event.
 fn hits(o: &Output) -> Vec<(u64, String)> {
     jsonl(o)
         .iter()
         .map(|v| {
-            (
-                v["line"].as_u64().unwrap(),
-                v["rule"].as_str().unwrap().to_string(),
-            )
+            let line = v["line"]
+                .as_u64()
+                .or_else(|| v["lines"].as_array()?.last()?.as_u64())
+                .unwrap_or_else(|| panic!("no line: {v}"));
+            (line, v["rule"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// The `lines` of every sequence object of a `--format jsonl` run, with its rule.
+fn sequences(o: &Output) -> Vec<(String, Vec<u64>)> {
+    jsonl(o)
+        .iter()
+        .filter(|v| v["sequence"] == true)
+        .map(|v| {
+            let lines = v["lines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|n| n.as_u64().unwrap())
+                .collect();
+            (v["rule"].as_str().unwrap().to_string(), lines)
         })
         .collect()
 }
@@ -174,7 +193,15 @@ fn example_file_fires_exactly_what_the_readme_says() {
         "no duplicate matches: {actual:?}"
     );
     assert_eq!(actual.into_iter().collect::<BTreeSet<_>>(), expected);
-    assert_eq!(expected.len(), 13);
+    assert_eq!(expected.len(), 14);
+    // The sequence names all its events.
+    assert_eq!(
+        sequences(&out),
+        [(
+            "msiexec_remote_file_execution".to_string(),
+            vec![31, 32, 33]
+        )]
+    );
 
     // Every built-in rule has a positive in every layout.
     for rule in Builtin::RULES {
@@ -190,6 +217,33 @@ fn example_file_fires_exactly_what_the_readme_says() {
 
     // The objects carry the documented fields, with the layout of their line.
     for v in jsonl(&out) {
+        if v["sequence"] == true {
+            let rule = Builtin::SEQUENCES
+                .iter()
+                .find(|r| r.name == v["rule"])
+                .unwrap();
+            assert_eq!(v["id"], serde_json::json!(rule.id));
+            assert_eq!(v["title"], rule.title);
+            assert_eq!(v["level"], rule.level.as_str());
+            assert_eq!(v["file"], EXAMPLE);
+            assert_eq!(v["timestamp"], "2024-05-01T10:00:50.000Z");
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                [
+                    "rule",
+                    "id",
+                    "title",
+                    "level",
+                    "file",
+                    "lines",
+                    "sequence",
+                    "timestamp"
+                ],
+                "{v}"
+            );
+            continue;
+        }
         let row = &rows[v["line"].as_u64().unwrap() as usize - 1];
         let rule = Builtin::rule(v["rule"].as_str().unwrap()).unwrap();
         assert_eq!(v["id"], serde_json::json!(rule.id));
@@ -216,11 +270,12 @@ fn example_file_fires_exactly_what_the_readme_says() {
     );
     assert!(lines[0].contains("unexpected end of input"), "{err}");
     assert!(
-        lines[1].starts_with("detect: scanned 29 events in "),
+        lines[1].starts_with("detect: scanned 32 events in "),
         "{err}"
     );
     assert!(
-        lines[1].contains(": 13 matches (")
+        lines[1].contains(": 14 matches (")
+            && lines[1].contains("msiexec_remote_file_execution [low]: 1)")
             && lines[1].contains("1 malformed line, 0 EVTX errors, 0 unreadable files"),
         "{err}"
     );
@@ -262,7 +317,7 @@ fn missing_file_is_reported_and_exit_status_is_2() {
     );
     assert!(err.contains("1 unreadable file"), "{err}");
     // The scan went on with the next input.
-    assert_eq!(hits(&out).len(), 13);
+    assert_eq!(hits(&out).len(), 14);
 
     // A directory without event files: nothing scanned, said so, status 2.
     let out = detect(&["scan", "-q", "crates/detect-cli/src"], None);
@@ -281,7 +336,7 @@ fn missing_file_is_reported_and_exit_status_is_2() {
         "{}",
         stderr(&out)
     );
-    assert_eq!(stdout(&out).lines().count(), 14);
+    assert_eq!(stdout(&out).lines().count(), 15);
 }
 
 #[test]
@@ -360,8 +415,15 @@ fn reads_stdin() {
     let out = detect(&["scan", "--format", "jsonl", "-"], Some(example));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let objects = jsonl(&out);
-    assert_eq!(objects.len(), 13);
+    assert_eq!(objects.len(), 14);
     assert!(objects.iter().all(|v| v["file"] == "<stdin>"));
+    assert_eq!(
+        sequences(&out),
+        [(
+            "msiexec_remote_file_execution".to_string(),
+            vec![31, 32, 33]
+        )]
+    );
     assert!(
         stderr(&out).starts_with("detect: <stdin>:18: "),
         "{}",
@@ -390,8 +452,8 @@ fn table_format_has_the_matches_and_a_summary() {
     assert!(text.contains("wks-05.corp.example"), "{text}");
     for row in [
         "Summary",
-        "  events scanned    29",
-        "  matches           13",
+        "  events scanned    32",
+        "  matches           14",
         "  malformed lines   1",
         "  EVTX errors       0",
         "  unreadable files  0",
@@ -403,18 +465,27 @@ fn table_format_has_the_matches_and_a_summary() {
     ] {
         assert!(text.contains(row), "missing {row:?} in\n{text}");
     }
-    for rule in Builtin::RULES {
+    for rule in Builtin::RULES.iter().chain(Builtin::SEQUENCES) {
         assert!(
             text.lines()
                 .any(|l| l.trim_start().starts_with(rule.level.as_str()) && l.contains(rule.name))
         );
     }
+    // The sequence: one row, located at all its lines.
+    let row = text
+        .lines()
+        .find(|l| l.contains(" examples/events.ndjson:31,32,33 "))
+        .unwrap_or_else(|| panic!("no sequence row in\n{text}"));
+    assert!(row.starts_with("low "), "{row}");
+    assert!(row.contains(" msiexec_remote_file_execution "), "{row}");
+    assert!(row.contains("wks-07.corp.example"), "{row}");
+    assert!(row.ends_with("  sequence of 3 events"), "{row}");
     assert!(stderr(&out).starts_with("detect: examples/events.ndjson:18: "));
 
     // --quiet drops the summary in both formats.
     let out = detect(&["scan", "--quiet", EXAMPLE], None);
     assert!(!stdout(&out).contains("Summary"));
-    assert_eq!(stdout(&out).lines().count(), 14);
+    assert_eq!(stdout(&out).lines().count(), 15);
     let out = detect(&["scan", "-q", "-f", "jsonl", EXAMPLE], None);
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
@@ -432,6 +503,12 @@ fn rules_lists_the_built_in_rules() {
     ] {
         assert!(text.lines().any(|l| l.starts_with(name)), "{text}");
     }
+    let seq = text
+        .lines()
+        .find(|l| l.starts_with("msiexec_remote_file_execution "))
+        .unwrap_or_else(|| panic!("no sequence row in\n{text}"));
+    assert!(seq.contains(" ECS sequence "), "{seq}");
+    assert!(seq.contains("Remote File Execution via MSIEXEC"), "{seq}");
     assert!(text.contains("8e5e38e4-5350-4c0b-895a-e872ce0dd54f"));
     assert!(text.contains("windows/application"));
     assert!(text.contains("attack.t1218.007"));
@@ -624,10 +701,10 @@ fn truncated_evtx_is_reported_and_what_remains_is_scanned() {
     );
     assert!(!err.contains("panicked"), "{err}");
     // Chunks 0 and 1 whole, part of chunk 2, then the example file.
-    let events = events_scanned(&out) - 29;
+    let events = events_scanned(&out) - 32;
     assert!((286..ROGUE_MSI_RECORDS).contains(&events), "{err}");
     assert!(err.contains("EVTX error"), "{err}");
-    assert_eq!(hits(&out).len(), 13, "the next input is scanned");
+    assert_eq!(hits(&out).len(), 14, "the next input is scanned");
 
     // Cut at a chunk boundary: the file header still lists three chunks.
     let file = TempFile::with_ext("cut", "evtx", &bytes[..EVTX_HEADER + 2 * EVTX_CHUNK]);
@@ -818,10 +895,10 @@ fn directories_are_walked_and_output_is_in_input_order_whatever_the_threads() {
                 .to_string()
         })
         .collect();
-    let mut expected = vec!["/a.jsonl".to_string(); 13];
+    let mut expected = vec!["/a.jsonl".to_string(); 14];
     // Byte order of names: `HIT.NDJSON` < `c` < `rogue.evtx`.
     expected.push("/b/HIT.NDJSON".into());
-    expected.extend(vec!["/b/c/z.json.gz".to_string(); 13]);
+    expected.extend(vec!["/b/c/z.json.gz".to_string(); 14]);
     if Path::new(ROGUE_MSI).exists() {
         expected.push("/b/rogue.evtx".into());
     }
@@ -926,10 +1003,149 @@ fn filters_output_file_and_fail_on_match() {
     assert_eq!(out.status.code(), Some(0));
     assert!(stdout(&out).is_empty());
     let written = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(written.lines().count(), 13);
+    assert_eq!(written.lines().count(), 14);
     let _ = std::fs::remove_file(&path);
     let out = detect(&["scan", "-o", "/nonexistent/dir/out.txt", EXAMPLE], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("detect: cannot create /nonexistent/dir/out.txt: "));
     assert_eq!(stderr(&out).lines().count(), 1);
+}
+
+/// Seed 003's chain in ECS (Elastic Defend) layout: msiexec started with
+/// `/V` as `id`, its `connection_attempted`, then a child it starts, at the
+/// given `@timestamp`s (epoch ms).
+fn seed_003_chain(id: &str, times: [i64; 3]) -> [String; 3] {
+    let [t0, t1, t2] = times;
+    let user = "S-1-5-21-1004336348-1177238915-682003330-1001";
+    [
+        format!(
+            r#"{{"@timestamp": {t0}, "host": {{"os": {{"type": "windows"}}}}, "event": {{"category": ["process"], "type": ["start"], "action": "start"}}, "process": {{"name": "msiexec.exe", "entity_id": "{id}", "executable": "C:\\Windows\\System32\\msiexec.exe", "args": ["C:\\Windows\\System32\\msiexec.exe", "/V"]}}}}"#
+        ),
+        format!(
+            r#"{{"@timestamp": {t1}, "host": {{"os": {{"type": "windows"}}}}, "event": {{"category": ["network"], "action": "connection_attempted"}}, "process": {{"name": "msiexec.exe", "entity_id": "{id}"}}, "destination": {{"ip": "203.0.113.7", "port": 443}}}}"#
+        ),
+        format!(
+            r#"{{"@timestamp": {t2}, "host": {{"os": {{"type": "windows"}}}}, "event": {{"category": ["process"], "action": "start"}}, "user": {{"id": "{user}"}}, "process": {{"name": "payload.exe", "entity_id": "child-{id}", "executable": "C:\\Users\\bob\\AppData\\Local\\Temp\\payload.exe", "args": ["C:\\Users\\bob\\AppData\\Local\\Temp\\payload.exe"], "parent": {{"name": "msiexec.exe", "entity_id": "{id}"}}}}}}"#
+        ),
+    ]
+}
+
+/// Scans `lines` (one event each) as a temp NDJSON file with `args` added.
+fn scan_lines(lines: &[String], args: &[&str]) -> Output {
+    let file = TempFile::new("seq", (lines.join("\n") + "\n").as_bytes());
+    let mut all = vec!["scan", "-f", "jsonl"];
+    all.extend_from_slice(args);
+    all.push(file.path());
+    let out = detect(&all, None);
+    assert_ne!(out.status.code(), Some(2), "{}", stderr(&out));
+    out
+}
+
+const SEQ: &str = "msiexec_remote_file_execution";
+
+#[test]
+fn sequence_within_a_minute_is_reported_once_with_its_lines() {
+    let out = scan_lines(&seed_003_chain("p1", [0, 1_000, 2_000]), &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let objects = jsonl(&out);
+    assert_eq!(objects.len(), 1, "{}", stdout(&out));
+    let v = &objects[0];
+    assert_eq!(v["rule"], SEQ);
+    assert_eq!(v["lines"], serde_json::json!([1, 2, 3]));
+    assert_eq!(v["sequence"], true);
+    assert_eq!(v["level"], "low");
+    // An epoch-millisecond @timestamp is reported as written.
+    assert_eq!(v["timestamp"], "2000", "{v}");
+    assert!(v.get("line").is_none() && v.get("layout").is_none());
+    assert!(
+        stderr(&out).contains(": 1 match (msiexec_remote_file_execution [low]: 1)"),
+        "{}",
+        stderr(&out)
+    );
+    // Exactly 60 s is still within maxspan.
+    let out = scan_lines(&seed_003_chain("p1", [0, 1_000, 60_000]), &[]);
+    assert_eq!(sequences(&out), [(SEQ.to_string(), vec![1, 2, 3])]);
+
+    // --fail-on-match counts sequences.
+    let out = scan_lines(
+        &seed_003_chain("p1", [0, 1_000, 2_000]),
+        &["--fail-on-match"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn sequence_over_61_seconds_is_not_reported() {
+    let out = scan_lines(
+        &seed_003_chain("p1", [0, 1_000, 61_000]),
+        &["--fail-on-match"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+    assert!(stderr(&out).contains(": 0 matches,"), "{}", stderr(&out));
+}
+
+#[test]
+fn interleaved_sequences_are_reported_apart() {
+    let a = seed_003_chain("pa", [0, 2_000, 4_000]);
+    let b = seed_003_chain("pb", [1_000, 3_000, 5_000]);
+    let lines = [&a[0], &b[0], &a[1], &b[1], &a[2], &b[2]].map(String::clone);
+    let out = scan_lines(&lines, &[]);
+    assert_eq!(
+        sequences(&out),
+        [
+            (SEQ.to_string(), vec![1, 3, 5]),
+            (SEQ.to_string(), vec![2, 4, 6])
+        ]
+    );
+    // The table: one row per sequence.
+    let file = TempFile::new("seq-table", (lines.join("\n") + "\n").as_bytes());
+    let out = detect(&["scan", file.path()], None);
+    let text = stdout(&out);
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains(SEQ)).collect();
+    assert_eq!(rows.len(), 3, "two rows and the summary's\n{text}");
+    assert!(
+        rows[0].contains(&format!("{}:1,3,5 ", file.path())),
+        "{text}"
+    );
+    assert!(
+        rows[1].contains(&format!("{}:2,4,6 ", file.path())),
+        "{text}"
+    );
+    assert!(rows[0].ends_with("  sequence of 3 events"), "{text}");
+}
+
+#[test]
+fn sequences_do_not_join_across_inputs_and_filters_apply() {
+    let [s, c, p] = seed_003_chain("p1", [0, 1_000, 2_000]);
+    let first = TempFile::new("seq-a", format!("{s}\n{c}\n").as_bytes());
+    let second = TempFile::new("seq-b", format!("{p}\n").as_bytes());
+    let out = detect(&["scan", "-f", "jsonl", first.path(), second.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty(), "{}", stdout(&out));
+
+    let chain = seed_003_chain("p1", [0, 1_000, 2_000]);
+    // --rule accepts the sequence's name, alone or with other rules.
+    let out = scan_lines(&chain, &["--rule", SEQ]);
+    assert_eq!(sequences(&out).len(), 1);
+    let out = scan_lines(&chain, &["--rule", "msiexec_web_install"]);
+    assert!(stdout(&out).is_empty());
+    // --min-level applies: the sequence is `low`.
+    let out = scan_lines(&chain, &["--min-level", "medium"]);
+    assert!(stdout(&out).is_empty());
+    let out = scan_lines(&chain, &["--min-level", "low"]);
+    assert_eq!(sequences(&out).len(), 1);
+    // A capacity of 1 still holds one chain; two interleaved chains evict one.
+    let out = scan_lines(&chain, &["--sequence-capacity", "1"]);
+    assert_eq!(sequences(&out).len(), 1);
+    let a = seed_003_chain("pa", [0, 2_000, 4_000]);
+    let b = seed_003_chain("pb", [1_000, 3_000, 5_000]);
+    let lines = [&a[0], &b[0], &a[1], &b[1], &a[2], &b[2]].map(String::clone);
+    let out = scan_lines(&lines, &["--sequence-capacity", "1"]);
+    assert_eq!(sequences(&out), [(SEQ.to_string(), vec![2, 4, 6])]);
+    assert!(
+        stderr(&out).contains("1 pending sequence evicted (raise --sequence-capacity)"),
+        "{}",
+        stderr(&out)
+    );
 }
