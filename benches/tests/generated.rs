@@ -1,0 +1,93 @@
+//! The generated rule sets against the reference interpreter on the real
+//! events of `../shared/data/events/windows-samples.ndjson`: keeps the
+//! generator (and the macro on its output) honest. Only the 10- and 100-rule
+//! sets: larger ones are slow to build and to interpret in debug mode.
+
+use std::sync::OnceLock;
+
+use detect::CompiledRuleSet;
+use detect::interpreter::Interpreter;
+use detect_benches::{Corpus, Gen10, Gen100, windows_samples_path};
+
+/// The real events, parsed once for all tests; `None` (after saying why) when
+/// `../shared/data` is absent.
+fn corpus(test: &str) -> Option<&'static Corpus> {
+    static CORPUS: OnceLock<Option<Corpus>> = OnceLock::new();
+    let corpus = CORPUS
+        .get_or_init(|| windows_samples_path().exists().then(Corpus::load))
+        .as_ref();
+    if corpus.is_none() {
+        eprintln!(
+            "skipping {test}: {} not found (../shared/data is absent)",
+            windows_samples_path().display()
+        );
+    }
+    corpus
+}
+
+/// Checks `scan`, `scan_unfiltered` and the interpreter agree on every event;
+/// returns (events with a match, total matches).
+fn agree<R: CompiledRuleSet>(corpus: &Corpus) -> (usize, usize) {
+    let interpreter = Interpreter::new(&R::ir()).expect("generated IR loads");
+    let (mut events, mut total) = (0, 0);
+    for (i, event) in corpus.events.iter().enumerate() {
+        let mut generated = Vec::new();
+        R::scan(event, |r| generated.push(r.index));
+        let mut unfiltered = Vec::new();
+        R::scan_unfiltered(event, |r| unfiltered.push(r.index));
+        let interpreted = interpreter.matches(event);
+        assert_eq!(
+            generated,
+            interpreted,
+            "{}:{}: scan vs interpreter",
+            corpus.source,
+            i + 1
+        );
+        assert_eq!(
+            unfiltered,
+            interpreted,
+            "{}:{}: scan_unfiltered vs interpreter",
+            corpus.source,
+            i + 1
+        );
+        events += usize::from(!generated.is_empty());
+        total += generated.len();
+    }
+    (events, total)
+}
+
+#[test]
+fn gen10_agrees_with_the_interpreter_on_real_events() {
+    let Some(corpus) = corpus("gen10_agrees_with_the_interpreter_on_real_events") else {
+        return;
+    };
+    assert_eq!(corpus.len(), 14_646);
+    agree::<Gen10>(corpus);
+}
+
+#[test]
+fn gen100_agrees_with_the_interpreter_on_real_events() {
+    let Some(corpus) = corpus("gen100_agrees_with_the_interpreter_on_real_events") else {
+        return;
+    };
+    let (events, matches) = agree::<Gen100>(corpus);
+    // The generator's intent: rules rarely fire on real data, but some do.
+    eprintln!(
+        "Gen100: {matches} matches on {events} of {} events",
+        corpus.len()
+    );
+    assert!(events > 0, "no generated rule fires on real data");
+    assert!(
+        events * 20 < corpus.len(),
+        "generated rules fire on {events} of {} events (more than 5%)",
+        corpus.len()
+    );
+}
+
+#[test]
+fn each_set_starts_with_the_rules_of_the_smaller_one() {
+    let (small, large) = (Gen10::ir(), Gen100::ir());
+    assert_eq!(small.rules.len(), 10);
+    assert_eq!(large.rules.len(), 100);
+    assert_eq!(small.rules[..], large.rules[..10]);
+}
