@@ -7,8 +7,8 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use detect::interpreter::Interpreter;
 use detect::JsonEvent;
+use detect::interpreter::Interpreter;
 use detect_sigmahq::SigmaHqWindows;
 use detect_tests::{json_documents, shared_data};
 

@@ -1,8 +1,8 @@
 //! The seed rules compiled from YAML by `sigma_rules!`: generated code and the
 //! interpreter agree, on hand-written events and on the real events.
 
-use detect::interpreter::Interpreter;
 use detect::JsonEvent;
+use detect::interpreter::Interpreter;
 use detect_sigmahq::Seeds;
 use detect_tests::shared_data;
 
