@@ -86,7 +86,7 @@ impl Interpreter {
     ///         })}],
     ///         condition: Condition::Selection(0),
     ///     },
-    /// }]};
+    /// }], ..Default::default() };
     /// let interp = Interpreter::new(&set).unwrap();
     /// let ev = JsonEvent::parse_str(r#"{"Image": "C:\\Windows\\CURL.EXE"}"#).unwrap();
     /// assert_eq!(interp.matches(&ev), vec![0]);

@@ -318,7 +318,7 @@ impl Query {
     /// use detect_eql::{parse_query, Options};
     /// let q = parse_query(r#"process where process.name : "cmd.exe""#, &Options::elasticsearch())?;
     /// let rule = q.to_rule("cmd")?;
-    /// let interp = Interpreter::new(&RuleSet { rules: vec![rule] })?;
+    /// let interp = Interpreter::new(&RuleSet { rules: vec![rule], ..Default::default() })?;
     /// let ev = JsonEvent::parse_str(r#"{"event": {"category": "process"}, "process": {"name": "CMD.EXE"}}"#)?;
     /// assert_eq!(interp.matches(&ev), vec![0]);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
