@@ -91,3 +91,11 @@ fn each_set_starts_with_the_rules_of_the_smaller_one() {
     assert_eq!(large.rules.len(), 100);
     assert_eq!(small.rules[..], large.rules[..10]);
 }
+
+#[test]
+fn the_synthetic_fallback_parses_and_agrees() {
+    let corpus = Corpus::synthetic();
+    assert_eq!(corpus.len(), 1000);
+    assert!(!corpus.real);
+    agree::<Gen100>(&corpus);
+}
