@@ -125,6 +125,51 @@
 //! `1 of them`, `all of them` (names starting with `_` are not part of
 //! `them`). Precedence from loosest: `or`, `and`, `not`.
 //!
+//! ## Sequences
+//!
+//! `sequence name = r#"..."#;` takes an EQL sequence query (Elasticsearch
+//! dialect: `:` is a case-insensitive wildcard match, `==` is case-sensitive;
+//! ECS field names), parsed at compile time. The macro generates a second
+//! type, `<Name>Sequences`, holding one bounded table of pending sequences per
+//! rule; feed it events in time order (their `@timestamp`, RFC 3339 or epoch
+//! milliseconds) and it reports each completed sequence with the positions of
+//! its events. Memory is fixed when the state is created: beyond `capacity`
+//! pending sequences per rule the oldest is evicted and counted.
+//!
+//! ```
+//! detect::rules! {
+//!     pub ruleset Chains;
+//!
+//!     /// A process started, then connected out, within 10 seconds.
+//!     #[level(high)]
+//!     sequence start_then_connect = r#"
+//!         sequence by process.entity_id with maxspan=10s
+//!           [process where event.action == "start" and process.name : "*.exe"]
+//!           [network where event.action == "connection_attempted"]
+//!     "#;
+//! }
+//!
+//! use detect::JsonEvent;
+//! let mut state = Chains::sequences(1024);
+//! let mut done = Vec::new();
+//! for (line, json) in [
+//!     r#"{"@timestamp": "2024-05-01T10:00:00Z", "event": {"category": "process", "action": "start"}, "process": {"name": "x.exe", "entity_id": "p1"}}"#,
+//!     r#"{"@timestamp": "2024-05-01T10:00:04Z", "event": {"category": "network", "action": "connection_attempted"}, "process": {"entity_id": "p1"}}"#,
+//! ].iter().enumerate() {
+//!     let event = JsonEvent::parse_str(json).unwrap();
+//!     state.step(&event, line as u64 + 1, |rule, lines| done.push((rule.name, lines.to_vec())));
+//! }
+//! assert_eq!(done, [("start_then_connect", vec![1, 2])]);
+//! assert_eq!(state.stats(0).completed, 1);
+//! ```
+//!
+//! ## Sigma YAML
+//!
+//! [`sigma_rules!`] compiles a folder (or file) of Sigma rules, read at build
+//! time relative to the calling crate's manifest, into the same kind of type:
+//! `detect::sigma_rules! { pub ruleset Pack = "rules/windows", skip_unsupported; }`.
+//! The `detect-sigmahq` crate compiles the SigmaHQ windows corpus this way.
+//!
 //! ## Mistakes are compile errors
 //!
 //! An unknown modifier, a selection missing from the condition, an invalid
