@@ -80,33 +80,31 @@ pub fn lower_file(file: &RulesFile) -> syn::Result<RuleSet> {
         placeholders.insert(name, p.values.iter().map(LitStr::value).collect());
     }
     let lookup = |name: &str| placeholders.get(name).cloned();
-    let mut rules = Vec::new();
-    let mut seen: HashMap<String, Span> = HashMap::new();
-    for def in &file.rules {
-        let name = def.name.to_string();
-        if seen.insert(name.clone(), def.name.span()).is_some() {
+    // Rules and sequences share one namespace (both report under their name).
+    let mut seen = std::collections::HashSet::new();
+    let names = file
+        .rules
+        .iter()
+        .map(|r| &r.name)
+        .chain(file.sequences.iter().map(|s| &s.name));
+    for name in names {
+        if !seen.insert(name.to_string()) {
             errors.at(
-                def.name.span(),
+                name.span(),
                 format!("a rule named `{name}` is already defined in this rule set"),
             );
         }
-        if let Some(rule) = lower_rule(def, &lookup, &mut errors) {
-            rules.push(rule);
-        }
     }
-    let mut sequences = Vec::new();
-    for def in &file.sequences {
-        let name = def.name.to_string();
-        if seen.insert(name.clone(), def.name.span()).is_some() {
-            errors.at(
-                def.name.span(),
-                format!("a rule named `{name}` is already defined in this rule set"),
-            );
-        }
-        if let Some(seq) = lower_sequence(def, &mut errors) {
-            sequences.push(seq);
-        }
-    }
+    let rules: Vec<Rule> = file
+        .rules
+        .iter()
+        .filter_map(|def| lower_rule(def, &lookup, &mut errors))
+        .collect();
+    let sequences: Vec<Sequence> = file
+        .sequences
+        .iter()
+        .filter_map(|def| lower_sequence(def, &mut errors))
+        .collect();
     if file.rules.is_empty() && file.sequences.is_empty() {
         errors.at(
             file.name.span(),
