@@ -152,7 +152,15 @@ pub fn channel_of<E: Event + ?Sized>(
     channels: &[&str],
 ) -> Result<Option<usize>, MultiValued> {
     single_text(e, path, |text| {
-        channels.iter().position(|c| crate::matcher::eq_ci(text, c))
+        if text.is_ascii() {
+            // ASCII text folds byte for byte: only names of its length can match.
+            let t = text.as_bytes();
+            channels
+                .iter()
+                .position(|c| c.len() == t.len() && c.as_bytes().eq_ignore_ascii_case(t))
+        } else {
+            channels.iter().position(|c| crate::matcher::eq_ci(text, c))
+        }
     })
 }
 

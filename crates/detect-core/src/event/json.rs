@@ -18,6 +18,15 @@
 //!   where its subtree ends. A lookup such as `process.parent.name` therefore
 //!   only compares the keys of the objects on its way and jumps over every
 //!   other value in O(1).
+//! * **A key index.** After parsing, every object member is entered in an
+//!   open-addressing hash table keyed by (object, key), so a lookup costs one
+//!   probe per path segment instead of a scan over the object's keys with a
+//!   string compare each (rules read tens of fields per event, and Windows
+//!   events have tens of keys: the scan was most of the matching time). The
+//!   table is rebuilt in place for every line (no allocation once warm). A
+//!   document whose keys collide abnormally (a probe sequence longer than
+//!   [`MAX_PROBE`] slots, as crafted keys could cause) is not indexed and is
+//!   read by the scan instead: same results, and parsing stays linear.
 //!
 //! The parser is strict JSON (RFC 8259) with an object at the top level, does
 //! not recurse (nesting is tracked on an explicit stack bounded by a maximum
@@ -31,6 +40,41 @@ use crate::layout::Layout;
 
 /// Default maximum nesting depth (the top-level object counts as 1).
 const DEFAULT_MAX_DEPTH: usize = 128;
+
+/// Longest probe sequence the key index accepts while it is built; beyond
+/// it, the event is read without the index (see the module documentation).
+const MAX_PROBE: usize = 64;
+
+/// One slot of the key index: the key's hash tag (0: empty slot), the tape
+/// index of the key node, the tape index of the object holding it.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    tag: u32,
+    key: u32,
+    object: u32,
+}
+
+/// Hash of an object member's key (with the object's tape index), for the key
+/// index: multiply-rotate over 8-byte words, good enough for short keys and
+/// cheap; collisions are resolved by comparing the key bytes.
+#[inline]
+fn key_hash(object: u32, key: &[u8]) -> u64 {
+    const K: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut h = (u64::from(object) ^ ((key.len() as u64) << 32)).wrapping_mul(K);
+    let mut words = key.chunks_exact(8);
+    for w in &mut words {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(w);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    }
+    let rest = words.remainder();
+    if !rest.is_empty() {
+        let mut b = [0u8; 8];
+        b[..rest.len()].copy_from_slice(rest);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(b)).wrapping_mul(K);
+    }
+    h ^ (h >> 31)
+}
 
 /// Kind of a tape node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,8 +158,9 @@ impl std::error::Error for JsonError {}
 ///
 /// * `lookup("process.parent.name", ..)` walks nested objects, and also finds
 ///   keys that themselves contain dots (`{"process.parent.name": ..}` or
-///   `{"process": {"parent.name": ..}}`); every matching key is tried, in
-///   document order.
+///   `{"process": {"parent.name": ..}}`); every matching key is tried, the
+///   shortest first (`process` before `process.parent`), keys of the same
+///   name in document order.
 /// * An object with a `#text` key (the `evtx` crate's rendering of an XML
 ///   element with attributes) stands for its `#text` value; `#attributes` and
 ///   `#text` are otherwise ordinary keys.
@@ -161,6 +206,11 @@ pub struct JsonEvent {
     scratch: String,
     /// Tape indices of the containers open while parsing.
     stack: Vec<u32>,
+    /// The key index: a power-of-two number of slots (empty when the event
+    /// is not indexed).
+    slots: Vec<Slot>,
+    /// log2 of `slots.len()`.
+    slot_bits: u32,
     max_depth: usize,
     detected: Layout,
     layout_override: Option<Layout>,
@@ -195,6 +245,8 @@ impl JsonEvent {
             tape: Vec::new(),
             scratch: String::new(),
             stack: Vec::new(),
+            slots: Vec::new(),
+            slot_bits: 0,
             max_depth: depth.max(1),
             detected: Layout::Flat,
             layout_override: None,
@@ -211,6 +263,7 @@ impl JsonEvent {
         self.tape.clear();
         self.scratch.clear();
         self.stack.clear();
+        self.slots.clear();
         self.detected = Layout::Flat;
 
         let text = core::str::from_utf8(line)
@@ -237,6 +290,7 @@ impl JsonEvent {
             self.stack.clear();
             return Err(e);
         }
+        self.build_index();
         self.detected = self.detect_layout();
         Ok(())
     }
@@ -290,6 +344,87 @@ impl JsonEvent {
         self.detected
     }
 
+    /// Enters every object member into the key index (see the module
+    /// documentation); leaves the index empty if a probe sequence gets longer
+    /// than [`MAX_PROBE`].
+    fn build_index(&mut self) {
+        let keys = self
+            .tape
+            .iter()
+            .filter(|n| matches!(n.kind, Kind::KeyRaw | Kind::KeyEsc))
+            .count();
+        // At most half full; at least 16 slots.
+        let bits = (keys.max(8) * 2).next_power_of_two().trailing_zeros();
+        self.slot_bits = bits;
+        self.slots.resize(1 << bits, Slot::default());
+        let mask = (1usize << bits) - 1;
+        for object in 0..self.tape.len() {
+            let node = self.tape[object];
+            if node.kind != Kind::Object {
+                continue;
+            }
+            let end = node.a as usize;
+            let mut i = object + 1;
+            while i < end {
+                let h = key_hash(object as u32, self.key_bytes(i));
+                let tag = (h as u32) | 1;
+                let mut s = (h >> (64 - bits)) as usize;
+                let mut probes = 0;
+                while self.slots[s].tag != 0 {
+                    probes += 1;
+                    if probes > MAX_PROBE {
+                        self.slots.clear();
+                        return;
+                    }
+                    s = (s + 1) & mask;
+                }
+                self.slots[s] = Slot {
+                    tag,
+                    key: i as u32,
+                    object: object as u32,
+                };
+                i = self.subtree_end(i + 1);
+            }
+        }
+    }
+
+    /// Calls `f` with the tape index of every member key of `object` equal to
+    /// `key`, in document order, until `f` returns `true` (then returns `true`).
+    /// Uses the key index, or scans the object's members when the event is
+    /// not indexed.
+    #[inline]
+    fn members_named(&self, object: usize, key: &[u8], mut f: impl FnMut(usize) -> bool) -> bool {
+        if self.slots.is_empty() {
+            let end = self.tape[object].a as usize;
+            let mut i = object + 1;
+            while i < end {
+                if self.key_bytes(i) == key && f(i) {
+                    return true;
+                }
+                i = self.subtree_end(i + 1);
+            }
+            return false;
+        }
+        let h = key_hash(object as u32, key);
+        let tag = (h as u32) | 1;
+        let mask = self.slots.len() - 1;
+        let mut s = (h >> (64 - self.slot_bits)) as usize;
+        loop {
+            let slot = self.slots[s];
+            if slot.tag == 0 {
+                return false;
+            }
+            if slot.tag == tag
+                && slot.object as usize == object
+                && self.key_bytes(slot.key as usize) == key
+                && f(slot.key as usize)
+            {
+                return true;
+            }
+            s = (s + 1) & mask;
+        }
+    }
+
     fn detect_layout(&self) -> Layout {
         let Some(top) = self.tape.first() else {
             return Layout::Flat;
@@ -318,15 +453,7 @@ impl JsonEvent {
     }
 
     fn object_has_key(&self, object: usize, name: &[u8]) -> bool {
-        let end = self.tape[object].a as usize;
-        let mut i = object + 1;
-        while i < end {
-            if self.key_bytes(i) == name {
-                return true;
-            }
-            i = self.subtree_end(i + 1);
-        }
-        false
+        self.members_named(object, name, |_| true)
     }
 
     /// Index just past the subtree starting at `i`.
@@ -427,31 +554,34 @@ impl JsonEvent {
         let mut j = i + 1;
         match node.kind {
             Kind::Object => {
+                // Every key the path can continue with: each prefix of the
+                // path that ends before a '.', and the whole path.
                 let p = path.as_bytes();
-                while j < end {
-                    let key = self.key_bytes(j);
-                    let value = j + 1;
-                    if p.starts_with(key) {
-                        if p.len() == key.len() {
+                let mut from = 0;
+                loop {
+                    // Paths are short: a plain loop beats a vectorised search here.
+                    let dot = p[from..].iter().position(|&b| b == b'.').map(|k| from + k);
+                    let key = &p[..dot.unwrap_or(p.len())];
+                    let stop = self.members_named(i, key, |k| match dot {
+                        None => {
                             *found = true;
-                            if self.emit_values(value, visit) {
-                                return true;
-                            }
-                        } else if p[key.len()] == b'.' {
-                            // `key` is a prefix of `path` ending before an
-                            // ASCII '.', so the slice is on a char boundary.
-                            let rest = path.get(key.len() + 1..).unwrap_or_default();
-                            let child = self.tape[value].kind;
-                            if matches!(child, Kind::Object | Kind::Array)
-                                && self.lookup_at(value, rest, visit, found)
-                            {
-                                return true;
-                            }
+                            self.emit_values(k + 1, visit)
                         }
+                        Some(d) => {
+                            // `d` is an ASCII '.', so `d + 1` is a char boundary.
+                            let rest = path.get(d + 1..).unwrap_or_default();
+                            matches!(self.tape[k + 1].kind, Kind::Object | Kind::Array)
+                                && self.lookup_at(k + 1, rest, visit, found)
+                        }
+                    });
+                    if stop {
+                        return true;
                     }
-                    j = self.subtree_end(value);
+                    match dot {
+                        Some(d) => from = d + 1,
+                        None => return false,
+                    }
                 }
-                false
             }
             Kind::Array => {
                 // Descend into every object element, nested arrays flattened.
@@ -946,20 +1076,20 @@ mod tests {
         assert_eq!(get(&mixed, "process.parent.name"), strs(&["s:b.exe"]));
         assert_eq!(get(&mixed, "process.parent.pid"), strs(&["n:9"]));
 
-        // Every matching key is tried, in document order.
+        // Every matching key is tried, the shortest first.
         let both = parse(
             r#"{"process.parent": {"name": "1"}, "process": {"parent": {"name": "2"}, "parent.name": "3"}, "process.parent.name": "4"}"#,
         );
         assert_eq!(
             get(&both, "process.parent.name"),
-            strs(&["s:1", "s:2", "s:3", "s:4"])
+            strs(&["s:2", "s:3", "s:1", "s:4"])
         );
         let mut first = None;
         assert!(both.lookup("process.parent.name", &mut |v| {
             first = Some(show(v));
             true
         }));
-        assert_eq!(first.as_deref(), Some("s:1"));
+        assert_eq!(first.as_deref(), Some("s:2"));
 
         // A dead end through one key does not hide another.
         let e = parse(r#"{"a": 1, "a": {"b": 2}, "a.b": 3}"#);
@@ -1602,6 +1732,92 @@ mod tests {
         }
         e.any_value(&mut |_| false);
         let _ = e.layout();
+    }
+
+    /// Every path over the key pieces of `gen_string`, up to three segments.
+    fn probe_paths() -> Vec<String> {
+        let segs = ["a", "bc", "aa", "#text", "", "a.bc", "é", "日本", "\n", " "];
+        let mut paths: Vec<String> = segs.iter().map(|s| s.to_string()).collect();
+        for x in segs {
+            for y in segs {
+                paths.push(format!("{x}.{y}"));
+                for z in ["a", "bc", ""] {
+                    paths.push(format!("{x}.{y}.{z}"));
+                }
+            }
+        }
+        paths
+    }
+
+    fn lookup_all(e: &JsonEvent, path: &str) -> (bool, Vec<String>) {
+        let mut seen = Vec::new();
+        let found = e.lookup(path, &mut |v| {
+            seen.push(show(v));
+            false
+        });
+        (found, seen)
+    }
+
+    #[test]
+    fn key_index_and_member_scan_agree() {
+        let mut rng = Rng(0x0123_4567_89AB_CDEF);
+        let paths = probe_paths();
+        let mut indexed = JsonEvent::new();
+        let mut checked = 0usize;
+        for _ in 0..3_000 {
+            let mut text = String::new();
+            let mut scalars = Vec::new();
+            gen_object(&mut rng, 1, &mut text, &mut scalars);
+            indexed.parse(text.as_bytes()).unwrap();
+            assert!(!indexed.slots.is_empty(), "{text}");
+            let mut scanned = indexed.clone();
+            scanned.slots.clear();
+            for path in &paths {
+                let (found, values) = lookup_all(&indexed, path);
+                assert_eq!(
+                    (found, &values),
+                    (lookup_all(&scanned, path).0, &lookup_all(&scanned, path).1),
+                    "{path:?} in {text}"
+                );
+                checked += usize::from(found);
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+    }
+
+    #[test]
+    fn colliding_keys_fall_back_to_the_member_scan() {
+        // 200 keys of the top-level object whose hashes all start at slot 0 of
+        // the 512-slot table such a document gets (at most half full).
+        let mut keys = Vec::new();
+        let mut n = 0u64;
+        while keys.len() < 200 {
+            let key = format!("k{n}");
+            if key_hash(0, key.as_bytes()) >> (64 - 9) == 0 {
+                keys.push(key);
+            }
+            n += 1;
+        }
+        let members: Vec<String> = keys
+            .iter()
+            .enumerate()
+            .map(|(i, k)| format!("\"{k}\": {i}"))
+            .collect();
+        let text = format!("{{{}, \"x\": {{\"y\": true}}}}", members.join(", "));
+        let event = JsonEvent::parse_str(&text).unwrap();
+        assert!(
+            event.slots.is_empty(),
+            "a flood of colliding keys is not indexed"
+        );
+        assert_eq!(get(&event, &keys[150]), strs(&["n:150"]));
+        assert_eq!(get(&event, "x.y"), strs(&["b:true"]));
+        assert_eq!(get(&event, "k"), None);
+
+        // The next ordinary line is indexed again.
+        let mut event = event;
+        event.parse(br#"{"a": {"b": 1}}"#).unwrap();
+        assert!(!event.slots.is_empty());
+        assert_eq!(get(&event, "a.b"), strs(&["n:1"]));
     }
 
     #[test]

@@ -1,0 +1,51 @@
+//! A profiling driver (for `perf`, `valgrind --tool=callgrind`): scans the
+//! benchmark corpus (parsed beforehand, as in the criterion benchmarks) with
+//! one rule set a number of times and prints the matches per pass.
+//!
+//! ```sh
+//! cargo build --release -p detect-benches --no-default-features --example profile
+//! valgrind --tool=callgrind target/release/examples/profile builtin 1
+//! ```
+//!
+//! Arguments: the rule set (`builtin`, `gen10`, `gen100`, `gen1000`, and
+//! `gen5000` with the `large` feature) and the number of passes (default 20).
+
+use detect::CompiledRuleSet;
+use detect_benches::Corpus;
+
+#[inline(never)]
+fn passes<R: CompiledRuleSet>(corpus: &Corpus, n: usize) -> usize {
+    let mut hits = 0usize;
+    for _ in 0..n {
+        for event in &corpus.events {
+            R::scan(event, |_| hits += 1);
+        }
+    }
+    hits
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let set = args.next().unwrap_or_else(|| "builtin".to_string());
+    let n: usize = args
+        .next()
+        .map_or(20, |s| s.parse().expect("a number of passes"));
+    let corpus = Corpus::load();
+    let hits = match set.as_str() {
+        "builtin" => passes::<detect_rules::Builtin>(&corpus, n),
+        "gen10" => passes::<detect_benches::Gen10>(&corpus, n),
+        "gen100" => passes::<detect_benches::Gen100>(&corpus, n),
+        "gen1000" => passes::<detect_benches::Gen1000>(&corpus, n),
+        #[cfg(feature = "large")]
+        "gen5000" => passes::<detect_benches::Gen5000>(&corpus, n),
+        other => {
+            eprintln!("unknown rule set {other:?}");
+            std::process::exit(2);
+        }
+    };
+    println!(
+        "{set}: {} events x {n} passes, {} matches per pass",
+        corpus.len(),
+        hits / n.max(1)
+    );
+}
