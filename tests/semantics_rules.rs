@@ -130,4 +130,12 @@ detect::rules! {
 
     #[logsource(product = windows, service = application)]
     rule layout_application { s: { Provider_Name: "MsiInstaller", EventID: 1040 }, condition: s }
+
+    /// The event IDs in the body narrow the dispatch (routing on 4624/4625 only).
+    #[logsource(product = windows, service = security)]
+    rule routing_event_ids_in_body {
+        s: { EventID: [4624, 4625], TargetUserName|startswith: "adm" },
+        filter: { EventID: 4624, LogonType: 5 },
+        condition: s and not filter,
+    }
 }

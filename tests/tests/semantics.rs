@@ -320,6 +320,18 @@ fn table() -> Vec<(&'static str, String, bool)> {
         ("layout_application", r##"{"Event": {"System": {"Channel": "Application", "Provider": {"#attributes": {"Name": "MsiInstaller"}}, "EventID": {"#attributes": {"Qualifiers": 0}, "#text": 1040}}}}"##.into(), true),
         ("layout_application", r##"{"Event": {"System": {"Channel": "Application", "Provider": {"#attributes": {"Name": "Other"}}, "EventID": 1040}}}"##.into(), false),
         ("layout_application", r#"{"@timestamp": "x", "winlog": {"channel": "Application", "provider_name": "MsiInstaller", "event_id": 1040}}"#.into(), true),
+        // Event IDs taken from the body into the routing: same verdicts as the body.
+        ("layout_application", r#"{"Channel": "Application", "Provider_Name": "MsiInstaller", "EventID": "01040"}"#.into(), false),
+        ("layout_application", r#"{"Channel": "Application", "Provider_Name": "MsiInstaller", "EventID": 1041}"#.into(), false),
+        ("layout_application", r#"{"Channel": "Application", "Provider_Name": "MsiInstaller", "EventID": [1041, 1040]}"#.into(), true),
+        ("layout_application", r#"{"Channel": "Application", "Provider_Name": "MsiInstaller", "EventID": "1040 "}"#.into(), false),
+        ("routing_event_ids_in_body", r#"{"Channel": "Security", "EventID": 4625, "TargetUserName": "Administrator"}"#.into(), true),
+        ("routing_event_ids_in_body", r#"{"Channel": "security", "EventID": "4624", "TargetUserName": "admin", "LogonType": 3}"#.into(), true),
+        ("routing_event_ids_in_body", r#"{"Channel": "Security", "EventID": 4624, "TargetUserName": "admin", "LogonType": 5}"#.into(), false),
+        ("routing_event_ids_in_body", r#"{"Channel": "Security", "EventID": 4634, "TargetUserName": "admin"}"#.into(), false),
+        ("routing_event_ids_in_body", r#"{"Channel": "Security", "TargetUserName": "admin"}"#.into(), false),
+        ("routing_event_ids_in_body", r#"{"Channel": "Security", "EventID": [4634, 4625], "TargetUserName": "admin"}"#.into(), true),
+        ("routing_event_ids_in_body", r#"{"Channel": "System", "EventID": 4625, "TargetUserName": "admin"}"#.into(), false),
     ];
     t.extend(layout_rows);
     t

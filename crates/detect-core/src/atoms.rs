@@ -72,7 +72,29 @@ pub fn quality(text: &str) -> u32 {
 /// assert!(required_atoms(&Expr::Not(Box::new(test("Image", "rundll32")))).is_none());
 /// ```
 pub fn required_atoms(expr: &Expr) -> Option<Vec<Atom>> {
-    let mut atoms = atoms_of(expr)?;
+    required_atoms_where(expr, &|_| true)
+}
+
+/// Like [`required_atoms`], taking atoms only from fields for which `usable`
+/// is true. The code generator leaves out the fields that the log source
+/// dispatch already decides on (`Channel`, `EventID`): a rule's own
+/// `EventID: 4625` is true of every event routed to it, so as an atom it would
+/// let the rule through on every such event, while a weaker-looking literal
+/// on another field (`TargetUserName|startswith: admin`) actually filters.
+///
+/// ```
+/// use detect_core::atoms::required_atoms_where;
+/// use detect_core::ir::*;
+/// let test = |f: &str, s: &str| Expr::Field(FieldTest {
+///     field: f.into(),
+///     test: Test::Str(StrPattern { kind: StrKind::Exact(s.into()), case: Case::Insensitive }),
+/// });
+/// let e = Expr::And(vec![test("EventID", "4625"), test("TargetUserName", "admin")]);
+/// let atoms = required_atoms_where(&e, &|f| f != "EventID").unwrap();
+/// assert_eq!(atoms[0].field, "TargetUserName");
+/// ```
+pub fn required_atoms_where(expr: &Expr, usable: &dyn Fn(&str) -> bool) -> Option<Vec<Atom>> {
+    let mut atoms = atoms_of(expr, usable)?;
     atoms.sort();
     atoms.dedup();
     Some(atoms)
@@ -82,11 +104,11 @@ fn weakest(atoms: &[Atom]) -> u32 {
     atoms.iter().map(|a| quality(&a.text)).min().unwrap_or(0)
 }
 
-fn atoms_of(expr: &Expr) -> Option<Vec<Atom>> {
+fn atoms_of(expr: &Expr, usable: &dyn Fn(&str) -> bool) -> Option<Vec<Atom>> {
     match expr {
         Expr::And(children) => children
             .iter()
-            .filter_map(atoms_of)
+            .filter_map(|c| atoms_of(c, usable))
             .max_by_key(|atoms| (weakest(atoms), std::cmp::Reverse(atoms.len()))),
         Expr::Or(children) => {
             if children.is_empty() {
@@ -94,11 +116,12 @@ fn atoms_of(expr: &Expr) -> Option<Vec<Atom>> {
             }
             let mut all = Vec::new();
             for c in children {
-                all.extend(atoms_of(c)?);
+                all.extend(atoms_of(c, usable)?);
             }
             Some(all)
         }
         Expr::Not(_) | Expr::Keyword(_) => None,
+        Expr::Field(ft) if !usable(&ft.field) => None,
         Expr::Field(ft) => match &ft.test {
             Test::Str(p) => {
                 let literal = longest_literal(&p.kind)?;

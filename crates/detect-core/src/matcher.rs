@@ -584,6 +584,9 @@ pub fn parse_cidr(s: &str) -> Result<Cidr, String> {
 /// ```
 #[inline]
 pub fn cidr_contains(hay: &str, v4: bool, addr: u128, prefix: u8) -> bool {
+    if v4 && let Some(a) = canonical_ipv4(hay.as_bytes()) {
+        return (u128::from(a) ^ addr) & net_mask(v4, prefix) == 0;
+    }
     let Ok(ip) = hay.parse::<IpAddr>() else {
         return false;
     };
@@ -597,6 +600,38 @@ pub fn cidr_contains(hay: &str, v4: bool, addr: u128, prefix: u8) -> bool {
         (IpAddr::V4(_), false) => return false,
     };
     (bits ^ addr) & net_mask(v4, prefix) == 0
+}
+
+/// A dotted-quad IPv4 address in canonical form (four decimal octets without
+/// leading zeros, at most 255): the common case of event fields, parsed
+/// without the general parser. Anything else is `None` and goes to
+/// `IpAddr::from_str`, which accepts every canonical address the same way.
+#[inline]
+fn canonical_ipv4(s: &[u8]) -> Option<u32> {
+    let mut out = 0u32;
+    let mut octets = 0;
+    let mut i = 0;
+    while octets < 4 {
+        let start = i;
+        let mut v = 0u32;
+        while i < s.len() && s[i].is_ascii_digit() && i - start < 3 {
+            v = v * 10 + u32::from(s[i] - b'0');
+            i += 1;
+        }
+        let len = i - start;
+        if len == 0 || v > 255 || (len > 1 && s[start] == b'0') {
+            return None;
+        }
+        out = (out << 8) | v;
+        octets += 1;
+        if octets < 4 {
+            if s.get(i) != Some(&b'.') {
+                return None;
+            }
+            i += 1;
+        }
+    }
+    (i == s.len()).then_some(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -1481,6 +1516,68 @@ mod tests {
                 want,
                 "{hay:?} in {n}"
             );
+        }
+    }
+
+    #[test]
+    fn canonical_ipv4_agrees_with_std() {
+        let mut cases: Vec<String> = [
+            "0.0.0.0",
+            "255.255.255.255",
+            "256.1.1.1",
+            "01.2.3.4",
+            "1.02.3.4",
+            "1.2.3.004",
+            "1.2.3",
+            "1.2.3.4.5",
+            "1..3.4",
+            ".1.2.3",
+            "1.2.3.",
+            "1234.1.1.1",
+            "+1.2.3.4",
+            "1.2.3.4 ",
+            "١.2.3.4",
+            "0.0.0.00",
+            "10.0.0.1",
+            "192.168.001.1",
+            "",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        // Every string over a small alphabet up to length 7, plus random quads.
+        let alphabet = ["0", "1", "2", "5", "9", ".", "25", "255", "256", "00"];
+        let mut frontier = vec![String::new()];
+        for _ in 0..4 {
+            let mut next = Vec::new();
+            for p in &frontier {
+                for a in alphabet {
+                    next.push(format!("{p}{a}"));
+                }
+            }
+            cases.extend(next.iter().cloned());
+            frontier = next;
+        }
+        for a in [0u32, 1, 9, 10, 99, 100, 199, 200, 255, 256, 300, 999] {
+            for b in [0u32, 7, 255, 256] {
+                cases.push(format!("{a}.{b}.{a}.{b}"));
+                cases.push(format!("{b}.{a}.{b}.0{a}"));
+            }
+        }
+        for c in &cases {
+            let std = c.parse::<std::net::Ipv4Addr>().ok().map(u32::from);
+            let fast = canonical_ipv4(c.as_bytes());
+            if let Some(f) = fast {
+                assert_eq!(Some(f), std, "{c:?}");
+            }
+            // The fast path may decline (then std decides), but it declines
+            // only non-canonical forms.
+            if fast.is_none() && std.is_some() {
+                assert!(
+                    c.split('.').any(|o| o.len() > 1 && o.starts_with('0')),
+                    "{c:?}"
+                );
+            }
         }
     }
 

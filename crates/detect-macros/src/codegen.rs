@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use detect_core::atoms::required_atoms;
+use detect_core::atoms::required_atoms_where;
 use detect_core::ir::{
     Case, Expr, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test, TimePart,
     Vocabulary,
@@ -37,7 +37,57 @@ use syn::{Attribute, Ident, Visibility};
 /// the dispatch table and the prefilter select.
 struct RuleVariant {
     rule: usize,
+    /// The log source variant's own dispatch (its `source` condition as
+    /// channel/event-ID sets): identifies the source expression that
+    /// `scan_unfiltered` evaluates.
     dispatch: Option<Dispatch>,
+    /// What the dispatch table routes on: `dispatch`, narrowed to the event
+    /// IDs that the rule's body itself requires (see [`required_event_ids`]).
+    route: Option<Dispatch>,
+}
+
+/// The event IDs a rule body requires, when it is an `And` with a child (or
+/// is itself a test) of the form `EventID: N` or `EventID: [N, M, ...]`, with
+/// canonical decimal IDs. The dispatch table can then route the variant on
+/// those IDs alone: the body's test compares the whole text of a single
+/// value, which is true exactly when the routing's canonical event ID is `N`
+/// (and a multi-valued `EventID` makes the generated code evaluate everything
+/// in full). Sigma rules of `service: security` and the like put their event
+/// ID in the detection, so without this they would be evaluated on every
+/// event of their channel.
+fn required_event_ids(body: &Expr, is_event_id: &dyn Fn(&str) -> bool) -> Option<BTreeSet<u32>> {
+    fn ids(e: &Expr, is_event_id: &dyn Fn(&str) -> bool) -> Option<BTreeSet<u32>> {
+        match e {
+            Expr::Field(ft) if is_event_id(&ft.field) => match &ft.test {
+                Test::Str(StrPattern {
+                    kind: StrKind::Exact(text),
+                    ..
+                }) => {
+                    let canonical = !text.is_empty()
+                        && text.bytes().all(|b| b.is_ascii_digit())
+                        && (text == "0" || !text.starts_with('0'));
+                    let id: u32 = text.parse().ok().filter(|_| canonical)?;
+                    Some(BTreeSet::from([id]))
+                }
+                _ => None,
+            },
+            Expr::Or(children) if !children.is_empty() => {
+                let mut all = BTreeSet::new();
+                for c in children {
+                    all.extend(ids(c, is_event_id)?);
+                }
+                Some(all)
+            }
+            _ => None,
+        }
+    }
+    match body {
+        Expr::And(children) => children
+            .iter()
+            .filter_map(|c| ids(c, is_event_id))
+            .reduce(|a, b| a.intersection(&b).copied().collect()),
+        e => ids(e, is_event_id),
+    }
 }
 
 /// The generated type `name` (with `vis` and the doc attributes in `docs`)
@@ -57,9 +107,35 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         match lower_variants_in_vocabulary(r) {
             Ok(vs) => {
                 for v in vs {
+                    let is_event_id = |f: &str| {
+                        Layout::ALL.into_iter().all(|l| {
+                            map_field(r.vocabulary, l, f)
+                                == map_field(Vocabulary::Windows, l, "EventID")
+                        })
+                    };
+                    let route = v.dispatch.clone().map(|mut d| {
+                        if let Some(ids) = required_event_ids(&v.body, &is_event_id) {
+                            let narrowed: Vec<u32> = if d.event_ids.is_empty() {
+                                ids.into_iter().collect()
+                            } else {
+                                d.event_ids
+                                    .iter()
+                                    .copied()
+                                    .filter(|i| ids.contains(i))
+                                    .collect()
+                            };
+                            // An empty intersection never matches; keeping the
+                            // wider route is merely slower, and "no IDs" would mean "any".
+                            if !narrowed.is_empty() {
+                                d.event_ids = narrowed;
+                            }
+                        }
+                        d
+                    });
                     variants.push(RuleVariant {
                         rule,
                         dispatch: v.dispatch.clone(),
+                        route,
                     });
                     lowered.push((r.vocabulary, v));
                 }
@@ -212,11 +288,21 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     });
 
     // Atoms (computed once, in the vocabulary) and the variants without any.
+    // Fields the dispatch routes on give no atoms: they hold for every event
+    // routed to the rule.
+    let routing_field = |vocab: Vocabulary, f: &str| {
+        Layout::ALL.into_iter().any(|l| {
+            let path = map_field(vocab, l, f);
+            path == map_field(Vocabulary::Windows, l, "Channel")
+                || path == map_field(Vocabulary::Windows, l, "EventID")
+        })
+    };
     let mut atomless = Vec::new();
     let mut atoms_of: Vec<Vec<(usize, String)>> = Vec::new();
     for e in &exprs {
         let id = atoms_of.len();
-        match required_atoms(e) {
+        let vocab = lowered[id].0;
+        match required_atoms_where(e, &|f| !routing_field(vocab, f)) {
             Some(atoms) => atoms_of.push(
                 atoms
                     .into_iter()
@@ -585,7 +671,7 @@ impl DispatchTable {
         let mut channels: Vec<String> = Vec::new();
         let mut ids: BTreeMap<usize, BTreeSet<u32>> = BTreeMap::new();
         for v in variants {
-            if let Some(d) = &v.dispatch {
+            if let Some(d) = &v.route {
                 for c in &d.channels {
                     let c = fold(c);
                     let ci = channels.iter().position(|x| *x == c).unwrap_or_else(|| {
@@ -612,7 +698,7 @@ impl DispatchTable {
                 variants
                     .iter()
                     .enumerate()
-                    .filter(|(_, v)| match (&v.dispatch, ch) {
+                    .filter(|(_, v)| match (&v.route, ch) {
                         (None, _) => true,
                         (Some(_), None) => false,
                         (Some(d), Some(ci)) => {
