@@ -42,6 +42,15 @@ detect::rules! {
     rule cidr_v4 { s: { F|cidr: "10.0.0.0/8" }, condition: s }
     rule cidr_v6 { s: { F|cidr: "fe80::/10" }, condition: s }
     rule cidr_list { s: { F|cidr: ["192.168.0.0/16", "172.16.0.0/12"] }, condition: s }
+    /// IPv4 and IPv6 networks in one list (generated code parses each value once for all).
+    rule cidr_mixed { s: { F|cidr: ["10.0.0.0/8", "::ffff:0:0/96", "fe80::/10"] }, condition: s }
+    /// String tests of several kinds on one field, or-ed with another field.
+    rule str_list_mixed {
+        s: { F|contains: ["abc", "x*y"] },
+        t: { F|endswith: ".EXE", G: "q" },
+        u: { F: "exact" },
+        condition: s or t or u,
+    }
     rule base64_exact { s: { F|base64: "abc" }, condition: s }
     rule base64offset_contains { s: { F|base64offset|contains: "/bin/bash" }, condition: s }
     rule wide_base64offset { s: { F|wide|base64offset|contains: "ping" }, condition: s }

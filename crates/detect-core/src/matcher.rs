@@ -584,22 +584,66 @@ pub fn parse_cidr(s: &str) -> Result<Cidr, String> {
 /// ```
 #[inline]
 pub fn cidr_contains(hay: &str, v4: bool, addr: u128, prefix: u8) -> bool {
-    if v4 && let Some(a) = canonical_ipv4(hay.as_bytes()) {
-        return (u128::from(a) ^ addr) & net_mask(v4, prefix) == 0;
+    parse_ip(hay).is_some_and(|ip| ip.in_net(v4, addr, prefix))
+}
+
+/// An address parsed for CIDR tests: its IPv4 view (an IPv4 address, or the
+/// IPv4 address an IPv4-mapped IPv6 address stands for) and its IPv6 bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParsedIp {
+    v4: Option<u32>,
+    v6: Option<u128>,
+}
+
+impl ParsedIp {
+    /// Whether the address is in the network `addr/prefix` (IPv4 when `v4`).
+    #[inline]
+    pub fn in_net(&self, v4: bool, addr: u128, prefix: u8) -> bool {
+        let bits = if v4 { self.v4.map(u128::from) } else { self.v6 };
+        bits.is_some_and(|b| (b ^ addr) & net_mask(v4, prefix) == 0)
     }
-    let Ok(ip) = hay.parse::<IpAddr>() else {
-        return false;
-    };
-    let bits = match (ip, v4) {
-        (IpAddr::V4(a), true) => u128::from(u32::from(a)),
-        (IpAddr::V6(a), true) => match a.to_ipv4_mapped() {
-            Some(m) => u128::from(u32::from(m)),
-            None => return false,
-        },
-        (IpAddr::V6(a), false) => u128::from(a),
-        (IpAddr::V4(_), false) => return false,
-    };
-    (bits ^ addr) & net_mask(v4, prefix) == 0
+}
+
+/// Parses `hay` as an IP address the way [`cidr_contains`] reads it (the
+/// whole text, no brackets, zones or surrounding spaces). Canonical dotted
+/// quads, bare or IPv4-mapped (`::ffff:10.1.2.3`, how Windows logs many
+/// addresses), skip the general parser.
+///
+/// ```
+/// use detect_core::matcher::parse_ip;
+/// assert!(parse_ip("::ffff:10.1.2.3").unwrap().in_net(true, 0x0A00_0000, 8));
+/// assert!(parse_ip("10.1.2.3").unwrap().in_net(true, 0x0A00_0000, 8));
+/// assert!(!parse_ip("10.1.2.3").unwrap().in_net(false, 0, 0));
+/// assert!(parse_ip("-").is_none());
+/// ```
+#[inline]
+pub fn parse_ip(hay: &str) -> Option<ParsedIp> {
+    let b = hay.as_bytes();
+    if let Some(a) = canonical_ipv4(b) {
+        return Some(ParsedIp {
+            v4: Some(a),
+            v6: None,
+        });
+    }
+    if b.len() > 7
+        && b[..7].eq_ignore_ascii_case(b"::ffff:")
+        && let Some(a) = canonical_ipv4(&b[7..])
+    {
+        return Some(ParsedIp {
+            v4: Some(a),
+            v6: Some((0xffff_u128 << 32) | u128::from(a)),
+        });
+    }
+    match hay.parse::<IpAddr>().ok()? {
+        IpAddr::V4(a) => Some(ParsedIp {
+            v4: Some(u32::from(a)),
+            v6: None,
+        }),
+        IpAddr::V6(a) => Some(ParsedIp {
+            v4: a.to_ipv4_mapped().map(u32::from),
+            v6: Some(u128::from(a)),
+        }),
+    }
 }
 
 /// A dotted-quad IPv4 address in canonical form (four decimal octets without
@@ -1565,6 +1609,17 @@ mod tests {
             }
         }
         for c in &cases {
+            // The mapped fast path agrees with the general parser.
+            let mapped = format!("::FFFF:{c}");
+            let general = mapped.parse::<IpAddr>().ok().map(|ip| match ip {
+                IpAddr::V6(a) => (a.to_ipv4_mapped().map(u32::from), Some(u128::from(a))),
+                IpAddr::V4(a) => (Some(u32::from(a)), None),
+            });
+            assert_eq!(
+                parse_ip(&mapped).map(|p| (p.v4, p.v6)),
+                general,
+                "{mapped:?}"
+            );
             let std = c.parse::<std::net::Ipv4Addr>().ok().map(u32::from);
             let fast = canonical_ipv4(c.as_bytes());
             if let Some(f) = fast {

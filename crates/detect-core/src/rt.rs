@@ -230,6 +230,26 @@ pub fn field_str<E: Event + ?Sized>(e: &E, path: &str, test: &StrTest) -> bool {
     any_text(e, path, |t| test.matches(t))
 }
 
+/// Some value at `path` passes one of `tests`: a list of values in a rule
+/// (`Image|endswith: [a, b, c]`) with one lookup of the field instead of one
+/// per value.
+#[inline(never)]
+pub fn field_str_any<E: Event + ?Sized>(e: &E, path: &str, tests: &[StrTest]) -> bool {
+    any_text(e, path, |t| tests.iter().any(|test| test.matches(t)))
+}
+
+/// Some value at `path` is an address in one of `nets` (`(v4, addr, prefix)`
+/// as for [`field_cidr`]); each value is parsed once for all of them.
+#[inline(never)]
+pub fn field_cidr_any<E: Event + ?Sized>(e: &E, path: &str, nets: &[(bool, u128, u8)]) -> bool {
+    any_text(e, path, |t| {
+        crate::matcher::parse_ip(t).is_some_and(|ip| {
+            nets.iter()
+                .any(|&(v4, addr, prefix)| ip.in_net(v4, addr, prefix))
+        })
+    })
+}
+
 /// Some value anywhere in the event passes `test` (keyword search).
 #[inline(never)]
 pub fn keyword_str<E: Event + ?Sized>(e: &E, test: &StrTest) -> bool {

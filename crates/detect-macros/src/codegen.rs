@@ -814,7 +814,59 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
             quote!((#(#p)&&*))
         }
         Expr::Or(parts) => {
-            let p = parts.iter().map(|x| expr_tokens(x, field));
+            // String tests (and CIDR tests) of one field are merged into one
+            // call over a static list: one lookup of the field for a whole
+            // list of values. `Or` has no side effects, so the order of its
+            // terms is free.
+            let mut strs: Vec<(&str, Vec<TokenStream>)> = Vec::new();
+            let mut nets: Vec<(&str, Vec<TokenStream>)> = Vec::new();
+            let mut rest = Vec::new();
+            for part in parts {
+                let (list, item) = match part {
+                    Expr::Field(ft) => match &ft.test {
+                        Test::Str(p) => (&mut strs, (ft.field.as_str(), str_test(p))),
+                        Test::Cidr(c) => {
+                            let (v4, addr, prefix) = (c.v4, c.addr, c.prefix);
+                            (
+                                &mut nets,
+                                (ft.field.as_str(), quote!((#v4, #addr, #prefix))),
+                            )
+                        }
+                        _ => {
+                            rest.push(expr_tokens(part, field));
+                            continue;
+                        }
+                    },
+                    _ => {
+                        rest.push(expr_tokens(part, field));
+                        continue;
+                    }
+                };
+                match list.iter_mut().find(|(f, _)| *f == item.0) {
+                    Some((_, items)) => items.push(item.1),
+                    None => list.push((item.0, vec![item.1])),
+                }
+            }
+            let mut p = Vec::new();
+            for (f, tests) in strs {
+                let index = field(f);
+                p.push(if tests.len() == 1 {
+                    quote!(::detect::__rt::field_str(e, p[#index], &#(#tests)*))
+                } else {
+                    quote!({
+                        static TESTS: &[::detect::__rt::StrTest] = &[#(#tests),*];
+                        ::detect::__rt::field_str_any(e, p[#index], TESTS)
+                    })
+                });
+            }
+            for (f, list) in nets {
+                let index = field(f);
+                p.push(quote!({
+                    static NETS: &[(bool, u128, u8)] = &[#(#list),*];
+                    ::detect::__rt::field_cidr_any(e, p[#index], NETS)
+                }));
+            }
+            p.extend(rest);
             quote!((#(#p)||*))
         }
         Expr::Not(inner) => {
