@@ -145,24 +145,49 @@ fn ascii_find_ci(h: &[u8], n: &[u8]) -> Option<usize> {
     if h.len() < n.len() {
         return None;
     }
-    let first = n[0];
-    let rest = &n[1..];
-    let last_start = h.len() - n.len();
-    let mut pos = 0;
-    while pos <= last_start {
-        let window = &h[pos..=last_start];
-        let off = if first.is_ascii_alphabetic() {
-            memchr2(first, first.to_ascii_uppercase(), window)?
+    // Search for the needle's rarest byte (by a rough frequency rank for
+    // command lines and paths) rather than its first: `-encodedcommand`
+    // anchored on `-` stops at every option of a command line, on `y`
+    // hardly ever. Anchor positions come in order, so the first verified
+    // window is the leftmost match.
+    let k = (0..n.len()).min_by_key(|&i| byte_rank(n[i])).unwrap_or(0);
+    let a = n[k];
+    let end = h.len() - n.len() + k;
+    let mut pos = k;
+    while pos <= end {
+        let window = &h[pos..=end];
+        let off = if a.is_ascii_alphabetic() {
+            memchr2(a, a.to_ascii_uppercase(), window)?
         } else {
-            memchr(first, window)?
+            memchr(a, window)?
         };
-        let s = pos + off;
-        if h[s + 1..s + n.len()].eq_ignore_ascii_case(rest) {
+        let s = pos + off - k;
+        if h[s..s + n.len()].eq_ignore_ascii_case(n) {
             return Some(s);
         }
-        pos = s + 1;
+        pos += off + 1;
     }
     None
+}
+
+/// How common a byte is in command lines, paths and scripts (ASCII letters
+/// case-insensitively): higher is more common; bytes not listed count as
+/// rare (0).
+#[inline]
+fn byte_rank(b: u8) -> u8 {
+    static RANK: [u8; 256] = {
+        const COMMON: &[u8] = b"kvjwybgf\"0987654321x:/-.\\mpuhdclrsnioate ";
+        let mut table = [0u8; 256];
+        let mut i = 0;
+        while i < COMMON.len() {
+            let c = COMMON[i];
+            table[c as usize] = i as u8 + 1;
+            table[c.to_ascii_uppercase() as usize] = i as u8 + 1;
+            i += 1;
+        }
+        table
+    };
+    RANK[b as usize]
 }
 
 /// Character-walking case-insensitive search: the byte range of the leftmost match.
