@@ -5,7 +5,8 @@
 //! overlapping search and `ascii_case_insensitive`. This benchmark times the
 //! choices left open by that requirement, and one that breaks it for
 //! reference, on the real workload: the atoms that the code generator picks
-//! for `CommandLine` (the field with most atoms) from the generated rule sets,
+//! for `CommandLine` (the field with most atoms) from the generated rule sets
+//! and from the SigmaHQ windows rules (loaded at run time when `../shared` is there),
 //! over every `CommandLine` value of the benchmark corpus.
 //!
 //! * `dfa`, `nfa_contiguous`, `nfa_noncontiguous`: the three automaton kinds,
@@ -90,6 +91,19 @@ fn automata(c: &mut Criterion) {
     let mut sets: Vec<(&str, RuleSet)> = vec![("1000", detect_benches::Gen1000::ir())];
     #[cfg(feature = "large")]
     sets.push(("5000", detect_benches::Gen5000::ir()));
+    // The SigmaHQ windows rules, loaded at run time (same atoms as compiled).
+    let sigmahq = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/sigma/rules/windows");
+    if sigmahq.is_dir() {
+        let (set, _unsupported) =
+            detect_sigma::load_dir(&sigmahq, &detect_sigma::LoadOptions::default());
+        sets.push(("sigmahq", set));
+    } else {
+        eprintln!(
+            "automata: {} absent, SigmaHQ case skipped",
+            sigmahq.display()
+        );
+    }
     for (name, set) in sets {
         let atoms = command_line_atoms(&set);
         let lowered: Vec<String> = atoms.iter().map(|a| a.to_ascii_lowercase()).collect();
