@@ -525,8 +525,30 @@ impl JsonEvent {
                 lens[n] = p.len();
                 fps[n] = key_fingerprint(p);
                 n += 1;
-                while j < end {
-                    let fp = self.tape[j].fp;
+                // The member walk is the hot loop of every lookup: a slice
+                // ending at the object's end (so `tape[j]` needs no bounds
+                // check) and a separate loop for dotless paths.
+                let tape = self.tape.get(..end).unwrap_or_default();
+                let skip = |value: usize| match tape.get(value) {
+                    Some(v) if matches!(v.kind, Kind::Object | Kind::Array) => v.a as usize,
+                    _ => value + 1,
+                };
+                if n == 1 {
+                    let fp = fps[0];
+                    while j < tape.len() {
+                        let value = j + 1;
+                        if tape[j].fp == fp
+                            && self.key_bytes(j) == p
+                            && self.visit_member(value, path, p.len(), visit, found)
+                        {
+                            return true;
+                        }
+                        j = skip(value);
+                    }
+                    return false;
+                }
+                while j < tape.len() {
+                    let fp = tape[j].fp;
                     let value = j + 1;
                     if let Some(c) =
                         (0..n).find(|&c| fps[c] == fp && self.key_bytes(j) == &p[..lens[c]])
@@ -534,7 +556,7 @@ impl JsonEvent {
                     {
                         return true;
                     }
-                    j = self.subtree_end(value);
+                    j = skip(value);
                 }
                 false
             }
