@@ -89,6 +89,9 @@ fn measure(lines: &[&str]) -> (usize, usize, usize) {
     ALLOCATIONS.store(0, Ordering::Relaxed);
     BYTES.store(0, Ordering::Relaxed);
     MEASURING.with(|m| m.set(true));
+    // Resetting the sequence state (as `detect scan` does between inputs)
+    // allocates nothing either.
+    state.reset();
     let steady = pass::<Builtin>(lines, &mut event)
         + pass::<Semantics>(lines, &mut event)
         + sequence_pass(lines, &mut event, &mut state);

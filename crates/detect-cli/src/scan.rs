@@ -25,9 +25,11 @@
 //! Sequence rules ([`Builtin::SEQUENCES`]) run on the same events, after the
 //! stateless rules, with one [`BuiltinSequences`] state per input: the events
 //! of one input are taken to be in time order, and a sequence never joins
-//! events of different inputs. The state is created at the input's first
-//! event (its memory, bounded by `--sequence-capacity` pending sequences per
-//! rule, is allocated then, once); stepping it allocates nothing. A completed
+//! events of different inputs. The state is created at the first event the
+//! scanner sees (its memory, bounded by `--sequence-capacity` pending
+//! sequences per rule, is allocated then, once per worker thread) and reset
+//! in place after each input (`reset()`: cost in proportion to the sequences
+//! left pending, no allocation); stepping it allocates nothing. A completed
 //! sequence is reported as one [`Match`] whose `sequence` holds the positions
 //! (lines or record ids) of its events; its `event` is the last of them.
 
@@ -197,7 +199,8 @@ pub(crate) struct Scanner {
     filter: RuleFilter,
     /// Whether any sequence rule is reported (else sequences are not run).
     any_sequence: bool,
-    /// The current input's sequence state, created at its first event.
+    /// The sequence state, created at the first event and reset after each
+    /// input.
     sequences: Option<BuiltinSequences>,
     /// Pending sequences held per sequence rule.
     sequence_capacity: usize,
@@ -252,12 +255,13 @@ impl Scanner {
         name: &str,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
-        self.sequences = None;
         let result = self.scan_one(input, name, sink);
-        if let Some(state) = self.sequences.take() {
+        if let Some(state) = &mut self.sequences {
             for i in 0..Builtin::SEQUENCES.len() {
                 self.stats.sequences_evicted += state.stats(i).evicted;
             }
+            // Emptied in place for the next input: its memory is kept.
+            state.reset();
         }
         result
     }
@@ -765,6 +769,86 @@ mod tests {
             diag.starts_with("detect: f: read error after line 2: disk on fire"),
             "{diag}"
         );
+    }
+
+    #[test]
+    fn sequence_state_is_reused_and_reset_between_inputs() {
+        let ev = |ts: u64, cat: &str, extra: &str| {
+            format!(
+                r#"{{"@timestamp": {ts}, "host": {{"os": {{"type": "windows"}}}}, "event": {{"category": ["{cat}"], "action": "{}"}}, {extra}}}"#,
+                if cat == "network" {
+                    "connection_attempted"
+                } else {
+                    "start"
+                }
+            )
+        };
+        let start = |ts, id: &str| {
+            ev(
+                ts,
+                "process",
+                &format!(
+                    r#""process": {{"name": "msiexec.exe", "entity_id": "{id}", "args": ["msiexec.exe", "/V"]}}"#
+                ),
+            )
+        };
+        let conn = |ts, id: &str| {
+            ev(
+                ts,
+                "network",
+                &format!(r#""process": {{"name": "msiexec.exe", "entity_id": "{id}"}}"#),
+            )
+        };
+        let child = |ts, id: &str| {
+            ev(
+                ts,
+                "process",
+                &format!(
+                    r#""user": {{"id": "S-1-5-21-1"}}, "process": {{"name": "x.exe", "executable": "C:\\x.exe", "entity_id": "c-{id}", "parent": {{"name": "msiexec.exe", "entity_id": "{id}"}}}}"#
+                ),
+            )
+        };
+        let dir = std::env::temp_dir().join(format!("detect-cli-reset-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let write = |name: &str, lines: &[String]| {
+            let path = dir.join(name);
+            std::fs::write(&path, lines.join("\n")).unwrap();
+            Input::File(path)
+        };
+        // Input a: two chains start, the first is evicted (capacity 1), the
+        // second reaches stage 2. Input b: the child of a's second chain (must
+        // not complete), then a whole chain of its own, and again one eviction.
+        let a = write("a.ndjson", &[start(0, "p1"), start(1, "p2"), conn(2, "p2")]);
+        let b = write(
+            "b.ndjson",
+            &[
+                child(3, "p2"),
+                start(4, "p3"),
+                start(5, "p4"),
+                conn(6, "p4"),
+                child(7, "p4"),
+            ],
+        );
+        let mut scanner = Scanner::new(1 << 20).with_sequence_capacity(1);
+        let mut sink = Collect::default();
+        scanner.scan_input(&a, "a", &mut sink).unwrap();
+        // The state stays (emptied), and the next input reuses it.
+        assert_eq!(
+            scanner.sequences.as_ref().map(|s| s.pending(0)),
+            Some(0),
+            "kept and reset after the input"
+        );
+        assert_eq!(scanner.stats.sequences_evicted, 1);
+        scanner.scan_input(&b, "b", &mut sink).unwrap();
+        // Its counters restarted with the input: one more eviction, not two.
+        assert_eq!(scanner.stats.sequences_evicted, 2);
+        assert_eq!(
+            lines(&sink.0),
+            [(5, "msiexec_remote_file_execution")],
+            "{}",
+            sink.1
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

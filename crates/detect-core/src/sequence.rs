@@ -157,6 +157,47 @@ impl SequenceTable {
         self.stats
     }
 
+    /// Empties the table and zeroes its counters, keeping its memory (and
+    /// its hash keys): the table is then as [`SequenceTable::new`] made it,
+    /// without allocating. The cost is proportional to the sequences pending,
+    /// not to the capacity.
+    ///
+    /// ```
+    /// use detect_core::sequence::SequenceTable;
+    /// let mut t = SequenceTable::new(2, 4, None);
+    /// let k = t.key(&["proc-1"]);
+    /// t.step(0, 1, &[Some(k), None], None, |_| {});
+    /// t.clear();
+    /// assert!(t.is_empty());
+    /// let mut done = 0;
+    /// t.step(1, 2, &[None, Some(k)], None, |_| done += 1);
+    /// assert_eq!(done, 0);
+    /// ```
+    pub fn clear(&mut self) {
+        while self.lru_head != EMPTY {
+            let slot = self.lru_head;
+            self.lru_head = self.next[slot as usize];
+            self.prev[slot as usize] = EMPTY;
+            self.next[slot as usize] = EMPTY;
+            // Every entry goes, so no backward shift: the slot's entry is
+            // found by probing from its home past the holes left by entries
+            // already emptied (it is in the index, so at most `mask + 1`
+            // probes).
+            let mut i = self.home(self.slot_key[slot as usize], self.slot_stage[slot as usize]);
+            for _ in 0..=self.mask {
+                if self.index[i] == slot {
+                    self.index[i] = EMPTY;
+                    break;
+                }
+                i = (i + 1) & self.mask;
+            }
+            self.free.push(slot);
+        }
+        self.lru_tail = EMPTY;
+        self.len = 0;
+        self.stats = SequenceStats::default();
+    }
+
     /// Applies one event: `ts` its time in milliseconds, `pos` its position
     /// (reported back in completed sequences), `stage_keys[s]` the join key when
     /// the event satisfies stage `s` (and has a non-null key), `until_key` the
@@ -545,6 +586,59 @@ mod tests {
         let mut done = 0;
         t.step(1_000_001, 2, &[None, None, Some(k)], None, |_| done += 1);
         assert_eq!(done, 1);
+    }
+
+    #[test]
+    fn clear_empties_the_table_without_reallocating() {
+        let mut t = SequenceTable::new(2, 256, Some(60_000));
+        let before = (
+            t.slot_key.as_ptr(),
+            t.index.as_ptr(),
+            t.free.capacity(),
+            t.index.len(),
+        );
+        // More keys than capacity, so that probe chains are long and some
+        // sequences were evicted; then clear, twice in a row.
+        for round in 0..2u64 {
+            for i in 0..300u64 {
+                let k = t.key(&[&format!("{round}-{i}")]);
+                t.step(i as i64, i, &[Some(k), None], None, |_| {});
+            }
+            assert_eq!(t.len(), 256);
+            assert_eq!(t.stats().evicted, 44);
+            t.clear();
+            assert!(t.is_empty());
+            assert_eq!(t.stats(), SequenceStats::default());
+            assert!(t.index.iter().all(|&s| s == EMPTY));
+            assert_eq!(t.free.len(), 256);
+            let mut free = t.free.clone();
+            free.sort_unstable();
+            assert_eq!(free, (0..256).collect::<Vec<u32>>());
+            // What was pending before the clear no longer advances.
+            let k = t.key(&[&format!("{round}-299")]);
+            let mut done = 0;
+            t.step(400, 1, &[None, Some(k)], None, |_| done += 1);
+            assert_eq!(done, 0);
+        }
+        assert_eq!(
+            before,
+            (
+                t.slot_key.as_ptr(),
+                t.index.as_ptr(),
+                t.free.capacity(),
+                t.index.len()
+            )
+        );
+        // And the table works as new: fill it to capacity, complete every key.
+        let keys: Vec<Key> = (0..256).map(|i| t.key(&[&format!("new-{i}")])).collect();
+        for (i, k) in keys.iter().enumerate() {
+            t.step(1_000, i as u64, &[Some(*k), None], None, |_| {});
+        }
+        let mut done = 0;
+        for (i, k) in keys.iter().enumerate() {
+            t.step(2_000, i as u64, &[None, Some(*k)], None, |_| done += 1);
+        }
+        assert_eq!((done, t.len(), t.stats().evicted), (256, 0, 0));
     }
 
     #[test]

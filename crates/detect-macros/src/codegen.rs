@@ -532,6 +532,17 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 #name::__sequences_step(self, &e, pos, &mut sink)
             }
 
+            /// Drops every pending sequence and zeroes the counters, keeping
+            /// the memory: the state is then as `sequences(capacity)` made it,
+            /// without allocating (for instance between inputs whose events must
+            /// not join). Costs in proportion to the sequences pending.
+            pub fn reset(&mut self) {
+                for table in &mut self.tables {
+                    table.clear();
+                }
+                self.untimed = 0;
+            }
+
             /// Counters of sequence rule `index` (see `SEQUENCES`).
             pub fn stats(&self, index: usize) -> ::detect::__rt::SequenceStats {
                 self.tables[index].stats()

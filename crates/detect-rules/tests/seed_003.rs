@@ -278,3 +278,37 @@ fn seed_003_text_is_the_seed_verbatim() {
     );
     let _ = parse_query(&lib[start..end], &Options::elasticsearch()).unwrap();
 }
+
+#[test]
+fn reset_forgets_pending_sequences_and_counters() {
+    let events: Vec<JsonEvent> = [
+        start(0, "p1", "/V"),
+        connection(1_000, "p1"),
+        child(2_000, "p1", PAYLOAD, USER, ""),
+        "{\"event\": {\"category\": [\"process\"]}}".to_string(),
+    ]
+    .iter()
+    .map(|j| JsonEvent::parse_str(j).unwrap())
+    .collect();
+    let mut state = Builtin::sequences(16);
+    let mut done = Vec::new();
+    // Two stages, then a reset: the third stage finds nothing to complete.
+    state.step(&events[0], 0, |_, p| done.push(p.to_vec()));
+    state.step(&events[1], 1, |_, p| done.push(p.to_vec()));
+    state.step(&events[3], 3, |_, p| done.push(p.to_vec()));
+    assert_eq!((state.pending(0), state.untimed()), (1, 1));
+    assert_eq!(state.stats(0).started, 1);
+    state.reset();
+    assert_eq!((state.pending(0), state.untimed()), (0, 0));
+    assert_eq!(state.stats(0), detect::__rt::SequenceStats::default());
+    state.step(&events[2], 2, |_, p| done.push(p.to_vec()));
+    assert!(
+        done.is_empty(),
+        "a reset state completes nothing pending before"
+    );
+    // The same state runs the whole chain afterwards.
+    for (i, ev) in events[..3].iter().enumerate() {
+        state.step(ev, 10 + i as u64, |_, p| done.push(p.to_vec()));
+    }
+    assert_eq!(done, vec![vec![10, 11, 12]]);
+}
