@@ -18,7 +18,9 @@ use syn::parse::ParseStream;
 use syn::spanned::Spanned;
 use syn::{Attribute, Expr, Lit, LitStr, Meta, Token};
 
-use crate::parse::{CondExpr, EntryDef, MapDef, RuleDef, RulesFile, SelBody, SequenceDef};
+use crate::parse::{
+    CondExpr, EntryDef, EqlSource, MapDef, RuleDef, RulesFile, SelBody, SequenceDef,
+};
 
 /// Collects errors so that one build reports every mistake.
 #[derive(Default)]
@@ -238,6 +240,9 @@ fn lower_rule(
     placeholders: &dyn Fn(&str) -> Option<Vec<String>>,
     errors: &mut Errors,
 ) -> Option<Rule> {
+    if let Some(src) = &def.eql {
+        return lower_eql_rule(def, src, errors);
+    }
     let Attributes {
         meta,
         logsource,
@@ -456,25 +461,122 @@ fn lower_condition(c: &CondExpr, names: &[&str], errors: &mut Errors) -> Option<
     })
 }
 
-/// A `sequence name = "EQL";` item: the EQL text is parsed here, at compile
-/// time, in the Elasticsearch dialect (ECS field names, `event.category`).
-fn lower_sequence(def: &SequenceDef, errors: &mut Errors) -> Option<Sequence> {
-    let attrs = lower_attributes(&def.attrs, &def.name, errors);
-    if attrs.logsource != LogSource::default() {
-        errors.at(def.name.span(), "a sequence takes its event categories from its stages (`[process where ...]`), not from `#[logsource]`");
-    }
-    let text = def.eql.value();
-    let query = match detect_eql::parse_query(&text, &detect_eql::Options::elasticsearch()) {
-        Ok(q) => q,
-        Err(e) => {
-            errors.at(def.eql.span(), format!("EQL error at {e}"));
+/// Parses the EQL text of an item at compile time, in its dialect
+/// (Elasticsearch by default: ECS field names, `event.category`; endgame:
+/// names as written, `event_type`). A parse error is reported on the string
+/// with the position in the query and the offending line marked with carets
+/// (a proc macro on stable Rust cannot point at a character inside a literal).
+fn parse_eql(src: &EqlSource, what: &str, errors: &mut Errors) -> Option<detect_eql::Query> {
+    let options = match &src.dialect {
+        None => detect_eql::Options::elasticsearch(),
+        Some(d) if d == "elasticsearch" => detect_eql::Options::elasticsearch(),
+        Some(d) if d == "endgame" => detect_eql::Options::endgame(),
+        Some(d) => {
+            errors.at(
+                d.span(),
+                format!(
+                    "unknown EQL dialect `{d}`; use `elasticsearch` (the default) or `endgame`"
+                ),
+            );
             return None;
         }
     };
+    let text = src.text.value();
+    match detect_eql::parse_query(&text, &options) {
+        Ok(q) => Some(q),
+        Err(e) => {
+            let kind = if e.is_unsupported() {
+                "EQL feature not supported"
+            } else {
+                "EQL syntax error"
+            };
+            errors.at(
+                src.text.span(),
+                format!(
+                    "{kind} in {what} at line {}, column {} of the query: {}\n{}",
+                    e.line,
+                    e.column,
+                    e.message,
+                    caret_snippet(&text, &e)
+                ),
+            );
+            None
+        }
+    }
+}
+
+/// The query line holding the error, and a line of carets under its span.
+fn caret_snippet(text: &str, e: &detect_eql::EqlError) -> String {
+    let start = e.offset.min(text.len());
+    let line_start = text[..start].rfind('\n').map_or(0, |n| n + 1);
+    let line_end = text[start..].find('\n').map_or(text.len(), |n| start + n);
+    let line = text[line_start..line_end].trim_end();
+    let pad: String = text[line_start..start]
+        .chars()
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
+    let end = e.span.end.clamp(start, line_end);
+    let width = text[start..end].chars().count().max(1);
+    format!("  | {line}\n  | {pad}{}", "^".repeat(width))
+}
+
+/// Refuses the attributes an EQL item cannot take: its events and field
+/// names come from the query.
+fn check_eql_attributes(attrs: &[Attribute], errors: &mut Errors) {
+    for attr in attrs {
+        if attr.path().is_ident("logsource") {
+            errors.at(attr.span(), "an EQL query takes its event categories from the query (`process where ...`), not from `#[logsource]`");
+        } else if attr.path().is_ident("fields") {
+            errors.at(attr.span(), "an EQL query's field names are set by its dialect (ECS for `elasticsearch`, as written for `endgame`), not by `#[fields]`");
+        }
+    }
+}
+
+/// A `rule name = eql!("...");` item: an EQL event query, compiled into a
+/// stateless rule like any other (same dispatch, prefilter and metadata).
+fn lower_eql_rule(def: &RuleDef, src: &EqlSource, errors: &mut Errors) -> Option<Rule> {
+    check_eql_attributes(&def.attrs, errors);
+    let attrs = lower_attributes(&def.attrs, &def.name, errors);
+    let query = parse_eql(src, "this rule", errors)?;
+    if matches!(query.body, detect_eql::Body::Sequence(_)) {
+        errors.at(
+            src.text.span(),
+            "this EQL query is a `sequence`; write it as `sequence name = eql!(...);`",
+        );
+        return None;
+    }
+    match query.to_rule(&def.name.to_string()) {
+        Ok(mut rule) => {
+            rule.meta = attrs.meta;
+            Some(rule)
+        }
+        Err(e) => {
+            errors.at(
+                src.text.span(),
+                format!("{e}; a `rule` takes one EQL event query"),
+            );
+            None
+        }
+    }
+}
+
+/// A `sequence name = "EQL";` item: the EQL text is parsed here, at compile
+/// time, in the item's dialect (Elasticsearch by default).
+fn lower_sequence(def: &SequenceDef, errors: &mut Errors) -> Option<Sequence> {
+    check_eql_attributes(&def.attrs, errors);
+    let attrs = lower_attributes(&def.attrs, &def.name, errors);
+    let query = parse_eql(&def.eql, "this sequence", errors)?;
     if !matches!(query.body, detect_eql::Body::Sequence(_)) {
         errors.at(
-            def.eql.span(),
-            "expected an EQL `sequence` query; single-event conditions are written as a `rule`",
+            def.eql.text.span(),
+            "expected an EQL `sequence` query; a single-event query is written as `rule name = eql!(...);`",
+        );
+        return None;
+    }
+    if query.dialect == detect_eql::Dialect::Endgame {
+        errors.at(
+            def.eql.dialect.as_ref().map_or(def.eql.text.span(), syn::Ident::span),
+            "sequences in the endgame dialect are not generated (their joins differ: null keys join, keys compare case-insensitively, out-of-order events advance); use `detect_eql::reference::ReferenceMatcher` at run time",
         );
         return None;
     }
@@ -484,7 +586,7 @@ fn lower_sequence(def: &SequenceDef, errors: &mut Errors) -> Option<Sequence> {
             Some(seq)
         }
         Err(e) => {
-            errors.at(def.eql.span(), format!("{e}; a `sequence` item takes an EQL `sequence` query (use `rule` for single events)"));
+            errors.at(def.eql.text.span(), format!("{e}; a `sequence` item takes an EQL `sequence` query (use `rule` for single events)"));
             None
         }
     }

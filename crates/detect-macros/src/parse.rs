@@ -3,9 +3,10 @@
 //! ```text
 //! file        := attr* vis "ruleset" IDENT ";" item*
 //! item        := placeholder | rule | sequence
-//! sequence    := attr* "sequence" IDENT "=" STRING ";"   (an EQL sequence query)
+//! sequence    := attr* "sequence" IDENT "=" (STRING | eql) ";"   (an EQL sequence query)
 //! placeholder := "placeholder" IDENT "=" "[" STRING,* "]" ";"
-//! rule        := attr* "rule" IDENT "{" (entry ("," entry)* ","?)? "}"
+//! rule        := attr* "rule" IDENT ("{" (entry ("," entry)* ","?)? "}" | "=" eql ";")
+//! eql         := "eql" "!" "(" ["dialect" "=" IDENT ","] STRING ","? ")"  (EQL text, verbatim)
 //! entry       := IDENT ":" selection | "condition" ":" cond
 //! selection   := map | "[" map,+ "]" | "[" value,+ "]"
 //! map         := "{" (item ("," item)* ","?)? "}"
@@ -34,11 +35,59 @@ pub struct RulesFile {
     pub sequences: Vec<SequenceDef>,
 }
 
-/// `sequence name = "EQL sequence query";`
+/// `sequence name = "EQL sequence query";` or `sequence name = eql!(...);`
 pub struct SequenceDef {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
-    pub eql: LitStr,
+    pub eql: EqlSource,
+}
+
+/// EQL text written verbatim: `eql!("...")` or `eql!(dialect = endgame, "...")`
+/// (or, after `sequence name =`, a bare string).
+pub struct EqlSource {
+    /// `dialect = NAME`, when given.
+    pub dialect: Option<Ident>,
+    /// The query text.
+    pub text: LitStr,
+}
+
+impl EqlSource {
+    /// A bare string, or `eql!(...)`.
+    fn parse(input: ParseStream, bare: bool) -> syn::Result<EqlSource> {
+        if bare && input.peek(LitStr) {
+            return Ok(EqlSource {
+                dialect: None,
+                text: input.parse()?,
+            });
+        }
+        let hint = "write `eql!(r#\"EQL query\"#)` or `eql!(dialect = endgame, r#\"...\"#)`";
+        expect_word(input, "eql", hint)?;
+        input
+            .parse::<Token![!]>()
+            .map_err(|e| syn::Error::new(e.span(), hint))?;
+        let content;
+        parenthesized!(content in input);
+        let mut dialect = None;
+        if is_word(&content, "dialect") {
+            content.call(Ident::parse_any)?;
+            content.parse::<Token![=]>()?;
+            dialect = Some(content.call(Ident::parse_any)?);
+            content.parse::<Token![,]>()?;
+        }
+        let text: LitStr = content.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                format!("expected the EQL text as a string literal; {hint}"),
+            )
+        })?;
+        if content.peek(Token![,]) {
+            content.parse::<Token![,]>()?;
+        }
+        if !content.is_empty() {
+            return Err(content.error(format!("unexpected tokens after the EQL text; {hint}")));
+        }
+        Ok(EqlSource { dialect, text })
+    }
 }
 
 pub struct PlaceholderDef {
@@ -49,6 +98,9 @@ pub struct PlaceholderDef {
 pub struct RuleDef {
     pub attrs: Vec<Attribute>,
     pub name: Ident,
+    /// `rule name = eql!(...);`: the rule is this EQL event query (and has
+    /// no selections or condition).
+    pub eql: Option<EqlSource>,
     pub body_span: Span,
     pub selections: Vec<SelDef>,
     pub condition: Option<CondExpr>,
@@ -155,7 +207,7 @@ impl Parse for RulesFile {
                         "write `sequence name = r#\"sequence with maxspan=1m [...] by key ...\"#;`",
                     )
                 })?;
-                let eql: LitStr = input.parse()?;
+                let eql = EqlSource::parse(input, true)?;
                 input.parse::<Token![;]>()?;
                 sequences.push(SequenceDef {
                     attrs: item_attrs,
@@ -164,7 +216,7 @@ impl Parse for RulesFile {
                 });
             } else {
                 return Err(input.error(
-                    "expected `rule name { ... }`, `sequence name = \"EQL\";` or `placeholder name = [...];`",
+                    "expected `rule name { ... }`, `rule name = eql!(\"EQL\");`, `sequence name = \"EQL\";` or `placeholder name = [...];`",
                 ));
             }
         }
@@ -181,6 +233,19 @@ impl Parse for RulesFile {
 
 fn parse_rule(input: ParseStream, attrs: Vec<Attribute>) -> syn::Result<RuleDef> {
     let name: Ident = input.call(Ident::parse_any)?;
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        let eql = EqlSource::parse(input, false)?;
+        input.parse::<Token![;]>()?;
+        return Ok(RuleDef {
+            attrs,
+            body_span: eql.text.span(),
+            name,
+            eql: Some(eql),
+            selections: Vec::new(),
+            condition: None,
+        });
+    }
     let content;
     let brace = braced!(content in input);
     let mut selections = Vec::new();
@@ -213,6 +278,7 @@ fn parse_rule(input: ParseStream, attrs: Vec<Attribute>) -> syn::Result<RuleDef>
     Ok(RuleDef {
         attrs,
         name,
+        eql: None,
         body_span: brace.span.join(),
         selections,
         condition,

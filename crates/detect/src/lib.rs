@@ -125,6 +125,51 @@
 //! `1 of them`, `all of them` (names starting with `_` are not part of
 //! `them`). Precedence from loosest: `or`, `and`, `not`.
 //!
+//! ## EQL event queries
+//!
+//! `rule name = eql!(r#"..."#);` is a rule written as an EQL event query,
+//! verbatim (the syntax and its subset are documented in the `detect-eql` crate). It becomes a
+//! stateless rule like any other: the same metadata attributes (but no
+//! `#[logsource]` or `#[fields]`: the query names its category and fields),
+//! the same log source dispatch, prefilter and `scan`. The category test
+//! (`process where`) is part of the rule: `event.category` in the default
+//! Elasticsearch dialect (ECS field names; `:` case-insensitive with `*` and
+//! `?` wildcards, `==` case-sensitive and literal, `in~` case-insensitive).
+//! `eql!(dialect = endgame, "...")` selects the endgame `eql` engine's
+//! dialect instead: field names as written, category in `event_type`, `==`
+//! case-insensitive with `*` as its only wildcard (`?` is literal), and
+//! three-valued `not`. The text is parsed when the crate compiles: a syntax
+//! error or an unsupported feature is a compile error that quotes the query
+//! line with carets under the offending token.
+//!
+//! ```
+//! detect::rules! {
+//!     pub ruleset Eql;
+//!
+//!     /// msiexec started with `/V` (Elastic Defend events).
+//!     #[level(low)]
+//!     rule msiexec_v = eql!(r#"process where process.name : "msiexec.exe" and process.args : "/V""#);
+//!
+//!     /// The same test in the endgame dialect, over its flat events.
+//!     rule msiexec_endgame = eql!(dialect = endgame, r#"process where process_name == "MSIEXEC.EXE" and command_line == "* /V*""#);
+//! }
+//!
+//! use detect::JsonEvent;
+//! let ecs = JsonEvent::parse_str(r#"{"event": {"category": ["process"]},
+//!     "process": {"name": "MsiExec.exe", "args": ["msiexec.exe", "/V"]}}"#).unwrap();
+//! let endgame = JsonEvent::parse_str(r#"{"event_type": "process", "process_name": "msiexec.exe",
+//!     "command_line": "msiexec.exe /V"}"#).unwrap();
+//! let mut hits = Vec::new();
+//! Eql::scan(&ecs, |rule| hits.push(rule.name));
+//! Eql::scan(&endgame, |rule| hits.push(rule.name));
+//! assert_eq!(hits, ["msiexec_v", "msiexec_endgame"]);
+//! ```
+//!
+//! A sequence query (below) can be written `sequence name = eql!(...)` too;
+//! sequences are generated in the Elasticsearch dialect only (the endgame
+//! engine joins differently: null keys join, keys compare
+//! case-insensitively).
+//!
 //! ## Sequences
 //!
 //! `sequence name = r#"..."#;` takes an EQL sequence query (Elasticsearch

@@ -1,0 +1,228 @@
+//! EQL event queries written verbatim in `rules!` (`rule name = eql!(...)`),
+//! in both dialects, compiled into generated code: every query must give the
+//! same verdict through `scan` (dispatch and prefilter), `scan_unfiltered`,
+//! the reference interpreter over the set's IR, and the same text parsed at
+//! run time by `detect_eql` (so the macro compiles exactly what the front end
+//! means). The endgame queries run over the events of the endgame suite
+//! (`../shared/data/eql/test_data.json`) and, like the Elasticsearch ones,
+//! over hand-written events with expected verdicts that pin the dialect
+//! differences (`==` case-insensitive with `*` in endgame, `?` literal).
+
+use detect::interpreter::Interpreter;
+use detect::{CompiledRuleSet, JsonEvent};
+use detect_eql::{Options, parse_query};
+
+/// Declares a rule set of EQL rules in one dialect, and `TEXTS` with each
+/// rule's name and query text (the same tokens the macro compiles).
+macro_rules! eql_set {
+    ($mod:ident, $set:ident, $dialect:ident, { $($rule:ident = $text:tt;)* }) => {
+        // Only the rule set is used, not its (empty) sequence state.
+        #[allow(dead_code)]
+        mod $mod {
+            detect::rules! {
+                pub ruleset $set;
+                $(
+                    #[level(high)]
+                    rule $rule = eql!(dialect = $dialect, $text);
+                )*
+            }
+            pub const TEXTS: &[(&str, &str)] = &[$((stringify!($rule), $text)),*];
+        }
+    };
+}
+
+eql_set!(endgame, Endgame, endgame, {
+    svchost_any_case = r#"process where process_name == "SVCHOST.exe""#;
+    star_in_equals = r#"process where process_name == "svc*.EXE" and opcode == 1"#;
+    question_mark_is_literal = r#"process where process_name == "svchost.ex?""#;
+    in_list = r#"any where process_name in ("CMD.exe", "Python.EXE") and pid > 1000"#;
+    colon_wildcards = r#"file where file_name : "*.?f" and process_name == "SVCHOST.EXE""#;
+    string_functions = r#"process where startsWith(command_line, "C:\\WINDOWS") or stringContains(process_path, "system32\\SVC")"#;
+    null_logic =
+        r#"process where not (parent_process_name == "explorer.exe") and user_name != null"#;
+    numbers =
+        r#"any where serial_event_id >= 50 and serial_event_id < 60 and event_type != "process""#;
+});
+
+eql_set!(elastic, Elastic, elasticsearch, {
+    msiexec_v = r#"process where process.name : "MSIEXEC.exe" and process.args : ("/V", "/i")"#;
+    exact_case = r#"process where process.name == "msiexec.exe" and event.action == "start""#;
+    in_tilde = r#"network where process.name in~ ("MsiExec.exe", "rundll32.exe") and destination.port in (80, 443)"#;
+    question_wildcard = r#"process where process.executable : "?:\\Windows\\*\\msiexec.exe""#;
+});
+
+/// The rule names the generated code fires for `event`, three ways, which
+/// must agree; and the runtime parse of each text must agree with them.
+fn verdicts<R: CompiledRuleSet>(
+    texts: &[(&str, &str)],
+    options: &Options,
+    interp: &Interpreter,
+    runtime: &[Interpreter],
+    event: &JsonEvent,
+) -> Vec<&'static str> {
+    let mut scanned = Vec::new();
+    R::scan(event, |r| scanned.push(r.name));
+    let mut unfiltered = Vec::new();
+    R::scan_unfiltered(event, |r| unfiltered.push(r.name));
+    let interpreted: Vec<&str> = interp
+        .matches(event)
+        .into_iter()
+        .map(|i| R::RULES[i].name)
+        .collect();
+    let at_runtime: Vec<&str> = texts
+        .iter()
+        .zip(runtime)
+        .filter(|(_, i)| !i.matches(event).is_empty())
+        .map(|((name, _), _)| *name)
+        .collect();
+    assert_eq!(scanned, unfiltered, "scan vs scan_unfiltered");
+    assert_eq!(scanned, interpreted, "scan vs interpreter");
+    assert_eq!(scanned, at_runtime, "scan vs runtime parse ({options:?})");
+    scanned
+}
+
+fn runtime_rules(texts: &[(&str, &str)], options: &Options) -> Vec<Interpreter> {
+    texts
+        .iter()
+        .map(|(name, text)| {
+            let rule = parse_query(text, options).unwrap().to_rule(name).unwrap();
+            Interpreter::new(&detect::ir::RuleSet {
+                rules: vec![rule],
+                ..Default::default()
+            })
+            .unwrap()
+        })
+        .collect()
+}
+
+fn parse(json: &str) -> JsonEvent {
+    JsonEvent::parse_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+#[test]
+fn macro_ir_is_the_front_ends() {
+    for (ir, texts, options) in [
+        (endgame::Endgame::ir(), endgame::TEXTS, Options::endgame()),
+        (
+            elastic::Elastic::ir(),
+            elastic::TEXTS,
+            Options::elasticsearch(),
+        ),
+    ] {
+        assert_eq!(ir.rules.len(), texts.len());
+        for (rule, (name, text)) in ir.rules.iter().zip(texts) {
+            let want = parse_query(text, &options).unwrap().to_rule(name).unwrap();
+            assert_eq!(rule.name, *name);
+            assert_eq!(rule.detection, want.detection, "{name}");
+            assert_eq!(rule.vocabulary, want.vocabulary, "{name}");
+            assert_eq!(rule.meta.level, detect::ir::Level::High);
+        }
+    }
+}
+
+#[test]
+fn endgame_dialect_hand_written() {
+    let options = Options::endgame();
+    let interp = Interpreter::new(&endgame::Endgame::ir()).unwrap();
+    let runtime = runtime_rules(endgame::TEXTS, &options);
+    let run = |json: &str| {
+        verdicts::<endgame::Endgame>(endgame::TEXTS, &options, &interp, &runtime, &parse(json))
+    };
+    // `==` ignores case; `?` is literal, so `svchost.ex?` matches only itself.
+    assert_eq!(
+        run(r#"{"event_type": "process", "process_name": "svchost.EXE", "opcode": 1}"#),
+        ["svchost_any_case", "star_in_equals"]
+    );
+    assert_eq!(
+        run(r#"{"event_type": "process", "process_name": "svchost.ex?", "opcode": 2}"#),
+        ["question_mark_is_literal"]
+    );
+    // The category is exact on `event_type`.
+    assert!(run(r#"{"event_type": "Process", "process_name": "svchost.exe"}"#).is_empty());
+    assert_eq!(
+        run(r#"{"event_type": "network", "process_name": "python.exe", "pid": 4000}"#),
+        ["in_list"]
+    );
+    // Three-valued `not`: a missing parent makes the comparison null, and
+    // `not null` is null (false at the top).
+    assert!(
+        run(r#"{"event_type": "process", "process_name": "a.exe", "user_name": "x"}"#).is_empty()
+    );
+    assert_eq!(
+        run(
+            r#"{"event_type": "process", "process_name": "a.exe", "user_name": "x", "parent_process_name": "cmd.exe"}"#
+        ),
+        ["null_logic"]
+    );
+}
+
+#[test]
+fn elasticsearch_dialect_hand_written() {
+    let options = Options::elasticsearch();
+    let interp = Interpreter::new(&elastic::Elastic::ir()).unwrap();
+    let runtime = runtime_rules(elastic::TEXTS, &options);
+    let run = |json: &str| {
+        verdicts::<elastic::Elastic>(elastic::TEXTS, &options, &interp, &runtime, &parse(json))
+    };
+    let start = |name: &str, exe: &str, arg: &str| {
+        format!(
+            r#"{{"@timestamp": "2024-05-01T10:00:00Z", "event": {{"category": ["process"], "action": "start"}},
+                "process": {{"name": "{name}", "executable": "{exe}", "args": ["{exe}", "{arg}"]}}}}"#
+        )
+    };
+    let exe = r"C:\\Windows\\System32\\msiexec.exe";
+    assert_eq!(
+        run(&start("msiexec.exe", exe, "/v")),
+        ["msiexec_v", "exact_case", "question_wildcard"]
+    );
+    // `==` is case-sensitive in this dialect, `:` is not.
+    assert_eq!(run(&start("MsiExec.exe", exe, "/x")), ["question_wildcard"]);
+    assert_eq!(
+        run(&start("MsiExec.exe", exe, "/I")),
+        ["msiexec_v", "question_wildcard"]
+    );
+    // `?` is one character.
+    assert!(run(&start("x.exe", r"CC:\\Windows\\System32\\msiexec.exe", "")).is_empty());
+    let net = |name: &str, port: u16| {
+        format!(
+            r#"{{"event": {{"category": "network"}}, "process": {{"name": "{name}"}}, "destination": {{"port": {port}}}}}"#
+        )
+    };
+    assert_eq!(run(&net("MSIEXEC.EXE", 443)), ["in_tilde"]);
+    assert!(run(&net("MSIEXEC.EXE", 8080)).is_empty());
+    // The category test applies: a process event with the same fields does not match.
+    assert!(run(&net("MSIEXEC.EXE", 443).replace("network", "process")).is_empty());
+}
+
+#[test]
+fn endgame_dialect_over_the_suite_events() {
+    let Some(path) = detect_tests::shared_data(
+        "endgame_dialect_over_the_suite_events",
+        "eql/test_data.json",
+    ) else {
+        return;
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let options = Options::endgame();
+    let interp = Interpreter::new(&endgame::Endgame::ir()).unwrap();
+    let runtime = runtime_rules(endgame::TEXTS, &options);
+    let mut hits = std::collections::BTreeMap::<&str, usize>::new();
+    let events = json.as_array().unwrap();
+    for e in events {
+        let ev = parse(&e.to_string());
+        for name in verdicts::<endgame::Endgame>(endgame::TEXTS, &options, &interp, &runtime, &ev) {
+            *hits.entry(name).or_default() += 1;
+        }
+    }
+    eprintln!("endgame rules over {} suite events: {hits:?}", events.len());
+    // Every rule but the literal `?` one fires on some events and not all.
+    for (name, _) in endgame::TEXTS {
+        let n = hits.get(name).copied().unwrap_or(0);
+        if *name == "question_mark_is_literal" {
+            assert_eq!(n, 0, "{name}");
+        } else {
+            assert!(n > 0 && n < events.len(), "{name}: {n}");
+        }
+    }
+}
