@@ -12,7 +12,11 @@
 //!   best (long, with rare bytes; the idea of YARA-X's atom quality);
 //! * `Or` needs atoms from every child, or it has none;
 //! * `Not`, regexes, numbers, CIDR, presence tests, field references and
-//!   keywords yield none.
+//!   keywords yield none;
+//! * neither do tests of [`CATEGORICAL_FIELDS`] (ECS categorization fields
+//!   and the like), whose few values each occur in a large share of events:
+//!   `event.action == "connection_attempted"` scores well as text but holds
+//!   on most network events, so an `And` takes its atom from another child.
 //!
 //! An atom that scores below [`MIN_QUALITY`] is not worth a lookup: the
 //! expression is then treated as having no atom and always evaluated.
@@ -27,6 +31,43 @@ pub struct Atom {
     /// The literal; matched ASCII-case-insensitively.
     pub text: String,
 }
+
+/// Fields (ECS names) whose value is one of a few words, each common: an
+/// atom on them would make its expression a candidate on a large share of
+/// events, so they yield no atom. Tests on them still run in full.
+///
+/// ```
+/// use detect_core::atoms::required_atoms;
+/// use detect_core::ir::{Case, Expr, FieldTest, StrKind, StrPattern, Test};
+/// let test = |f: &str, s: &str| Expr::Field(FieldTest {
+///     field: f.into(),
+///     test: Test::Str(StrPattern { kind: StrKind::Exact(s.into()), case: Case::Insensitive }),
+/// });
+/// let stage = Expr::And(vec![
+///     test("event.action", "connection_attempted"),
+///     test("process.name", "msiexec.exe"),
+/// ]);
+/// assert_eq!(required_atoms(&stage).unwrap()[0].field, "process.name");
+/// assert!(required_atoms(&test("event.category", "process")).is_none());
+/// ```
+pub const CATEGORICAL_FIELDS: &[&str] = &[
+    "event.kind",
+    "event.category",
+    "event.type",
+    "event.action",
+    "event.outcome",
+    "event.module",
+    "event.dataset",
+    "event.provider",
+    "host.os.type",
+    "host.os.family",
+    "host.os.platform",
+    "agent.type",
+    "network.direction",
+    "network.transport",
+    "network.protocol",
+    "ecs.version",
+];
 
 /// Atoms scoring below this are not used (about three uncommon bytes).
 pub const MIN_QUALITY: u32 = 9;
@@ -122,6 +163,7 @@ fn atoms_of(expr: &Expr, usable: &dyn Fn(&str) -> bool) -> Option<Vec<Atom>> {
         }
         Expr::Not(_) | Expr::Keyword(_) => None,
         Expr::Field(ft) if !usable(&ft.field) => None,
+        Expr::Field(ft) if CATEGORICAL_FIELDS.contains(&ft.field.as_str()) => None,
         Expr::Field(ft) => match &ft.test {
             Test::Str(p) => {
                 let literal = longest_literal(&p.kind)?;

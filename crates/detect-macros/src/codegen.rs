@@ -16,6 +16,13 @@
 //! Aho-Corasick pass per field (`detect_core::prefilter`), and evaluates only
 //! variants that are both routed and marked (or have no atom), in rule order.
 //! `scan_unfiltered` evaluates every rule in full: same verdicts, for tests.
+//!
+//! Sequence rules get the same treatment per stage: each stage (and `until`)
+//! of each sequence is lowered into *stage variants*, which have their own
+//! dispatch table and prefilter (built the same way, over the same field
+//! table), so a sequence step evaluates only the stage predicates whose
+//! log source applies and whose atoms occur. Only when some stage holds does
+//! the step read the event's timestamp and join keys and touch the tables.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -175,15 +182,64 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             fields.index(*vocab, f);
         });
     }
+    // Sequence rules: every stage (and `until`) is a *stage unit*; each unit
+    // is lowered into variants like a rule (its log source, if any, gives a
+    // dispatch), and the variants go through a dispatch table and a
+    // prefilter of their own, built exactly as the rules' are.
     const TIMESTAMP: &str = "@timestamp";
+    let mut unit_of: Vec<Vec<usize>> = Vec::new(); // per sequence: stage units, then until's
+    let mut stage_variants: Vec<RuleVariant> = Vec::new();
+    let mut stage_exprs: Vec<(Vocabulary, Expr)> = Vec::new();
+    let mut units = 0usize;
     for seq in &set.sequences {
-        let v = seq.vocabulary;
+        let mut ids = Vec::new();
         for stage in seq.stages.iter().chain(seq.until.iter()) {
-            stage.condition.visit_fields(&mut |f| {
-                fields.index(v, f);
-            });
+            let unit = units;
+            units += 1;
+            ids.push(unit);
+            let rule = detect_core::ir::Rule {
+                name: seq.name.clone(),
+                meta: Default::default(),
+                logsource: stage.logsource.clone(),
+                vocabulary: seq.vocabulary,
+                detection: detect_core::ir::Detection {
+                    selections: vec![detect_core::ir::Selection {
+                        name: "stage".into(),
+                        expr: stage.condition.clone(),
+                    }],
+                    condition: detect_core::ir::Condition::Selection(0),
+                },
+            };
+            match lower_variants_in_vocabulary(&rule) {
+                Ok(vs) => {
+                    for v in vs {
+                        stage_variants.push(RuleVariant {
+                            rule: unit,
+                            dispatch: v.dispatch.clone(),
+                        });
+                        // The source condition stays in the predicate: the
+                        // dispatch table only narrows the candidates.
+                        stage_exprs
+                            .push((seq.vocabulary, simplify(Expr::And(vec![v.source, v.body]))));
+                    }
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    return quote!(compile_error!(#msg););
+                }
+            }
+        }
+        unit_of.push(ids);
+    }
+    for (vocab, e) in &stage_exprs {
+        e.visit_fields(&mut |f| {
+            fields.index(*vocab, f);
+        });
+    }
+    for seq in &set.sequences {
+        for stage in seq.stages.iter().chain(seq.until.iter()) {
             for k in &stage.keys {
-                fields.index(v, k);
+                fields.index(seq.vocabulary, k);
             }
         }
         fields.index(Vocabulary::Ecs, TIMESTAMP);
@@ -204,43 +260,30 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         };
         rule_info(i, &meta_rule)
     });
-    let mut seq_fns = Vec::new();
+    let nsv = stage_variants.len();
+    let swords = nsv.div_ceil(64).max(1);
+    let stage_table = DispatchTable::new(&stage_variants);
     let mut seq_steps = Vec::new();
     let mut seq_tables = Vec::new();
     for (i, seq) in set.sequences.iter().enumerate() {
         let v = seq.vocabulary;
-        let stage_key = |stage: &detect_core::ir::SequenceStage, f: &Ident| {
+        let stage_key = |stage: &detect_core::ir::SequenceStage, unit: usize| {
             let idx = stage.keys.iter().map(|k| fields.lookup(v, k));
             quote! {
-                if Self::#f(e, p) {
+                if hits[#unit] {
                     ::detect::__rt::join_key(e, table, &[#(p[#idx]),*])
                 } else {
                     ::core::option::Option::None
                 }
             }
         };
-        let mut keys = Vec::new();
-        for (s, stage) in seq.stages.iter().enumerate() {
-            let f = format_ident!("__seq_{}_{}", i, s);
-            let body = expr_tokens(&stage.condition, &|n| fields.lookup(v, n));
-            seq_fns.push(quote! {
-                #[inline(never)]
-                #[allow(clippy::all, unused_variables)]
-                fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
-            });
-            keys.push(stage_key(stage, &f));
-        }
+        let keys = seq
+            .stages
+            .iter()
+            .zip(&unit_of[i])
+            .map(|(stage, unit)| stage_key(stage, *unit));
         let until = match &seq.until {
-            Some(stage) => {
-                let f = format_ident!("__seq_{}_until", i);
-                let body = expr_tokens(&stage.condition, &|n| fields.lookup(v, n));
-                seq_fns.push(quote! {
-                    #[inline(never)]
-                    #[allow(clippy::all, unused_variables)]
-                    fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
-                });
-                stage_key(stage, &f)
-            }
+            Some(stage) => stage_key(stage, unit_of[i][seq.stages.len()]),
             None => quote!(::core::option::Option::None),
         };
         let stages = seq.stages.len();
@@ -263,6 +306,98 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 table.step(ts, pos, &keys, until, |events| sink(&#name_ident::SEQUENCES[#i], events));
             }
         });
+    }
+    let seq_fns = stage_exprs.iter().enumerate().map(|(k, (vocab, e))| {
+        let f = format_ident!("__sv_{}", k);
+        let body = expr_tokens(e, &|n| fields.lookup(*vocab, n));
+        quote! {
+            #[inline(never)]
+            #[allow(clippy::all, unused_variables)]
+            fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
+        }
+    });
+    let sv_eval_arms = (0..nsv).map(|k| {
+        let f = format_ident!("__sv_{}", k);
+        quote! { #k => Self::#f(e, p), }
+    });
+    // Stage variants without a usable atom: always evaluated.
+    let mut sv_atomless = Vec::new();
+    let mut sv_atoms: Vec<Vec<(usize, String)>> = Vec::new();
+    for (k, (vocab, e)) in stage_exprs.iter().enumerate() {
+        match required_atoms(e) {
+            Some(atoms) => sv_atoms.push(
+                atoms
+                    .into_iter()
+                    .map(|a| (fields.lookup(*vocab, &a.field), a.text))
+                    .collect(),
+            ),
+            None => {
+                sv_atomless.push(k);
+                sv_atoms.push(Vec::new());
+            }
+        }
+    }
+    let sv_atomless_bits = bitset(&sv_atomless, swords);
+    let sv_unit = stage_variants.iter().map(|v| v.rule as u32);
+    let stage_channels = &stage_table.channels;
+    let stage_arm_masks = stage_table.masks.iter().map(|m| bitset(m, swords));
+    let stage_arm_count = stage_table.masks.len();
+    let all_sv: Vec<usize> = (0..nsv).collect();
+    let all_sv_bits = bitset(&all_sv, swords);
+    let mut stage_scan_fns = Vec::new();
+    let mut stage_scan_arms = Vec::new();
+    for (li, layout) in Layout::ALL.into_iter().enumerate() {
+        let tag = layout.as_str();
+        let paths: Vec<String> = (0..nf).map(|i| fields.path(i, layout)).collect();
+        let (field_atoms, arm_fields) = prefilter_tables(&sv_atoms, &paths, &stage_table.masks);
+        let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
+        let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");
+        let routing = if stage_table.channels.is_empty() {
+            quote! { let arm: usize = 0; }
+        } else {
+            let arm_expr = stage_table.arm_expr();
+            quote! {
+                let (Ok(ch), Ok(eid)) = (
+                    ::detect::__rt::channel_of(e, #channel_path, STAGE_CHANNELS),
+                    ::detect::__rt::event_id_of(e, #event_id_path),
+                ) else {
+                    // A multi-valued channel or event ID: every stage in full.
+                    ::detect::__rt::for_each_bit(&ALL_SV, |sv| {
+                        let unit = SV_UNIT[sv] as usize;
+                        if !hits[unit] && Self::__sv_eval(sv, e, p) {
+                            hits[unit] = true;
+                        }
+                    });
+                    return;
+                };
+                let arm: usize = #arm_expr;
+            }
+        };
+        let f = format_ident!("__stages_{}", tag);
+        stage_scan_fns.push(quote! {
+            #[allow(clippy::all, unused_variables)]
+            fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf], hits: &mut [bool; #units]) {
+                static FIELDS: &[::detect::__rt::FieldAtoms] = &[#(#field_atoms),*];
+                static ARM_FIELDS: [&[u32]; #stage_arm_count] = [#(#arm_fields),*];
+                static PREFILTER: ::std::sync::OnceLock<::detect::__rt::Prefilter> = ::std::sync::OnceLock::new();
+                #routing
+                let mask = &STAGE_ARMS[arm];
+                let mut candidates = [0u64; #swords];
+                PREFILTER
+                    .get_or_init(|| ::detect::__rt::Prefilter::new(FIELDS))
+                    .mark_fields(e, ARM_FIELDS[arm], &mut candidates);
+                for w in 0..#swords {
+                    candidates[w] = (candidates[w] | SV_ATOMLESS[w]) & mask[w];
+                }
+                ::detect::__rt::for_each_bit(&candidates, |sv| {
+                    let unit = SV_UNIT[sv] as usize;
+                    if !hits[unit] && Self::__sv_eval(sv, e, p) {
+                        hits[unit] = true;
+                    }
+                });
+            }
+        });
+        stage_scan_arms.push(quote! { #li => Self::#f(e, p, &mut hits), });
     }
     let ts_index = fields.lookup(Vocabulary::Ecs, TIMESTAMP);
     let seq_count = set.sequences.len();
@@ -433,6 +568,16 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             static RV_SRC: [u32; #nrv] = [#(#rv_src),*];
             /// Rule variants without a usable atom: always evaluated.
             static ATOMLESS: [u64; #words] = #atomless_bits;
+            /// Lowercase channel names the stage dispatch table routes on.
+            static STAGE_CHANNELS: &[&str] = &[#(#stage_channels),*];
+            /// For each stage dispatch arm, the stage variants that can apply.
+            static STAGE_ARMS: [[u64; #swords]; #stage_arm_count] = [#(#stage_arm_masks),*];
+            /// The stage unit (a sequence's stage or `until`) of each stage variant.
+            static SV_UNIT: [u32; #nsv] = [#(#sv_unit),*];
+            /// Stage variants without a usable atom: always evaluated.
+            static SV_ATOMLESS: [u64; #swords] = #sv_atomless_bits;
+            /// Every stage variant.
+            static ALL_SV: [u64; #swords] = #all_sv_bits;
             /// Event path of every field, per layout (flat, evtx, ECS).
             static PATHS: [[&str; #nf]; 3] = [#(#path_rows),*];
 
@@ -487,6 +632,16 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
 
                 #(#seq_fns)*
 
+                #[allow(clippy::all)]
+                fn __sv_eval(sv: usize, e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool {
+                    match sv {
+                        #(#sv_eval_arms)*
+                        _ => false,
+                    }
+                }
+
+                #(#stage_scan_fns)*
+
                 #[allow(clippy::all, unused_variables, unused_mut)]
                 fn __sequences_step(
                     state: &mut #state_name,
@@ -494,12 +649,25 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                     pos: u64,
                     sink: &mut dyn FnMut(&'static ::detect::RuleInfo, &[u64]),
                 ) {
+                    if #seq_count == 0 {
+                        return;
+                    }
                     let layout = match e.layout() {
                         ::detect::Layout::Flat => 0,
                         ::detect::Layout::EvtxNested => 1,
                         ::detect::Layout::Ecs => 2,
                     };
                     let p = &PATHS[layout];
+                    // Which stage units the event satisfies: dispatch,
+                    // prefilter, then only the candidate predicates.
+                    let mut hits = [false; #units];
+                    match layout {
+                        #(#stage_scan_arms)*
+                        _ => {}
+                    }
+                    if !hits.iter().any(|h| *h) {
+                        return;
+                    }
                     let ::core::option::Option::Some(ts) = ::detect::__rt::timestamp_ms(e, p[#ts_index]) else {
                         state.untimed += 1;
                         return;
@@ -553,7 +721,8 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 self.tables[index].len()
             }
 
-            /// Events that carried no usable timestamp and so took no part.
+            /// Events that satisfied a stage (or `until`) but carried no usable
+            /// timestamp, and so took no part.
             pub fn untimed(&self) -> u64 {
                 self.untimed
             }
@@ -760,6 +929,52 @@ impl DispatchTable {
         });
         quote!(match (ch, eid) { #(#cases)* _ => #last })
     }
+}
+
+/// The prefilter tables of one layout for `atoms_of` (per variant: field
+/// index and atom text), given each field's event path and the variants of
+/// each dispatch arm: the `FieldAtoms` literals (one per event path) and, per
+/// arm, the indices of the fields whose atoms can mark one of its variants.
+fn prefilter_tables(
+    atoms_of: &[Vec<(usize, String)>],
+    paths: &[String],
+    masks: &[Vec<usize>],
+) -> (Vec<TokenStream>, Vec<TokenStream>) {
+    let mut by_path: BTreeMap<&str, BTreeMap<&str, Vec<u32>>> = BTreeMap::new();
+    for (id, atoms) in atoms_of.iter().enumerate() {
+        for (fi, text) in atoms {
+            let targets = by_path
+                .entry(&paths[*fi])
+                .or_default()
+                .entry(text.as_str())
+                .or_default();
+            if targets.last() != Some(&(id as u32)) {
+                targets.push(id as u32);
+            }
+        }
+    }
+    let arm_fields = masks
+        .iter()
+        .map(|mask| {
+            let ids = by_path.values().enumerate().filter_map(|(fi, atoms)| {
+                atoms
+                    .values()
+                    .flatten()
+                    .any(|v| mask.binary_search(&(*v as usize)).is_ok())
+                    .then_some(fi as u32)
+            });
+            quote!(&[#(#ids),*])
+        })
+        .collect();
+    let field_atoms = by_path
+        .iter()
+        .map(|(path, atoms)| {
+            let texts = atoms.keys();
+            let targets = atoms.values().map(|t| quote!(&[#(#t),*]));
+            quote! { ::detect::__rt::FieldAtoms { path: #path, atoms: &[#(#texts),*], targets: &[#(#targets),*] } }
+        })
+        .collect();
+    (field_atoms, arm_fields)
 }
 
 /// A `[u64; words]` literal with the given bits set.
