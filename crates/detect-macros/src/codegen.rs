@@ -216,6 +216,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                         stage_variants.push(RuleVariant {
                             rule: unit,
                             dispatch: v.dispatch.clone(),
+                            route: v.dispatch.clone(),
                         });
                         // The source condition stays in the predicate: the
                         // dispatch table only narrows the candidates.
@@ -323,8 +324,16 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     // Stage variants without a usable atom: always evaluated.
     let mut sv_atomless = Vec::new();
     let mut sv_atoms: Vec<Vec<(usize, String)>> = Vec::new();
+    // As for rules, the fields the dispatch routes on give no atoms.
+    let on_route = |vocab: Vocabulary, f: &str| {
+        Layout::ALL.into_iter().any(|l| {
+            let path = map_field(vocab, l, f);
+            path == map_field(Vocabulary::Windows, l, "Channel")
+                || path == map_field(Vocabulary::Windows, l, "EventID")
+        })
+    };
     for (k, (vocab, e)) in stage_exprs.iter().enumerate() {
-        match required_atoms(e) {
+        match required_atoms_where(e, &|f| !on_route(*vocab, f)) {
             Some(atoms) => sv_atoms.push(
                 atoms
                     .into_iter()
