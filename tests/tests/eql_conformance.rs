@@ -106,16 +106,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
         "process where process_name >= \"SYSTE\" and process_name <= \"systex\"",
     ),
     (
-        42,
-        AggregatePipe,
-        "process where process_name in (\"python.exe\", \"smss.exe\", \"explorer....",
-    ),
-    (
-        43,
-        AggregatePipe,
-        "process where process_name in (\"python.exe\", \"SMSS.exe\", \"explorer....",
-    ),
-    (
         44,
         AggregatePipe,
         "process where process_name in (\"python.exe\", \"smss.exe\", \"Explorer....",
@@ -129,31 +119,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
         46,
         AggregatePipe,
         "process where process_name in (\"Python.exe\", \"smss.exe\", \"explorer....",
-    ),
-    (
-        47,
-        AggregatePipe,
-        "process where process_name in (\"python.exe\", \"smss.exe\", \"explorer....",
-    ),
-    (
-        48,
-        AggregatePipe,
-        "process where process_name in (\"python.exe\", \"smss.exe\", \"explorer....",
-    ),
-    (
-        49,
-        AggregatePipe,
-        "process where process_name in (\"python.exe\", \"smss.exe\") | unique p...",
-    ),
-    (
-        50,
-        AggregatePipe,
-        "process where process_name in (\"python.exe\", \"smss.exe\") | unique p...",
-    ),
-    (
-        51,
-        AggregatePipe,
-        "process where process_name in (\"python.exe\", \"smss.exe\") | head 5 |...",
     ),
     (
         52,
@@ -184,36 +149,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
         64,
         FieldInList,
         "process where opcode in (1,3) and process_name in (parent_process_n...",
-    ),
-    (
-        65,
-        AggregatePipe,
-        "file where true | tail 4 | sort file_path",
-    ),
-    (
-        66,
-        AggregatePipe,
-        "process where true | head 5 | sort md5 event_subtype_full process_name",
-    ),
-    (
-        67,
-        AggregatePipe,
-        "process where true | head 5 | sort md5 event_subtype_full null_fiel...",
-    ),
-    (
-        68,
-        AggregatePipe,
-        "process where true | head 5 | sort md5, event_subtype_full, null_fi...",
-    ),
-    (
-        69,
-        AggregatePipe,
-        "process where true | head 5 | sort md5 event_subtype_full null_fiel...",
-    ),
-    (
-        70,
-        AggregatePipe,
-        "process where true | head 5 | sort md5 event_subtype_full null_fiel...",
     ),
     (
         91,
@@ -282,11 +217,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
     ),
     (120, Function, "registry where length(bad_field) > 0"),
     (
-        122,
-        AggregatePipe,
-        "any where true | unique event_type_full",
-    ),
-    (
         123,
         Lineage,
         "process where opcode=1 and process_name in (\"services.exe\", \"smss.e...",
@@ -320,11 +250,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
         129,
         Lineage,
         "file where child of [ process where child of [ process where child ...",
-    ),
-    (
-        130,
-        AggregatePipe,
-        "file where process_name = \"python.exe\" | unique unique_pid",
     ),
     (
         131,
@@ -367,16 +292,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
         "any where process_name == \"svchost.exe\" | unique_count event_type_f...",
     ),
     (
-        150,
-        Function,
-        "registry where arrayContains(bytes_written_string_list, 'En-uS')",
-    ),
-    (
-        151,
-        Function,
-        "registry where arrayContains(bytes_written_string_list, 'En')",
-    ),
-    (
         152,
         ArrayIndex,
         "registry where length(bytes_written_string_list) > 0 and bytes_writ...",
@@ -390,16 +305,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
         154,
         ArrayIndex,
         "registry where bytes_written_string_list[1] == 'EN'",
-    ),
-    (
-        155,
-        Function,
-        "registry where arrayContains(bytes_written_string_list, 'en-US')",
-    ),
-    (
-        156,
-        Function,
-        "registry where arrayContains(bytes_written_string_list, 'en')",
     ),
     (
         157,
@@ -651,11 +556,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
         Function,
         "registry where arrayCount(bytes_written_string_list, s, s == '*en*'...",
     ),
-    (
-        220,
-        Function,
-        "registry where arrayContains(bytes_written_string_list, \"missing\", ...",
-    ),
     (221, Arithmetic, "file where serial_event_id - 1 == 81"),
     (222, Arithmetic, "file where serial_event_id + 1 == 83"),
     (223, Arithmetic, "file where serial_event_id * 2 == 164"),
@@ -720,10 +620,11 @@ enum Reason {
     Join,
     /// `descendant of`, `child of`, `event of`.
     Lineage,
-    /// `count`, `unique`, `unique_count`, `sort` pipes.
+    /// `count` and `unique_count` pipes (results carry computed fields), and
+    /// `unique` / `sort` on expressions rather than fields.
     AggregatePipe,
     /// Functions other than the string/cidr/regex ones (length, indexOf,
-    /// substring, between, concat, number, add..., arrayContains/Search/Count, safe).
+    /// substring, between, concat, number, add..., arraySearch/Count, safe).
     Function,
     /// `a + 1`, `unique_pid * 2`.
     Arithmetic,
@@ -817,6 +718,8 @@ fn run(case: &Case, events: &[Row]) -> Result<Vec<i64>, String> {
             out
         }
     };
+    // Strings group and sort as the query compares them.
+    let fold = !case.case_sensitive;
     for pipe in &q.pipes {
         match pipe {
             Pipe::Head(n) => results.truncate(*n),
@@ -828,9 +731,72 @@ fn run(case: &Case, events: &[Row]) -> Result<Vec<i64>, String> {
                 let m = CompiledExpr::new(expr)?;
                 results.retain(|r| m.matches(&events[r[0]].0));
             }
+            Pipe::Unique(fields) => {
+                let mut seen = std::collections::HashSet::new();
+                results.retain(|r| seen.insert(sort_key(&events[r[0]].0, fields, fold)));
+            }
+            Pipe::Sort(fields) => {
+                results.sort_by_cached_key(|r| sort_key(&events[r[0]].0, fields, fold));
+            }
         }
     }
     Ok(results.into_iter().flatten().map(|i| events[i].1).collect())
+}
+
+/// A field's values for `unique` and `sort`, ordered as [`Pipe::Sort`] says:
+/// missing or null first, then numbers, then strings.
+#[derive(Clone, Debug, PartialEq, PartialOrd)]
+enum SortValue {
+    Null,
+    Num(f64),
+    Str(String),
+}
+
+impl Eq for SortValue {}
+
+impl std::hash::Hash for SortValue {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        match self {
+            SortValue::Null => 0u8.hash(h),
+            SortValue::Num(n) => n.to_bits().hash(h),
+            SortValue::Str(s) => s.hash(h),
+        }
+    }
+}
+
+impl Ord for SortValue {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
+    }
+}
+
+/// The values of `fields` in `event` (each field: its values in order),
+/// strings lowercased when `fold`.
+fn sort_key(event: &JsonEvent, fields: &[String], fold: bool) -> Vec<Vec<SortValue>> {
+    use detect::Event;
+    fields
+        .iter()
+        .map(|f| {
+            let mut values = Vec::new();
+            event.lookup(f, &mut |v: detect::Value<'_>| {
+                values.push(match v {
+                    detect::Value::Null => SortValue::Null,
+                    detect::Value::Str(s) if fold => SortValue::Str(s.to_lowercase()),
+                    detect::Value::Str(s) => SortValue::Str(s.to_string()),
+                    v => match v.as_number() {
+                        Some(detect::ir::Number::Int(i)) => SortValue::Num(i as f64),
+                        Some(detect::ir::Number::Float(x)) => SortValue::Num(x),
+                        None => SortValue::Str(v.with_text(str::to_string).unwrap_or_default()),
+                    },
+                });
+                false
+            });
+            if values.is_empty() {
+                values.push(SortValue::Null);
+            }
+            values
+        })
+        .collect()
 }
 
 #[test]

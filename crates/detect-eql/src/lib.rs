@@ -28,7 +28,7 @@
 //! stage     := "[" event "]" ["by" keys] ["with" "runs" "=" N]      (N in 1..=100)
 //! keys      := field ("," field)*
 //! span      := number [ms | s | m | h | d]      (no unit: seconds)
-//! pipe      := "head" N | "tail" N | "filter" expr
+//! pipe      := "head" N | "tail" N | "filter" expr | ("unique" | "sort") field ([","] field)*
 //! expr      := expr "or" expr | expr "and" expr | "not" expr | "(" expr ")"
 //!            | value cmp value | value ["not"] "in" ["~"] list
 //!            | value ":" (value | list) | value ("like" | "regex") ["~"] (value | list)
@@ -45,8 +45,8 @@
 //! strings `?"..."`. Comments are `//` and `/* */`.
 //!
 //! Everything else (`join`, `descendant of`/`child of`/`event of`, array
-//! indexing, arithmetic, other functions, the `count`/`unique`/`sort`...
-//! pipes, ordering comparisons on strings, `fork`) is refused with an
+//! indexing, arithmetic, other functions, the `count`/`unique_count`...
+//! pipes, `unique`/`sort` on expressions, ordering comparisons on strings, `fork`) is refused with an
 //! [`EqlError`] whose message starts with `unsupported:`.
 //!
 //! ## Dialects
@@ -192,6 +192,15 @@ pub enum Pipe {
     Tail(usize),
     /// `| filter expr`: results whose (first) event satisfies `expr`.
     Filter(Expr),
+    /// `| unique f1, f2`: the first result for each distinct tuple of the
+    /// fields' values in its first event (a missing field is a value too).
+    Unique(Vec<String>),
+    /// `| sort f1, f2`: the results stably sorted by the fields' values in
+    /// their first event: missing or null first, then numbers (numerically),
+    /// then strings, by code point, lowercased first when the query compares
+    /// strings case-insensitively (the endgame dialect's default). `Unique`
+    /// compares values the same way.
+    Sort(Vec<String>),
 }
 
 /// Parses EQL text.
@@ -271,6 +280,8 @@ pub fn parse_query(text: &str, options: &Options) -> Result<Query, EqlError> {
                 parser::PipeAst::Head(n) => Pipe::Head(*n),
                 parser::PipeAst::Tail(n) => Pipe::Tail(*n),
                 parser::PipeAst::Filter(e) => Pipe::Filter(low.pred(e)?.t),
+                parser::PipeAst::Unique(f) => Pipe::Unique(f.clone()),
+                parser::PipeAst::Sort(f) => Pipe::Sort(f.clone()),
             })
         })
         .collect::<Result<_, EqlError>>()?;

@@ -512,6 +512,7 @@ impl Lower<'_> {
             "match",
             "matchLite",
             "cidrMatch",
+            "arrayContains",
         ];
         if !SUPPORTED.contains(&name) {
             return Err(self.err(
@@ -520,6 +521,12 @@ impl Lower<'_> {
                     "unsupported: function `{name}` (supported: {})",
                     SUPPORTED.join(", ")
                 ),
+            ));
+        }
+        if name == "arrayContains" && self.options.dialect != Dialect::Endgame {
+            return Err(self.err(
+                span,
+                "`arrayContains` is a function of the endgame dialect; in Elasticsearch EQL write `field : (\"a\", \"b\")`",
             ));
         }
         if tilde && (self.options.dialect == Dialect::Endgame || name == "cidrMatch") {
@@ -570,6 +577,9 @@ impl Lower<'_> {
                 "startsWith" => str_test(field, StrKind::Prefix(s.to_string()), case),
                 "endsWith" => str_test(field, StrKind::Suffix(s.to_string()), case),
                 "stringContains" => str_test(field, StrKind::Contains(s.to_string()), case),
+                // An element equal to the value: the IR's test of a field that
+                // holds an array is already "any element".
+                "arrayContains" => str_test(field, StrKind::Exact(s.to_string()), case),
                 "wildcard" => {
                     let tokens = match self.options.dialect {
                         Dialect::Elasticsearch => parse_plain_glob(s),

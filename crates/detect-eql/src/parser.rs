@@ -113,6 +113,8 @@ pub(crate) enum PipeAst {
     Head(usize),
     Tail(usize),
     Filter(Sp),
+    Unique(Vec<String>),
+    Sort(Vec<String>),
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -285,14 +287,51 @@ impl<'a> Parser<'a> {
                 })
             }
             "filter" => Ok(PipeAst::Filter(self.expr()?)),
-            "count" | "unique" | "unique_count" | "sort" | "window" | "sample" => Err(self.err(
+            "unique" | "sort" => {
+                let fields = self.pipe_fields(name)?;
+                Ok(if name == "unique" {
+                    PipeAst::Unique(fields)
+                } else {
+                    PipeAst::Sort(fields)
+                })
+            }
+            "count" | "unique_count" | "window" | "sample" => Err(self.err(
                 t.span,
-                format!("unsupported: pipe `{name}` (supported: head, tail, filter)"),
+                format!("unsupported: pipe `{name}` (supported: head, tail, filter, unique, sort)"),
             )),
             other => Err(self.err(
                 t.span,
-                format!("unknown pipe `{other}`: expected head, tail or filter"),
+                format!("unknown pipe `{other}`: expected head, tail, filter, unique or sort"),
             )),
+        }
+    }
+
+    /// The fields of `unique` / `sort`: one or more, separated by commas or
+    /// spaces, up to the next `|` or the end. Expressions are refused.
+    fn pipe_fields(&mut self, pipe: &str) -> Result<Vec<String>, EqlError> {
+        let mut fields = Vec::new();
+        loop {
+            let f = self.field()?;
+            let Node::Field(name) = f.node else {
+                return Err(self.err(f.span, format!("expected a field after `{pipe}`")));
+            };
+            fields.push(name);
+            if self.is_punct(",") {
+                self.bump();
+                continue;
+            }
+            if self.peek().tok == Tok::Eof || self.is_punct("|") {
+                return Ok(fields);
+            }
+            if !matches!(self.peek().tok, Tok::Ident(_) | Tok::Quoted(_))
+                || self.peek_at(1).tok == Tok::Punct("(")
+            {
+                let t = self.peek().clone();
+                return Err(self.err(
+                    f.span.to(t.span),
+                    format!("unsupported: `{pipe}` on an expression (only fields)"),
+                ));
+            }
         }
     }
 

@@ -250,6 +250,60 @@ fn pipes() {
 }
 
 #[test]
+fn unique_and_sort_pipes_take_fields() {
+    let q = eg("process where true | unique a, b.c | sort d e | head 1").unwrap();
+    assert_eq!(
+        q.pipes,
+        vec![
+            Pipe::Unique(vec!["a".into(), "b.c".into()]),
+            Pipe::Sort(vec!["d".into(), "e".into()]),
+            Pipe::Head(1),
+        ]
+    );
+    for (query, message) in [
+        (
+            "process where true | unique length(a)",
+            "1:29: unsupported: `unique` on an expression (only fields)",
+        ),
+        (
+            "process where true | unique a != \"x\"",
+            "1:29: unsupported: `unique` on an expression (only fields)",
+        ),
+        (
+            "process where true | sort",
+            "1:26: expected a field name, found end of query",
+        ),
+        (
+            "process where true | unique_count a",
+            "1:22: unsupported: pipe `unique_count` (supported: head, tail, filter, unique, sort)",
+        ),
+    ] {
+        assert_eq!(eg(query).unwrap_err().to_string(), message, "{query}");
+    }
+}
+
+#[test]
+fn array_contains_is_an_endgame_element_test() {
+    let e = event(eg("registry where arrayContains(list, 'en-US', 'x')"));
+    let want = lower::and(vec![
+        field(
+            "event_type",
+            s(StrKind::Exact("registry".into()), Case::Sensitive),
+        ),
+        Expr::Or(vec![
+            field("list", s(StrKind::Exact("en-US".into()), Case::Insensitive)),
+            field("list", s(StrKind::Exact("x".into()), Case::Insensitive)),
+        ]),
+    ]);
+    assert_eq!(e, want);
+    let err = es("process where arrayContains(process.args, \"/V\")").unwrap_err();
+    assert!(
+        err.message.contains("function of the endgame dialect"),
+        "{err}"
+    );
+}
+
+#[test]
 fn errors_are_precise() {
     let cases: &[(&str, &str)] = &[
         (
@@ -286,7 +340,7 @@ fn errors_are_precise() {
         ),
         (
             "process where a == 1 | count",
-            "1:24: unsupported: pipe `count` (supported: head, tail, filter)",
+            "1:24: unsupported: pipe `count` (supported: head, tail, filter, unique, sort)",
         ),
         (
             "join [a where true] [b where true]",
