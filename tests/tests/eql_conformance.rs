@@ -21,21 +21,6 @@ use Reason::*;
 
 const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
     (
-        18,
-        ConditionComparedWithNull,
-        "process where null == (exit_code > -1) and serial_event_id in (58, ...",
-    ),
-    (
-        19,
-        ConditionComparedWithNull,
-        "process where null == (exit_code > -1) | head 7",
-    ),
-    (
-        20,
-        ConditionComparedWithNull,
-        "process where null == (-1 < exit_code) | head 7",
-    ),
-    (
         27,
         StringOrdering,
         "process where process_name >= \"System\" and process_name <= \"System ...",
@@ -139,16 +124,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
         57,
         Lineage,
         "process where opcode=1 and process_name == \"smss.exe\" and descendan...",
-    ),
-    (
-        63,
-        FieldInList,
-        "process where opcode in (1,3) and process_name in (parent_process_n...",
-    ),
-    (
-        64,
-        FieldInList,
-        "process where opcode in (1,3) and process_name in (parent_process_n...",
     ),
     (
         91,
@@ -542,11 +517,6 @@ const NOT_SUPPORTED: &[(usize, Reason, &str)] = &[
         "network where safe(divide(process_name, process_name))",
     ),
     (
-        217,
-        ConditionComparedWithNull,
-        "file where serial_event_id == 82 and (true == (process_name in ('sv...",
-    ),
-    (
         218,
         Function,
         "registry where arrayCount(bytes_written_string_list, s, s == '*-us'...",
@@ -632,12 +602,8 @@ enum Reason {
     ArrayIndex,
     /// `<`/`>` between strings or fields.
     StringOrdering,
-    /// A field in an `in` list.
-    FieldInList,
     /// A bare field used as a boolean (`network where mysterious_field and ...`).
     FieldAsCondition,
-    /// `null == (exit_code > -1)`: a condition compared as a value.
-    ConditionComparedWithNull,
     /// `startsWith('literal', field)`: a string function whose first argument is not a field.
     LiteralFirstArgument,
     /// `fork=true` on a stage.

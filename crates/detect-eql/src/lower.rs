@@ -290,12 +290,19 @@ impl Lower<'_> {
                         Node::Lit(Lit::Bool(b)) => {
                             str_test(field, StrKind::Exact(b.to_string()), Case::Sensitive)
                         }
-                        Node::Field(_) => {
-                            return Err(self.err(
-                                item.span,
-                                "unsupported: a field inside an `in` list (only literals)",
-                            ));
-                        }
+                        // `a in (b, ...)`: `a == b` (both present, equal as
+                        // the dialect compares strings).
+                        Node::Field(other) => and(vec![
+                            present(other),
+                            test(
+                                field,
+                                Test::FieldRef {
+                                    other: other.clone(),
+                                    kind: detect_core::ir::RefKind::Exact,
+                                    case,
+                                },
+                            ),
+                        ]),
                         _ => {
                             return Err(self.err(
                                 item.span,
@@ -405,10 +412,16 @@ impl Lower<'_> {
                     "unsupported: a comparison between two literals (no field)",
                 ));
             }
+            (_, Node::Lit(lit)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+                return self.cond_cmp(op, lhs, lit, span);
+            }
+            (Node::Lit(lit), _) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+                return self.cond_cmp(op, rhs, lit, span);
+            }
             _ => {
                 return Err(self.err(
                     span,
-                    "unsupported: comparing a condition (only a field with a value)",
+                    "unsupported: comparing a condition with something other than `true`, `false` or `null`",
                 ));
             }
         };
@@ -484,6 +497,36 @@ impl Lower<'_> {
     fn eq_ne(&self, op: CmpOp, eq: Expr, ne: Expr) -> Tri {
         let (t, f) = if op == CmpOp::Ne { (ne, eq) } else { (eq, ne) };
         self.tri(t, f)
+    }
+
+    /// A condition compared with `true`, `false` or `null`: `c == true` is
+    /// `c`, `c == false` is `not c` (both null when `c` is, in the endgame
+    /// dialect), `c == null` is true exactly when `c` is null (never in the
+    /// two-valued dialect); `!=` negates.
+    fn cond_cmp(&self, op: CmpOp, cond: &Sp, lit: &Lit, span: Span) -> Result<Tri, EqlError> {
+        let c = self.pred(cond)?;
+        let x = match lit {
+            Lit::Bool(true) => c,
+            Lit::Bool(false) => self.swap(c),
+            Lit::Null => {
+                let (t, f) = if self.kleene() {
+                    (
+                        and(vec![not(c.t.clone()), not(c.f.clone())]),
+                        or(vec![c.t, c.f]),
+                    )
+                } else {
+                    (Expr::Or(vec![]), Expr::And(vec![]))
+                };
+                Tri { t, f }
+            }
+            _ => {
+                return Err(self.err(
+                    span,
+                    "unsupported: comparing a condition with something other than `true`, `false` or `null`",
+                ));
+            }
+        };
+        Ok(if op == CmpOp::Ne { self.swap(x) } else { x })
     }
 
     fn field_cmp(&self, op: CmpOp, a: &str, b: &str, span: Span) -> Result<Tri, EqlError> {

@@ -283,6 +283,60 @@ fn unique_and_sort_pipes_take_fields() {
 }
 
 #[test]
+fn fields_in_lists_and_conditions_compared_with_literals() {
+    let fref = |a: &str, b: &str, case| {
+        field(
+            a,
+            Test::FieldRef {
+                other: b.into(),
+                kind: detect_core::ir::RefKind::Exact,
+                case,
+            },
+        )
+    };
+    // `a in (b, "c")`: `b` present and equal, or "c".
+    let e = event(es("any where a in (b, \"c\")"));
+    let exists = |f: &str| Expr::Not(Box::new(field(f, Test::Null)));
+    assert_eq!(
+        e,
+        Expr::Or(vec![
+            lower::and(vec![exists("b"), fref("a", "b", Case::Sensitive)]),
+            field("a", s(StrKind::Exact("c".into()), Case::Sensitive)),
+        ])
+    );
+    // A condition compared with true / false is the condition / its negation.
+    let c = event(es("any where a == \"x\""));
+    assert_eq!(event(es("any where true == (a == \"x\")")), c);
+    assert_eq!(event(es("any where (a == \"x\") != false")), c);
+    assert_eq!(
+        event(es("any where (a == \"x\") == false")),
+        event(es("any where not (a == \"x\")"))
+    );
+    // Two-valued: a condition is never null.
+    assert_eq!(
+        event(es("any where null == (a == \"x\")")),
+        Expr::Or(vec![])
+    );
+    // Endgame: null when the field is missing.
+    let x = CompiledExprs::new(&event(eg("any where null == (n > 1)")));
+    assert!(x.matches(r#"{"m": 1}"#));
+    assert!(!x.matches(r#"{"n": 0}"#));
+    assert!(!x.matches(r#"{"n": 2}"#));
+}
+
+struct CompiledExprs(detect_core::interpreter::CompiledExpr);
+
+impl CompiledExprs {
+    fn new(e: &Expr) -> Self {
+        CompiledExprs(detect_core::interpreter::CompiledExpr::new(e).unwrap())
+    }
+    fn matches(&self, json: &str) -> bool {
+        self.0
+            .matches(&detect_core::JsonEvent::parse_str(json).unwrap())
+    }
+}
+
+#[test]
 fn array_contains_is_an_endgame_element_test() {
     let e = event(eg("registry where arrayContains(list, 'en-US', 'x')"));
     let want = lower::and(vec![
@@ -375,8 +429,8 @@ fn errors_are_precise() {
             "1:15: unsupported: comparing the result of function `indexOf`",
         ),
         (
-            "process where a in (b, \"c\")",
-            "1:21: unsupported: a field inside an `in` list (only literals)",
+            "process where (a == 1) == 2",
+            "1:15: unsupported: comparing a condition with something other than `true`, `false` or `null`",
         ),
     ];
     for (q, want) in cases {
