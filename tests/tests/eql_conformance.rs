@@ -711,11 +711,43 @@ fn run(case: &Case, events: &[Row]) -> Result<Vec<i64>, String> {
 
 /// A field's values for `unique` and `sort`, ordered as [`Pipe::Sort`] says:
 /// missing or null first, then numbers, then strings.
-#[derive(Clone, Debug, PartialEq, PartialOrd)]
+#[derive(Clone, Debug)]
 enum SortValue {
     Null,
     Num(f64),
     Str(String),
+}
+
+impl SortValue {
+    fn rank(&self) -> u8 {
+        match self {
+            SortValue::Null => 0,
+            SortValue::Num(_) => 1,
+            SortValue::Str(_) => 2,
+        }
+    }
+}
+
+impl Ord for SortValue {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        match (self, other) {
+            (SortValue::Num(a), SortValue::Num(b)) => a.total_cmp(b),
+            (SortValue::Str(a), SortValue::Str(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+
+impl PartialOrd for SortValue {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl PartialEq for SortValue {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
+    }
 }
 
 impl Eq for SortValue {}
@@ -727,12 +759,6 @@ impl std::hash::Hash for SortValue {
             SortValue::Num(n) => n.to_bits().hash(h),
             SortValue::Str(s) => s.hash(h),
         }
-    }
-}
-
-impl Ord for SortValue {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        self.partial_cmp(other).unwrap_or(std::cmp::Ordering::Equal)
     }
 }
 
