@@ -226,3 +226,127 @@ fn endgame_dialect_over_the_suite_events() {
         }
     }
 }
+
+mod chains {
+    detect::rules! {
+        /// Two sequences written with `eql!`, one with `until`, shared and
+        /// per-stage keys, one with `runs`, plus a stateless rule.
+        pub ruleset Chains;
+
+        rule cmd = eql!(r#"process where process.name : "cmd.exe""#);
+
+        sequence cmd_connects = eql!(r#"
+            sequence by host.id with maxspan=30s
+              [process where event.type == "start" and process.name : "cmd.exe"] by process.entity_id
+              [network where process.name : "cmd.exe" and destination.port in (80, 443)] by process.entity_id
+            until [process where event.type == "end"] by process.entity_id
+        "#);
+
+        sequence dll_then_loader = eql!(r#"
+            sequence with maxspan=10s
+              [file where file.name : "*.dll"] by user.name with runs=2
+              [process where process.name : ("rundll32.exe", "regsvr32.exe")] by user.name
+        "#);
+    }
+}
+
+/// A small xorshift generator: the streams are the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+
+    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
+        from[self.below(from.len() as u64) as usize]
+    }
+}
+
+#[test]
+fn generated_sequences_agree_with_the_reference_matcher() {
+    use chains::Chains;
+    use detect_eql::Dialect;
+    use detect_eql::reference::ReferenceMatcher;
+
+    let ir = Chains::ir();
+    assert_eq!(ir.sequences.len(), 2);
+    assert!(ir.sequences[0].until.is_some());
+    assert_eq!(ir.sequences[1].stages.len(), 3);
+    let mut totals = [0usize; 2];
+    let mut cancelled = 0;
+    for seed in 1..=20u64 {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
+        let mut references: Vec<ReferenceMatcher> = ir
+            .sequences
+            .iter()
+            .map(|s| ReferenceMatcher::new(s, Dialect::Elasticsearch).unwrap())
+            .collect();
+        let mut state = Chains::sequences(64);
+        let mut got: [Vec<Vec<u64>>; 2] = Default::default();
+        let mut want: [Vec<Vec<u64>>; 2] = Default::default();
+        let mut ts = 0i64;
+        for pos in 0..400u64 {
+            ts += rng.below(4_000) as i64;
+            let category = rng.pick(&["process", "network", "file", "registry"]);
+            let mut fields = vec![
+                format!(r#""@timestamp": {ts}"#),
+                format!(
+                    r#""event": {{"category": ["{category}"], "type": ["{}"]}}"#,
+                    rng.pick(&["start", "end", "info"])
+                ),
+            ];
+            if rng.below(10) > 0 {
+                fields.push(format!(r#""host": {{"id": "h{}"}}"#, rng.below(2)));
+            }
+            if rng.below(10) > 0 {
+                fields.push(format!(
+                    r#""user": {{"name": "{}"}}"#,
+                    rng.pick(&["alice", "bob", "ALICE"])
+                ));
+            }
+            fields.push(format!(
+                r#""process": {{"name": "{}", "entity_id": "p{}"}}"#,
+                rng.pick(&[
+                    "cmd.exe",
+                    "CMD.EXE",
+                    "rundll32.exe",
+                    "regsvr32.exe",
+                    "explorer.exe"
+                ]),
+                rng.below(4)
+            ));
+            fields.push(format!(
+                r#""destination": {{"port": {}}}, "file": {{"name": "{}"}}"#,
+                rng.pick(&["80", "443", "8080"]),
+                rng.pick(&["x.dll", "Y.DLL", "z.txt"])
+            ));
+            let event = parse(&format!("{{{}}}", fields.join(", ")));
+            state.step(&event, pos, |rule, positions| {
+                let i = Chains::SEQUENCES
+                    .iter()
+                    .position(|r| r.name == rule.name)
+                    .unwrap();
+                got[i].push(positions.to_vec());
+            });
+            for (i, r) in references.iter_mut().enumerate() {
+                want[i].extend(r.step(&event, ts, pos));
+            }
+        }
+        for i in 0..2 {
+            assert_eq!(got[i], want[i], "seed {seed}, sequence {i}");
+            totals[i] += got[i].len();
+        }
+        cancelled += state.stats(0).cancelled;
+    }
+    // Both rules complete sequences and `until` cancels some, so the
+    // comparison is not vacuous.
+    assert!(
+        totals.iter().all(|&n| n > 10),
+        "completed sequences: {totals:?}"
+    );
+    assert!(cancelled > 0, "`until` cancelled nothing");
+}
