@@ -2,7 +2,8 @@
 //!
 //! The EQL (Event Query Language) front end of detect: query text into the
 //! rule IR ([`detect_core::ir`]), for the reference interpreter at run time
-//! (and, through the `eql!` macro, for generated code).
+//! and, at compile time, for generated code: `rule name = eql!("...");` and
+//! `sequence name = eql!("...");` items of `detect::rules!` are parsed here.
 //!
 //! ```
 //! use detect_eql::{parse_query, Body, Options};
