@@ -22,7 +22,8 @@ mod sigma;
 
 /// Compiles Sigma YAML rules (a file or a folder, relative to the calling
 /// crate's `CARGO_MANIFEST_DIR`) into the same kind of type as `rules!`:
-/// `sigma_rules! { pub ruleset Name = "rules/windows", skip_unsupported; }`.
+/// `sigma_rules! { pub ruleset Name = "rules/windows", skip_unsupported; }`,
+/// or from a list of files and folders: `pub ruleset Name = ["a.yml", "dir"];`.
 /// The calling crate must depend on `detect`. See `detect_sigma` for what
 /// is supported.
 #[proc_macro]

@@ -5,10 +5,12 @@
 //!     /// Docs of the generated type.
 //!     pub ruleset Name = "path/to/dir/or/file.yml";
 //!     pub ruleset Other = "corpus", skip_unsupported;
+//!     pub ruleset Picked = ["corpus/a.yml", "corpus/b.yml", "more"];
 //! }
 //! ```
 //!
-//! Paths are relative to the calling crate's `CARGO_MANIFEST_DIR`. The YAML is
+//! A list of paths compiles every rule under each of them into one rule set,
+//! in the order given. Paths are relative to the calling crate's `CARGO_MANIFEST_DIR`. The YAML is
 //! translated by `detect_sigma` (the run-time path uses the same code) and the
 //! rule set goes through the same code generator as `rules!`. Every file read is
 //! `include_bytes!`-ed into an unnamed constant so that cargo rebuilds the crate
@@ -20,11 +22,11 @@
 
 use std::path::{Path, PathBuf};
 
-use detect_sigma::{LoadOptions, load_path};
+use detect_sigma::{LoadOptions, load_paths};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, Ident, LitStr, Token, Visibility};
+use syn::{Attribute, Ident, LitStr, Token, Visibility, bracketed};
 
 mod kw {
     syn::custom_keyword!(ruleset);
@@ -36,7 +38,8 @@ pub struct SigmaItem {
     attrs: Vec<Attribute>,
     vis: Visibility,
     name: Ident,
-    path: LitStr,
+    /// One path, or the paths of a `[...]` list (never empty).
+    paths: Vec<LitStr>,
     skip_unsupported: bool,
 }
 
@@ -59,12 +62,29 @@ impl Parse for SigmaInput {
             })?;
             let name: Ident = input.parse()?;
             input.parse::<Token![=]>()?;
-            let path: LitStr = input.parse().map_err(|e| {
+            let expected = |e: syn::Error| {
                 syn::Error::new(
                     e.span(),
-                    "expected the path of a Sigma file or folder, relative to CARGO_MANIFEST_DIR",
+                    "expected the path of a Sigma file or folder, relative to CARGO_MANIFEST_DIR, \
+                     or a `[...]` list of them",
                 )
-            })?;
+            };
+            let paths: Vec<LitStr> = if input.peek(syn::token::Bracket) {
+                let content;
+                let bracket = bracketed!(content in input);
+                let list = content
+                    .parse_terminated(<LitStr as Parse>::parse, Token![,])
+                    .map_err(expected)?;
+                if list.is_empty() {
+                    return Err(syn::Error::new(
+                        bracket.span.join(),
+                        "empty list of paths: name at least one Sigma file or folder",
+                    ));
+                }
+                list.into_iter().collect()
+            } else {
+                vec![input.parse().map_err(expected)?]
+            };
             let mut skip_unsupported = false;
             while input.peek(Token![,]) {
                 input.parse::<Token![,]>()?;
@@ -88,7 +108,7 @@ impl Parse for SigmaInput {
                 attrs,
                 vis,
                 name,
-                path,
+                paths,
                 skip_unsupported,
             });
         }
@@ -128,24 +148,35 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
             ));
         }
     }
-    let span = item.path.span();
+    let span = item.paths[0].span();
     let base = manifest_dir();
-    let root = base.join(item.path.value());
-    if !root.exists() {
-        return Err(syn::Error::new(
-            span,
-            format!(
-                "`{}` does not exist (paths are relative to CARGO_MANIFEST_DIR, {})",
-                item.path.value(),
-                base.display()
-            ),
-        ));
+    let mut roots = Vec::with_capacity(item.paths.len());
+    for path in &item.paths {
+        let root = base.join(path.value());
+        if !root.exists() {
+            return Err(syn::Error::new(
+                path.span(),
+                format!(
+                    "`{}` does not exist (paths are relative to CARGO_MANIFEST_DIR, {})",
+                    path.value(),
+                    base.display()
+                ),
+            ));
+        }
+        roots.push(root);
     }
+    let shown_paths = item
+        .paths
+        .iter()
+        .map(LitStr::value)
+        .collect::<Vec<_>>()
+        .join("`, `");
     let options = LoadOptions {
         skip_unsupported: item.skip_unsupported,
         ..LoadOptions::default()
     };
-    let loaded = match load_path(&root, &options) {
+    let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
+    let loaded = match load_paths(&roots, &options) {
         Ok(l) => l,
         Err(failed) => {
             let (_, failures) = *failed;
@@ -171,7 +202,7 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
             span,
             format!(
                 "no Sigma rule to compile under `{}` ({} file(s) read, {} skipped)",
-                item.path.value(),
+                shown_paths,
                 loaded.files.len(),
                 loaded.skipped.len()
             ),

@@ -229,23 +229,34 @@ pub fn rule_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn load_files(path: &Path, options: &LoadOptions) -> (Loaded, Vec<(PathBuf, SigmaError)>) {
+fn load_files(paths: &[&Path], options: &LoadOptions) -> (Loaded, Vec<(PathBuf, SigmaError)>) {
     let mut loaded = Loaded::default();
     let mut failures = Vec::new();
-    let files = match rule_files(path) {
-        Ok(f) => f,
-        Err(e) => {
-            let err = SigmaError {
-                path: path.display().to_string(),
-                line: None,
-                col: None,
-                kind: ErrorKind::Io,
-                message: format!("cannot read: {e}"),
-            };
-            failures.push((path.to_path_buf(), err));
-            return (loaded, failures);
+    let mut files = Vec::new();
+    for path in paths {
+        match rule_files(path) {
+            Ok(found) => {
+                for f in found {
+                    if !files.contains(&f) {
+                        files.push(f);
+                    }
+                }
+            }
+            Err(e) => {
+                let err = SigmaError {
+                    path: path.display().to_string(),
+                    line: None,
+                    col: None,
+                    kind: ErrorKind::Io,
+                    message: format!("cannot read: {e}"),
+                };
+                failures.push((path.to_path_buf(), err));
+            }
         }
-    };
+    }
+    if !failures.is_empty() {
+        return (loaded, failures);
+    }
     let mut taken: HashSet<String> = HashSet::new();
     for file in files {
         let shown = file.display().to_string();
@@ -295,7 +306,7 @@ fn load_files(path: &Path, options: &LoadOptions) -> (Loaded, Vec<(PathBuf, Sigm
 /// let interpreter = Interpreter::new(&set).expect("every loaded rule is interpretable");
 /// ```
 pub fn load_dir(dir: &Path, options: &LoadOptions) -> (RuleSet, Vec<(PathBuf, SigmaError)>) {
-    let (loaded, mut failures) = load_files(dir, options);
+    let (loaded, mut failures) = load_files(&[dir], options);
     failures.extend(loaded.skipped);
     failures.sort_by(|a, b| a.0.cmp(&b.0));
     (loaded.rules, failures)
@@ -309,7 +320,24 @@ pub type LoadFailure = (Loaded, Vec<(PathBuf, SigmaError)>);
 /// [`LoadOptions::skip_unsupported`] is set (they are listed in
 /// [`Loaded::skipped`]).
 pub fn load_path(path: &Path, options: &LoadOptions) -> Result<Loaded, Box<LoadFailure>> {
-    let (loaded, failures) = load_files(path, options);
+    load_paths(&[path], options)
+}
+
+/// [`load_path`] over several files or folders, in the order given (each
+/// folder's files sorted; a file reached twice is read once). Rule names are
+/// made unique across all of them.
+///
+/// ```no_run
+/// use std::path::Path;
+/// let loaded = detect_sigma::load_paths(
+///     &[Path::new("rules/a.yml"), Path::new("rules/more")],
+///     &Default::default(),
+/// ).map_err(|failed| failed.1)?;
+/// println!("{} rules from {} files", loaded.rules.rules.len(), loaded.files.len());
+/// # Ok::<(), Vec<(std::path::PathBuf, detect_sigma::SigmaError)>>(())
+/// ```
+pub fn load_paths(paths: &[&Path], options: &LoadOptions) -> Result<Loaded, Box<LoadFailure>> {
+    let (loaded, failures) = load_files(paths, options);
     if failures.is_empty() {
         Ok(loaded)
     } else {

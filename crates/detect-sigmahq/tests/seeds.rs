@@ -90,3 +90,33 @@ fn seeds_agree_with_interpreter_on_real_events() {
     }
     println!("seed rules fired {n} times");
 }
+
+detect::sigma_rules! {
+    /// The two seed files listed explicitly, in the opposite order of the folder.
+    ruleset Listed = [
+        "rules/net_connection_win_msiexec_http.yml",
+        "rules/msiexec_web_install.yml",
+        "rules",
+    ];
+}
+
+#[test]
+fn a_list_of_paths_keeps_its_order_and_reads_each_file_once() {
+    assert_eq!(
+        Listed::SOURCES,
+        [
+            "rules/net_connection_win_msiexec_http.yml",
+            "rules/msiexec_web_install.yml",
+            "rules/msiexec_web_install.yml",
+        ]
+    );
+    let names: Vec<&str> = Listed::RULES.iter().map(|r| r.name).collect();
+    assert_eq!(
+        names,
+        [
+            "net_connection_win_msiexec_http",
+            "msiexec_web_install_1",
+            "msiexec_web_install_2"
+        ]
+    );
+}

@@ -1,0 +1,251 @@
+//! detect against rsigma and sigma-rust on the same Sigma rules and the same
+//! real events (criterion). See the "Peer engines" section of `BENCHMARKS.md`.
+//!
+//! For each case (1: seed + msiexec rules; 2 with feature `corpus`: every
+//! SigmaHQ windows rule), before any timing, each peer's verdicts are
+//! compared with detect's rule by rule and event by event; a peer is then
+//! timed only on the rules where it agrees with detect on every event, while
+//! detect runs its whole pack (so detect does at least as much work).
+//!
+//! Per event, each peer gets the rules whose log source applies to the event
+//! (its arm, chosen outside the timing: detect's own routing is inside its
+//! timing). Benchmarks, per case `c`:
+//!
+//! * `c/detect`, `c/rsigma`, `c/sigma-rust`: events parsed beforehand into
+//!   each engine's own event type;
+//! * `parse+c/...`: the same with each engine parsing the NDJSON line in the
+//!   loop.
+//!
+//! A counting global allocator gives the allocations per event of each
+//! engine, measured over one pass outside criterion.
+
+#[path = "../harness/mod.rs"]
+mod harness;
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use detect::{CompiledRuleSet, JsonEvent};
+use detect_peers::{Events, Pack, Routing};
+use harness::{Loaded, Peer, Rsigma, SigmaRust, compare, detect_verdicts, peer_events};
+
+/// The system allocator, counting allocations (and reallocations).
+struct Counting;
+
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded with the caller's layout.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded as received.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: forwarded as received.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Allocations per event of one pass of `f` over `n` events.
+fn allocs_per_event(n: usize, f: impl FnOnce()) -> f64 {
+    let before = ALLOCS.load(Ordering::Relaxed);
+    f();
+    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / n as f64
+}
+
+const MEASUREMENT: Duration = Duration::from_secs(4);
+
+fn group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
+    let mut g = c.benchmark_group(name);
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(MEASUREMENT);
+    g
+}
+
+/// Benchmarks one pass (`pass` returns a count derived from every verdict)
+/// over `events` events of `bytes` bytes.
+fn bench_pass<F: FnMut() -> u64>(
+    g: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    events: usize,
+    bytes: u64,
+    mut pass: F,
+) {
+    let start = Instant::now();
+    black_box(pass());
+    g.measurement_time(MEASUREMENT.max(start.elapsed() * 12));
+    g.throughput(Throughput::ElementsAndBytes {
+        elements: events as u64,
+        bytes,
+    });
+    g.bench_function(name, |b| b.iter(&mut pass));
+}
+
+/// Every `stride`-th event index (the same mix of log sources).
+fn sample(n: usize, stride: usize) -> Vec<usize> {
+    (0..n).step_by(stride).collect()
+}
+
+/// One peer on one case: the agreement check, then the timings on the rules
+/// where it agrees, on every `stride`-th event.
+fn peer_case<P: Peer>(
+    c: &mut Criterion,
+    case: &str,
+    pack: &Pack,
+    events: &Events,
+    routing: &Routing,
+    detect: &[Vec<usize>],
+    stride: usize,
+) {
+    let loaded = Loaded::<P>::new(pack);
+    let evs = peer_events::<P>(events, routing);
+    let agreement = compare(&loaded, routing, detect, &evs);
+    let agreeing = (0..pack.ir.rules.len())
+        .filter(|&i| agreement.agrees(&loaded, i))
+        .count();
+    let engines = loaded.engines(routing, |i| agreement.agrees(&loaded, i));
+    let idx = sample(events.len(), stride);
+    let bytes: u64 = idx.iter().map(|&i| events.lines[i].len() as u64).sum();
+    let mut out = Vec::new();
+    let allocs = allocs_per_event(idx.len(), || {
+        for &i in &idx {
+            out.clear();
+            P::eval(&engines[routing.arm_of_event[i]], &evs[i], &mut out);
+        }
+    });
+    let parse_allocs = allocs_per_event(idx.len(), || {
+        for &i in &idx {
+            let ev = P::parse(&events.lines[i]).expect("parsed once already");
+            out.clear();
+            P::eval(&engines[routing.arm_of_event[i]], &ev, &mut out);
+        }
+    });
+    eprintln!(
+        "detect-peers: [{case}] {}: loaded {} rules, {} in common with detect, {} agree on every event \
+         (timed on those), {} disagree; {} events timed (every {stride}th); {allocs:.1} allocations/event, \
+         {parse_allocs:.1} with parsing",
+        P::NAME,
+        loaded.loaded,
+        loaded.common(),
+        agreeing,
+        agreement.disagreements.len(),
+        idx.len()
+    );
+    let mut g = group(c, case);
+    bench_pass(&mut g, P::NAME, idx.len(), bytes, || {
+        let mut n = 0u64;
+        for &i in &idx {
+            out.clear();
+            P::eval(&engines[routing.arm_of_event[i]], black_box(&evs[i]), &mut out);
+            n += out.len() as u64;
+        }
+        n
+    });
+    g.finish();
+    let mut g = group(c, &format!("parse+{case}"));
+    bench_pass(&mut g, P::NAME, idx.len(), bytes, || {
+        let mut n = 0u64;
+        for &i in &idx {
+            let ev = P::parse(black_box(&events.lines[i])).expect("parsed once already");
+            out.clear();
+            P::eval(&engines[routing.arm_of_event[i]], &ev, &mut out);
+            n += out.len() as u64;
+        }
+        n
+    });
+    g.finish();
+}
+
+/// detect's compiled pack `R` on every event.
+fn detect_case<R: CompiledRuleSet>(c: &mut Criterion, case: &str, events: &Events) {
+    let n = events.len();
+    let bytes = events.bytes();
+    let allocs = allocs_per_event(n, || {
+        for e in &events.detect {
+            R::scan(e, |r| {
+                black_box(r);
+            });
+        }
+    });
+    let mut scratch = JsonEvent::new();
+    let parse_allocs = allocs_per_event(n, || {
+        for line in &events.lines {
+            scratch.parse(line.as_bytes()).expect("parsed once already");
+            R::scan(&scratch, |r| {
+                black_box(r);
+            });
+        }
+    });
+    eprintln!(
+        "detect-peers: [{case}] detect: {} rules, {n} events timed; {allocs:.3} allocations/event, \
+         {parse_allocs:.3} with parsing (one reused JsonEvent)",
+        R::RULES.len()
+    );
+    let mut g = group(c, case);
+    bench_pass(&mut g, "detect", n, bytes, || {
+        let mut m = 0u64;
+        for e in &events.detect {
+            R::scan(black_box(e), |_| m += 1);
+        }
+        m
+    });
+    g.finish();
+    let mut g = group(c, &format!("parse+{case}"));
+    bench_pass(&mut g, "detect", n, bytes, || {
+        let mut m = 0u64;
+        for line in &events.lines {
+            scratch
+                .parse(black_box(line.as_bytes()))
+                .expect("parsed once already");
+            R::scan(&scratch, |_| m += 1);
+        }
+        m
+    });
+    g.finish();
+}
+
+fn run_case<R: CompiledRuleSet>(c: &mut Criterion, case: &str, pack: Pack, strides: [usize; 2]) {
+    let events = match Events::load() {
+        Ok(e) => e,
+        Err(why) => {
+            eprintln!("detect-peers: nothing to run: {why}");
+            return;
+        }
+    };
+    let routing = Routing::new(&pack.ir, &events.detect).expect("detect's log sources resolve");
+    let detect = detect_verdicts(&pack, &events);
+    detect_case::<R>(c, case, &events);
+    peer_case::<Rsigma>(c, case, &pack, &events, &routing, &detect, strides[0]);
+    peer_case::<SigmaRust>(c, case, &pack, &events, &routing, &detect, strides[1]);
+}
+
+fn case1(c: &mut Criterion) {
+    run_case::<detect_peers::Msiexec>(c, "msiexec", Pack::msiexec(), [1, 1]);
+}
+
+#[cfg(feature = "corpus")]
+fn case2(c: &mut Criterion) {
+    run_case::<detect_peers::SigmaHqWindows>(c, "corpus", Pack::corpus(), [1, 4]);
+}
+
+#[cfg(not(feature = "corpus"))]
+fn case2(_: &mut Criterion) {
+    eprintln!("detect-peers: case 2 (corpus) skipped: build with --features corpus");
+}
+
+criterion_group!(benches, case1, case2);
+criterion_main!(benches);
