@@ -8,8 +8,9 @@
 //! detect runs its whole pack (so detect does at least as much work).
 //!
 //! Per event, each peer gets the rules whose log source applies to the event
-//! (its arm, chosen outside the timing: detect's own routing is inside its
-//! timing). Benchmarks, per case `c`:
+//! (its arm), found inside the timing from the event's `Channel` and
+//! `EventID` read through the peer's own event type (`detect_peers::Router`),
+//! as detect's `scan` does with its dispatch table. Benchmarks, per case `c`:
 //!
 //! * `c/detect`, `c/rsigma`, `c/sigma-rust`: events parsed beforehand into
 //!   each engine's own event type;
@@ -28,10 +29,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
-use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use criterion::{
+    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use detect::{CompiledRuleSet, JsonEvent};
-use detect_peers::{Events, Pack, Routing};
-use harness::{Loaded, Peer, Rsigma, SigmaRust, compare, detect_verdicts, peer_events};
+use detect_peers::{Events, Pack, Router, Routing};
+use harness::{Loaded, Peer, Rsigma, SigmaRust, Tau, compare, detect_verdicts, peer_events, route};
 
 /// The system allocator, counting allocations (and reallocations).
 struct Counting;
@@ -118,20 +121,22 @@ fn peer_case<P: Peer>(
         .filter(|&i| agreement.agrees(&loaded, i))
         .count();
     let engines = loaded.engines(routing, |i| agreement.agrees(&loaded, i));
+    let router =
+        Router::new(events, routing).expect("log sources look at Channel and EventID only");
     let idx = sample(events.len(), stride);
     let bytes: u64 = idx.iter().map(|&i| events.lines[i].len() as u64).sum();
     let mut out = Vec::new();
     let allocs = allocs_per_event(idx.len(), || {
         for &i in &idx {
             out.clear();
-            P::eval(&engines[routing.arm_of_event[i]], &evs[i], &mut out);
+            route::<P>(&router, &engines, &evs[i], &mut out);
         }
     });
     let parse_allocs = allocs_per_event(idx.len(), || {
         for &i in &idx {
             let ev = P::parse(&events.lines[i]).expect("parsed once already");
             out.clear();
-            P::eval(&engines[routing.arm_of_event[i]], &ev, &mut out);
+            route::<P>(&router, &engines, &ev, &mut out);
         }
     });
     eprintln!(
@@ -150,7 +155,7 @@ fn peer_case<P: Peer>(
         let mut n = 0u64;
         for &i in &idx {
             out.clear();
-            P::eval(&engines[routing.arm_of_event[i]], black_box(&evs[i]), &mut out);
+            route::<P>(&router, &engines, black_box(&evs[i]), &mut out);
             n += out.len() as u64;
         }
         n
@@ -162,7 +167,7 @@ fn peer_case<P: Peer>(
         for &i in &idx {
             let ev = P::parse(black_box(&events.lines[i])).expect("parsed once already");
             out.clear();
-            P::eval(&engines[routing.arm_of_event[i]], &ev, &mut out);
+            route::<P>(&router, &engines, &ev, &mut out);
             n += out.len() as u64;
         }
         n
@@ -218,7 +223,7 @@ fn detect_case<R: CompiledRuleSet>(c: &mut Criterion, case: &str, events: &Event
     g.finish();
 }
 
-fn run_case<R: CompiledRuleSet>(c: &mut Criterion, case: &str, pack: Pack, strides: [usize; 2]) {
+fn run_case<R: CompiledRuleSet>(c: &mut Criterion, case: &str, pack: Pack, strides: [usize; 3]) {
     let events = match Events::load() {
         Ok(e) => e,
         Err(why) => {
@@ -231,15 +236,16 @@ fn run_case<R: CompiledRuleSet>(c: &mut Criterion, case: &str, pack: Pack, strid
     detect_case::<R>(c, case, &events);
     peer_case::<Rsigma>(c, case, &pack, &events, &routing, &detect, strides[0]);
     peer_case::<SigmaRust>(c, case, &pack, &events, &routing, &detect, strides[1]);
+    peer_case::<Tau>(c, case, &pack, &events, &routing, &detect, strides[2]);
 }
 
 fn case1(c: &mut Criterion) {
-    run_case::<detect_peers::Msiexec>(c, "msiexec", Pack::msiexec(), [1, 1]);
+    run_case::<detect_peers::Msiexec>(c, "msiexec", Pack::msiexec(), [1, 1, 1]);
 }
 
 #[cfg(feature = "corpus")]
 fn case2(c: &mut Criterion) {
-    run_case::<detect_peers::SigmaHqWindows>(c, "corpus", Pack::corpus(), [1, 4]);
+    run_case::<detect_peers::SigmaHqWindows>(c, "corpus", Pack::corpus(), [1, 32, 4]);
 }
 
 #[cfg(not(feature = "corpus"))]

@@ -4,11 +4,12 @@
 
 #![allow(dead_code)]
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use detect_peers::{Events, Pack, Routing, peer_json};
+use detect_peers::{Events, Pack, Router, Routing, channel_and_id, peer_json};
 
 /// A Sigma engine seen by the harness.
 pub trait Peer {
@@ -21,12 +22,18 @@ pub trait Peer {
     /// Rules prepared for evaluation together (one log source arm).
     type Engine;
 
-    /// The rules of one file, in document order, each ready to evaluate.
-    fn load(text: &str) -> Result<Vec<Result<Self::Rule, String>>, String>;
+    /// The rules of one file (`text`; `ir`: what detect compiled it into, if
+    /// anything), in document order, each ready to evaluate.
+    fn load(
+        text: &str,
+        ir: &[&detect::ir::Rule],
+    ) -> Result<Vec<Result<Self::Rule, String>>, String>;
     /// The engine's event for one JSON object.
     fn event(json: serde_json::Value) -> Result<Self::Event, String>;
     /// The engine's event parsed from an NDJSON line (the parse-included timing).
     fn parse(line: &str) -> Result<Self::Event, String>;
+    /// The event's `Channel` and `EventID`, for [`route`].
+    fn route_key(event: &Self::Event) -> Option<(Cow<'_, str>, u64)>;
     /// Prepares `rules` (detect rule index, rule) for evaluation together.
     fn engine(rules: &[(usize, Arc<Self::Rule>)]) -> Self::Engine;
     /// Pushes the detect indices of the rules of `engine` that match `event`.
@@ -50,7 +57,10 @@ impl Peer for Rsigma {
     type Event = serde_json::Value;
     type Engine = RsigmaEngine;
 
-    fn load(text: &str) -> Result<Vec<Result<Self::Rule, String>>, String> {
+    fn load(
+        text: &str,
+        _: &[&detect::ir::Rule],
+    ) -> Result<Vec<Result<Self::Rule, String>>, String> {
         let collection = rsigma_parser::parse_sigma_yaml(text).map_err(|e| e.to_string())?;
         if !collection.correlations.is_empty() || !collection.filters.is_empty() {
             return Err("correlation or filter documents".into());
@@ -71,6 +81,10 @@ impl Peer for Rsigma {
 
     fn parse(line: &str) -> Result<Self::Event, String> {
         serde_json::from_str(line).map_err(|e| e.to_string())
+    }
+
+    fn route_key(event: &Self::Event) -> Option<(Cow<'_, str>, u64)> {
+        channel_and_id(event).map(|(c, i)| (Cow::Borrowed(c), i))
     }
 
     fn engine(rules: &[(usize, Arc<Self::Rule>)]) -> Self::Engine {
@@ -106,9 +120,14 @@ impl Peer for SigmaRust {
     type Event = sigma_rust::Event;
     type Engine = Vec<(usize, Arc<sigma_rust::Rule>)>;
 
-    fn load(text: &str) -> Result<Vec<Result<Self::Rule, String>>, String> {
+    fn load(
+        text: &str,
+        _: &[&detect::ir::Rule],
+    ) -> Result<Vec<Result<Self::Rule, String>>, String> {
         // One rule per file: a multi-document file is a YAML error here.
-        Ok(vec![sigma_rust::rule_from_yaml(text).map_err(|e| e.to_string())])
+        Ok(vec![
+            sigma_rust::rule_from_yaml(text).map_err(|e| e.to_string()),
+        ])
     }
 
     fn event(json: serde_json::Value) -> Result<Self::Event, String> {
@@ -119,6 +138,14 @@ impl Peer for SigmaRust {
         sigma_rust::event_from_json(line).map_err(|e| e.to_string())
     }
 
+    /// sigma-rust's value types are private: their text (`value_to_string`)
+    /// is the only way to read them, at the cost of two small allocations.
+    fn route_key(event: &Self::Event) -> Option<(Cow<'_, str>, u64)> {
+        let channel = event.get("Channel")?.value_to_string();
+        let id = event.get("EventID")?.value_to_string().parse().ok()?;
+        Some((Cow::Owned(channel), id))
+    }
+
     fn engine(rules: &[(usize, Arc<Self::Rule>)]) -> Self::Engine {
         rules.to_vec()
     }
@@ -126,6 +153,57 @@ impl Peer for SigmaRust {
     fn eval(engine: &Self::Engine, event: &Self::Event, out: &mut Vec<usize>) {
         for (i, rule) in engine {
             if rule.is_match(event) {
+                out.push(*i);
+            }
+        }
+    }
+}
+
+/// tau-engine (Chainsaw's engine) on rules translated from detect's IR by
+/// [`detect_peers::tau`] and optimised with tau's default optimisations, as
+/// Chainsaw does; events are `serde_json::Value`s (tau's `json` feature).
+/// Like Chainsaw, every rule of the arm in turn (`Rule::matches`).
+pub struct Tau;
+
+impl Peer for Tau {
+    const NAME: &'static str = "tau-engine";
+    type Rule = tau_engine::Rule;
+    type Event = serde_json::Value;
+    type Engine = Vec<(usize, Arc<tau_engine::Rule>)>;
+
+    fn load(_: &str, ir: &[&detect::ir::Rule]) -> Result<Vec<Result<Self::Rule, String>>, String> {
+        if ir.is_empty() {
+            return Err("no Sigma front end: tau gets the rules detect compiled".into());
+        }
+        Ok(ir
+            .iter()
+            .map(|r| {
+                let yaml = detect_peers::tau::rule_yaml(r)?;
+                let rule = tau_engine::Rule::from_str(&yaml).map_err(|e| format!("{e}: {yaml}"))?;
+                Ok(rule.optimise(tau_engine::Optimisations::default()))
+            })
+            .collect())
+    }
+
+    fn event(json: serde_json::Value) -> Result<Self::Event, String> {
+        Ok(json)
+    }
+
+    fn parse(line: &str) -> Result<Self::Event, String> {
+        serde_json::from_str(line).map_err(|e| e.to_string())
+    }
+
+    fn route_key(event: &Self::Event) -> Option<(Cow<'_, str>, u64)> {
+        channel_and_id(event).map(|(c, i)| (Cow::Borrowed(c), i))
+    }
+
+    fn engine(rules: &[(usize, Arc<Self::Rule>)]) -> Self::Engine {
+        rules.to_vec()
+    }
+
+    fn eval(engine: &Self::Engine, event: &Self::Event, out: &mut Vec<usize>) {
+        for (i, rule) in engine {
+            if rule.matches(event) {
                 out.push(*i);
             }
         }
@@ -162,14 +240,15 @@ impl<P: Peer> Loaded<P> {
                     continue;
                 }
             };
-            let rules = match P::load(&text) {
+            let mine = pack.rules_of(&file);
+            let ir: Vec<&detect::ir::Rule> = mine.iter().map(|&i| &pack.ir.rules[i]).collect();
+            let rules = match P::load(&text, &ir) {
                 Ok(r) => r,
                 Err(e) => {
                     out.failed.push((file, e));
                     continue;
                 }
             };
-            let mine = pack.rules_of(&file);
             let mut ok = Vec::new();
             for r in rules {
                 match r {
@@ -211,6 +290,22 @@ impl<P: Peer> Loaded<P> {
                 P::engine(&rules)
             })
             .collect()
+    }
+}
+
+/// The rules applying to `event` (by its log source), evaluated by the peer:
+/// the peer's side of one event, as timed.
+#[inline]
+pub fn route<P: Peer>(
+    router: &Router,
+    engines: &[P::Engine],
+    event: &P::Event,
+    out: &mut Vec<usize>,
+) {
+    if let Some((channel, id)) = P::route_key(event)
+        && let Some(arm) = router.arm(&channel, id)
+    {
+        P::eval(&engines[arm], event, out);
     }
 }
 

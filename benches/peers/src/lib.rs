@@ -28,6 +28,8 @@
 //! `../shared/data` next to the workspace: its purpose is to run the real
 //! rules over the real events.
 
+pub mod tau;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -188,6 +190,8 @@ pub struct Pack {
     pub skipped: Vec<(PathBuf, &'static str)>,
     /// The generated `scan`, reporting rule indices.
     pub scan: fn(&JsonEvent, &mut dyn FnMut(usize)),
+    /// The generated `scan_unfiltered` (no dispatch table, no prefilter).
+    pub scan_unfiltered: fn(&JsonEvent, &mut dyn FnMut(usize)),
 }
 
 macro_rules! pack {
@@ -196,12 +200,18 @@ macro_rules! pack {
         Pack {
             name: $name,
             ir: <$ty as detect::CompiledRuleSet>::ir(),
-            sources: <$ty>::SOURCES.iter().map(|s| normalize(&base.join(s))).collect(),
+            sources: <$ty>::SOURCES
+                .iter()
+                .map(|s| normalize(&base.join(s)))
+                .collect(),
             skipped: <$ty>::SKIPPED
                 .iter()
                 .map(|(p, why)| (normalize(&base.join(p)), *why))
                 .collect(),
             scan: |event, sink| <$ty as detect::CompiledRuleSet>::scan(event, |r| sink(r.index)),
+            scan_unfiltered: |event, sink| {
+                <$ty as detect::CompiledRuleSet>::scan_unfiltered(event, |r| sink(r.index))
+            },
         }
     }};
 }
@@ -222,7 +232,11 @@ impl Pack {
     /// skipped ones: what the peers are asked to load.
     pub fn files(&self) -> Vec<PathBuf> {
         let mut files: Vec<PathBuf> = Vec::new();
-        for f in self.sources.iter().chain(self.skipped.iter().map(|(p, _)| p)) {
+        for f in self
+            .sources
+            .iter()
+            .chain(self.skipped.iter().map(|(p, _)| p))
+        {
             if !files.contains(f) {
                 files.push(f.clone());
             }
@@ -382,14 +396,59 @@ impl Routing {
     }
 }
 
+/// The arm of an event from its `Channel` and `EventID` alone, which is
+/// all detect's log sources look at: what a peer user's dispatch on the log
+/// source costs, timed with the peers (detect's own dispatch is inside its
+/// `scan`). Built from the events and their [`Routing`], checking that the
+/// two agree.
+pub struct Router {
+    by_channel: HashMap<String, HashMap<u64, usize>>,
+}
+
+impl Router {
+    /// The router giving each event of `events` its arm in `routing`.
+    pub fn new(events: &Events, routing: &Routing) -> Result<Router, String> {
+        let mut by_channel: HashMap<String, HashMap<u64, usize>> = HashMap::new();
+        for (i, json) in events.json.iter().enumerate() {
+            let (channel, id) = channel_and_id(json)
+                .ok_or_else(|| format!("event {} has no Channel or EventID", i + 1))?;
+            let arm = routing.arm_of_event[i];
+            let known = *by_channel
+                .entry(channel.to_string())
+                .or_default()
+                .entry(id)
+                .or_insert(arm);
+            if known != arm {
+                return Err(format!(
+                    "event {}: ({channel}, {id}) routes to two arms: the log sources look at more than Channel and EventID",
+                    i + 1
+                ));
+            }
+        }
+        Ok(Router { by_channel })
+    }
+
+    /// The arm for `channel` and `event_id` (`None`: a pair none of the
+    /// events had).
+    #[inline]
+    pub fn arm(&self, channel: &str, event_id: u64) -> Option<usize> {
+        self.by_channel.get(channel)?.get(&event_id).copied()
+    }
+}
+
+/// `Channel` and `EventID` (a number, or a string holding one) of a flat event.
+pub fn channel_and_id(json: &serde_json::Value) -> Option<(&str, u64)> {
+    let channel = json.get("Channel")?.as_str()?;
+    let id = json.get("EventID")?;
+    let id = id.as_u64().or_else(|| id.as_str()?.parse().ok())?;
+    Some((channel, id))
+}
+
 /// The JSON object handed to peers for an event: `json` with, for each
 /// rename `(rule name, event name)` of its log source, the rule-side name
 /// added with the event-side value (when the event has it and lacks the
 /// rule-side name).
-pub fn peer_json(
-    json: &serde_json::Value,
-    aliases: &[(&str, &str)],
-) -> serde_json::Value {
+pub fn peer_json(json: &serde_json::Value, aliases: &[(&str, &str)]) -> serde_json::Value {
     let mut v = json.clone();
     if let Some(obj) = v.as_object_mut() {
         for (rule_name, event_name) in aliases {
