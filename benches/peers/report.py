@@ -10,7 +10,8 @@ For each benchmark (group = case, function = engine) it reads
 `new/benchmark.json` (events and bytes per iteration) and
 `new/estimates.json` (median ns per iteration and its 95% confidence
 interval) and prints median ns/event, events/s, MB/s and the time per event
-of each engine over detect's in the same group ("× detect").
+of each engine over detect's in the same group ("÷ detect": above 1, detect
+is that many times faster; below 1, the peer is faster).
 """
 
 import json
@@ -40,14 +41,17 @@ def main():
         }
     if not rows:
         sys.exit(f"no criterion results under {root}")
-    print("| case | engine | events/iter | median ns/event (95% CI) | events/s | MB/s | × detect |")
+    print("| case | engine | events/iter | median ns/event (95% CI) | events/s | MB/s | ÷ detect |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for group in sorted(rows, key=lambda g: (g.startswith("parse+"), g.replace("parse+", ""))):
         engines = rows[group]
         base = engines.get("detect")
         for name in sorted(engines, key=lambda n: ORDER.index(n) if n in ORDER else 99):
             r = engines[name]
-            ratio = f"{r['ns'] / base['ns']:,.1f}×" if base and name != "detect" else ""
+            ratio = ""
+            if base and name != "detect":
+                x = r["ns"] / base["ns"]
+                ratio = f"{x:,.1f}×" if x >= 10 else f"{x:.2f}×"
             print(
                 f"| `{group}` | {name} | {r['events']:,} | {r['ns']:,.0f} ({r['lo']:,.0f}–{r['hi']:,.0f}) "
                 f"| {human(r['eps'])} | {r['mbs']:,.1f} | {ratio} |"

@@ -450,6 +450,9 @@ pub fn print_report<P: Peer>(pack: &Pack, events: &Events, loaded: &Loaded<P>, a
         );
     }
     if std::env::var_os("PEERS_VERBOSE").is_some() {
+        for (f, why) in &pack.skipped {
+            println!("  detect skipped {}: {why}", f.display());
+        }
         for (f, why) in &loaded.failed {
             println!("  refused {}: {why}", f.display());
         }

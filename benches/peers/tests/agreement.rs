@@ -110,11 +110,12 @@ fn case1_seed_and_msiexec_rules() {
     let detect = detect_verdicts(&pack, &events);
     let fired: usize = detect.iter().map(Vec::len).sum();
     println!(
-        "[msiexec] detect: {} rules, {} skipped, {} events, {} arms, {fired} matches",
+        "[msiexec] detect: {} rules, {} skipped, {} events, {} arms (largest: {} rules), {fired} matches",
         pack.ir.rules.len(),
         pack.skipped.len(),
         events.len(),
-        routing.arms.len()
+        routing.arms.len(),
+        routing.arms.iter().map(Vec::len).max().unwrap_or(0)
     );
     assert!(pack.ir.rules.len() >= 56, "seed + msiexec rules compiled");
     assert_eq!(check::<Rsigma>(&pack, &events, &routing, &detect), CASE1[0]);
@@ -136,11 +137,12 @@ fn case2_sigmahq_windows() {
     let detect = detect_verdicts(&pack, &events);
     let fired: usize = detect.iter().map(Vec::len).sum();
     println!(
-        "[corpus] detect: {} rules, {} skipped, {} events, {} arms, {fired} matches",
+        "[corpus] detect: {} rules, {} skipped, {} events, {} arms (largest: {} rules), {fired} matches",
         pack.ir.rules.len(),
         pack.skipped.len(),
         events.len(),
-        routing.arms.len()
+        routing.arms.len(),
+        routing.arms.iter().map(Vec::len).max().unwrap_or(0)
     );
     assert_eq!(
         check::<Rsigma>(&pack, &events, &routing, &detect),
