@@ -62,7 +62,7 @@ fn main() {
         e.1 += best[i];
     }
     let mut rows: Vec<_> = by_source.into_iter().collect();
-    rows.sort_by(|a, b| b.1.1.cmp(&a.1.1));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.1.1));
     println!("| Channel | EventID | events | share of time | mean ns/event |");
     println!("|---|---:|---:|---:|---:|");
     for ((c, id), (n, ns)) in rows.iter().take(12) {
@@ -73,7 +73,7 @@ fn main() {
         );
     }
     let mut slow: Vec<usize> = (0..events.len()).collect();
-    slow.sort_by(|a, b| best[*b].cmp(&best[*a]));
+    slow.sort_by_key(|&i| std::cmp::Reverse(best[i]));
     println!("slowest events:");
     for &i in slow.iter().take(5) {
         println!(

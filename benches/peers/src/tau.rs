@@ -27,13 +27,21 @@ use detect::ir::{
 /// The tau-engine rule (YAML) for `rule`, or why there is none.
 ///
 /// ```
-/// let rules = detect_sigma::parse_rule_file("x.yml", "title: x\nlogsource: {product: windows}\n\
-///     detection:\n  sel:\n    Image|endswith: ['\\a.exe', '\\b.exe']\n  filter:\n    User: SYSTEM\n\
-///   condition: sel and not filter\n").unwrap();
-/// let yaml = detect_peers::tau::rule_yaml(&rules[0]).unwrap();
-/// assert!(yaml.contains(r#""str(Image)": ["i*\\a.exe", "i*\\b.exe"]"#), "{yaml}");
-/// assert!(yaml.contains(r#""str(User)": "iSYSTEM""#), "{yaml}");
-/// assert!(yaml.contains(r#"condition: "((A0)) and (not ((A1)))""#), "{yaml}");
+/// let yaml = r"
+/// title: x
+/// logsource: {product: windows}
+/// detection:
+///     sel:
+///         Image|endswith: ['\a.exe', '\b.exe']
+///     filter:
+///         User: SYSTEM
+///     condition: sel and not filter
+/// ";
+/// let rules = detect_sigma::parse_rule_file("x.yml", yaml).unwrap();
+/// let tau = detect_peers::tau::rule_yaml(&rules[0]).unwrap();
+/// assert!(tau.contains(r#""str(Image)": ["i*\\a.exe", "i*\\b.exe"]"#), "{tau}");
+/// assert!(tau.contains(r#""str(User)": "iSYSTEM""#), "{tau}");
+/// assert!(tau.contains(r#"condition: "((A0)) and (not ((A1)))""#), "{tau}");
 /// ```
 pub fn rule_yaml(rule: &Rule) -> Result<String, String> {
     let mut t = Translator {
