@@ -11,8 +11,12 @@
 //! * `And` needs just one child's atoms: the child whose weakest atom scores
 //!   best (long, with rare bytes; the idea of YARA-X's atom quality);
 //! * `Or` needs atoms from every child, or it has none;
-//! * `Not`, regexes, numbers, CIDR, presence tests, field references and
-//!   keywords yield none;
+//! * a keyword yields its longest literal too, on the pseudo-field
+//!   [`KEYWORDS`]: the prefilter scans every value of the event once for the
+//!   atoms of all keyword rules, instead of each keyword rule walking every
+//!   value;
+//! * `Not`, regexes, numbers, CIDR, presence tests and field references
+//!   yield none;
 //! * neither do tests of [`CATEGORICAL_FIELDS`] (ECS categorization fields
 //!   and the like), whose few values each occur in a large share of events:
 //!   `event.action == "connection_attempted"` scores well as text but holds
@@ -68,6 +72,11 @@ pub const CATEGORICAL_FIELDS: &[&str] = &[
     "network.protocol",
     "ecs.version",
 ];
+
+/// The pseudo-field of keyword atoms: they must occur in the text of some
+/// value of the event, whatever its field (no real field has this name: it
+/// starts with a NUL character).
+pub const KEYWORDS: &str = "\u{0}keywords";
 
 /// Atoms scoring below this are not used (about three uncommon bytes).
 pub const MIN_QUALITY: u32 = 9;
@@ -161,26 +170,31 @@ fn atoms_of(expr: &Expr, usable: &dyn Fn(&str) -> bool) -> Option<Vec<Atom>> {
             }
             Some(all)
         }
-        Expr::Not(_) | Expr::Keyword(_) => None,
+        Expr::Not(_) => None,
+        Expr::Keyword(p) => pattern_atom(KEYWORDS, p),
         Expr::Field(ft) if !usable(&ft.field) => None,
         Expr::Field(ft) if CATEGORICAL_FIELDS.contains(&ft.field.as_str()) => None,
         Expr::Field(ft) => match &ft.test {
-            Test::Str(p) => {
-                let literal = longest_literal(&p.kind)?;
-                let text = match p.case {
-                    Case::Sensitive => literal.to_string(),
-                    Case::Insensitive => longest_ascii_run(literal).to_string(),
-                };
-                (quality(&text) >= MIN_QUALITY).then(|| {
-                    vec![Atom {
-                        field: ft.field.clone(),
-                        text,
-                    }]
-                })
-            }
+            Test::Str(p) => pattern_atom(&ft.field, p),
             _ => None,
         },
     }
+}
+
+/// The atom of a string test on `field`: its longest literal (longest ASCII
+/// run if case-insensitive), if it is worth a lookup.
+fn pattern_atom(field: &str, p: &crate::ir::StrPattern) -> Option<Vec<Atom>> {
+    let literal = longest_literal(&p.kind)?;
+    let text = match p.case {
+        Case::Sensitive => literal.to_string(),
+        Case::Insensitive => longest_ascii_run(literal).to_string(),
+    };
+    (quality(&text) >= MIN_QUALITY).then(|| {
+        vec![Atom {
+            field: field.to_string(),
+            text,
+        }]
+    })
 }
 
 fn longest_literal(kind: &StrKind) -> Option<&str> {

@@ -43,7 +43,8 @@ pub const DFA_MAX_ATOMS: usize = 4_000;
 /// The atoms of one field, as generated code declares them.
 #[derive(Debug)]
 pub struct FieldAtoms {
-    /// The event path of the field.
+    /// The event path of the field, or [`crate::atoms::KEYWORDS`] for the
+    /// atoms of keyword rules (every value of the event is scanned).
     pub path: &'static str,
     /// The atoms (matched ASCII-case-insensitively).
     pub atoms: &'static [&'static str],
@@ -54,6 +55,9 @@ pub struct FieldAtoms {
 #[derive(Debug)]
 struct FieldScanner {
     path: &'static str,
+    /// The keyword pseudo-field ([`crate::atoms::KEYWORDS`]): every value of
+    /// the event is scanned.
+    every_value: bool,
     automaton: Option<AhoCorasick>,
     targets: &'static [&'static [u32]],
 }
@@ -72,6 +76,7 @@ impl Prefilter {
             .iter()
             .map(|f| FieldScanner {
                 path: f.path,
+                every_value: f.path == crate::atoms::KEYWORDS,
                 automaton: AhoCorasick::builder()
                     .match_kind(MatchKind::Standard)
                     .ascii_case_insensitive(true)
@@ -118,10 +123,15 @@ impl Prefilter {
 impl FieldScanner {
     #[inline]
     fn mark<E: Event + ?Sized>(&self, event: &E, candidates: &mut [u64]) {
-        event.lookup(self.path, &mut |v: Value<'_>| {
+        let mut visit = |v: Value<'_>| {
             v.with_text(|text| self.mark_text(text, candidates));
             false
-        });
+        };
+        if self.every_value {
+            event.any_value(&mut visit);
+        } else {
+            event.lookup(self.path, &mut visit);
+        }
     }
 
     #[inline]
@@ -204,6 +214,26 @@ mod tests {
             vec![3]
         );
         assert_eq!(marked(r#"{"Other": "msiexec"}"#), Vec::<usize>::new());
+    }
+
+    #[test]
+    fn keyword_atoms_are_looked_for_in_every_value() {
+        static KEYWORD_FIELDS: &[FieldAtoms] = &[FieldAtoms {
+            path: crate::atoms::KEYWORDS,
+            atoms: &["mimikatz", "4444"],
+            targets: &[&[1], &[2]],
+        }];
+        let pf = Prefilter::new(KEYWORD_FIELDS);
+        let marked = |json: &str| {
+            let ev = JsonEvent::parse_str(json).unwrap();
+            let mut bits = [0u64; 1];
+            pf.mark(&ev, &mut bits);
+            bits[0]
+        };
+        assert_eq!(marked(r#"{"a": {"b": ["x", "run MimiKatz"]}}"#), 0b010);
+        assert_eq!(marked(r#"{"Port": 4444, "Other": "mimikatz.exe"}"#), 0b110);
+        assert_eq!(marked(r#"{"mimikatz": "key names are not values"}"#), 0);
+        assert_eq!(marked("{\"a\": \"mimi\u{212A}atz\"}"), 0b110);
     }
 
     #[test]

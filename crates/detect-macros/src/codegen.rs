@@ -245,6 +245,11 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         }
         fields.index(Vocabulary::Ecs, TIMESTAMP);
     }
+    // The keyword pseudo-field: keyword rules' atoms are entered under it (the
+    // prefilter scans every value of the event for them).
+    for vocab in [Vocabulary::Windows, Vocabulary::Ecs] {
+        fields.index(vocab, detect_core::atoms::KEYWORDS);
+    }
     let nf = fields.names.len().max(1);
 
     // Sequence rules: stage predicates and the per-event step.
@@ -825,6 +830,8 @@ impl FieldTable {
     }
 
     fn lookup(&self, vocab: Vocabulary, name: &str) -> usize {
+        // Every name that generated code reads is indexed before lookups (the
+        // timestamp of a rule set without sequences is looked up, never read).
         self.names
             .iter()
             .position(|(v, n)| *v == vocab && n == name)
@@ -834,7 +841,13 @@ impl FieldTable {
     fn path(&self, i: usize, layout: Layout) -> String {
         self.names
             .get(i)
-            .map(|(v, n)| map_field(*v, layout, n))
+            .map(|(v, n)| {
+                if n == detect_core::atoms::KEYWORDS {
+                    n.clone()
+                } else {
+                    map_field(*v, layout, n)
+                }
+            })
             .unwrap_or_default()
     }
 }
