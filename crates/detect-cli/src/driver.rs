@@ -28,12 +28,12 @@ use std::time::{Duration, Instant};
 use std::{fmt, thread};
 
 use detect::ir::Level;
-use detect_rules::Builtin;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::cli::{Format, ScanArgs};
 use crate::inputs::{self, Input};
 use crate::output::{self, JsonlRows, Rows, TableLayout, TableRows};
+use crate::pack::{self, Pack};
 use crate::scan::{Match, RuleFilter, Scanner, Sink, Stats, display_name};
 
 /// A worker sends what it has buffered once it holds this many bytes.
@@ -99,16 +99,18 @@ impl Sink for PieceSink<'_> {
     }
 }
 
-/// Which rules and sequence rules are reported, given `--rule` and
-/// `--min-level`; or the one-line error for an unknown rule name.
+/// Which rules and sequence rules of `pack` are reported, given `--rule`
+/// and `--min-level`; or the one-line error for an unknown rule name.
 pub(crate) fn rule_filter(
+    pack: &Pack,
     names: &[String],
     min_level: Option<Level>,
 ) -> Result<RuleFilter, String> {
     for name in names {
-        if Builtin::rule(name).is_none() && !Builtin::SEQUENCES.iter().any(|s| s.name == *name) {
+        if !pack.all_rules().any(|r| r.name == *name) {
             return Err(format!(
-                "unknown rule `{name}` given to --rule; `detect rules` lists the rule names"
+                "unknown rule `{name}` given to --rule; `detect rules` (with the same pack \
+                 options) lists the rule names"
             ));
         }
     }
@@ -117,8 +119,8 @@ pub(crate) fn rule_filter(
             && min_level.is_none_or(|min| r.level >= min)
     };
     Ok(RuleFilter {
-        rules: Builtin::RULES.iter().map(wanted).collect(),
-        sequences: Builtin::SEQUENCES.iter().map(wanted).collect(),
+        rules: pack.rules().iter().map(wanted).collect(),
+        sequences: pack.sequences().iter().map(wanted).collect(),
     })
 }
 
@@ -149,7 +151,29 @@ fn progress_bar(show: bool, total: u64) -> ProgressBar {
 /// Runs `detect scan`. Returns 2 if an input could not be read or the output
 /// failed, else 1 if `--fail-on-match` and a rule matched, else 0.
 pub(crate) fn run(args: &ScanArgs) -> ExitCode {
-    let enabled = match rule_filter(&args.rules, args.min_level.map(Level::from)) {
+    let pack = match pack::load(&args.pack) {
+        Ok((pack, skipped)) => {
+            // Printed whatever --quiet says: like a malformed line, a skipped
+            // rule changes what the scan can find.
+            for line in pack::skipped_report(&skipped) {
+                eprintln!("detect: {line}");
+            }
+            if let Some(notice) = pack.notice() {
+                eprintln!("detect: {notice}");
+            }
+            pack
+        }
+        Err(e) => {
+            eprintln!("detect: {}", e.0.replace('\n', "\ndetect: "));
+            return ExitCode::from(2);
+        }
+    };
+    if pack::install(pack).is_err() {
+        eprintln!("detect: internal error: a rule pack was already installed");
+        return ExitCode::from(2);
+    }
+    let pack = pack::active();
+    let enabled = match rule_filter(pack, &args.rules, args.min_level.map(Level::from)) {
         Ok(enabled) => enabled,
         Err(message) => {
             eprintln!("detect: {message}");
@@ -184,7 +208,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
         })
         .sum();
     let progress = progress_bar(!args.quiet && io::stderr().is_terminal(), total_bytes);
-    let layout = TableLayout::new(&names);
+    let layout = TableLayout::new(pack, &names);
     let threads = args
         .threads
         .map(usize::from)
@@ -198,7 +222,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
 
     let next = AtomicUsize::new(0);
     let (tx, rx) = sync_channel::<Piece>(threads * 4);
-    let mut total = Stats::new();
+    let mut total = Stats::new(pack);
     let mut failure: Option<io::Error> = None;
     thread::scope(|scope| {
         for _ in 0..threads {
@@ -212,7 +236,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
             let max_line_bytes = args.max_line_bytes;
             let sequence_capacity = args.sequence_capacity as usize;
             scope.spawn(move || {
-                let mut scanner = Scanner::new(max_line_bytes)
+                let mut scanner = Scanner::with_pack(pack, max_line_bytes)
                     .with_filter(enabled.clone())
                     .with_sequence_capacity(sequence_capacity)
                     .with_progress(progress);
@@ -229,7 +253,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
                         tx: &tx,
                         closed: false,
                     };
-                    scanner.stats = Stats::new();
+                    scanner.stats = Stats::new(pack);
                     let name = &names[i];
                     let scanned = panic::catch_unwind(AssertUnwindSafe(|| {
                         scanner.scan_input(input, name, &mut sink)
@@ -303,7 +327,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
     let finished = failure.map_or_else(
         || match args.format {
             Format::Table if !args.quiet => {
-                let mut block = output::summary_block(&total);
+                let mut block = output::summary_block(pack, &total);
                 if total.matches > 0 {
                     block.insert(0, '\n');
                 }
@@ -312,7 +336,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
             Format::Jsonl if !args.quiet => {
                 let flushed = out.flush();
                 // The summary is informational; a closed stderr must not fail the run.
-                let _ = writeln!(io::stderr(), "{}", output::summary_line(&total));
+                let _ = writeln!(io::stderr(), "{}", output::summary_line(pack, &total));
                 flushed
             }
             _ => out.flush(),
@@ -343,8 +367,10 @@ mod tests {
 
     #[test]
     fn rule_filter_by_name_and_level() {
+        use detect_rules::Builtin;
+        let rule_filter = |names: &[String], level| rule_filter(&Pack::Builtin, names, level);
         let all = rule_filter(&[], None).unwrap();
-        assert_eq!(all, RuleFilter::all());
+        assert_eq!(all, RuleFilter::all(&Pack::Builtin));
         assert!(all.rules.iter().chain(&all.sequences).all(|&e| e));
         let name = |n: &str| Builtin::rule(n).unwrap().index;
         let one = rule_filter(&["msiexec_web_install".to_string()], None).unwrap();

@@ -5,7 +5,8 @@
 //! [`driver`] (threads, ordered output, exit status), [`inputs`] (what to
 //! read and how), [`scan`] (reading and matching one input), [`output`]
 //! (table, JSON lines, summary), [`fields`] (context columns per event
-//! layout) and [`rules`] (`detect rules`).
+//! layout), [`pack`] (which rules run: built-in, compiled SigmaHQ, or Sigma
+//! YAML through the interpreter) and [`rules`] (`detect rules`).
 
 use std::process::ExitCode;
 
@@ -16,6 +17,7 @@ mod driver;
 mod fields;
 mod inputs;
 mod output;
+mod pack;
 mod rules;
 mod scan;
 
@@ -23,6 +25,6 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Scan(args) => driver::run(&args),
-        cli::Command::Rules => rules::run(),
+        cli::Command::Rules(pack) => rules::run(&pack),
     }
 }

@@ -22,9 +22,9 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use detect::ir::Level;
-use detect_rules::Builtin;
 
 use crate::fields::{ContextFields, push_sanitized, truncate_chars};
+use crate::pack::Pack;
 use crate::scan::{Location, Match, Stats};
 
 /// Width of the TIME column (`2019-03-19T13:05:42.0000000Z`, as EVTX writes it).
@@ -43,15 +43,19 @@ pub(crate) struct TableLayout {
 }
 
 impl TableLayout {
-    /// Widths for inputs shown as `names` (used to size LOCATION).
-    pub(crate) fn new(names: &[String]) -> Self {
+    /// Widths for the rules of `pack` and inputs shown as `names` (used to
+    /// size LOCATION).
+    pub(crate) fn new(pack: &Pack, names: &[String]) -> Self {
         let widest = |items: &mut dyn Iterator<Item = usize>, header: &str| {
             items.max().unwrap_or(0).max(header.len())
         };
         let longest_name = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
         TableLayout {
-            level_width: widest(&mut all_rules().map(|r| r.level.as_str().len()), "LEVEL"),
-            rule_width: widest(&mut all_rules().map(|r| r.name.len()), "RULE"),
+            level_width: widest(
+                &mut pack.all_rules().map(|r| r.level.as_str().len()),
+                "LEVEL",
+            ),
+            rule_width: widest(&mut pack.all_rules().map(|r| r.name.len()), "RULE"),
             // name, ':' or '#' and room for six-digit line or record numbers.
             location_width: (longest_name + 7).clamp("LOCATION".len(), MAX_LOCATION_WIDTH),
         }
@@ -71,11 +75,6 @@ impl TableLayout {
             locw = self.location_width,
         )
     }
-}
-
-/// The stateless rules, then the sequence rules.
-fn all_rules() -> impl Iterator<Item = &'static detect::RuleInfo> {
-    Builtin::RULES.iter().chain(Builtin::SEQUENCES)
 }
 
 /// Appends `p1,p2,...` to `out`.
@@ -259,8 +258,8 @@ impl Rows {
     }
 }
 
-/// The multi-line summary printed after the table.
-pub(crate) fn summary_block(stats: &Stats) -> String {
+/// The multi-line summary printed after the table (`stats` counts the rules of `pack`).
+pub(crate) fn summary_block(pack: &Pack, stats: &Stats) -> String {
     let mut s = String::from("Summary\n");
     let rows = [
         (
@@ -283,10 +282,10 @@ pub(crate) fn summary_block(stats: &Stats) -> String {
     for (label, value) in rows.into_iter().chain(evicted) {
         let _ = writeln!(s, "  {label:<17} {value}");
     }
-    let hits: Vec<_> = rule_counts(stats).collect();
+    let hits: Vec<_> = rule_counts(pack, stats).collect();
     if !hits.is_empty() {
         let _ = writeln!(s, "\n  Matches per level");
-        for (level, n) in level_counts(stats) {
+        for (level, n) in level_counts(pack, stats) {
             let _ = writeln!(s, "  {:<17} {n}", level.as_str());
         }
         let rw = hits
@@ -313,8 +312,9 @@ pub(crate) fn summary_block(stats: &Stats) -> String {
     s
 }
 
-/// The summary as one line (for stderr in JSON-lines mode).
-pub(crate) fn summary_line(stats: &Stats) -> String {
+/// The summary as one line (for stderr in JSON-lines mode; `stats` counts
+/// the rules of `pack`).
+pub(crate) fn summary_line(pack: &Pack, stats: &Stats) -> String {
     let mut s = format!(
         "detect: scanned {} events in {} ({}) from {} {} ({}): {} {}",
         stats.events,
@@ -327,7 +327,7 @@ pub(crate) fn summary_line(stats: &Stats) -> String {
         plural(stats.matches, "match", "matches"),
     );
     let mut first = true;
-    for (rule, n) in rule_counts(stats) {
+    for (rule, n) in rule_counts(pack, stats) {
         s.push_str(if first { " (" } else { ", " });
         first = false;
         let _ = write!(s, "{} [{}]: {n}", rule.name, rule.level.as_str());
@@ -358,22 +358,25 @@ pub(crate) fn summary_line(stats: &Stats) -> String {
 
 /// Rules, then sequence rules, that matched at least once, in rule order,
 /// with their counts.
-fn rule_counts(stats: &Stats) -> impl Iterator<Item = (&'static detect::RuleInfo, u64)> + '_ {
-    Builtin::RULES
+fn rule_counts<'a>(
+    pack: &Pack,
+    stats: &'a Stats,
+) -> impl Iterator<Item = (&'static detect::RuleInfo, u64)> + use<'a> {
+    pack.rules()
         .iter()
         .zip(&stats.per_rule)
-        .chain(Builtin::SEQUENCES.iter().zip(&stats.per_sequence))
+        .chain(pack.sequences().iter().zip(&stats.per_sequence))
         .filter(|(_, n)| **n > 0)
         .map(|(r, n)| (r, *n))
 }
 
 /// Levels that matched at least once, most severe first, with their counts.
-fn level_counts(stats: &Stats) -> Vec<(Level, u64)> {
+fn level_counts(pack: &Pack, stats: &Stats) -> Vec<(Level, u64)> {
     Level::ALL
         .iter()
         .rev()
         .map(|&level| {
-            let n = rule_counts(stats)
+            let n = rule_counts(pack, stats)
                 .filter(|(r, _)| r.level == level)
                 .map(|(_, n)| n)
                 .sum();
@@ -424,6 +427,7 @@ fn rate(stats: &Stats) -> String {
 mod tests {
     use super::*;
     use detect::JsonEvent;
+    use detect_rules::Builtin;
     use std::time::Duration;
 
     fn stats() -> Stats {
@@ -529,7 +533,7 @@ mod tests {
                 serde_json::to_string(rule.title).unwrap()
             )
         );
-        let layout = TableLayout::new(&["f.evtx".to_string()]);
+        let layout = TableLayout::new(&Pack::Builtin, &["f.evtx".to_string()]);
         let mut out = Vec::new();
         TableRows::new(layout).write(&mut out, &m).unwrap();
         let row = String::from_utf8(out).unwrap();
@@ -560,7 +564,7 @@ mod tests {
 
     #[test]
     fn summaries_count_everything() {
-        let line = summary_line(&stats());
+        let line = summary_line(&Pack::Builtin, &stats());
         assert!(
             line.starts_with("detect: scanned 10 events in 5.0 ms (2000 events/s, 500.0 MB/s) from 1 input (2.5 MB): 2 matches ("),
             "{line}"
@@ -569,7 +573,7 @@ mod tests {
             line.ends_with(", 1 malformed line, 3 EVTX errors, 0 unreadable files"),
             "{line}"
         );
-        let block = summary_block(&stats());
+        let block = summary_block(&Pack::Builtin, &stats());
         for row in [
             "  inputs            1 (2.5 MB)\n",
             "  EVTX errors       3\n",
@@ -582,7 +586,7 @@ mod tests {
     #[test]
     fn table_rows_are_aligned_and_single_line() {
         let ev = event();
-        let layout = TableLayout::new(&["events.ndjson".to_string()]);
+        let layout = TableLayout::new(&Pack::Builtin, &["events.ndjson".to_string()]);
         let mut rows = TableRows::new(layout);
         let mut text = layout.header();
         for at in [Location::Line(3), Location::Record(12345)] {

@@ -1,15 +1,18 @@
-//! `detect rules`: the built-in rule set as a table.
+//! `detect rules`: the rules of a pack as a table.
 //!
-//! The rule metadata is static (`Builtin::RULES`, then the sequence rules of
-//! `Builtin::SEQUENCES`), so the table can measure every column before
-//! printing; nothing here runs on events. A sequence rule's log source is
-//! shown as `ECS sequence`: the built-in sequences read ECS events.
+//! The rule metadata is known before any event (`Builtin::RULES`, then the
+//! sequence rules of `Builtin::SEQUENCES`; or the chosen pack's), so the
+//! table can measure every column before printing; nothing here runs on
+//! events. A sequence rule's log source is shown as `ECS sequence`: the
+//! built-in sequences read ECS events.
 
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use detect::RuleInfo;
-use detect_rules::Builtin;
+
+use crate::cli::PackArgs;
+use crate::pack;
 
 /// Column headers, in order.
 const HEADERS: [&str; 6] = ["NAME", "ID", "LEVEL", "LOGSOURCE", "TITLE", "TAGS"];
@@ -69,9 +72,21 @@ pub(crate) fn table(rules: &[RuleInfo], sequences: &[RuleInfo]) -> String {
     out
 }
 
-/// Runs `detect rules`.
-pub(crate) fn run() -> ExitCode {
-    let text = table(Builtin::RULES, Builtin::SEQUENCES);
+/// Runs `detect rules` for the pack `args` chooses.
+pub(crate) fn run(args: &PackArgs) -> ExitCode {
+    let pack = match pack::load(args) {
+        Ok((pack, skipped)) => {
+            for line in pack::skipped_report(&skipped) {
+                eprintln!("detect: {line}");
+            }
+            pack
+        }
+        Err(e) => {
+            eprintln!("detect: {}", e.0.replace('\n', "\ndetect: "));
+            return ExitCode::from(2);
+        }
+    };
+    let text = table(pack.rules(), pack.sequences());
     match io::stdout().lock().write_all(text.as_bytes()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -85,6 +100,7 @@ pub(crate) fn run() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use detect_rules::Builtin;
 
     #[test]
     fn lists_every_rule_with_aligned_columns() {

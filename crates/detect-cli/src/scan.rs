@@ -1,12 +1,15 @@
 //! `detect scan`, per input: reading NDJSON, gzip and EVTX, and running the
-//! built-in rules on every event, in the input's order.
+//! rule pack ([`Pack`]) on every event, in the input's order.
 //!
 //! One [`Scanner`] runs on each worker thread (see [`crate::driver`]) and is
 //! reused for every input the thread takes. The per-line path is
 //! allocation-free once the buffers have grown to the size of the lines: one
 //! `Vec<u8>` receives each line (`read_until`), one [`JsonEvent`] parses it
-//! into its reused tape, and [`Builtin::scan`] calls back for each match.
-//! Only reporting a match (see [`crate::output`]) formats text.
+//! into its reused tape, and [`Pack::scan`] calls back for each match (with
+//! a compiled pack: [`Builtin::scan`] or the SigmaHQ pack's generated code;
+//! a Sigma pack loaded at run time goes through the reference interpreter,
+//! which allocates). Only reporting a match (see [`crate::output`]) formats
+//! text.
 //!
 //! EVTX records are rendered to JSON by the evtx crate (the "evtx-nested"
 //! layout: `Event.System.*`, `Event.EventData.*`), then parsed by the same
@@ -49,6 +52,7 @@ use indicatif::ProgressBar;
 
 use crate::fields::push_sanitized;
 use crate::inputs::{self, Counting, EVTX_CHUNK_SIZE, EVTX_HEADER_SIZE, Input, Kind, Padded};
+use crate::pack::Pack;
 
 /// Size of the read buffer of each input.
 const READ_BUFFER: usize = 256 * 1024;
@@ -94,18 +98,18 @@ pub(crate) struct Match<'a> {
 /// Which rules are reported (after `--rule` and `--min-level`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RuleFilter {
-    /// By [`RuleInfo::index`] of [`Builtin::RULES`].
+    /// By [`RuleInfo::index`] of [`Pack::rules`].
     pub(crate) rules: Vec<bool>,
-    /// By index in [`Builtin::SEQUENCES`].
+    /// By index in [`Pack::sequences`].
     pub(crate) sequences: Vec<bool>,
 }
 
 impl RuleFilter {
-    /// Every rule and sequence.
-    pub(crate) fn all() -> Self {
+    /// Every rule and sequence of `pack`.
+    pub(crate) fn all(pack: &Pack) -> Self {
         RuleFilter {
-            rules: vec![true; Builtin::RULES.len()],
-            sequences: vec![true; Builtin::SEQUENCES.len()],
+            rules: vec![true; pack.rules().len()],
+            sequences: vec![true; pack.sequences().len()],
         }
     }
 }
@@ -143,7 +147,7 @@ pub(crate) struct Stats {
     /// Matches per rule, indexed by [`RuleInfo::index`].
     pub(crate) per_rule: Vec<u64>,
     /// Completed sequences reported per sequence rule, indexed as
-    /// [`Builtin::SEQUENCES`] (also counted in `matches`).
+    /// [`Pack::sequences`] (also counted in `matches`).
     pub(crate) per_sequence: Vec<u64>,
     /// Pending sequences dropped because `--sequence-capacity` was reached.
     pub(crate) sequences_evicted: u64,
@@ -152,11 +156,11 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
-    /// Zero counts, with room for every built-in rule.
-    pub(crate) fn new() -> Self {
+    /// Zero counts, with room for every rule of `pack`.
+    pub(crate) fn new(pack: &Pack) -> Self {
         Stats {
-            per_rule: vec![0; Builtin::RULES.len()],
-            per_sequence: vec![0; Builtin::SEQUENCES.len()],
+            per_rule: vec![0; pack.rules().len()],
+            per_sequence: vec![0; pack.sequences().len()],
             ..Stats::default()
         }
     }
@@ -189,6 +193,8 @@ impl Stats {
 /// Reads inputs and scans each event, reusing its buffers from one input to
 /// the next.
 pub(crate) struct Scanner {
+    /// The rules.
+    pack: &'static Pack,
     /// The current event; its buffers are reused for every line and record.
     event: JsonEvent,
     /// The current line, as read (reused).
@@ -211,25 +217,34 @@ pub(crate) struct Scanner {
 }
 
 impl Scanner {
-    /// A scanner reporting every rule, that skips (and reports) lines longer
-    /// than `max_line_bytes`.
+    /// A scanner running the built-in rules, reporting every rule, that
+    /// skips (and reports) lines longer than `max_line_bytes`.
+    #[cfg(test)]
     pub(crate) fn new(max_line_bytes: u64) -> Self {
+        static BUILTIN: Pack = Pack::Builtin;
+        Self::with_pack(&BUILTIN, max_line_bytes)
+    }
+
+    /// A scanner running `pack`, reporting every rule, that skips (and
+    /// reports) lines longer than `max_line_bytes`.
+    pub(crate) fn with_pack(pack: &'static Pack, max_line_bytes: u64) -> Self {
         Scanner {
+            pack,
             event: JsonEvent::new(),
             line: Vec::new(),
             max_line_bytes,
-            filter: RuleFilter::all(),
-            any_sequence: !Builtin::SEQUENCES.is_empty(),
+            filter: RuleFilter::all(pack),
+            any_sequence: pack.has_sequences() && !pack.sequences().is_empty(),
             sequences: None,
             sequence_capacity: DEFAULT_SEQUENCE_CAPACITY as usize,
             progress: ProgressBar::hidden(),
-            stats: Stats::new(),
+            stats: Stats::new(pack),
         }
     }
 
     /// Reports only the rules and sequences that `filter` enables.
     pub(crate) fn with_filter(mut self, filter: RuleFilter) -> Self {
-        self.any_sequence = filter.sequences.iter().any(|&e| e);
+        self.any_sequence = self.pack.has_sequences() && filter.sequences.iter().any(|&e| e);
         self.filter = filter;
         self
     }
@@ -508,7 +523,7 @@ impl Scanner {
         let stats = &mut self.stats;
         let enabled = &self.filter.rules;
         let mut result = Ok(());
-        Builtin::scan(event, |rule| {
+        self.pack.scan(event, &mut |rule| {
             if !enabled.get(rule.index).copied().unwrap_or(true) {
                 return;
             }

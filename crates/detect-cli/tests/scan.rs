@@ -970,7 +970,8 @@ fn filters_output_file_and_fail_on_match() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        "detect: unknown rule `nope` given to --rule; `detect rules` lists the rule names\n"
+        "detect: unknown rule `nope` given to --rule; `detect rules` (with the same pack options) \
+         lists the rule names\n"
     );
 
     // --fail-on-match: 1 when something matched, 0 otherwise; 2 wins.

@@ -6,8 +6,13 @@
 //!     pub ruleset Name = "path/to/dir/or/file.yml";
 //!     pub ruleset Other = "corpus", skip_unsupported;
 //!     pub ruleset Picked = ["corpus/a.yml", "corpus/b.yml", "more"];
+//!     pub ruleset Mapped = "rules", pipeline = "acme.yml", pipeline = "more.yml";
 //! }
 //! ```
+//!
+//! `pipeline = "file.yml"` applies a processing pipeline (field and log
+//! source mappings, `detect_sigma::pipeline`) to every rule, in the order
+//! given; the file is tracked like the rules.
 //!
 //! A list of paths compiles every rule under each of them into one rule set,
 //! in the order given. Paths are relative to the calling crate's `CARGO_MANIFEST_DIR`. The YAML is
@@ -22,7 +27,8 @@
 
 use std::path::{Path, PathBuf};
 
-use detect_sigma::{LoadOptions, load_paths};
+use detect_sigma::pipeline::Pipeline;
+use detect_sigma::{LoadOptions, ParseOptions, load_paths};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -41,6 +47,7 @@ pub struct SigmaItem {
     /// One path, or the paths of a `[...]` list (never empty).
     paths: Vec<LitStr>,
     skip_unsupported: bool,
+    pipelines: Vec<LitStr>,
 }
 
 /// The whole macro input.
@@ -86,6 +93,7 @@ impl Parse for SigmaInput {
                 vec![input.parse().map_err(expected)?]
             };
             let mut skip_unsupported = false;
+            let mut pipelines = Vec::new();
             while input.peek(Token![,]) {
                 input.parse::<Token![,]>()?;
                 if input.is_empty() || input.peek(Token![;]) {
@@ -94,10 +102,22 @@ impl Parse for SigmaInput {
                 let opt: Ident = input.parse()?;
                 if opt == "skip_unsupported" {
                     skip_unsupported = true;
+                } else if opt == "pipeline" {
+                    input.parse::<Token![=]>()?;
+                    pipelines.push(input.parse::<LitStr>().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            "expected the path of a pipeline YAML file, relative to \
+                             CARGO_MANIFEST_DIR",
+                        )
+                    })?);
                 } else {
                     return Err(syn::Error::new(
                         opt.span(),
-                        format!("unknown option `{opt}`; the only option is `skip_unsupported`"),
+                        format!(
+                            "unknown option `{opt}`; the options are `skip_unsupported` and \
+                             `pipeline = \"file.yml\"`"
+                        ),
                     ));
                 }
             }
@@ -110,6 +130,7 @@ impl Parse for SigmaInput {
                 name,
                 paths,
                 skip_unsupported,
+                pipelines,
             });
         }
         Ok(SigmaInput { items })
@@ -171,9 +192,31 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
         .map(LitStr::value)
         .collect::<Vec<_>>()
         .join("`, `");
+    let mut pipelines = Vec::new();
+    let mut pipeline_files = Vec::new();
+    for lit in &item.pipelines {
+        let file = base.join(lit.value());
+        let text = std::fs::read_to_string(&file).map_err(|e| {
+            syn::Error::new(
+                lit.span(),
+                format!(
+                    "cannot read the pipeline `{}`: {e} (paths are relative to CARGO_MANIFEST_DIR, {})",
+                    lit.value(),
+                    base.display()
+                ),
+            )
+        })?;
+        let pipeline = Pipeline::parse(&shown(&file, &base), &text)
+            .map_err(|e| syn::Error::new(lit.span(), e.to_string()))?;
+        pipelines.push(pipeline);
+        pipeline_files.push(file);
+    }
     let options = LoadOptions {
         skip_unsupported: item.skip_unsupported,
-        ..LoadOptions::default()
+        parse: ParseOptions {
+            pipelines,
+            ..ParseOptions::default()
+        },
     };
     let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
     let loaded = match load_paths(&roots, &options) {
@@ -209,7 +252,7 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
         ));
     }
     let generated = crate::codegen::generate(&item.name, &item.vis, &item.attrs, &loaded.rules);
-    let includes = loaded.files.iter().map(|f| {
+    let includes = loaded.files.iter().chain(&pipeline_files).map(|f| {
         let abs = f.display().to_string();
         quote!(
             const _: &[u8] = include_bytes!(#abs);

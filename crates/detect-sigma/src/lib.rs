@@ -52,7 +52,9 @@
 //!   ([`condition`]);
 //! * metadata: id, title, description, level, status, tags, references,
 //!   falsepositives, author (a list is joined with `, `), date, modified,
-//!   logsource.
+//!   logsource;
+//! * your own field names and log sources through processing pipelines
+//!   ([`pipeline`], [`ParseOptions::pipelines`]).
 //!
 //! Scalars follow the YAML 1.2 core schema with their text kept as written
 //! ([`yaml::resolve_scalar`]): `DestinationPort: 80` is the number 80 written
@@ -81,6 +83,7 @@
 //! metadata.
 
 pub mod condition;
+pub mod pipeline;
 mod rule;
 pub mod yaml;
 
@@ -149,6 +152,9 @@ pub struct ParseOptions {
     /// Values of `%name%` placeholders for the `expand` modifier (pySigma's
     /// placeholder pipelines), by name without the `%`.
     pub placeholders: BTreeMap<String, Vec<String>>,
+    /// Processing pipelines applied to every rule, in order: field and log
+    /// source mappings ([`pipeline`]).
+    pub pipelines: Vec<pipeline::Pipeline>,
 }
 
 /// Options for loading a folder.

@@ -295,12 +295,21 @@ fn rule_from_doc(cx: &Ctx<'_>, name: String, doc: &Node) -> Result<Rule, SigmaEr
             "`logsource` must be a mapping (product, category, service)",
         ));
     }
-    let logsource = LogSource {
+    let mut logsource = LogSource {
         product: text_field(cx, ls_node, "product")?,
         category: text_field(cx, ls_node, "category")?,
         service: text_field(cx, ls_node, "service")?,
         definition: text_field(cx, ls_node, "definition")?,
     };
+    // Pipelines rewrite the log source before it is checked (they may give
+    // meaning to a category detect does not know), and the detection once
+    // it is built.
+    let pipeline_entries: Vec<Option<usize>> = cx
+        .options
+        .pipelines
+        .iter()
+        .map(|p| p.apply_logsource(&mut logsource))
+        .collect();
     if let Err(e) = logsource::resolve(&logsource, Vocabulary::Windows) {
         return Err(cx.err(
             Some(ls_node),
@@ -366,16 +375,30 @@ fn rule_from_doc(cx: &Ctx<'_>, name: String, doc: &Node) -> Result<Rule, SigmaEr
     } else {
         detect_core::ir::Condition::Or(conditions)
     };
+    let mut detection = Detection {
+        selections,
+        condition,
+    };
+    for (pipeline, entry) in cx.options.pipelines.iter().zip(pipeline_entries) {
+        pipeline.apply_detection(entry, &mut detection);
+    }
     Ok(Rule {
         name,
         meta,
         logsource,
         vocabulary: Vocabulary::Windows,
-        detection: Detection {
-            selections,
-            condition,
-        },
+        detection,
     })
+}
+
+/// The expression of a selection map read outside a rule (a pipeline's
+/// `conditions`), errors naming `path`.
+pub(crate) fn selection_for(
+    path: &str,
+    node: &Node,
+    options: &ParseOptions,
+) -> Result<Expr, SigmaError> {
+    selection_expr(&Ctx { path, options }, node)
 }
 
 fn selection_expr(cx: &Ctx<'_>, node: &Node) -> Result<Expr, SigmaError> {

@@ -1,0 +1,484 @@
+//! End-to-end tests of the rule packs of `detect scan` and `detect rules`:
+//! Sigma YAML loaded at run time (`--sigma`, the reference interpreter),
+//! pipelines (`--pipeline`), unsupported and invalid rules, and `--pack`.
+//!
+//! The run-time path is checked against the same YAML compiled by
+//! `sigma_rules!` (`detect_sigmahq::Seeds`): generated code and the CLI's
+//! interpreter must report the same (line, rule) pairs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use detect::JsonEvent;
+use detect_sigmahq::Seeds;
+
+const BIN: &str = env!("CARGO_BIN_EXE_detect");
+const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+const EXAMPLE: &str = "examples/events.ndjson";
+/// The Sigma seed rules (YAML), also compiled into `detect_sigmahq::Seeds`.
+const SEED_YAML: &str = "crates/detect-sigmahq/rules";
+const WINDOWS_SAMPLES: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../../shared/data/events/windows-samples.ndjson"
+);
+
+fn detect(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .current_dir(WORKSPACE)
+        .output()
+        .expect("the detect binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
+}
+
+/// (line, rule) of every match of a `--format jsonl` run.
+fn hits(o: &Output) -> Vec<(u64, String)> {
+    stdout(o)
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+            (
+                v["line"].as_u64().unwrap_or_else(|| panic!("no line: {v}")),
+                v["rule"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// A fresh directory in the temp directory, removed on drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(tag: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("detect-cli-sigma-{}-{n}-{tag}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        TempDir(path)
+    }
+
+    /// Writes `name` in the directory; returns its path as a string.
+    fn file(&self, name: &str, contents: &str) -> String {
+        let p = self.0.join(name);
+        std::fs::write(&p, contents).unwrap();
+        p.to_str().unwrap().to_string()
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// (line, rule) pairs the compiled seeds report on the NDJSON file `path`.
+fn compiled_seed_hits(path: &Path) -> Vec<(u64, String)> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut out = Vec::new();
+    let mut event = JsonEvent::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() || event.parse(line.as_bytes()).is_err() {
+            continue;
+        }
+        Seeds::scan(&event, |r| out.push((i as u64 + 1, r.name.to_string())));
+    }
+    out
+}
+
+#[test]
+fn sigma_yaml_through_the_interpreter_agrees_with_the_compiled_rules() {
+    let out = detect(&["scan", "--sigma", SEED_YAML, "-f", "jsonl", EXAMPLE]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let got = hits(&out);
+    let want = compiled_seed_hits(&Path::new(WORKSPACE).join(EXAMPLE));
+    assert!(
+        !want.is_empty(),
+        "the example file exercises the seed rules"
+    );
+    assert_eq!(got, want);
+    // The slower path says so, and the summary still counts per rule.
+    let err = stderr(&out);
+    assert!(
+        err.contains(
+            "detect: running 3 Sigma rules through the reference interpreter: the slower path"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("(net_connection_win_msiexec_http [low]: 5)"),
+        "{err}"
+    );
+    // Line 18 of the example is malformed: reported as with the built-in pack.
+    assert!(err.contains("examples/events.ndjson:18: "), "{err}");
+}
+
+#[test]
+fn sigma_yaml_on_the_real_events_agrees_with_the_compiled_rules() {
+    let path = Path::new(WINDOWS_SAMPLES);
+    if !path.exists() {
+        println!("skipped: {} is absent", path.display());
+        return;
+    }
+    let out = detect(&[
+        "scan",
+        "-q",
+        "--sigma",
+        SEED_YAML,
+        "-f",
+        "jsonl",
+        WINDOWS_SAMPLES,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hits(&out), compiled_seed_hits(path));
+}
+
+#[test]
+fn table_filters_and_rules_listing_work_on_sigma_packs() {
+    // Table output with the summary; the rule names are the YAML's.
+    let out = detect(&["scan", "--sigma", SEED_YAML, EXAMPLE]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert!(text.starts_with("LEVEL "), "{text}");
+    assert!(text.contains("Matches per rule"), "{text}");
+    assert!(text.contains(" net_connection_win_msiexec_http "), "{text}");
+
+    // --rule takes the pack's names; a built-in name is unknown here.
+    let out = detect(&[
+        "scan",
+        "-f",
+        "jsonl",
+        "--sigma",
+        SEED_YAML,
+        "--rule",
+        "net_connection_win_msiexec_http",
+        EXAMPLE,
+    ]);
+    let rules: Vec<String> = hits(&out).into_iter().map(|(_, r)| r).collect();
+    assert!(!rules.is_empty());
+    assert!(rules.iter().all(|r| r == "net_connection_win_msiexec_http"));
+    let out = detect(&[
+        "scan",
+        "--sigma",
+        SEED_YAML,
+        "--rule",
+        "msi_install_from_web",
+        EXAMPLE,
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("unknown rule `msi_install_from_web` given to --rule"),
+        "{}",
+        stderr(&out)
+    );
+    // --min-level: the network rule is `low`, the only one that fires here.
+    for (level, n) in [("low", 5), ("medium", 0)] {
+        let out = detect(&[
+            "scan",
+            "-f",
+            "jsonl",
+            "--sigma",
+            SEED_YAML,
+            "--min-level",
+            level,
+            EXAMPLE,
+        ]);
+        assert_eq!(hits(&out).len(), n, "{level}");
+    }
+
+    // `detect rules --sigma` lists the loaded rules.
+    let out = detect(&["rules", "--sigma", SEED_YAML]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("net_connection_win_msiexec_http ")
+                && l.contains("8e5e38e4-5350-4c0b-895a-e872ce0dd54f")
+                && l.contains("windows/network_connection")),
+        "{text}"
+    );
+}
+
+const GOOD: &str = "title: Curl\nlogsource: {product: windows, category: process_creation}\n\
+detection:\n  sel: {Image|endswith: '\\curl.exe'}\n  condition: sel\nlevel: high\n";
+
+const CURL: &str = r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Image": "C:\\Windows\\System32\\curl.exe"}"#;
+
+#[test]
+fn unsupported_rules_are_skipped_and_listed_or_an_error_with_sigma_strict() {
+    let dir = TempDir::new("unsupported");
+    dir.file("a_good.yml", GOOD);
+    dir.file(
+        "b_correlation.yml",
+        "title: Many\ncorrelation:\n  type: event_count\n  rules: [x]\n  timespan: 1h\n",
+    );
+    dir.file(
+        "c_linux.yml",
+        "title: L\nlogsource: {product: linux, category: process_creation}\n\
+         detection:\n  sel: {Image: a}\n  condition: sel\n",
+    );
+    let events = dir.file("events.ndjson", &format!("{CURL}\n"));
+    let out = detect(&["scan", "-f", "jsonl", "--sigma", dir.path(), &events]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hits(&out), [(1, "a_good".to_string())]);
+    let err = stderr(&out);
+    let skipped: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("detect: skipped unsupported Sigma rule "))
+        .collect();
+    assert_eq!(skipped.len(), 2, "{err}");
+    assert!(
+        skipped[0].contains("b_correlation.yml") && skipped[0].contains("correlation rules"),
+        "{err}"
+    );
+    assert!(
+        skipped[1].contains("c_linux.yml:2:")
+            && skipped[1].contains("log source product `linux` is not supported"),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "detect: 2 Sigma rule files skipped as unsupported (--sigma-strict makes this an error)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("running 1 Sigma rule through"), "{err}");
+
+    let out = detect(&["scan", "--sigma-strict", "--sigma", dir.path(), &events]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 2, "{err}");
+    assert!(err.lines().all(|l| l.starts_with("detect: ")), "{err}");
+    assert!(err.contains("correlation rules are not supported"), "{err}");
+}
+
+#[test]
+fn invalid_rules_and_bad_paths_are_errors() {
+    let dir = TempDir::new("invalid");
+    dir.file("good.yml", GOOD);
+    dir.file(
+        "typo.yml",
+        "title: T\nlogsource: {product: windows}\ndetection:\n  sel: {Image|endwith: a}\n  condition: sel\n",
+    );
+    let out = detect(&["scan", "--sigma", dir.path(), EXAMPLE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(stdout(&out), "");
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("detect: ")
+            && err.contains("typo.yml:4:")
+            && err.contains("did you mean `endswith`?"),
+        "{err}"
+    );
+
+    let out = detect(&["scan", "--sigma", "no/such/rules", EXAMPLE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no/such/rules: no such file or directory"),
+        "{}",
+        stderr(&out)
+    );
+
+    let empty = TempDir::new("empty");
+    let out = detect(&["scan", "--sigma", empty.path(), EXAMPLE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("no Sigma rule to run"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Usage errors.
+    let out = detect(&["scan", "--pipeline", "p.yml", EXAMPLE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("--sigma"), "{}", stderr(&out));
+    let out = detect(&["scan", "--pack", "builtin", "--sigma", SEED_YAML, EXAMPLE]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--sigma and --pack choose the rules in two ways"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn pipelines_map_fields_and_log_sources_at_run_time() {
+    let dir = TempDir::new("pipeline");
+    let rules = dir.file(
+        "rule.yml",
+        "title: Curl\nlogsource: {product: windows, category: process_creation}\n\
+         detection:\n  sel: {Image|endswith: '\\curl.exe', User: bob}\n  condition: sel\n",
+    );
+    let pipeline = dir.file(
+        "acme.yml",
+        "name: acme\nfield_mappings: {User: user}\nlogsources:\n  - match: {category: process_creation}\n\
+         \x20\x20\x20\x20conditions: {Channel: ACME/Process}\n    field_mappings: {Image: exe}\n",
+    );
+    let events = dir.file(
+        "events.ndjson",
+        &[
+            // ACME's own events: the pipeline's log source and field names.
+            r#"{"Channel": "ACME/Process", "exe": "C:\\bin\\curl.exe", "user": "bob"}"#,
+            r#"{"Channel": "ACME/Process", "exe": "C:\\bin\\curl.exe", "user": "eve"}"#,
+            r#"{"Channel": "ACME/Other", "exe": "C:\\bin\\curl.exe", "user": "bob"}"#,
+            // A Sysmon event no longer matches: the log source was replaced.
+            r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "Image": "C:\\bin\\curl.exe", "User": "bob"}"#,
+        ]
+        .join("\n"),
+    );
+    let out = detect(&["scan", "-f", "jsonl", "--sigma", &rules, &events]);
+    assert_eq!(
+        hits(&out),
+        [(4, "rule".to_string())],
+        "without the pipeline"
+    );
+    let out = detect(&[
+        "scan",
+        "-f",
+        "jsonl",
+        "--sigma",
+        &rules,
+        "--pipeline",
+        &pipeline,
+        &events,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hits(&out), [(1, "rule".to_string())]);
+
+    // A pipeline can give meaning to a log source detect does not know.
+    let custom = dir.file(
+        "custom.yml",
+        "title: C\nlogsource: {product: acme, category: login}\n\
+         detection:\n  sel: {user: root}\n  condition: sel\n",
+    );
+    let login = dir.file(
+        "login.yml",
+        "logsources:\n  - match: {product: acme, category: login}\n    conditions: {Channel: ACME/Login}\n",
+    );
+    let events = dir.file(
+        "logins.ndjson",
+        "{\"Channel\": \"ACME/Login\", \"user\": \"root\"}\n{\"Channel\": \"ACME/Process\", \"user\": \"root\"}\n",
+    );
+    let out = detect(&["scan", "-f", "jsonl", "--sigma", &custom, &events]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "unknown product without the pipeline"
+    );
+    let out = detect(&[
+        "scan",
+        "-f",
+        "jsonl",
+        "--sigma",
+        &custom,
+        "--pipeline",
+        &login,
+        &events,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hits(&out), [(1, "custom".to_string())]);
+
+    // A broken pipeline is an error naming its file and line.
+    let bad = dir.file("bad.yml", "logsources:\n  - match: {categry: x}\n");
+    let out = detect(&["scan", "--sigma", &rules, "--pipeline", &bad, &events]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains("bad.yml:2:") && err.contains("did you mean `category`?"),
+        "{err}"
+    );
+    let out = detect(&["scan", "--sigma", &rules, "--pipeline", "nope.yml", &events]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("cannot read the pipeline nope.yml"));
+}
+
+#[cfg(not(feature = "sigmahq"))]
+#[test]
+fn sigmahq_pack_needs_the_feature() {
+    for args in [
+        &["scan", "--pack", "sigmahq", EXAMPLE][..],
+        &["rules", "--pack", "sigmahq"][..],
+    ] {
+        let out = detect(args);
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(
+            err.starts_with("detect: this detect was built without the SigmaHQ pack; rebuild it with `cargo build --release -p detect-cli --features sigmahq`"),
+            "{err}"
+        );
+    }
+    let out = detect(&["scan", "--pack", "builtin", "-f", "jsonl", EXAMPLE]);
+    assert_eq!(out.status.code(), Some(0));
+}
+
+/// The compiled SigmaHQ pack and the same YAML through the interpreter
+/// report the same matches on the real events (needs `--features sigmahq`;
+/// CI runs it in release).
+#[cfg(feature = "sigmahq")]
+#[test]
+fn sigmahq_pack_agrees_with_the_yaml_through_the_interpreter() {
+    let corpus = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/sigma/rules/windows"
+    );
+    if !Path::new(WINDOWS_SAMPLES).exists() || !Path::new(corpus).exists() {
+        println!("skipped: ../shared/data is absent");
+        return;
+    }
+    let compiled = detect(&[
+        "scan",
+        "-q",
+        "--pack",
+        "sigmahq",
+        "-f",
+        "jsonl",
+        WINDOWS_SAMPLES,
+    ]);
+    assert_eq!(compiled.status.code(), Some(0), "{}", stderr(&compiled));
+    let interpreted = detect(&[
+        "scan",
+        "-q",
+        "--sigma",
+        corpus,
+        "-f",
+        "jsonl",
+        WINDOWS_SAMPLES,
+    ]);
+    assert_eq!(
+        interpreted.status.code(),
+        Some(0),
+        "{}",
+        stderr(&interpreted)
+    );
+    let (compiled, interpreted) = (hits(&compiled), hits(&interpreted));
+    let mut per_rule: std::collections::BTreeMap<&str, usize> = BTreeMap::new();
+    for (_, rule) in &compiled {
+        *per_rule.entry(rule).or_default() += 1;
+    }
+    println!(
+        "--pack sigmahq: {} matches of {} rules on windows-samples",
+        compiled.len(),
+        per_rule.len()
+    );
+    assert!(compiled.len() > 100, "the corpus fires on the real events");
+    assert_eq!(compiled, interpreted);
+
+    let out = detect(&["rules", "--pack", "sigmahq"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).lines().count() > 2000);
+}
