@@ -13,6 +13,12 @@
 //! | any other `X` | `X` | `Event.EventData.X` | `winlog.event_data.X` |
 //!
 //! The full tables are [`EVTX_SYSTEM_FIELDS`] and [`ECS_FIELDS`].
+//!
+//! In the evtx layout, some channels write their data under
+//! `<UserData><Element>` rather than `<EventData>` (WMI-Activity 5858,
+//! Security 1102, AppLocker...). [`crate::JsonEvent`] therefore looks a
+//! missing `Event.EventData.X` up as `Event.UserData.<any element>.X`; an
+//! [`crate::Event`] implemented by hand for this layout should do the same.
 
 use crate::ir::Vocabulary;
 use serde::{Deserialize, Serialize};

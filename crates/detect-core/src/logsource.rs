@@ -275,6 +275,16 @@ pub const WINDOWS_CATEGORIES: &[(&str, &[(&str, &str, &[u32], &[(&str, &str)])])
     ),
 ];
 
+/// Windows categories of the Sigma taxonomy that no event log channel
+/// carries: their events come from an ETW provider read in real time
+/// (category, provider). Rules using them are refused with this reason; a
+/// processing pipeline (`detect_sigma::pipeline`) can say where such events
+/// are in your own logs.
+pub const WINDOWS_ETW_ONLY_CATEGORIES: &[(&str, &str)] = &[
+    ("file_access", "Microsoft-Windows-Kernel-File"),
+    ("file_rename", "Microsoft-Windows-Kernel-File"),
+];
+
 /// ECS event categories a rule in the ECS vocabulary may name (`process where ...`).
 pub const ECS_CATEGORIES: &[&str] = &[
     "authentication",
@@ -320,6 +330,10 @@ impl std::error::Error for UnknownLogSource {}
 ///
 /// let bad = LogSource { product: Some("windows".into()), category: Some("proces_creation".into()), ..Default::default() };
 /// assert!(resolve(&bad, Vocabulary::Windows).unwrap_err().to_string().contains("process_creation"));
+///
+/// let etw = LogSource { product: Some("windows".into()), category: Some("file_access".into()), ..Default::default() };
+/// assert!(resolve(&etw, Vocabulary::Windows).unwrap_err().to_string()
+///     .contains("is the ETW provider Microsoft-Windows-Kernel-File, which writes to no event log channel"));
 /// ```
 pub fn resolve(
     ls: &LogSource,
@@ -349,6 +363,16 @@ pub fn resolve(
         (None, None) => variants.push(any_event()),
         (Some(cat), svc) => {
             let Some((_, cat_variants)) = WINDOWS_CATEGORIES.iter().find(|(c, _)| *c == cat) else {
+                if let Some((_, provider)) =
+                    WINDOWS_ETW_ONLY_CATEGORIES.iter().find(|(c, _)| *c == cat)
+                {
+                    return Err(UnknownLogSource(format!(
+                        "Windows log source category `{cat}` is the ETW provider {provider}, \
+                         which writes to no event log channel, so detect has no channel and \
+                         event ID to select its events by; map it to your collector's events \
+                         with a processing pipeline (`logsources` entry with `conditions`)"
+                    )));
+                }
                 let known: Vec<&str> = WINDOWS_CATEGORIES.iter().map(|(c, _)| *c).collect();
                 return Err(UnknownLogSource(format!(
                     "unknown Windows log source category `{cat}`; {}known categories: {}",

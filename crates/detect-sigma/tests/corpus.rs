@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use detect_core::interpreter::Interpreter;
 use detect_sigma::{ErrorKind, LoadOptions, load_dir};
-use detect_tests::shared_data;
+use detect_tests::{SIGMAHQ_UNSUPPORTED, shared_data};
 
 /// Rules of the windows corpus that must load; raise it when support grows.
 const FLOOR: usize = 2300;
@@ -49,6 +49,36 @@ fn windows_corpus_loads() {
             .all(|(_, e)| e.kind != ErrorKind::Io && e.kind != ErrorKind::Yaml),
         "I/O or YAML errors"
     );
+    // Exactly the documented files fail, each as unsupported, for the
+    // documented reason.
+    let mut failed: Vec<String> = failures
+        .iter()
+        .map(|(p, _)| {
+            p.strip_prefix(&dir)
+                .unwrap_or(p)
+                .display()
+                .to_string()
+                .replace('\\', "/")
+        })
+        .collect();
+    failed.sort();
+    let mut documented: Vec<String> = SIGMAHQ_UNSUPPORTED
+        .iter()
+        .map(|(p, _)| p.to_string())
+        .collect();
+    documented.sort();
+    assert_eq!(
+        failed, documented,
+        "detect_tests::SIGMAHQ_UNSUPPORTED is out of date"
+    );
+    for (_, e) in &failures {
+        assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+        assert!(
+            e.message
+                .contains("ETW provider Microsoft-Windows-Kernel-File"),
+            "{e}"
+        );
+    }
     assert!(
         set.rules.len() >= FLOOR,
         "only {} rules load (floor {FLOOR})",

@@ -1,9 +1,17 @@
 //! Sigma YAML compiled at build time by `detect_macros::sigma_rules!`.
 //!
 //! * [`Seeds`]: the two Sigma seed rules of the project (`rules/`), always built;
+//! * [`AcmeSeeds`]: the same seeds through the processing pipeline
+//!   `pipelines/acme.yml` (a fictitious EDR's channel and field names), the
+//!   compile-time test of `pipeline = ...`;
 //! * `SigmaHqWindows` (feature `corpus`): every supported rule of SigmaHQ's
 //!   `rules/windows` folder, read from `../shared/data/sigma/rules/windows`
-//!   next to the workspace, as one generated type.
+//!   next to the workspace, as one generated type; the rules it skips are
+//!   listed with the reason in `detect_tests::SIGMAHQ_UNSUPPORTED`;
+//! * `KernelFileAccess`, `KernelFileRename` (feature `corpus`): those skipped rules (log sources
+//!   `file_access` and `file_rename`, the Kernel-File ETW provider), compiled
+//!   through the pipeline `pipelines/kernel_file_etw.yml` that says where
+//!   such events are.
 //!
 //! Seed 001 is a rule collection (`action: global` plus one document per log
 //! source), so it compiles into two rules, one per document. As published it
@@ -24,6 +32,25 @@
 detect_macros::sigma_rules! {
     /// The project's Sigma seed rules, compiled from `rules/*.yml`.
     pub ruleset Seeds = "rules";
+}
+
+detect_macros::sigma_rules! {
+    /// The seed rules through `pipelines/acme.yml`: Sysmon events are read
+    /// from ACME's channel (`ACME/Sysmon`), `CommandLine` is `cmdline`, and
+    /// network connections use ACME's field names.
+    pub ruleset AcmeSeeds = "rules", pipeline = "pipelines/acme.yml";
+}
+
+#[cfg(feature = "corpus")]
+detect_macros::sigma_rules! {
+    /// The SigmaHQ windows rules of log source `file_access`, which
+    /// `SigmaHqWindows` skips, given a log source by
+    /// `pipelines/kernel_file_etw.yml`.
+    pub ruleset KernelFileAccess = "../../../shared/data/sigma/rules/windows/file/file_access",
+        pipeline = "pipelines/kernel_file_etw.yml";
+    /// The same for `file_rename`.
+    pub ruleset KernelFileRename = "../../../shared/data/sigma/rules/windows/file/file_rename",
+        pipeline = "pipelines/kernel_file_etw.yml";
 }
 
 #[cfg(feature = "corpus")]

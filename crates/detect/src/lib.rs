@@ -214,6 +214,10 @@
 //! time relative to the calling crate's manifest, into the same kind of type:
 //! `detect::sigma_rules! { pub ruleset Pack = "rules/windows", skip_unsupported; }`.
 //! The `detect-sigmahq` crate compiles the SigmaHQ windows corpus this way.
+//! `, pipeline = "acme.yml"` first applies a processing pipeline (your own
+//! field names and log sources; the format is documented in the
+//! `detect_sigma::pipeline` module), the same file `detect scan --sigma DIR
+//! --pipeline acme.yml` takes at run time.
 //!
 //! ## Mistakes are compile errors
 //!

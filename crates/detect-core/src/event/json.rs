@@ -581,11 +581,69 @@ impl JsonEvent {
     }
 }
 
+/// Where the evtx-nested layout puts a Windows event's data fields.
+const EVENT_DATA_PREFIX: &str = "Event.EventData.";
+
+impl JsonEvent {
+    /// Looks `field` up in every object directly under `Event.UserData`.
+    ///
+    /// Some channels (WMI-Activity, the Security log's 1102 "log cleared",
+    /// TaskScheduler, AppLocker...) write their data as
+    /// `<UserData><ElementName>...</ElementName></UserData>` instead of
+    /// `<EventData>`; the evtx crate renders it as
+    /// `Event.UserData.ElementName.Field`. Sigma rules name the bare field
+    /// (`Operation`), which the evtx layout maps to `Event.EventData.Operation`,
+    /// so when that is missing the field is looked for one level below
+    /// `Event.UserData`, whatever the element's name. (The flat layout of
+    /// `shared/data/events` already puts those fields at the top level.)
+    fn lookup_user_data(&self, field: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        let Some(user_data) = self
+            .child(0, b"Event")
+            .and_then(|event| self.child(event, b"UserData"))
+        else {
+            return false;
+        };
+        let end = self.tape[user_data].a as usize;
+        let mut found = false;
+        let mut i = user_data + 1;
+        while i < end {
+            let value = i + 1;
+            if self.tape[value].kind == Kind::Object
+                && self.lookup_at(value, field, visit, &mut found)
+            {
+                return true;
+            }
+            i = self.subtree_end(value);
+        }
+        found
+    }
+
+    /// The value of key `name` in the object at `object`, when it is an object.
+    fn child(&self, object: usize, name: &[u8]) -> Option<usize> {
+        if self.tape[object].kind != Kind::Object {
+            return None;
+        }
+        let end = self.tape[object].a as usize;
+        let mut i = object + 1;
+        while i < end {
+            let value = i + 1;
+            if self.key_bytes(i) == name {
+                return (self.tape[value].kind == Kind::Object).then_some(value);
+            }
+            i = self.subtree_end(value);
+        }
+        None
+    }
+}
+
 impl Event for JsonEvent {
     fn layout(&self) -> Layout {
         self.layout_override.unwrap_or(self.detected)
     }
 
+    /// Resolves `path`; in the evtx-nested layout, a field missing from
+    /// `Event.EventData` is looked for in `Event.UserData` (see
+    /// [`JsonEvent::lookup_user_data`]).
     fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
         if self.tape.is_empty() {
             return false;
@@ -593,6 +651,11 @@ impl Event for JsonEvent {
         let mut found = false;
         if self.lookup_at(0, path, visit, &mut found) {
             return true;
+        }
+        if !found {
+            if let Some(field) = path.strip_prefix(EVENT_DATA_PREFIX) {
+                return self.lookup_user_data(field, visit);
+            }
         }
         found
     }
@@ -1050,6 +1113,50 @@ mod tests {
         assert_eq!(get(&e, "empty.x"), None);
         assert_eq!(get(&e, "process."), None);
         assert_eq!(get(&e, "pid"), None);
+    }
+
+    #[test]
+    fn evtx_event_data_falls_back_to_user_data() {
+        // Shaped like WMI-Activity 5858 as the evtx crate renders it.
+        let e = parse(
+            r##"{"Event": {"System": {"EventID": 5858, "Channel": "Microsoft-Windows-WMI-Activity/Operational"},
+                "UserData": {"Operation_ClientFailure": {"#attributes": {"xmlns": "x"},
+                "Operation": "ExecMethod cleareventlog", "ClientProcessId": 25920}}}}"##,
+        );
+        assert_eq!(e.layout(), Layout::EvtxNested);
+        assert_eq!(
+            get(&e, "Event.EventData.Operation"),
+            strs(&["s:ExecMethod cleareventlog"])
+        );
+        assert_eq!(
+            get(&e, "Event.EventData.ClientProcessId"),
+            strs(&["n:25920"])
+        );
+        assert_eq!(get(&e, "Event.EventData.Missing"), None);
+        // Only one level below UserData, and only for EventData paths.
+        assert_eq!(get(&e, "Event.EventData.Operation_ClientFailure"), None);
+        assert_eq!(get(&e, "Event.Operation"), None);
+        assert_eq!(get(&e, "Event.System.Operation"), None);
+
+        // EventData wins when it has the field; other UserData elements are searched too.
+        let e = parse(
+            r#"{"Event": {"System": {"EventID": 1}, "EventData": {"A": "data"},
+                "UserData": {"X": {"A": "user"}, "Y": 3, "Z": {"B": "z"}}}}"#,
+        );
+        assert_eq!(get(&e, "Event.EventData.A"), strs(&["s:data"]));
+        assert_eq!(get(&e, "Event.EventData.B"), strs(&["s:z"]));
+        // The visitor can stop the search.
+        let mut seen = 0;
+        assert!(e.lookup("Event.EventData.B", &mut |_| {
+            seen += 1;
+            true
+        }));
+        assert_eq!(seen, 1);
+        // No UserData, or not an object: nothing.
+        let e = parse(r#"{"Event": {"System": {"EventID": 1}, "UserData": "x"}}"#);
+        assert_eq!(get(&e, "Event.EventData.A"), None);
+        let e = parse(r#"{"Event": 3}"#);
+        assert_eq!(get(&e, "Event.EventData.A"), None);
     }
 
     #[test]

@@ -1,0 +1,107 @@
+//! The SigmaHQ windows corpus compiled to native code (`detect_sigmahq::SigmaHqWindows`,
+//! every supported rule of `../shared/data/sigma/rules/windows`) over the real
+//! event mix, side by side with the reference interpreter on the same rules.
+//! Needs the feature `sigmahq` (it compiles the corpus):
+//!
+//! ```text
+//! cargo bench -p detect-benches --features sigmahq --bench sigmahq
+//! ```
+//!
+//! Group `sigmahq/{N}` (N rules), every benchmark one pass over a list of
+//! events parsed beforehand, with `Throughput::ElementsAndBytes` (events and
+//! bytes of their NDJSON lines: criterion prints events/s and bytes/s,
+//! `benches/report.py` ns/event):
+//!
+//! * `generated`: `scan` (log source dispatch table, Aho-Corasick prefilter,
+//!   then the candidate rules) over every event;
+//! * `parse+generated`: the same with parsing each line in the loop (one
+//!   reused `JsonEvent`);
+//! * `unfiltered`: `scan_unfiltered`, every rule in full, over every 8th event;
+//! * `interpreter`: the reference interpreter over every 64th event (the
+//!   same mix of log sources; per-event figures stay comparable).
+//!
+//! `BENCHMARKS.md` has the results.
+
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use detect::interpreter::Interpreter;
+use detect::{CompiledRuleSet, JsonEvent};
+use detect_benches::Corpus;
+use detect_sigmahq::SigmaHqWindows;
+
+/// The shortest measurement of a benchmark; longer when ten iterations need more.
+const MEASUREMENT: Duration = Duration::from_secs(5);
+
+fn sigmahq(c: &mut Criterion) {
+    let corpus = Corpus::load();
+    eprintln!(
+        "detect-benches: {} events, {} bytes, from {}",
+        corpus.len(),
+        corpus.bytes(),
+        corpus.source
+    );
+    let (matched, matches) = corpus.events.iter().fold((0, 0), |(ev, m), e| {
+        let mut n = 0;
+        SigmaHqWindows::scan(e, |_| n += 1);
+        (ev + usize::from(n > 0), m + n)
+    });
+    eprintln!(
+        "detect-benches: SigmaHQ windows, {} rules: {matches} matches on {matched} of {} events",
+        SigmaHqWindows::LEN,
+        corpus.len()
+    );
+    let interpreter = Interpreter::new(&SigmaHqWindows::ir()).expect("generated IR loads");
+
+    let mut g = c.benchmark_group(format!("sigmahq/{}", SigmaHqWindows::LEN));
+    g.sample_size(10)
+        .sampling_mode(SamplingMode::Flat)
+        .warm_up_time(Duration::from_secs(1));
+    let mut bench = |name: &str, stride: usize, pass: &mut dyn FnMut(&[&JsonEvent]) -> u64| {
+        let (events, bytes) = corpus.every(stride);
+        let start = Instant::now();
+        black_box(pass(&events));
+        g.measurement_time(MEASUREMENT.max(start.elapsed() * 12));
+        g.throughput(Throughput::ElementsAndBytes {
+            elements: events.len() as u64,
+            bytes,
+        });
+        g.bench_function(name, |b| b.iter(|| pass(&events)));
+    };
+    bench("generated", 1, &mut |events| {
+        let mut n = 0u64;
+        for e in events {
+            SigmaHqWindows::scan(black_box(*e), |_| n += 1);
+        }
+        n
+    });
+    let mut event = JsonEvent::new();
+    bench("parse+generated", 1, &mut |_| {
+        let mut n = 0u64;
+        for line in &corpus.lines {
+            event
+                .parse(black_box(line.as_bytes()))
+                .expect("parsed once already");
+            SigmaHqWindows::scan(&event, |_| n += 1);
+        }
+        n
+    });
+    bench("unfiltered", 8, &mut |events| {
+        let mut n = 0u64;
+        for e in events {
+            SigmaHqWindows::scan_unfiltered(black_box(*e), |_| n += 1);
+        }
+        n
+    });
+    bench("interpreter", 64, &mut |events| {
+        events
+            .iter()
+            .map(|e| interpreter.matches(black_box(*e)).len() as u64)
+            .sum()
+    });
+    g.finish();
+}
+
+criterion_group!(benches, sigmahq);
+criterion_main!(benches);
