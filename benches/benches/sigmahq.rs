@@ -26,8 +26,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use detect::JsonEvent;
 use detect::interpreter::Interpreter;
-use detect::{CompiledRuleSet, JsonEvent};
 use detect_benches::Corpus;
 use detect_sigmahq::SigmaHqWindows;
 

@@ -371,10 +371,10 @@ fn entry(path: &str, item: &Node, err: &ErrFn<'_>) -> Result<LogSourceMapping, S
         .get("logsource")
         .map(|n| logsource(n, "logsource", err))
         .transpose()?;
-    if let Some(new) = &new {
-        if let Err(e) = detect_core::logsource::resolve(new, detect_core::ir::Vocabulary::Windows) {
-            return Err(err(item.get("logsource"), format!("`logsource`: {e}")));
-        }
+    if let Some(new) = &new
+        && let Err(e) = detect_core::logsource::resolve(new, detect_core::ir::Vocabulary::Windows)
+    {
+        return Err(err(item.get("logsource"), format!("`logsource`: {e}")));
     }
     let conditions = match item.get("conditions") {
         None => None,

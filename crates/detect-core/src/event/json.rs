@@ -652,10 +652,8 @@ impl Event for JsonEvent {
         if self.lookup_at(0, path, visit, &mut found) {
             return true;
         }
-        if !found {
-            if let Some(field) = path.strip_prefix(EVENT_DATA_PREFIX) {
-                return self.lookup_user_data(field, visit);
-            }
+        if !found && let Some(field) = path.strip_prefix(EVENT_DATA_PREFIX) {
+            return self.lookup_user_data(field, visit);
         }
         found
     }

@@ -1,0 +1,68 @@
+//! Where the compiled SigmaHQ corpus spends its time: per (channel, event
+//! ID) of the real events, the time `SigmaHqWindows::scan` takes (median of
+//! repeated runs per event), summed per group, most expensive first.
+//!
+//! ```text
+//! cargo run --release -p detect-benches --no-default-features --features sigmahq --example sigmahq_hotspots
+//! ```
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use detect::Event;
+use detect_benches::Corpus;
+use detect_sigmahq::SigmaHqWindows;
+
+fn text(event: &detect::JsonEvent, path: &str) -> String {
+    let mut out = String::new();
+    event.lookup(path, &mut |v| {
+        out = v.with_text(str::to_string).unwrap_or_default();
+        true
+    });
+    out
+}
+
+fn main() {
+    let corpus = Corpus::load();
+    let mut groups: BTreeMap<(String, String), (u64, f64)> = BTreeMap::new();
+    let mut total = 0.0;
+    let mut per_event = Vec::with_capacity(corpus.len());
+    for event in &corpus.events {
+        let mut times = [0f64; 7];
+        for t in &mut times {
+            let start = Instant::now();
+            let mut n = 0;
+            SigmaHqWindows::scan(event, |_| n += 1);
+            std::hint::black_box(n);
+            *t = start.elapsed().as_secs_f64() * 1e9;
+        }
+        times.sort_by(f64::total_cmp);
+        let ns = times[3];
+        total += ns;
+        per_event.push(ns);
+        let key = (text(event, "Channel"), text(event, "EventID"));
+        let g = groups.entry(key).or_default();
+        g.0 += 1;
+        g.1 += ns;
+    }
+    per_event.sort_by(f64::total_cmp);
+    println!(
+        "{} events: mean {:.0} ns/event, median {:.0}, p90 {:.0}, p99 {:.0}, max {:.0}",
+        corpus.len(),
+        total / corpus.len() as f64,
+        per_event[per_event.len() / 2],
+        per_event[per_event.len() * 9 / 10],
+        per_event[per_event.len() * 99 / 100],
+        per_event[per_event.len() - 1]
+    );
+    let mut groups: Vec<_> = groups.into_iter().collect();
+    groups.sort_by(|a, b| b.1.1.total_cmp(&a.1.1));
+    println!("share  events  ns/event  channel / event ID");
+    for ((channel, id), (n, ns)) in groups.iter().take(15) {
+        println!(
+            "{:4.1}%  {n:6}  {:8.0}  {channel} / {id}",
+            100.0 * ns / total,
+            ns / *n as f64
+        );
+    }
+}
