@@ -379,7 +379,12 @@ fn errors_name_the_file_line_and_reason() {
         "title: t\nlogsource: {product: windows, category: file_access}\ndetection:\n  sel: {A: 1}\n  condition: sel\n",
     );
     assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert!(e.to_string().starts_with("rules/test.yml:2:12: unsupported log source: unknown Windows log source category `file_access`"), "{e}");
+    assert!(e.to_string().starts_with("rules/test.yml:2:12: unsupported log source: Windows log source category `file_access` is the ETW provider Microsoft-Windows-Kernel-File"), "{e}");
+    let e = error(
+        "title: t\nlogsource: {product: windows, category: file_evnt}\ndetection:\n  sel: {A: 1}\n  condition: sel\n",
+    );
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+    assert!(e.to_string().starts_with("rules/test.yml:2:12: unsupported log source: unknown Windows log source category `file_evnt`; did you mean `file_event`?"), "{e}");
 
     let e = error(
         "title: t\nlogsource: {product: windows}\ndetection:\n  sel: {A: 1}\n  condition: sel | count() > 5\n",

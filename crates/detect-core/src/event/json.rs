@@ -643,7 +643,7 @@ impl Event for JsonEvent {
 
     /// Resolves `path`; in the evtx-nested layout, a field missing from
     /// `Event.EventData` is looked for in `Event.UserData` (see
-    /// [`JsonEvent::lookup_user_data`]).
+    /// `JsonEvent::lookup_user_data`).
     fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
         if self.tape.is_empty() {
             return false;
