@@ -279,6 +279,39 @@ mod tests {
     }
 
     #[test]
+    fn pack_options() {
+        let cli = Cli::try_parse_from([
+            "detect",
+            "scan",
+            "--sigma",
+            "r1",
+            "--sigma",
+            "r2",
+            "--pipeline",
+            "p.yml",
+            "--sigma-strict",
+            "a",
+        ])
+        .unwrap();
+        let Command::Scan(args) = cli.command else {
+            panic!("expected scan");
+        };
+        assert_eq!(args.pack.sigma, [PathBuf::from("r1"), PathBuf::from("r2")]);
+        assert_eq!(args.pack.pipelines, [PathBuf::from("p.yml")]);
+        assert!(args.pack.sigma_strict);
+        assert_eq!(args.pack.pack, None);
+        let cli = Cli::try_parse_from(["detect", "rules", "--pack", "sigmahq"]).unwrap();
+        let Command::Rules(pack) = cli.command else {
+            panic!("expected rules");
+        };
+        assert_eq!(pack.pack, Some(PackName::Sigmahq));
+        // --pipeline and --sigma-strict only make sense with --sigma.
+        assert!(Cli::try_parse_from(["detect", "scan", "--pipeline", "p.yml", "a"]).is_err());
+        assert!(Cli::try_parse_from(["detect", "scan", "--sigma-strict", "a"]).is_err());
+        assert!(Cli::try_parse_from(["detect", "scan", "--pack", "nope", "a"]).is_err());
+    }
+
+    #[test]
     fn scan_needs_a_file() {
         assert!(Cli::try_parse_from(["detect", "scan"]).is_err());
         assert!(Cli::try_parse_from(["detect", "scan", "-f", "xml", "a"]).is_err());
