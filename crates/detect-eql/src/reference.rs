@@ -17,9 +17,13 @@
 //!   event is treated as absent (and dropped when met);
 //! * with [`Semantics::reject_out_of_order`], an event older than the last
 //!   event of the pending sequence does not advance it (it stays pending);
-//! * join keys: the first value of each key field, as text. A missing or null
+//! * join keys: the value of each key field, as text. A missing or null
 //!   value never joins unless [`Semantics::null_keys_join`]; with
-//!   [`Semantics::fold_keys`] values are compared lowercased.
+//!   [`Semantics::fold_keys`] values are compared lowercased. A key field
+//!   holding several values (an array) never joins in the Elasticsearch
+//!   dialect, which rejects multi-valued join keys, as
+//!   [`detect_core::rt::join_key`] does; the endgame dialect takes the first
+//!   value.
 //!
 //! Memory is unbounded: this is for tests, not for production (use
 //! [`detect_core::sequence::SequenceTable`]).
@@ -145,14 +149,38 @@ impl ReferenceMatcher {
     }
 
     /// The join key of `event` for these key fields, or `None` when it cannot join.
+    ///
+    /// ```
+    /// use detect_core::JsonEvent;
+    /// use detect_eql::{parse_query, reference::ReferenceMatcher, Dialect, Options};
+    /// let q = parse_query("sequence [process where true] by id [network where true] by id",
+    ///                     &Options::elasticsearch())?;
+    /// let m = ReferenceMatcher::new(&q.to_sequence("s")?, Dialect::Elasticsearch)?;
+    /// let keys = ["id".to_string()];
+    /// let ev = |json: &str| JsonEvent::parse_str(json).unwrap();
+    /// assert_eq!(m.key_of(&ev(r#"{"id": "a"}"#), &keys), Some(vec![Some("a".to_string())]));
+    /// assert_eq!(m.key_of(&ev(r#"{"id": ["a"]}"#), &keys), Some(vec![Some("a".to_string())]));
+    /// assert_eq!(m.key_of(&ev(r#"{"id": ["a", "b"]}"#), &keys), None); // multi-valued
+    /// assert_eq!(m.key_of(&ev(r#"{"id": null}"#), &keys), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn key_of<E: Event + ?Sized>(&self, event: &E, fields: &[String]) -> Option<KeyValue> {
         let mut key = Vec::with_capacity(fields.len());
         for f in fields {
             let mut first: Option<Option<String>> = None;
+            let mut count = 0usize;
+            let single = !self.semantics.null_keys_join;
             event.lookup(f, &mut |v| {
-                first = Some(v.with_text(str::to_string));
-                true
+                count += 1;
+                if count == 1 {
+                    first = Some(v.with_text(str::to_string));
+                }
+                // Elasticsearch: look for a second value, which disqualifies the key.
+                !single || count > 1
             });
+            if single && count > 1 {
+                return None;
+            }
             let value = first.flatten().map(|s| {
                 if self.semantics.fold_keys {
                     s.to_lowercase()

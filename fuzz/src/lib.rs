@@ -1,0 +1,100 @@
+//! # detect-fuzz
+//!
+//! Support code of detect's cargo-fuzz targets (`fuzz_targets/`, see
+//! `README.md`): structured inputs built with `arbitrary` whose `Debug` output
+//! is a Rust reproducer, the rules' vocabulary, slow references for the matcher
+//! primitives, and the differential checks the targets run.
+
+pub mod event;
+pub mod json;
+pub mod reference;
+pub mod stream;
+pub mod vocab;
+
+use std::sync::OnceLock;
+
+use detect::interpreter::Interpreter;
+use detect::ir::RuleSet;
+use detect::{CompiledRuleSet, Event, JsonEvent};
+use detect_benches::Gen1000;
+use detect_rules::Builtin;
+use detect_tests::semantics_rules::Semantics;
+
+/// The rules' vocabulary: the built-in pack, the semantics table's rules and
+/// the 1,000 generated rules.
+pub fn vocab() -> &'static vocab::Vocab {
+    static V: OnceLock<vocab::Vocab> = OnceLock::new();
+    V.get_or_init(|| vocab::Vocab::of(&[Builtin::ir(), Semantics::ir(), Gen1000::ir()]))
+}
+
+/// A compiled rule set together with its reference interpreter.
+pub struct Oracle {
+    interpreter: Interpreter,
+}
+
+impl Oracle {
+    /// The interpreter of `ir`.
+    pub fn new(ir: &RuleSet) -> Oracle {
+        Oracle {
+            interpreter: Interpreter::new(ir).expect("the compiled rule set's IR loads"),
+        }
+    }
+}
+
+/// The oracles of the three rule sets, built once per process.
+pub fn oracles() -> &'static [Oracle; 3] {
+    static O: OnceLock<[Oracle; 3]> = OnceLock::new();
+    O.get_or_init(|| {
+        [
+            Oracle::new(&Builtin::ir()),
+            Oracle::new(&Semantics::ir()),
+            Oracle::new(&Gen1000::ir()),
+        ]
+    })
+}
+
+/// Asserts that `R`'s generated code, prefiltered and unfiltered, and the
+/// reference interpreter report the same rules for `event`.
+pub fn check_set<R: CompiledRuleSet, E: Event + ?Sized>(oracle: &Oracle, event: &E) {
+    let mut scanned = Vec::new();
+    R::scan(event, |r| scanned.push(r.index));
+    let mut unfiltered = Vec::new();
+    R::scan_unfiltered(event, |r| unfiltered.push(r.index));
+    let interpreted = oracle.interpreter.matches(event);
+    let names = |v: &[usize]| v.iter().map(|&i| R::RULES[i].name).collect::<Vec<_>>();
+    assert_eq!(
+        names(&scanned),
+        names(&unfiltered),
+        "prefiltered scan vs scan_unfiltered"
+    );
+    assert_eq!(
+        names(&unfiltered),
+        names(&interpreted),
+        "generated code vs reference interpreter"
+    );
+}
+
+/// [`check_set`] for the built-in pack, the semantics rules and, when
+/// `generated` is set, the 1,000 generated rules.
+pub fn check_all<E: Event + ?Sized>(event: &E, generated: bool) {
+    let [builtin, semantics, gen1000] = oracles();
+    check_set::<Builtin, E>(builtin, event);
+    check_set::<Semantics, E>(semantics, event);
+    if generated {
+        check_set::<Gen1000, E>(gen1000, event);
+    }
+}
+
+/// Parses `json` (which the caller generated, so it must parse) and runs
+/// [`check_all`] with and without `layout_override`.
+pub fn check_json(json: &str, layout_override: Option<detect::Layout>, generated: bool) {
+    let mut event = JsonEvent::new();
+    if let Err(e) = event.parse(json.as_bytes()) {
+        panic!("generated JSON does not parse: {e}: {json}");
+    }
+    check_all(&event, generated);
+    if layout_override.is_some() {
+        event.set_layout_override(layout_override);
+        check_all(&event, generated);
+    }
+}
