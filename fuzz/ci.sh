@@ -31,7 +31,7 @@ for ((i = 0; i < ${#targets[@]}; i += 2)); do
     for p in "${pids[@]}"; do
         if wait "${p%%:*}"; then
             t="${p#*:}"
-            line="$(grep -E '^#[0-9]+ +DONE' "$logs/$t.log" | tail -1 || true)"
+            line="$(grep -E '^#[0-9]+[[:space:]]+DONE' "$logs/$t.log" | tail -1 || true)"
             echo "fuzz $t: ok ($line)"
         else
             t="${p#*:}"

@@ -57,11 +57,28 @@ enum Case {
     /// Case-insensitive equality, prefix, suffix, substring; cased substring.
     Text { hay: Txt, needle: Txt },
     /// Whole-string wildcard match.
-    Glob { hay: Txt, pattern: Vec<GlobPiece>, ci: bool },
+    Glob {
+        hay: Txt,
+        pattern: Vec<GlobPiece>,
+        ci: bool,
+    },
     /// CIDR parsing and membership: an address near a network.
-    Cidr { net: [u8; 16], v4: bool, prefix: u8, host: [u8; 16], mix: u8, text: u8 },
+    Cidr {
+        net: [u8; 16],
+        v4: bool,
+        prefix: u8,
+        host: [u8; 16],
+        mix: u8,
+        text: u8,
+    },
     /// Number comparisons and parsing.
-    Number { lhs: i64, rhs: i64, lhs_float: Option<f64>, rhs_float: Option<f64>, op: u8 },
+    Number {
+        lhs: i64,
+        rhs: i64,
+        lhs_float: Option<f64>,
+        rhs_float: Option<f64>,
+        op: u8,
+    },
     /// base64, base64offset, utf16le/be/bom.
     Encode { bytes: Vec<u8>, text: Txt },
     /// windash variants.
@@ -77,14 +94,32 @@ fn run(case: Case) {
             let folded = matcher::fold(n);
             assert_eq!(folded.chars().collect::<Vec<_>>(), r::fold(n), "fold");
             assert_eq!(matcher::eq_ci(h, &folded), r::eq_ci(h, n), "eq_ci");
-            assert_eq!(matcher::starts_with_ci(h, &folded), r::starts_with_ci(h, n), "starts_with_ci");
-            assert_eq!(matcher::ends_with_ci(h, &folded), r::ends_with_ci(h, n), "ends_with_ci");
-            assert_eq!(matcher::contains_ci(h, &folded), r::contains_ci(h, n), "contains_ci");
+            assert_eq!(
+                matcher::starts_with_ci(h, &folded),
+                r::starts_with_ci(h, n),
+                "starts_with_ci"
+            );
+            assert_eq!(
+                matcher::ends_with_ci(h, &folded),
+                r::ends_with_ci(h, n),
+                "ends_with_ci"
+            );
+            assert_eq!(
+                matcher::contains_ci(h, &folded),
+                r::contains_ci(h, n),
+                "contains_ci"
+            );
             assert_eq!(matcher::contains(h, n), r::contains(h, n), "contains");
             // The needle placed inside the haystack is always found.
             let joined = format!("{h}{n}{h}");
-            assert!(matcher::contains_ci(&joined, &folded), "contains_ci of an embedded needle");
-            assert!(matcher::contains(&joined, n), "contains of an embedded needle");
+            assert!(
+                matcher::contains_ci(&joined, &folded),
+                "contains_ci of an embedded needle"
+            );
+            assert!(
+                matcher::contains(&joined, n),
+                "contains of an embedded needle"
+            );
         }
         Case::Glob { hay, pattern, ci } => {
             let pieces: Vec<Piece> = pattern
@@ -112,9 +147,20 @@ fn run(case: Case) {
                     Piece::Any => GlobTok::AnyRun,
                 })
                 .collect();
-            assert_eq!(matcher::glob(&hay.0, &toks, ci), r::glob(&hay.0, &pieces, ci), "glob");
+            assert_eq!(
+                matcher::glob(&hay.0, &toks, ci),
+                r::glob(&hay.0, &pieces, ci),
+                "glob"
+            );
         }
-        Case::Cidr { net, v4, prefix, host, mix, text } => {
+        Case::Cidr {
+            net,
+            v4,
+            prefix,
+            host,
+            mix,
+            text,
+        } => {
             let width = if v4 { 32 } else { 128 };
             let prefix = prefix % (width + 1);
             let net_ip: IpAddr = if v4 {
@@ -133,7 +179,11 @@ fn run(case: Case) {
                     let mut b = 0u8;
                     for bit in 0..8 {
                         let k = u32::from(i) * 8 + bit;
-                        let src = if k < share { net[i as usize] } else { host[i as usize] };
+                        let src = if k < share {
+                            net[i as usize]
+                        } else {
+                            host[i as usize]
+                        };
                         b |= src & (0x80 >> bit);
                     }
                     b
@@ -158,14 +208,29 @@ fn run(case: Case) {
                 "cidr_contains({hay:?}, {net_text})"
             );
         }
-        Case::Number { lhs, rhs, lhs_float, rhs_float, op } => {
-            let ops = [NumOp::Eq, NumOp::Ne, NumOp::Lt, NumOp::Le, NumOp::Gt, NumOp::Ge];
+        Case::Number {
+            lhs,
+            rhs,
+            lhs_float,
+            rhs_float,
+            op,
+        } => {
+            let ops = [
+                NumOp::Eq,
+                NumOp::Ne,
+                NumOp::Lt,
+                NumOp::Le,
+                NumOp::Gt,
+                NumOp::Ge,
+            ];
             let op = ops[usize::from(op) % ops.len()];
             let a = lhs_float.map_or(Number::Int(lhs), Number::Float);
             let b = rhs_float.map_or(Number::Int(rhs), Number::Float);
             // Integers compare exactly (as i128), anything with a float as f64.
             let want = match (a, b) {
-                (Number::Int(x), Number::Int(y)) => cmp(i128::from(x).partial_cmp(&i128::from(y)), op),
+                (Number::Int(x), Number::Int(y)) => {
+                    cmp(i128::from(x).partial_cmp(&i128::from(y)), op)
+                }
                 _ => {
                     let f = |n: Number| match n {
                         Number::Int(i) => i as f64,
@@ -174,12 +239,27 @@ fn run(case: Case) {
                     cmp(f(a).partial_cmp(&f(b)), op)
                 }
             };
-            assert_eq!(matcher::cmp_number(a, op, b), want, "cmp_number({a:?}, {op:?}, {b:?})");
-            assert_eq!(detect::number::parse_number(&lhs.to_string()), Some(Number::Int(lhs)));
+            assert_eq!(
+                matcher::cmp_number(a, op, b),
+                want,
+                "cmp_number({a:?}, {op:?}, {b:?})"
+            );
+            assert_eq!(
+                detect::number::parse_number(&lhs.to_string()),
+                Some(Number::Int(lhs))
+            );
             if let Some(f) = lhs_float.filter(|f| f.is_finite()) {
                 let text = format!("{f:?}");
-                let want = if text.contains(['.', 'e']) { Number::Float(f) } else { Number::Int(f as i64) };
-                assert_eq!(detect::number::parse_number(&text), Some(want), "parse_number({text})");
+                let want = if text.contains(['.', 'e']) {
+                    Number::Float(f)
+                } else {
+                    Number::Int(f as i64)
+                };
+                assert_eq!(
+                    detect::number::parse_number(&text),
+                    Some(want),
+                    "parse_number({text})"
+                );
             }
         }
         Case::Encode { bytes, text } => {
@@ -187,17 +267,30 @@ fn run(case: Case) {
             let frags = modifiers::base64offset(&bytes);
             assert_eq!(frags.len(), 3);
             for (i, frag) in frags.iter().enumerate() {
-                assert_eq!(*frag, r::base64offset_fragment(&bytes, i), "base64offset fragment {i}");
+                assert_eq!(
+                    *frag,
+                    r::base64offset_fragment(&bytes, i),
+                    "base64offset fragment {i}"
+                );
                 // The fragment is found in the encoding of the value behind any `i` bytes.
                 let mut padded = vec![0xA5u8; i + 3];
                 padded.truncate(i);
                 padded.extend_from_slice(&bytes);
                 padded.push(0x5A);
-                assert!(r::base64(&padded).contains(frag.as_str()), "fragment {i} inside");
+                assert!(
+                    r::base64(&padded).contains(frag.as_str()),
+                    "fragment {i} inside"
+                );
             }
             let units = r::utf16_units(&text.0);
-            let le: Vec<u8> = units.iter().flat_map(|u| [(*u & 0xff) as u8, (*u >> 8) as u8]).collect();
-            let be: Vec<u8> = units.iter().flat_map(|u| [(*u >> 8) as u8, (*u & 0xff) as u8]).collect();
+            let le: Vec<u8> = units
+                .iter()
+                .flat_map(|u| [(*u & 0xff) as u8, (*u >> 8) as u8])
+                .collect();
+            let be: Vec<u8> = units
+                .iter()
+                .flat_map(|u| [(*u >> 8) as u8, (*u & 0xff) as u8])
+                .collect();
             assert_eq!(modifiers::utf16le(&text.0), le, "utf16le");
             assert_eq!(modifiers::utf16be(&text.0), be, "utf16be");
             let mut bom = vec![0xFF, 0xFE];

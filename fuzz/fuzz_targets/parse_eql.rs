@@ -46,11 +46,11 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             Body::Sequence(_) => {
-                if let Ok(seq) = query.to_sequence("fuzz") {
-                    if let Ok(mut m) = ReferenceMatcher::new(&seq, options.dialect) {
-                        for (i, e) in events.iter().enumerate() {
-                            let _ = m.step(e, i as i64 * 1000, i as u64);
-                        }
+                if let Ok(seq) = query.to_sequence("fuzz")
+                    && let Ok(mut m) = ReferenceMatcher::new(&seq, options.dialect)
+                {
+                    for (i, e) in events.iter().enumerate() {
+                        let _ = m.step(e, i as i64 * 1000, i as u64);
                     }
                 }
             }

@@ -30,7 +30,10 @@ fuzz_target!(|data: &[u8]| {
                 assert!(e.offset <= data.len(), "error offset past the input: {e}");
                 assert_eq!(event.raw(), "", "a failed parse leaves the event empty");
                 for p in PATHS {
-                    assert!(!event.lookup(p, &mut |_| false), "lookup after a failed parse");
+                    assert!(
+                        !event.lookup(p, &mut |_| false),
+                        "lookup after a failed parse"
+                    );
                 }
             }
             Ok(()) => {

@@ -13,11 +13,11 @@
 use std::sync::OnceLock;
 
 use detect::JsonEvent;
+use detect::ir::Sequence;
 use detect_eql::Dialect;
 use detect_eql::reference::ReferenceMatcher;
 use detect_fuzz::stream::StreamInput;
 use detect_rules::Builtin;
-use detect::ir::Sequence;
 use libfuzzer_sys::fuzz_target;
 
 /// Seed 003's IR, deserialised once.
@@ -35,7 +35,9 @@ fuzz_target!(|input: StreamInput| {
     let mut reference_fits = true;
     let mut event = JsonEvent::new();
     for (i, e) in input.events.iter().enumerate() {
-        event.parse(e.json.as_bytes()).expect("generated JSON parses");
+        event
+            .parse(e.json.as_bytes())
+            .expect("generated JSON parses");
         let pos = i as u64;
         large.step(&event, pos, |_, p| got_large.push(p.to_vec()));
         small.step(&event, pos, |_, p| got_small.push(p.to_vec()));
@@ -49,10 +51,17 @@ fuzz_target!(|input: StreamInput| {
             small.pending(0),
             input.capacity
         );
-        assert_eq!(got_large, want, "generated state machine vs reference, after event {i}");
+        assert_eq!(
+            got_large, want,
+            "generated state machine vs reference, after event {i}"
+        );
     }
     let untimed = input.events.iter().filter(|e| e.ts.is_none()).count() as u64;
-    assert_eq!(large.untimed(), untimed, "events without a usable timestamp");
+    assert_eq!(
+        large.untimed(),
+        untimed,
+        "events without a usable timestamp"
+    );
     // The small table's completions are a subsequence of the reference's.
     let mut rest = want.iter();
     for done in &got_small {
@@ -62,7 +71,10 @@ fuzz_target!(|input: StreamInput| {
         );
     }
     if reference_fits {
-        assert_eq!(got_small, want, "small table while capacity was never exceeded");
+        assert_eq!(
+            got_small, want,
+            "small table while capacity was never exceeded"
+        );
     }
     let stats = small.stats(0);
     assert_eq!(stats.completed as usize, got_small.len());

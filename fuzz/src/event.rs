@@ -22,7 +22,18 @@ pub const SPECIAL_CHARS: &[char] = &[
 
 /// Short strings picked as prefixes, suffixes and wildcard fillers.
 const FILLERS: &[&str] = &[
-    "", " ", "x", "\\", "://", "C:\\Windows\\", ".exe", "msiexec", " /i ", "http://", "*", "?",
+    "",
+    " ",
+    "x",
+    "\\",
+    "://",
+    "C:\\Windows\\",
+    ".exe",
+    "msiexec",
+    " /i ",
+    "http://",
+    "*",
+    "?",
 ];
 
 /// An event as JSON text, with an optional forced layout.
@@ -48,10 +59,7 @@ impl fmt::Debug for EventInput {
             raw_literal(&self.json)
         )?;
         if let Some(l) = self.layout_override {
-            writeln!(
-                f,
-                "event.set_layout_override(Some(detect::Layout::{l:?}));"
-            )?;
+            writeln!(f, "event.set_layout_override(Some(detect::Layout::{l:?}));")?;
         }
         Ok(())
     }
@@ -71,7 +79,11 @@ pub fn event_input(u: &mut Unstructured<'_>, vocab: &Vocab) -> Result<EventInput
     match layout {
         Layout::Flat => {}
         Layout::EvtxNested => doc.ensure_object("Event.System"),
-        Layout::Ecs => doc.insert("ecs.version", Leaf::One(Scalar::Str("8.11.0".into())), false),
+        Layout::Ecs => doc.insert(
+            "ecs.version",
+            Leaf::One(Scalar::Str("8.11.0".into())),
+            false,
+        ),
     }
     let fields = &vocab.fields[layout_index];
     let count = u.int_in_range(0..=10u8)?;

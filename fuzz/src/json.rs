@@ -210,11 +210,22 @@ mod tests {
     fn nesting_text_and_escapes() {
         let mut d = Doc::new();
         d.insert("a.b", Leaf::One(Scalar::Number("1".into())), false);
-        d.insert("a.b.#attributes.x", Leaf::One(Scalar::Str("é/".into())), false);
-        d.insert("c", Leaf::Array(vec![Scalar::Null, Scalar::Bool(true)]), false);
+        d.insert(
+            "a.b.#attributes.x",
+            Leaf::One(Scalar::Str("é/".into())),
+            false,
+        );
+        d.insert(
+            "c",
+            Leaf::Array(vec![Scalar::Null, Scalar::Bool(true)]),
+            false,
+        );
         d.insert("c", Leaf::One(Scalar::Str("q\"".into())), true);
         assert_eq!(
-            d.render(Escapes { unicode: true, solidus: true }),
+            d.render(Escapes {
+                unicode: true,
+                solidus: true
+            }),
             r##"{"a": {"b": {"#text": 1, "#attributes": {"x": "\u00E9\/"}}}, "c": [null, true], "c": "q\""}"##
         );
         assert_eq!(raw_literal("a\"#b"), "r##\"a\"#b\"##");

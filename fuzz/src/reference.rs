@@ -76,7 +76,10 @@ pub fn glob(hay: &str, pattern: &[Piece], ci: bool) -> bool {
     let mut items = Vec::new();
     for p in pattern {
         match p {
-            Piece::Lit(s) => items.extend(s.chars().map(|c| Item::Char(if ci { fold_char(c) } else { c }))),
+            Piece::Lit(s) => items.extend(
+                s.chars()
+                    .map(|c| Item::Char(if ci { fold_char(c) } else { c })),
+            ),
             Piece::One => items.push(Item::One),
             Piece::Any => items.push(Item::Any),
         }
@@ -150,7 +153,7 @@ pub fn base64(bytes: &[u8]) -> String {
         .chunks(6)
         .map(|c| alphabet[c.iter().fold(0, |acc, &b| acc * 2 + usize::from(b))])
         .collect();
-    while out.len() % 4 != 0 {
+    while !out.len().is_multiple_of(4) {
         out.push('=');
     }
     out
@@ -207,7 +210,11 @@ pub fn windash(text: &str) -> Vec<String> {
         let starts_word = (c == '-' || c == '/')
             && (i == 0 || !word(chars[i - 1]))
             && chars.get(i + 1).is_some_and(|&n| word(n));
-        let options: Vec<char> = if starts_word { DASHES.to_vec() } else { vec![c] };
+        let options: Vec<char> = if starts_word {
+            DASHES.to_vec()
+        } else {
+            vec![c]
+        };
         for o in options {
             cur.push(o);
             go(chars, i + 1, cur, out);
@@ -229,9 +236,21 @@ mod tests {
         assert_eq!(base64(b"fo"), "Zm8=");
         assert_eq!(base64offset_fragment(b"/bin/bash", 1), "9iaW4vYmFza");
         assert_eq!(base64offset_fragment(b"/bin/bash", 2), "vYmluL2Jhc2");
-        assert!(glob("C:\\X\\cmd.exe", &[Piece::Lit("c:\\".into()), Piece::Any, Piece::Lit(".EXE".into())], true));
+        assert!(glob(
+            "C:\\X\\cmd.exe",
+            &[
+                Piece::Lit("c:\\".into()),
+                Piece::Any,
+                Piece::Lit(".EXE".into())
+            ],
+            true
+        ));
         assert!(!glob("ab", &[Piece::One], false));
-        assert!(cidr_contains("::ffff:10.1.2.3", "10.0.0.0".parse().unwrap(), 8));
+        assert!(cidr_contains(
+            "::ffff:10.1.2.3",
+            "10.0.0.0".parse().unwrap(),
+            8
+        ));
         assert_eq!(windash("-a").len(), 5);
         assert_eq!(windash("a-b"), ["a-b"]);
         assert_eq!(utf16_units("😀"), [0xD83D, 0xDE00]);

@@ -53,8 +53,18 @@ const EXECUTABLES: &[&str] = &[
     r"C:\Windows\system32\Wbem\mofcomp.exe",
     r"c:\users\Public\x.EXE",
 ];
-const USERS: &[&str] = &["S-1-5-21-1004336348-1177238915-682003330-1001", "S-1-5-12-1-77", "S-1-5-18"];
-const NAMES: &[&str] = &["msiexec.exe", "MsiExec.EXE", "rundll32.exe", "payload.exe", "msiexec.exe "];
+const USERS: &[&str] = &[
+    "S-1-5-21-1004336348-1177238915-682003330-1001",
+    "S-1-5-12-1-77",
+    "S-1-5-18",
+];
+const NAMES: &[&str] = &[
+    "msiexec.exe",
+    "MsiExec.EXE",
+    "rundll32.exe",
+    "payload.exe",
+    "msiexec.exe ",
+];
 
 impl<'a> Arbitrary<'a> for StreamInput {
     fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
@@ -85,7 +95,9 @@ fn key(u: &mut Unstructured<'_>) -> Result<Option<Leaf>> {
             Scalar::Str((*u.choose(KEYS)?).into()),
             Scalar::Str((*u.choose(KEYS)?).into()),
         ])),
-        4 => Some(Leaf::One(Scalar::Number(u.int_in_range(0..=2u8)?.to_string()))),
+        4 => Some(Leaf::One(Scalar::Number(
+            u.int_in_range(0..=2u8)?.to_string(),
+        ))),
         _ => Some(Leaf::One(Scalar::Str((*u.choose(&KEYS[..3])?).into()))),
     })
 }
@@ -98,7 +110,11 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
     let mut doc = Doc::new();
     let ts = match u.int_in_range(0..=9u8)? {
         0..=3 => {
-            doc.insert("@timestamp", Leaf::One(Scalar::Number(now.to_string())), false);
+            doc.insert(
+                "@timestamp",
+                Leaf::One(Scalar::Number(now.to_string())),
+                false,
+            );
             Some(now)
         }
         4 => {
@@ -114,7 +130,11 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
             Some(now - now.rem_euclid(1_000))
         }
         8 => {
-            doc.insert("@timestamp", Leaf::One(Scalar::Number(format!("{now}.5"))), false);
+            doc.insert(
+                "@timestamp",
+                Leaf::One(Scalar::Number(format!("{now}.5"))),
+                false,
+            );
             Some(now)
         }
         _ => {
@@ -135,7 +155,11 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
     if mutate(u)? {
         doc.insert("event.category", one(category), false);
     } else {
-        doc.insert("event.category", Leaf::Array(vec![Scalar::Str(category.into())]), false);
+        doc.insert(
+            "event.category",
+            Leaf::Array(vec![Scalar::Str(category.into())]),
+            false,
+        );
     }
     let action = match kind {
         1 => "connection_attempted",
@@ -178,13 +202,29 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
             );
         }
         2 | 3 => {
-            doc.insert("process.parent.name", one(if mutate(u)? { "explorer.exe" } else { "msiexec.exe" }), false);
+            doc.insert(
+                "process.parent.name",
+                one(if mutate(u)? {
+                    "explorer.exe"
+                } else {
+                    "msiexec.exe"
+                }),
+                false,
+            );
             if let Some(k) = key(u)? {
                 doc.insert("process.parent.entity_id", k, false);
             }
-            let exe = if mutate(u)? { *u.choose(EXECUTABLES)? } else { EXECUTABLES[0] };
+            let exe = if mutate(u)? {
+                *u.choose(EXECUTABLES)?
+            } else {
+                EXECUTABLES[0]
+            };
             doc.insert("process.executable", one(exe), false);
-            let user = if mutate(u)? { *u.choose(USERS)? } else { USERS[0] };
+            let user = if mutate(u)? {
+                *u.choose(USERS)?
+            } else {
+                USERS[0]
+            };
             doc.insert("user.id", one(user), false);
             if mutate(u)? {
                 doc.insert(
@@ -192,10 +232,18 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
                     one("Citrix Systems, Inc."),
                     false,
                 );
-                doc.insert("process.code_signature.trusted", Leaf::One(Scalar::Bool(u.arbitrary()?)), false);
+                doc.insert(
+                    "process.code_signature.trusted",
+                    Leaf::One(Scalar::Bool(u.arbitrary()?)),
+                    false,
+                );
             }
             if mutate(u)? {
-                doc.insert("process.args", Leaf::Array(vec![Scalar::Str("printui.dll,PrintUIEntry".into())]), false);
+                doc.insert(
+                    "process.args",
+                    Leaf::Array(vec![Scalar::Str("printui.dll,PrintUIEntry".into())]),
+                    false,
+                );
             }
         }
         _ => {}
@@ -235,7 +283,10 @@ pub fn rfc3339(ms: i64, millis: bool) -> String {
     }
     let (h, m, s) = (rem / 3_600, rem / 60 % 60, rem % 60);
     if millis {
-        format!("{year:04}-{month:02}-{:02}T{h:02}:{m:02}:{s:02}.{frac:03}Z", d + 1)
+        format!(
+            "{year:04}-{month:02}-{:02}T{h:02}:{m:02}:{s:02}.{frac:03}Z",
+            d + 1
+        )
     } else {
         format!("{year:04}-{month:02}-{:02}T{h:02}:{m:02}:{s:02}Z", d + 1)
     }
@@ -258,7 +309,13 @@ fn month_len(y: i64, m: i64) -> i64 {
 mod tests {
     #[test]
     fn rfc3339_renders_known_instants() {
-        assert_eq!(super::rfc3339(super::BASE_MS, true), "2023-11-14T22:13:20.000Z");
-        assert_eq!(super::rfc3339(951_782_400_123, false), "2000-02-29T00:00:00Z");
+        assert_eq!(
+            super::rfc3339(super::BASE_MS, true),
+            "2023-11-14T22:13:20.000Z"
+        );
+        assert_eq!(
+            super::rfc3339(951_782_400_123, false),
+            "2000-02-29T00:00:00Z"
+        );
     }
 }

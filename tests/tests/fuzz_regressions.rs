@@ -19,7 +19,11 @@ fn assert_rule_sets_agree(json: &str) {
         let mut unfiltered = Vec::new();
         R::scan_unfiltered(event, |r| unfiltered.push(r.index));
         assert_eq!(scanned, unfiltered, "prefiltered vs unfiltered");
-        assert_eq!(unfiltered, interp.matches(event), "generated vs interpreter");
+        assert_eq!(
+            unfiltered,
+            interp.matches(event),
+            "generated vs interpreter"
+        );
     }
     let event = JsonEvent::parse_str(json).unwrap();
     one::<Builtin>(&event);
