@@ -198,32 +198,50 @@ fn word(c: char) -> bool {
 
 /// Every `windash` variant of `text`, by recursion over the characters: a
 /// `-` or `/` not preceded by a word character and followed by one takes
-/// each of [`DASHES`]; everything else stays.
-pub fn windash(text: &str) -> Vec<String> {
+/// each of [`DASHES`]; everything else stays. `None` when there would be
+/// more than `limit` variants (counted before enumerating, so that a value
+/// full of dashes costs nothing).
+pub fn windash(text: &str, limit: usize) -> Option<Vec<String>> {
     let chars: Vec<char> = text.chars().collect();
-    fn go(chars: &[char], i: usize, cur: &mut Vec<char>, out: &mut Vec<String>) {
+    let starts_word = |i: usize| {
+        (chars[i] == '-' || chars[i] == '/')
+            && (i == 0 || !word(chars[i - 1]))
+            && chars.get(i + 1).is_some_and(|&n| word(n))
+    };
+    let mut total = 1usize;
+    for i in 0..chars.len() {
+        if starts_word(i) {
+            total = total.saturating_mul(DASHES.len());
+            if total > limit {
+                return None;
+            }
+        }
+    }
+    fn go(
+        chars: &[char],
+        starts: &dyn Fn(usize) -> bool,
+        i: usize,
+        cur: &mut Vec<char>,
+        out: &mut Vec<String>,
+    ) {
         if i == chars.len() {
             out.push(cur.iter().collect());
             return;
         }
-        let c = chars[i];
-        let starts_word = (c == '-' || c == '/')
-            && (i == 0 || !word(chars[i - 1]))
-            && chars.get(i + 1).is_some_and(|&n| word(n));
-        let options: Vec<char> = if starts_word {
+        let options: Vec<char> = if starts(i) {
             DASHES.to_vec()
         } else {
-            vec![c]
+            vec![chars[i]]
         };
         for o in options {
             cur.push(o);
-            go(chars, i + 1, cur, out);
+            go(chars, starts, i + 1, cur, out);
             cur.pop();
         }
     }
     let mut out = Vec::new();
-    go(&chars, 0, &mut Vec::new(), &mut out);
-    out
+    go(&chars, &starts_word, 0, &mut Vec::new(), &mut out);
+    Some(out)
 }
 
 #[cfg(test)]
@@ -251,8 +269,9 @@ mod tests {
             "10.0.0.0".parse().unwrap(),
             8
         ));
-        assert_eq!(windash("-a").len(), 5);
-        assert_eq!(windash("a-b"), ["a-b"]);
+        assert_eq!(windash("-a", 10).map(|v| v.len()), Some(5));
+        assert_eq!(windash("a-b", 10), Some(vec!["a-b".to_string()]));
+        assert_eq!(windash("-a -b", 10), None);
         assert_eq!(utf16_units("😀"), [0xD83D, 0xDE00]);
         assert!(eq_ci("\u{212A}", "k"));
     }
