@@ -8,7 +8,7 @@ use std::fmt;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 use detect::Layout;
-use detect::ir::{Cidr, GlobToken, Number, TimePart};
+use detect::ir::{Cidr, Expr, GlobToken, Number, StrKind, Test, TimePart};
 
 use crate::json::{Doc, Escapes, Leaf, Scalar, raw_literal};
 use crate::vocab::{Lit, Vocab};
@@ -85,8 +85,25 @@ pub fn event_input(u: &mut Unstructured<'_>, vocab: &Vocab) -> Result<EventInput
             false,
         ),
     }
+    // Most events are built to satisfy one rule (then mutated by the choices
+    // below and by extra fields); the others are free combinations of fields.
+    let sets: Vec<&Vec<Expr>> = vocab.rules[layout_index]
+        .iter()
+        .filter(|r| !r.is_empty())
+        .collect();
+    let directed = !sets.is_empty() && u.ratio(3u8, 4u8)?;
+    if directed {
+        let set = *u.choose(&sets)?;
+        let rule = u.choose(set)?;
+        let mut placed = Vec::new();
+        satisfy(u, vocab, rule, layout, &mut placed, 0)?;
+        for (path, leaf) in placed {
+            let duplicate = u.ratio(1u8, 30u8)?;
+            doc.insert(&path, leaf, duplicate);
+        }
+    }
     let fields = &vocab.fields[layout_index];
-    let count = u.int_in_range(0..=10u8)?;
+    let count = u.int_in_range(0..=if directed { 3u8 } else { 10 })?;
     for _ in 0..count {
         let choice = u.int_in_range(0..=99u8)?;
         let (path, own): (String, &[usize]) = if choice < 85 && !fields.is_empty() {
@@ -129,6 +146,99 @@ pub fn event_input(u: &mut Unstructured<'_>, vocab: &Vocab) -> Result<EventInput
         layout_override,
         generated: u.arbitrary()?,
     })
+}
+
+/// Adds to `placed` the fields and values that (mostly) make `expr` hold:
+/// every child of `And`, one child of `Or`, rarely the operand of `Not`
+/// (a near miss), and for each test a value built from its own literal.
+fn satisfy(
+    u: &mut Unstructured<'_>,
+    vocab: &Vocab,
+    expr: &Expr,
+    layout: Layout,
+    placed: &mut Vec<(String, Leaf)>,
+    depth: usize,
+) -> Result<()> {
+    if depth > 32 {
+        return Ok(());
+    }
+    match expr {
+        Expr::And(v) => {
+            for e in v {
+                satisfy(u, vocab, e, layout, placed, depth + 1)?;
+            }
+        }
+        Expr::Or(v) => {
+            if !v.is_empty() {
+                let e = u.choose(v)?;
+                satisfy(u, vocab, e, layout, placed, depth + 1)?;
+            }
+        }
+        Expr::Not(e) => {
+            if u.ratio(1u8, 5u8)? {
+                satisfy(u, vocab, e, layout, placed, depth + 1)?;
+            }
+        }
+        Expr::Keyword(p) => {
+            let text = match &p.kind {
+                StrKind::Glob(toks) => glob_instance(u, vocab, toks)?,
+                StrKind::Exact(s)
+                | StrKind::Prefix(s)
+                | StrKind::Suffix(s)
+                | StrKind::Contains(s) => text_variant(u, s)?,
+            };
+            let path = match layout {
+                Layout::EvtxNested => "Event.EventData.Data",
+                _ => "Data",
+            };
+            placed.push((
+                path.to_string(),
+                Leaf::One(Scalar::Str(wrap(u, vocab, &text)?)),
+            ));
+        }
+        Expr::Field(t) => {
+            let value = match &t.test {
+                Test::Str(p) => {
+                    let text = match &p.kind {
+                        StrKind::Exact(s) => text_variant(u, s)?,
+                        StrKind::Prefix(s) => {
+                            format!("{}{}", text_variant(u, s)?, filler(u, vocab)?)
+                        }
+                        StrKind::Suffix(s) => {
+                            format!("{}{}", filler(u, vocab)?, text_variant(u, s)?)
+                        }
+                        StrKind::Contains(s) => {
+                            let v = text_variant(u, s)?;
+                            wrap(u, vocab, &v)?
+                        }
+                        StrKind::Glob(toks) => glob_instance(u, vocab, toks)?,
+                    };
+                    Some(Scalar::Str(text))
+                }
+                Test::Regex(r) => Some(Scalar::Str(r.pattern.clone())),
+                Test::Cidr(c) => Some(Scalar::Str(address_near(u, c)?)),
+                Test::Num { value, .. } => Some(number_near(u, *value)?),
+                Test::Time { part, value, .. } => Some(Scalar::Str(time_with(u, *part, *value)?)),
+                Test::Exists(true) => Some(raw_scalar(u)?),
+                Test::Exists(false) => None,
+                Test::Null => u.ratio(1u8, 2u8)?.then_some(Scalar::Null),
+                Test::FieldRef { other, .. } => {
+                    let v = Scalar::Str(short_string(u, 6)?);
+                    placed.push((other.clone(), Leaf::One(v.clone())));
+                    Some(v)
+                }
+            };
+            if let Some(v) = value {
+                let leaf = if u.ratio(1u8, 8u8)? {
+                    Leaf::Array(vec![raw_scalar(u)?, v])
+                } else {
+                    Leaf::One(v)
+                };
+                placed.push((t.field.clone(), leaf));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A value for a field whose own literals are `own`.

@@ -98,3 +98,60 @@ pub fn check_json(json: &str, layout_override: Option<detect::Layout>, generated
         check_all(&event, generated);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arbitrary::Unstructured;
+
+    /// The event generator reaches the rules: over pseudo-random inputs, a
+    /// good share of events fire some rule of each set (a differential over
+    /// events no rule looks at would prove little).
+    #[test]
+    fn generated_events_fire_rules() {
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let mut fired = [0usize; 3];
+        let n = 3_000;
+        for _ in 0..n {
+            let bytes: Vec<u8> = (0..256)
+                .map(|_| {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x as u8
+                })
+                .collect();
+            let input = event::event_input(&mut Unstructured::new(&bytes), vocab()).unwrap();
+            let event = JsonEvent::parse_str(&input.json).unwrap();
+            let mut hit = |i: usize, any: bool| fired[i] += usize::from(any);
+            let mut any = false;
+            Builtin::scan(&event, |_| any = true);
+            hit(0, any);
+            any = false;
+            Semantics::scan(&event, |_| any = true);
+            hit(1, any);
+            any = false;
+            Gen1000::scan(&event, |_| any = true);
+            hit(2, any);
+        }
+        eprintln!(
+            "events firing a rule, of {n}: Builtin {}, Semantics {}, Gen1000 {}",
+            fired[0], fired[1], fired[2]
+        );
+        assert!(
+            fired[0] > n / 100,
+            "the built-in rules fire on {} events",
+            fired[0]
+        );
+        assert!(
+            fired[1] > n / 10,
+            "the semantics rules fire on {} events",
+            fired[1]
+        );
+        assert!(
+            fired[2] > n / 100,
+            "the generated rules fire on {} events",
+            fired[2]
+        );
+    }
+}

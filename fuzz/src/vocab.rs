@@ -43,17 +43,26 @@ pub struct Vocab {
     pub lits: Vec<Lit>,
     /// Literals of keyword tests (searched in every value).
     pub keywords: Vec<usize>,
+    /// `rules[layout index][set]`: every rule of rule set `set` lowered onto
+    /// that layout (log source condition included), and its sequence stages
+    /// (ECS), for events built to satisfy one of them. Grouped by set so that
+    /// a small set is picked as often as a large one.
+    pub rules: [Vec<Vec<Expr>>; 3],
 }
 
 impl Vocab {
     /// The vocabulary of every rule and sequence stage of `sets`.
     pub fn of(sets: &[RuleSet]) -> Vocab {
         let mut v = Vocab::default();
-        for set in sets {
+        for (si, set) in sets.iter().enumerate() {
+            for per_layout in &mut v.rules {
+                per_layout.push(Vec::new());
+            }
             for rule in &set.rules {
                 for (li, layout) in Layout::ALL.into_iter().enumerate() {
                     if let Ok(expr) = lower(rule, layout) {
                         v.walk(li, &expr);
+                        v.rules[li][si].push(expr);
                     }
                 }
             }
@@ -61,6 +70,7 @@ impl Vocab {
                 for stage in seq.stages.iter().chain(seq.until.as_ref()) {
                     // Sequence stages are already over event paths (ECS).
                     v.walk(2, &stage.condition);
+                    v.rules[2][si].push(stage.condition.clone());
                     for k in &stage.keys {
                         v.field(2, k);
                     }
