@@ -4,6 +4,7 @@
 //! its README). When it is absent (a user's fresh clone) they print why they
 //! skip and pass; CI always has it.
 
+pub mod counting_alloc;
 pub mod semantics_rules;
 
 use std::path::PathBuf;

@@ -5,51 +5,14 @@
 //! regexes compile on first use), a second pass over the same events, parsing
 //! each NDJSON line and running every rule set, must not allocate one byte.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use detect::{CompiledRuleSet, JsonEvent};
 use detect_rules::Builtin;
+use detect_tests::counting_alloc::{CountingAllocator, measure};
 use detect_tests::semantics_rules::Semantics;
 use detect_tests::shared_data;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static BYTES: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn record(size: usize) {
-    if MEASURING.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(size, Ordering::Relaxed);
-    }
-}
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record(new_size);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 fn pass<R: CompiledRuleSet>(lines: &[&str], event: &mut JsonEvent) -> usize {
     let mut matches = 0;
@@ -79,29 +42,23 @@ fn sequence_pass(
     completed
 }
 
-fn measure(lines: &[&str]) -> (usize, usize, usize) {
+fn steady_state(lines: &[&str]) -> (usize, usize, usize) {
     let mut event = JsonEvent::new();
     let mut state = Builtin::sequences(1024);
     // Warm-up: buffers grow to the largest event, regexes compile.
     let warm = pass::<Builtin>(lines, &mut event)
         + pass::<Semantics>(lines, &mut event)
         + sequence_pass(lines, &mut event, &mut state);
-    ALLOCATIONS.store(0, Ordering::Relaxed);
-    BYTES.store(0, Ordering::Relaxed);
-    MEASURING.with(|m| m.set(true));
-    // Resetting the sequence state (as `detect scan` does between inputs)
-    // allocates nothing either.
-    state.reset();
-    let steady = pass::<Builtin>(lines, &mut event)
-        + pass::<Semantics>(lines, &mut event)
-        + sequence_pass(lines, &mut event, &mut state);
-    MEASURING.with(|m| m.set(false));
+    let (steady, counted) = measure(|| {
+        // Resetting the sequence state (as `detect scan` does between inputs)
+        // allocates nothing either.
+        state.reset();
+        pass::<Builtin>(lines, &mut event)
+            + pass::<Semantics>(lines, &mut event)
+            + sequence_pass(lines, &mut event, &mut state)
+    });
     assert_eq!(warm, steady, "both passes see the same matches");
-    (
-        steady,
-        ALLOCATIONS.load(Ordering::Relaxed),
-        BYTES.load(Ordering::Relaxed),
-    )
+    (steady, counted.allocations, counted.bytes)
 }
 
 #[test]
@@ -117,7 +74,7 @@ fn steady_state_scanning_allocates_nothing() {
         r#"{"@timestamp": 2000, "event": {"category": "network", "action": "connection_attempted"}, "host": {"os": {"type": "windows"}}, "process": {"name": "msiexec.exe", "entity_id": "p1"}}"#,
         r#"{"@timestamp": 3000, "event": {"category": "process", "action": "start"}, "host": {"os": {"type": "windows"}}, "user": {"id": "S-1-5-21-1"}, "process": {"name": "x.exe", "executable": "C:\\x.exe", "entity_id": "c1", "parent": {"name": "msiexec.exe", "entity_id": "p1"}}}"#,
     ];
-    let (matches, allocations, bytes) = measure(&own);
+    let (matches, allocations, bytes) = steady_state(&own);
     assert!(
         matches >= 4,
         "the hand-written events match rules ({matches})"
@@ -129,14 +86,9 @@ fn steady_state_scanning_allocates_nothing() {
     );
 
     // Allocation probe sanity check: a deliberate allocation is seen.
-    MEASURING.with(|m| m.set(true));
-    let v = std::hint::black_box(vec![1u8; 16]);
-    MEASURING.with(|m| m.set(false));
+    let (v, counted) = measure(|| std::hint::black_box(vec![1u8; 16]));
     drop(v);
-    assert!(
-        ALLOCATIONS.load(Ordering::Relaxed) > 0,
-        "the counting allocator works"
-    );
+    assert!(counted.allocations > 0, "the counting allocator works");
 
     let Some(path) = shared_data(
         "steady_state_scanning_allocates_nothing",
@@ -146,7 +98,7 @@ fn steady_state_scanning_allocates_nothing() {
     };
     let text = std::fs::read_to_string(path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
-    let (matches, allocations, bytes) = measure(&lines);
+    let (matches, allocations, bytes) = steady_state(&lines);
     assert!(matches > 0);
     assert_eq!(
         (allocations, bytes),

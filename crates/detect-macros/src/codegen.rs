@@ -475,34 +475,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         let paths: Vec<String> = (0..nf).map(|i| fields.path(i, layout)).collect();
         path_rows.push(quote!([#(#paths),*]));
         // Prefilter fields of this layout: atoms grouped by event path.
-        let mut by_path: BTreeMap<&str, BTreeMap<&str, Vec<u32>>> = BTreeMap::new();
-        for (id, atoms) in atoms_of.iter().enumerate() {
-            for (fi, text) in atoms {
-                let targets = by_path
-                    .entry(&paths[*fi])
-                    .or_default()
-                    .entry(text.as_str())
-                    .or_default();
-                if targets.last() != Some(&(id as u32)) {
-                    targets.push(id as u32);
-                }
-            }
-        }
-        let arm_fields = table.masks.iter().map(|mask| {
-            let ids = by_path.values().enumerate().filter_map(|(fi, atoms)| {
-                atoms
-                    .values()
-                    .flatten()
-                    .any(|rv| mask.binary_search(&(*rv as usize)).is_ok())
-                    .then_some(fi as u32)
-            });
-            quote!(&[#(#ids),*])
-        });
-        let field_atoms = by_path.iter().map(|(path, atoms)| {
-            let texts = atoms.keys();
-            let targets = atoms.values().map(|t| quote!(&[#(#t),*]));
-            quote! { ::detect::__rt::FieldAtoms { path: #path, atoms: &[#(#texts),*], targets: &[#(#targets),*] } }
-        });
+        let (field_atoms, arm_fields) = prefilter_tables(&atoms_of, &paths, &table.masks);
         let scan_fn = format_ident!("__scan_{}", tag);
         let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
         let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");

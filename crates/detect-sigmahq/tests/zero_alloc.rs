@@ -7,55 +7,13 @@
 //! allocator sees nothing but this test's thread.
 #![cfg(feature = "corpus")]
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use detect::JsonEvent;
 use detect_sigmahq::SigmaHqWindows;
+use detect_tests::counting_alloc::{CountingAllocator, measure};
 use detect_tests::shared_data;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static BYTES: AtomicUsize = AtomicUsize::new(0);
-
-thread_local! {
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
-}
-
-fn record(size: usize) {
-    if MEASURING.with(Cell::get) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(size, Ordering::Relaxed);
-    }
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        record(layout.size());
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc_zeroed(layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        record(new_size);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Parses and scans every line; returns the number of matches.
 fn pass(lines: &[&str], event: &mut JsonEvent) -> usize {
@@ -80,13 +38,8 @@ fn the_whole_corpus_does_not_allocate_per_event() {
     let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut event = JsonEvent::new();
     let warm = pass(&lines, &mut event);
-    MEASURING.with(|m| m.set(true));
-    let measured = pass(&lines, &mut event);
-    MEASURING.with(|m| m.set(false));
-    let (allocations, bytes) = (
-        ALLOCATIONS.load(Ordering::Relaxed),
-        BYTES.load(Ordering::Relaxed),
-    );
+    let (measured, counted) = measure(|| pass(&lines, &mut event));
+    let (allocations, bytes) = (counted.allocations, counted.bytes);
     println!(
         "{} rules, {} events, {measured} matches: {allocations} allocations ({bytes} bytes)",
         SigmaHqWindows::LEN,
