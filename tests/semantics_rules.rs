@@ -14,6 +14,11 @@ detect::rules! {
     rule atom_kelvin { s: { F|contains: "kkbackup" }, condition: s }
     rule atom_dotted_i { s: { F|contains: "imaging" }, condition: s }
     rule atom_non_ascii { s: { F|contains: "straße_xyz" }, condition: s }
+    /// Caseless non-ASCII characters may stand in atoms; `Ä` may not.
+    rule atom_emoji { s: { F|contains: "😂" }, condition: s }
+    rule atom_caseless_symbol { s: { F|contains: "→ÄB" }, condition: s }
+    /// A weak atom is still an atom (only a very short one is not).
+    rule atom_weak { s: { F|contains: " -hp" }, condition: s }
     rule exact_cased { s: { F|cased: "Abc" }, condition: s }
     rule exact_empty { s: { F: "" }, condition: s }
     rule number_as_text { s: { F: 443 }, condition: s }
@@ -146,5 +151,15 @@ detect::rules! {
         s: { EventID: [4624, 4625], TargetUserName|startswith: "adm" },
         filter: { EventID: 4624, LogonType: 5 },
         condition: s and not filter,
+    }
+
+    /// Event IDs required under an `Or` of `And`s narrow the dispatch too
+    /// (routing on 4738 and 5136 only).
+    #[logsource(product = windows, service = security)]
+    rule routing_event_ids_nested {
+        changed: { EventID: 4738 },
+        filter: { AllowedToDelegateTo: "-" },
+        ldap: { EventID: 5136, AttributeLDAPDisplayName: "servicePrincipalName" },
+        condition: (changed and not filter) or ldap,
     }
 }

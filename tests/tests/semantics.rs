@@ -347,6 +347,20 @@ fn table() -> Vec<(&'static str, String, bool)> {
         ("routing_event_ids_in_body", r#"{"Channel": "Security", "TargetUserName": "admin"}"#.into(), false),
         ("routing_event_ids_in_body", r#"{"Channel": "Security", "EventID": [4634, 4625], "TargetUserName": "admin"}"#.into(), true),
         ("routing_event_ids_in_body", r#"{"Channel": "System", "EventID": 4625, "TargetUserName": "admin"}"#.into(), false),
+        ("routing_event_ids_nested", r#"{"Channel": "Security", "EventID": 4738, "AllowedToDelegateTo": "host/x"}"#.into(), true),
+        ("routing_event_ids_nested", r#"{"Channel": "Security", "EventID": 4738, "AllowedToDelegateTo": "-"}"#.into(), false),
+        ("routing_event_ids_nested", r#"{"Channel": "Security", "EventID": 5136, "AttributeLDAPDisplayName": "ServicePrincipalName"}"#.into(), true),
+        ("routing_event_ids_nested", r#"{"Channel": "Security", "EventID": 5136, "AttributeLDAPDisplayName": "other"}"#.into(), false),
+        ("routing_event_ids_nested", r#"{"Channel": "Security", "EventID": 4625, "AttributeLDAPDisplayName": "servicePrincipalName"}"#.into(), false),
+        ("routing_event_ids_nested", r#"{"Channel": "Security", "EventID": [4625, 4738]}"#.into(), true),
+        ("atom_emoji", r#"{"F": "say 😂 now"}"#.into(), true),
+        ("atom_emoji", r#"{"F": "say 😀 now"}"#.into(), false),
+        ("atom_caseless_symbol", r#"{"F": "a→äb"}"#.into(), true),
+        ("atom_caseless_symbol", r#"{"F": "a→ÄB"}"#.into(), true),
+        ("atom_caseless_symbol", r#"{"F": "a→AB"}"#.into(), false),
+        ("atom_caseless_symbol", r#"{"F": "a\u2192\u00e4\u212a"}"#.into(), false),
+        ("atom_weak", r#"{"F": "rar a -HP secret"}"#.into(), true),
+        ("atom_weak", r#"{"F": "rar a -h p"}"#.into(), false),
     ];
     t.extend(layout_rows);
     t

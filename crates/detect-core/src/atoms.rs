@@ -6,8 +6,11 @@
 //! must be *required*: if the expression matches, at least one of its atoms
 //! occurs (case-insensitively for ASCII) in the text of its field.
 //!
-//! * a string test yields its longest literal (for a case-insensitive pattern,
-//!   its longest ASCII run: Aho-Corasick folds ASCII only);
+//! * a string test yields its longest literal; for a case-insensitive
+//!   pattern, its best run of characters that only match themselves bytewise
+//!   once ASCII is folded (see [`foldable_in_atom`]): Aho-Corasick folds
+//!   ASCII only, so `Ä` (matched by `ä` too) cannot be in an atom, but an
+//!   emoji, which no other character folds to, can;
 //! * `And` needs just one child's atoms: the child whose weakest atom scores
 //!   best (long, with rare bytes; the idea of YARA-X's atom quality);
 //! * `Or` needs atoms from every child, or it has none;
@@ -23,7 +26,13 @@
 //!   on most network events, so an `And` takes its atom from another child.
 //!
 //! An atom that scores below [`MIN_QUALITY`] is not worth a lookup: the
-//! expression is then treated as having no atom and always evaluated.
+//! expression is then treated as having no atom and always evaluated. The bar
+//! is low on purpose: a weak atom (`ATK/`, ` -hp`) only stands where no
+//! better one exists (an `And` takes its best child), and even a weak atom
+//! hits on far fewer events than "always". Measured on the SigmaHQ corpus
+//! (`sigmahq_census` example of `detect-benches`): one 4-byte keyword of 71
+//! below a bar of 9 left `win_av_relevant_match` without atoms, and its
+//! evaluation on every Application event was half of all evaluation time.
 
 use crate::ir::{Case, Expr, GlobToken, StrKind, Test};
 
@@ -78,8 +87,9 @@ pub const CATEGORICAL_FIELDS: &[&str] = &[
 /// starts with a NUL character).
 pub const KEYWORDS: &str = "\u{0}keywords";
 
-/// Atoms scoring below this are not used (about three uncommon bytes).
-pub const MIN_QUALITY: u32 = 9;
+/// Atoms scoring below this are not used: a single byte, or two of the
+/// commonest path and command-line characters, would hit on most values.
+pub const MIN_QUALITY: u32 = 4;
 
 /// How selective an atom is likely to be: each byte counts, bytes common in
 /// Windows paths and command lines count less, repeated bytes count less.
@@ -181,13 +191,14 @@ fn atoms_of(expr: &Expr, usable: &dyn Fn(&str) -> bool) -> Option<Vec<Atom>> {
     }
 }
 
-/// The atom of a string test on `field`: its longest literal (longest ASCII
-/// run if case-insensitive), if it is worth a lookup.
+/// The atom of a string test on `field`: its longest literal (if
+/// case-insensitive, folded, and its best run of [`foldable_in_atom`]
+/// characters), if it is worth a lookup.
 fn pattern_atom(field: &str, p: &crate::ir::StrPattern) -> Option<Vec<Atom>> {
     let literal = longest_literal(&p.kind)?;
     let text = match p.case {
         Case::Sensitive => literal.to_string(),
-        Case::Insensitive => longest_ascii_run(literal).to_string(),
+        Case::Insensitive => best_foldable_run(&crate::matcher::fold(literal)),
     };
     (quality(&text) >= MIN_QUALITY).then(|| {
         vec![Atom {
@@ -212,8 +223,54 @@ fn longest_literal(kind: &StrKind) -> Option<&str> {
     }
 }
 
-fn longest_ascii_run(s: &str) -> &str {
-    s.split(|c: char| !c.is_ascii())
+/// The best-scoring run of characters that may stand in an atom of a
+/// case-insensitive (already folded) pattern.
+fn best_foldable_run(folded: &str) -> String {
+    folded
+        .split(|c: char| !foldable_in_atom(c))
         .max_by_key(|run| quality(run))
         .unwrap_or("")
+        .to_string()
+}
+
+/// Whether a character of a folded case-insensitive pattern may be part of
+/// an atom: the prefilter's automaton folds ASCII letters only, so a
+/// character qualifies if it is ASCII or if no other character folds to it
+/// (see [`crate::matcher::fold_char`]): then every text the pattern matches
+/// holds its exact bytes. Emoji, CJK, punctuation and symbols qualify; `ä`
+/// (folded from `Ä`) and `k` (from the KELVIN SIGN, which the prefilter
+/// handles on its own) do not need to, or cannot.
+///
+/// ```
+/// use detect_core::atoms::foldable_in_atom;
+/// assert!(foldable_in_atom('a'));
+/// assert!(foldable_in_atom('😂'));
+/// assert!(foldable_in_atom('→'));
+/// assert!(!foldable_in_atom('ä'));
+/// assert!(!foldable_in_atom('Ä'));
+/// ```
+pub fn foldable_in_atom(c: char) -> bool {
+    use std::sync::OnceLock;
+    // Every non-ASCII character that some other character folds to, or that
+    // folds to something else: sorted, for a binary search.
+    static NOT_SELF_ONLY: OnceLock<Vec<char>> = OnceLock::new();
+    if c.is_ascii() {
+        return true;
+    }
+    let table = NOT_SELF_ONLY.get_or_init(|| {
+        let mut out = Vec::new();
+        for other in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let folded = crate::matcher::fold_char(other);
+            if folded != other {
+                out.push(other);
+                if !folded.is_ascii() {
+                    out.push(folded);
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        out
+    });
+    table.binary_search(&c).is_err()
 }

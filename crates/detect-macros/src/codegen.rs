@@ -53,9 +53,11 @@ struct RuleVariant {
     route: Option<Dispatch>,
 }
 
-/// The event IDs a rule body requires, when it is an `And` with a child (or
-/// is itself a test) of the form `EventID: N` or `EventID: [N, M, ...]`, with
-/// canonical decimal IDs. The dispatch table can then route the variant on
+/// The event IDs a rule body requires: a test `EventID: N` (canonical
+/// decimal) requires `N`, an `Or` the union of what each of its children
+/// requires (if each requires some), an `And` the intersection of what its
+/// children require (those that require any). So `(EventID: 4738 and not
+/// filter) or (EventID: 5136 and ...)` requires {4738, 5136}. The dispatch table can then route the variant on
 /// those IDs alone: the body's test compares the whole text of a single
 /// value, which is true exactly when the routing's canonical event ID is `N`
 /// (and a multi-valued `EventID` makes the generated code evaluate everything
@@ -85,16 +87,14 @@ fn required_event_ids(body: &Expr, is_event_id: &dyn Fn(&str) -> bool) -> Option
                 }
                 Some(all)
             }
+            Expr::And(children) => children
+                .iter()
+                .filter_map(|c| ids(c, is_event_id))
+                .reduce(|a, b| a.intersection(&b).copied().collect()),
             _ => None,
         }
     }
-    match body {
-        Expr::And(children) => children
-            .iter()
-            .filter_map(|c| ids(c, is_event_id))
-            .reduce(|a, b| a.intersection(&b).copied().collect()),
-        e => ids(e, is_event_id),
-    }
+    ids(body, is_event_id)
 }
 
 /// The generated type `name` (with `vis` and the doc attributes in `docs`)
@@ -469,6 +469,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let mut layout_items = Vec::new();
     let mut scan_arms = Vec::new();
     let mut unfiltered_arms = Vec::new();
+    let mut candidates_arms = Vec::new();
     let mut path_rows = Vec::new();
     for (li, layout) in Layout::ALL.into_iter().enumerate() {
         let tag = layout.as_str();
@@ -477,6 +478,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         // Prefilter fields of this layout: atoms grouped by event path.
         let (field_atoms, arm_fields) = prefilter_tables(&atoms_of, &paths, &table.masks);
         let scan_fn = format_ident!("__scan_{}", tag);
+        let candidates_fn = format_ident!("__candidates_{}", tag);
         let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
         let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");
         let arm_expr = table.arm_expr();
@@ -489,30 +491,43 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                     ::detect::__rt::channel_of(e, #channel_path, CHANNELS),
                     ::detect::__rt::event_id_of(e, #event_id_path),
                 ) else {
-                    // A multi-valued channel or event ID: evaluate everything in full.
-                    return Self::__scan_unfiltered(e, p, sink);
+                    return false;
                 };
                 let arm: usize = #arm_expr;
             }
         };
         layout_items.push(quote! {
+            /// Sets in `candidates` the rule variants to evaluate on `e`: those
+            /// its dispatch arm holds that have a hit atom or none. False when
+            /// the channel or event ID has several values: then every rule is
+            /// evaluated in full.
             #[allow(clippy::all, unused_variables)]
-            fn #scan_fn(e: &dyn ::detect::Event, sink: &mut dyn FnMut(&'static ::detect::RuleInfo)) {
+            #[inline]
+            fn #candidates_fn(e: &dyn ::detect::Event, candidates: &mut [u64; #words]) -> bool {
                 static FIELDS: &[::detect::__rt::FieldAtoms] = &[#(#field_atoms),*];
                 static ARM_FIELDS: [&[u32]; #arm_count] = [#(#arm_fields),*];
                 static PREFILTER: ::std::sync::OnceLock<::detect::__rt::Prefilter> = ::std::sync::OnceLock::new();
-                let p = &PATHS[#li];
                 #routing
                 let mask = &ARMS[arm];
                 if mask.iter().all(|w| *w == 0) {
-                    return;
+                    return true;
                 }
-                let mut candidates = [0u64; #words];
                 PREFILTER
                     .get_or_init(|| ::detect::__rt::Prefilter::new(FIELDS))
-                    .mark_fields(e, ARM_FIELDS[arm], &mut candidates);
+                    .mark_fields(e, ARM_FIELDS[arm], candidates);
                 for w in 0..#words {
                     candidates[w] = (candidates[w] | ATOMLESS[w]) & mask[w];
+                }
+                true
+            }
+
+            #[allow(clippy::all, unused_variables)]
+            fn #scan_fn(e: &dyn ::detect::Event, sink: &mut dyn FnMut(&'static ::detect::RuleInfo)) {
+                let p = &PATHS[#li];
+                let mut candidates = [0u64; #words];
+                if !Self::#candidates_fn(e, &mut candidates) {
+                    // A multi-valued channel or event ID: evaluate everything in full.
+                    return Self::__scan_unfiltered(e, p, sink);
                 }
                 let mut last = usize::MAX;
                 ::detect::__rt::for_each_bit(&candidates, |rv| {
@@ -526,6 +541,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         });
         let variant = format_ident!("{}", format!("{layout:?}"));
         scan_arms.push(quote! { ::detect::Layout::#variant => Self::#scan_fn(e, &mut sink), });
+        candidates_arms.push(
+            quote! { ::detect::Layout::#variant => Self::#candidates_fn(e, &mut candidates), },
+        );
         unfiltered_arms.push(
             quote! { ::detect::Layout::#variant => Self::__scan_unfiltered_at(#li, e, &mut sink), },
         );
@@ -616,6 +634,28 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 }
 
                 #(#layout_items)*
+
+                fn __eval_variant_dyn(rv: usize, e: &dyn ::detect::Event) -> bool {
+                    let layout = match e.layout() {
+                        ::detect::Layout::Flat => 0,
+                        ::detect::Layout::EvtxNested => 1,
+                        ::detect::Layout::Ecs => 2,
+                    };
+                    Self::__eval(rv, e, &PATHS[layout])
+                }
+
+                fn __candidates_dyn(e: &dyn ::detect::Event, f: &mut dyn FnMut(usize, usize, bool)) -> bool {
+                    let mut candidates = [0u64; #words];
+                    let routed = match e.layout() {
+                        #(#candidates_arms)*
+                    };
+                    if routed {
+                        ::detect::__rt::for_each_bit(&candidates, |rv| {
+                            f(rv, RV_RULE[rv] as usize, ATOMLESS[rv / 64] & (1 << (rv % 64)) != 0)
+                        });
+                    }
+                    routed
+                }
 
                 #(#seq_fns)*
 
@@ -743,6 +783,27 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 match e.layout() {
                     #(#unfiltered_arms)*
                 }
+            }
+
+            /// Diagnostics of the prefilter: calls `f(variant, rule, atomless)`
+            /// for every rule variant [`Self::scan`] would evaluate on `event`:
+            /// the variant's id, its rule's index, and whether it is evaluated
+            /// because it has no usable atom (rather than because one of its
+            /// atoms occurs). Returns false, without calling `f`, when the
+            /// event's channel or event ID has several values (then `scan`
+            /// evaluates every rule in full).
+            #[doc(hidden)]
+            pub fn __candidates<E: ::detect::Event + ?Sized>(event: &E, mut f: impl FnMut(usize, usize, bool)) -> bool {
+                let e = ::detect::__rt::AsDyn(event);
+                Self::__candidates_dyn(&e, &mut f)
+            }
+
+            /// Diagnostics: evaluates the body of rule variant `variant` (an
+            /// id given by [`Self::__candidates`]) on `event`, as `scan` does.
+            #[doc(hidden)]
+            pub fn __eval_variant<E: ::detect::Event + ?Sized>(variant: usize, event: &E) -> bool {
+                let e = ::detect::__rt::AsDyn(event);
+                Self::__eval_variant_dyn(variant, &e)
             }
 
             /// Metadata of every sequence rule, in declaration order.
@@ -928,14 +989,23 @@ impl DispatchTable {
 
 /// The prefilter tables of one layout for `atoms_of` (per variant: field
 /// index and atom text), given each field's event path and the variants of
-/// each dispatch arm: the `FieldAtoms` literals (one per event path) and, per
-/// arm, the indices of the fields whose atoms can mark one of its variants.
+/// each dispatch arm: the `FieldAtoms` literals and, per arm, the indices of
+/// those it scans.
+///
+/// A field's atoms are shared by every arm in one automaton, except where an
+/// arm's own share of them (atoms that can mark one of its variants) is
+/// small enough for the prefilter's SIMD first pass
+/// ([`detect_core::prefilter::QUICK_MAX_ATOMS`]): then the arm gets a table
+/// of just those (arms with the same share use the same one). Keyword atoms
+/// of every channel's rules add up to more than the first pass takes, while
+/// the one keyword rule that applies to every event has a handful.
 fn prefilter_tables(
     atoms_of: &[Vec<(usize, String)>],
     paths: &[String],
     masks: &[Vec<usize>],
 ) -> (Vec<TokenStream>, Vec<TokenStream>) {
-    let mut by_path: BTreeMap<&str, BTreeMap<&str, Vec<u32>>> = BTreeMap::new();
+    type Atoms<'a> = BTreeMap<&'a str, Vec<u32>>;
+    let mut by_path: BTreeMap<&str, Atoms> = BTreeMap::new();
     for (id, atoms) in atoms_of.iter().enumerate() {
         for (fi, text) in atoms {
             let targets = by_path
@@ -948,20 +1018,38 @@ fn prefilter_tables(
             }
         }
     }
-    let arm_fields = masks
-        .iter()
-        .map(|mask| {
-            let ids = by_path.values().enumerate().filter_map(|(fi, atoms)| {
-                atoms
-                    .values()
-                    .flatten()
-                    .any(|v| mask.binary_search(&(*v as usize)).is_ok())
-                    .then_some(fi as u32)
+    // Tables in order of first use; `index` dedups them.
+    let mut tables: Vec<(&str, Atoms)> = Vec::new();
+    let mut index: BTreeMap<(&str, Atoms), u32> = BTreeMap::new();
+    let mut arm_fields: Vec<TokenStream> = Vec::new();
+    for mask in masks {
+        let in_arm = |v: &u32| mask.binary_search(&(*v as usize)).is_ok();
+        let mut ids: Vec<u32> = Vec::new();
+        for (path, atoms) in &by_path {
+            let share: Atoms = atoms
+                .iter()
+                .filter_map(|(text, targets)| {
+                    let t: Vec<u32> = targets.iter().copied().filter(in_arm).collect();
+                    (!t.is_empty()).then_some((*text, t))
+                })
+                .collect();
+            if share.is_empty() {
+                continue;
+            }
+            let table = if share.len() <= detect_core::prefilter::QUICK_MAX_ATOMS {
+                share
+            } else {
+                atoms.clone()
+            };
+            let id = *index.entry((path, table.clone())).or_insert_with(|| {
+                tables.push((path, table));
+                tables.len() as u32 - 1
             });
-            quote!(&[#(#ids),*])
-        })
-        .collect();
-    let field_atoms = by_path
+            ids.push(id);
+        }
+        arm_fields.push(quote!(&[#(#ids),*]));
+    }
+    let field_atoms = tables
         .iter()
         .map(|(path, atoms)| {
             let texts = atoms.keys();
