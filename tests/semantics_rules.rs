@@ -17,6 +17,22 @@ detect::rules! {
     /// Caseless non-ASCII characters may stand in atoms; `Ä` may not.
     rule atom_emoji { s: { F|contains: "😂" }, condition: s }
     rule atom_caseless_symbol { s: { F|contains: "→ÄB" }, condition: s }
+    /// Both children of the `And` give an atom group; each needs a hit.
+    rule atom_groups {
+        img: { Image|endswith: r"\csi.exe" },
+        company: { Company: "Microsoft Corporation", Product|contains: "Visual" },
+        filter: { User|contains: "svc_build" },
+        condition: img and company and not filter,
+    }
+    /// A long `contains` list is one automaton (`ContainsSet`), next to the
+    /// field's other tests.
+    rule contains_set {
+        s: {
+            F|contains: ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "kilo", "ßtraße"],
+        },
+        t: { F|endswith: ".ps1" },
+        condition: s or t,
+    }
     /// A weak atom is still an atom (only a very short one is not).
     rule atom_weak { s: { F|contains: " -hp" }, condition: s }
     rule exact_cased { s: { F|cased: "Abc" }, condition: s }

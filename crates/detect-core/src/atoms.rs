@@ -160,6 +160,63 @@ pub fn required_atoms_where(expr: &Expr, usable: &dyn Fn(&str) -> bool) -> Optio
     Some(atoms)
 }
 
+/// Most atom groups kept per expression by [`required_atom_groups_where`].
+pub const MAX_ATOM_GROUPS: usize = 4;
+
+/// Independent atom groups of `expr`: each is a set of atoms one of which
+/// occurs whenever `expr` matches, so a prefilter may require a hit in
+/// *every* group. For an `And` (nested ones flattened), each child with
+/// atoms gives a group; anything else gives the single set of
+/// [`required_atoms_where`]. Groups come best first (by their weakest atom's
+/// quality), at most [`MAX_ATOM_GROUPS`]; empty when there is no usable atom.
+///
+/// One group per `And` chose the literal that *looks* best, and looks can
+/// mislead: in `Image|endswith: '\csi.exe' and Company: 'Microsoft
+/// Corporation'`, the longer literal is the one that occurs in most process
+/// creations. Requiring both groups lets the rare one do the filtering.
+///
+/// ```
+/// use detect_core::atoms::required_atom_groups_where;
+/// use detect_core::ir::*;
+/// let test = |f: &str, s: &str| Expr::Field(FieldTest {
+///     field: f.into(),
+///     test: Test::Str(StrPattern { kind: StrKind::Suffix(s.into()), case: Case::Insensitive }),
+/// });
+/// let e = Expr::And(vec![test("Image", "\\csi.exe"), test("Company", "Microsoft Corporation")]);
+/// let groups = required_atom_groups_where(&e, &|_| true);
+/// assert_eq!(groups.len(), 2);
+/// assert_eq!(groups[0][0].field, "Company");
+/// assert_eq!(groups[1][0].text, "\\csi.exe");
+/// ```
+pub fn required_atom_groups_where(expr: &Expr, usable: &dyn Fn(&str) -> bool) -> Vec<Vec<Atom>> {
+    fn flatten<'a>(e: &'a Expr, out: &mut Vec<&'a Expr>) {
+        match e {
+            Expr::And(children) => children.iter().for_each(|c| flatten(c, out)),
+            e => out.push(e),
+        }
+    }
+    let mut groups: Vec<Vec<Atom>> = Vec::new();
+    if let Expr::And(_) = expr {
+        let mut children = Vec::new();
+        flatten(expr, &mut children);
+        for child in children {
+            if let Some(mut atoms) = atoms_of(child, usable) {
+                atoms.sort();
+                atoms.dedup();
+                if !groups.contains(&atoms) {
+                    groups.push(atoms);
+                }
+            }
+        }
+    } else if let Some(atoms) = required_atoms_where(expr, usable) {
+        groups.push(atoms);
+    }
+    // Best first, as `atoms_of` ranks the children of an `And`.
+    groups.sort_by_key(|g| std::cmp::Reverse((weakest(g), std::cmp::Reverse(g.len()))));
+    groups.truncate(MAX_ATOM_GROUPS);
+    groups
+}
+
 fn weakest(atoms: &[Atom]) -> u32 {
     atoms.iter().map(|a| quality(&a.text)).min().unwrap_or(0)
 }

@@ -162,13 +162,17 @@ impl FieldScanner {
         if let (Some((searcher, longest)), Some(_)) = (&self.quick, &self.automaton) {
             // Every value, lowercased, goes into one stream (values apart by
             // a NUL byte, which no atom of a first pass holds): one packed
-            // search per kilobyte rather than one per value. Only when some
-            // atom occurs are the values scanned one by one.
+            // search per kilobyte rather than one per value. An event with
+            // `value_texts` (a `JsonEvent`: its line and decoded escaped
+            // strings) streams those instead of walking its values. Only
+            // when some atom occurs are the values scanned one by one.
             let mut stream = QuickStream::new(searcher, *longest);
-            event.any_value(&mut |v: Value<'_>| {
-                v.with_text(|text| stream.push_value(text));
-                stream.found
-            });
+            if !event.value_texts(&mut |text| stream.push_value(text)) {
+                event.any_value(&mut |v: Value<'_>| {
+                    v.with_text(|text| stream.push_value(text));
+                    stream.found
+                });
+            }
             if !stream.finish() {
                 return;
             }
@@ -435,6 +439,16 @@ mod tests {
             atoms: ATOMS,
             targets: &[&[0], &[1], &[2]],
         }];
+        /// A JSON event without `value_texts`: its values are streamed one by one.
+        struct ValuesOnly(JsonEvent);
+        impl Event for ValuesOnly {
+            fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+                self.0.lookup(path, visit)
+            }
+            fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+                self.0.any_value(visit)
+            }
+        }
         let pf = Prefilter::new(KEYWORDS);
         assert!(pf.fields[0].quick.is_some());
         let bits_of = |values: &[String]| {
@@ -442,6 +456,10 @@ mod tests {
             let ev = JsonEvent::parse_str(&json).unwrap();
             let mut bits = [0u64; 1];
             pf.mark(&ev, &mut bits);
+            let ev = ValuesOnly(ev);
+            let mut streamed = [0u64; 1];
+            pf.mark(&ev, &mut streamed);
+            assert_eq!(bits, streamed, "{json}");
             bits[0]
         };
         // An atom in any of 60 values of 37 bytes, at every offset: the
@@ -462,6 +480,11 @@ mod tests {
         // A character folding into ASCII marks everything (the byte search
         // cannot see it).
         assert_eq!(bits_of(&["mimi\u{212A}atz".into()]), 0b111);
+        // Escaped strings are searched decoded.
+        let ev = JsonEvent::parse_str(r#"{"a": "x\u006dimikatz", "b": 1}"#).unwrap();
+        let mut bits = [0u64; 1];
+        pf.mark(&ev, &mut bits);
+        assert_eq!(bits[0], 0b011);
     }
 
     #[test]

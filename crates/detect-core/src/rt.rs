@@ -238,6 +238,82 @@ pub fn field_str_any<E: Event + ?Sized>(e: &E, path: &str, tests: &[StrTest]) ->
     any_text(e, path, |t| tests.iter().any(|test| test.matches(t)))
 }
 
+/// Lists of at least this many case-insensitive ASCII `contains` needles on
+/// one field are searched with one automaton ([`ContainsSet`]) rather than
+/// needle by needle.
+pub const CONTAINS_SET_MIN: usize = 8;
+
+/// Case-insensitive ASCII substrings of one field, searched in one
+/// Aho-Corasick pass (built on first use) instead of one search per needle:
+/// SigmaHQ has `contains` lists of hundreds of PowerShell cmdlets, matched
+/// against scripts of several kilobytes.
+///
+/// Same answers as a [`StrTest::ContainsCi`] per needle: for ASCII needles,
+/// ASCII case folding is exact unless the text holds one of the two
+/// characters that fold into ASCII (see [`crate::matcher`]); such a text is
+/// searched needle by needle.
+///
+/// ```
+/// use detect_core::rt::ContainsSet;
+/// static SET: ContainsSet = ContainsSet::new(&["invoke-mimikatz", "get-keystrokes"]);
+/// assert!(SET.matches("PS> Invoke-Mimikatz -DumpCreds"));
+/// assert!(SET.matches("get-\u{212A}eystrokes")); // KELVIN SIGN folds to k
+/// assert!(!SET.matches("Get-Process"));
+/// ```
+#[derive(Debug)]
+pub struct ContainsSet {
+    needles: &'static [&'static str],
+    automaton: std::sync::OnceLock<Option<aho_corasick::AhoCorasick>>,
+}
+
+impl ContainsSet {
+    /// A set of needles, ASCII and lowercase (generated code folds them).
+    pub const fn new(needles: &'static [&'static str]) -> Self {
+        ContainsSet {
+            needles,
+            automaton: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether `t` contains one of the needles, ASCII case folded.
+    #[inline]
+    pub fn matches(&self, t: &str) -> bool {
+        let one_by_one = || {
+            self.needles
+                .iter()
+                .any(|n| crate::matcher::contains_ci(t, n))
+        };
+        if !t.is_ascii() && t.contains(['\u{212A}', '\u{130}']) {
+            return one_by_one();
+        }
+        let automaton = self.automaton.get_or_init(|| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+                .build(self.needles)
+                .ok()
+        });
+        match automaton {
+            Some(ac) => ac.is_match(t),
+            None => one_by_one(),
+        }
+    }
+}
+
+/// Some value at `path` contains one of `set`'s needles or passes one of
+/// `tests`.
+#[inline(never)]
+pub fn field_str_any_set<E: Event + ?Sized>(
+    e: &E,
+    path: &str,
+    tests: &[StrTest],
+    set: &ContainsSet,
+) -> bool {
+    any_text(e, path, |t| {
+        set.matches(t) || tests.iter().any(|test| test.matches(t))
+    })
+}
+
 /// Some value at `path` is an address in one of `nets` (`(v4, addr, prefix)`
 /// as for [`field_cidr`]); each value is parsed once for all of them.
 #[inline(never)]
@@ -327,6 +403,10 @@ impl<E: Event + ?Sized> Event for AsDyn<'_, E> {
     #[inline]
     fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
         self.0.any_value(visit)
+    }
+    #[inline]
+    fn value_texts(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        self.0.value_texts(visit)
     }
 }
 

@@ -26,7 +26,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use detect_core::atoms::required_atoms_where;
+use detect_core::atoms::{required_atom_groups_where, required_atoms_where};
 use detect_core::ir::{
     Case, Expr, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test, TimePart,
     Vocabulary,
@@ -363,7 +363,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     for (li, layout) in Layout::ALL.into_iter().enumerate() {
         let tag = layout.as_str();
         let paths: Vec<String> = (0..nf).map(|i| fields.path(i, layout)).collect();
-        let (field_atoms, arm_fields) = prefilter_tables(&sv_atoms, &paths, &stage_table.masks);
+        let sv_group_variant: Vec<usize> = (0..nsv).collect();
+        let (field_atoms, arm_fields) =
+            prefilter_tables(&sv_atoms, &sv_group_variant, &paths, &stage_table.masks);
         let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
         let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");
         let routing = if stage_table.channels.is_empty() {
@@ -446,24 +448,35 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 || path == map_field(Vocabulary::Windows, l, "EventID")
         })
     };
+    // Atom groups: a variant's first group has the variant's id; its other
+    // groups (see `required_atom_groups_where`) get ids from `nrv` on, listed
+    // in `extra_groups`. A variant is a candidate only when every one of its
+    // groups has a hit.
     let mut atomless = Vec::new();
-    let mut atoms_of: Vec<Vec<(usize, String)>> = Vec::new();
-    for e in &exprs {
-        let id = atoms_of.len();
+    let mut group_atoms: Vec<Vec<(usize, String)>> = vec![Vec::new(); nrv];
+    let mut group_variant: Vec<usize> = (0..nrv).collect();
+    let mut extra_groups: Vec<Vec<u32>> = vec![Vec::new(); nrv];
+    for (id, e) in exprs.iter().enumerate() {
         let vocab = lowered[id].0;
-        match required_atoms_where(e, &|f| !routing_field(vocab, f)) {
-            Some(atoms) => atoms_of.push(
-                atoms
-                    .into_iter()
-                    .map(|a| (fields.lookup(lowered[id].0, &a.field), a.text))
-                    .collect(),
-            ),
-            None => {
-                atomless.push(id);
-                atoms_of.push(Vec::new());
+        let groups = required_atom_groups_where(e, &|f| !routing_field(vocab, f));
+        if groups.is_empty() {
+            atomless.push(id);
+        }
+        for (k, atoms) in groups.into_iter().enumerate() {
+            let atoms: Vec<(usize, String)> = atoms
+                .into_iter()
+                .map(|a| (fields.lookup(vocab, &a.field), a.text))
+                .collect();
+            if k == 0 {
+                group_atoms[id] = atoms;
+            } else {
+                extra_groups[id].push(group_atoms.len() as u32);
+                group_atoms.push(atoms);
+                group_variant.push(id);
             }
         }
     }
+    let gwords = group_atoms.len().div_ceil(64).max(1);
     let atomless_bits = bitset(&atomless, words);
 
     let mut layout_items = Vec::new();
@@ -476,7 +489,8 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         let paths: Vec<String> = (0..nf).map(|i| fields.path(i, layout)).collect();
         path_rows.push(quote!([#(#paths),*]));
         // Prefilter fields of this layout: atoms grouped by event path.
-        let (field_atoms, arm_fields) = prefilter_tables(&atoms_of, &paths, &table.masks);
+        let (field_atoms, arm_fields) =
+            prefilter_tables(&group_atoms, &group_variant, &paths, &table.masks);
         let scan_fn = format_ident!("__scan_{}", tag);
         let candidates_fn = format_ident!("__candidates_{}", tag);
         let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
@@ -512,12 +526,21 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 if mask.iter().all(|w| *w == 0) {
                     return true;
                 }
+                let mut marked = [0u64; #gwords];
                 PREFILTER
                     .get_or_init(|| ::detect::__rt::Prefilter::new(FIELDS))
-                    .mark_fields(e, ARM_FIELDS[arm], candidates);
+                    .mark_fields(e, ARM_FIELDS[arm], &mut marked);
                 for w in 0..#words {
-                    candidates[w] = (candidates[w] | ATOMLESS[w]) & mask[w];
+                    candidates[w] = (marked[w] | ATOMLESS[w]) & mask[w];
                 }
+                // Variants with several atom groups need a hit in each.
+                let mut keep = *candidates;
+                ::detect::__rt::for_each_bit(&candidates[..], |rv| {
+                    if !EXTRA_GROUPS[rv].iter().all(|&g| marked[g as usize / 64] & (1 << (g % 64)) != 0) {
+                        keep[rv / 64] &= !(1 << (rv % 64));
+                    }
+                });
+                *candidates = keep;
                 true
             }
 
@@ -548,6 +571,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             quote! { ::detect::Layout::#variant => Self::__scan_unfiltered_at(#li, e, &mut sink), },
         );
     }
+    let extra_group_lists = extra_groups.iter().map(|g| quote!(&[#(#g),*]));
     let rv_rule = variants.iter().map(|v| v.rule as u32);
     let rv_src = table
         .rv_spec
@@ -573,6 +597,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             static RV_SRC: [u32; #nrv] = [#(#rv_src),*];
             /// Rule variants without a usable atom: always evaluated.
             static ATOMLESS: [u64; #words] = #atomless_bits;
+            /// For each rule variant, the ids of its atom groups beyond the
+            /// first (which has the variant's id): each needs a hit too.
+            static EXTRA_GROUPS: [&[u32]; #nrv] = [#(#extra_group_lists),*];
             /// Lowercase channel names the stage dispatch table routes on.
             static STAGE_CHANNELS: &[&str] = &[#(#stage_channels),*];
             /// For each stage dispatch arm, the stage variants that can apply.
@@ -987,8 +1014,9 @@ impl DispatchTable {
     }
 }
 
-/// The prefilter tables of one layout for `atoms_of` (per variant: field
-/// index and atom text), given each field's event path and the variants of
+/// The prefilter tables of one layout for `atoms_of` (per atom group: field
+/// index and atom text; the targets the tables name are group ids), given
+/// the variant of each group, each field's event path and the variants of
 /// each dispatch arm: the `FieldAtoms` literals and, per arm, the indices of
 /// those it scans.
 ///
@@ -1001,6 +1029,7 @@ impl DispatchTable {
 /// the one keyword rule that applies to every event has a handful.
 fn prefilter_tables(
     atoms_of: &[Vec<(usize, String)>],
+    group_variant: &[usize],
     paths: &[String],
     masks: &[Vec<usize>],
 ) -> (Vec<TokenStream>, Vec<TokenStream>) {
@@ -1023,7 +1052,7 @@ fn prefilter_tables(
     let mut index: BTreeMap<(&str, Atoms), u32> = BTreeMap::new();
     let mut arm_fields: Vec<TokenStream> = Vec::new();
     for mask in masks {
-        let in_arm = |v: &u32| mask.binary_search(&(*v as usize)).is_ok();
+        let in_arm = |g: &u32| mask.binary_search(&group_variant[*g as usize]).is_ok();
         let mut ids: Vec<u32> = Vec::new();
         for (path, atoms) in &by_path {
             let share: Atoms = atoms
@@ -1129,10 +1158,26 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
             // terms is free.
             let mut strs: Vec<(&str, Vec<TokenStream>)> = Vec::new();
             let mut nets: Vec<(&str, Vec<TokenStream>)> = Vec::new();
+            // Case-insensitive ASCII `contains` needles per field: a long list
+            // becomes one Aho-Corasick search (`ContainsSet`).
+            let mut needles: Vec<(&str, Vec<(String, TokenStream)>)> = Vec::new();
             let mut rest = Vec::new();
             for part in parts {
                 let (list, item) = match part {
                     Expr::Field(ft) => match &ft.test {
+                        Test::Str(
+                            p @ StrPattern {
+                                kind: StrKind::Contains(s),
+                                case: Case::Insensitive,
+                            },
+                        ) if s.is_ascii() && !s.is_empty() => {
+                            let item = (s.to_ascii_lowercase(), str_test(p));
+                            match needles.iter_mut().find(|(f, _)| *f == ft.field) {
+                                Some((_, items)) => items.push(item),
+                                None => needles.push((ft.field.as_str(), vec![item])),
+                            }
+                            continue;
+                        }
                         Test::Str(p) => (&mut strs, (ft.field.as_str(), str_test(p))),
                         Test::Cidr(c) => {
                             let (v4, addr, prefix) = (c.v4, c.addr, c.prefix);
@@ -1156,17 +1201,46 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
                     None => list.push((item.0, vec![item.1])),
                 }
             }
+            let mut sets: Vec<(&str, Vec<String>)> = Vec::new();
+            for (f, items) in needles {
+                if items.len() >= detect_core::rt::CONTAINS_SET_MIN {
+                    sets.push((f, items.into_iter().map(|(n, _)| n).collect()));
+                    continue;
+                }
+                let tests = items.into_iter().map(|(_, t)| t);
+                match strs.iter_mut().find(|(g, _)| *g == f) {
+                    Some((_, list)) => list.extend(tests),
+                    None => strs.push((f, tests.collect())),
+                }
+            }
             let mut p = Vec::new();
             for (f, tests) in strs {
                 let index = field(f);
-                p.push(if tests.len() == 1 {
-                    quote!(::detect::__rt::field_str(e, p[#index], &#(#tests)*))
-                } else {
-                    quote!({
+                let set = sets
+                    .iter()
+                    .position(|(g, _)| *g == f)
+                    .map(|i| sets.remove(i).1);
+                p.push(match set {
+                    Some(set) => quote!({
+                        static TESTS: &[::detect::__rt::StrTest] = &[#(#tests),*];
+                        static SET: ::detect::__rt::ContainsSet = ::detect::__rt::ContainsSet::new(&[#(#set),*]);
+                        ::detect::__rt::field_str_any_set(e, p[#index], TESTS, &SET)
+                    }),
+                    None if tests.len() == 1 => {
+                        quote!(::detect::__rt::field_str(e, p[#index], &#(#tests)*))
+                    }
+                    None => quote!({
                         static TESTS: &[::detect::__rt::StrTest] = &[#(#tests),*];
                         ::detect::__rt::field_str_any(e, p[#index], TESTS)
-                    })
+                    }),
                 });
+            }
+            for (f, set) in sets {
+                let index = field(f);
+                p.push(quote!({
+                    static SET: ::detect::__rt::ContainsSet = ::detect::__rt::ContainsSet::new(&[#(#set),*]);
+                    ::detect::__rt::field_str_any_set(e, p[#index], &[], &SET)
+                }));
             }
             for (f, list) in nets {
                 let index = field(f);

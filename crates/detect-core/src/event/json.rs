@@ -661,6 +661,14 @@ impl Event for JsonEvent {
     fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
         (0..self.tape.len()).any(|i| self.scalar(i).is_some_and(&mut *visit))
     }
+
+    /// The line (every number, boolean and string without escapes, as
+    /// written) and the decoded strings that had escapes.
+    fn value_texts(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        visit(&self.buf);
+        visit(&self.scratch);
+        true
+    }
 }
 
 /// The parser's state: the line and the (split-borrowed) buffers it fills.

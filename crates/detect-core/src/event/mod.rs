@@ -131,6 +131,31 @@ pub trait Event {
         let _ = visit;
         false
     }
+
+    /// Texts that together hold the text of every value that
+    /// [`Event::any_value`] visits (numbers and booleans as their text), each
+    /// value's text whole within one of them, possibly among other text
+    /// (keys, punctuation). Calls `visit` with each and returns true, or
+    /// returns false (the default) when the event has no such texts.
+    ///
+    /// A literal absent from all of them is in no value, so a search for
+    /// literals in any value (the prefilter's keyword atoms) can scan a few
+    /// long texts instead of every value. A [`crate::JsonEvent`] gives its
+    /// line and the decoded text of its strings that had escapes.
+    ///
+    /// ```
+    /// use detect_core::{Event, JsonEvent};
+    /// let ev = JsonEvent::parse_str(r#"{"a": "C:\\x", "n": 1.50, "b": [true]}"#).unwrap();
+    /// let mut texts = Vec::new();
+    /// assert!(ev.value_texts(&mut |t| texts.push(t.to_string())));
+    /// for value in [r"C:\x", "1.50", "true"] {
+    ///     assert!(texts.iter().any(|t| t.contains(value)), "{value}");
+    /// }
+    /// ```
+    fn value_texts(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        let _ = visit;
+        false
+    }
 }
 
 impl<E: Event + ?Sized> Event for &E {
@@ -142,6 +167,9 @@ impl<E: Event + ?Sized> Event for &E {
     }
     fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
         (**self).any_value(visit)
+    }
+    fn value_texts(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        (**self).value_texts(visit)
     }
 }
 
