@@ -73,9 +73,19 @@ pub fn fold(s: &str) -> String {
 }
 
 /// True when the UTF-8 text `h` contains U+0130 or U+212A, the only non-ASCII
-/// characters whose simple lowercase mapping is ASCII.
+/// characters whose simple lowercase mapping is ASCII: an ASCII
+/// case-insensitive byte search (Aho-Corasick's, for one) is exact on any
+/// other text. Found with `memchr` on their lead bytes, so it costs little
+/// on long texts.
+///
+/// ```
+/// use detect_core::matcher::has_nonascii_folding_to_ascii;
+/// assert!(has_nonascii_folding_to_ascii("\u{212A}ey".as_bytes()));
+/// assert!(has_nonascii_folding_to_ascii("İ".as_bytes()));
+/// assert!(!has_nonascii_folding_to_ascii("Ä ÿ → ok".as_bytes()));
+/// ```
 #[inline]
-fn has_nonascii_folding_to_ascii(h: &[u8]) -> bool {
+pub fn has_nonascii_folding_to_ascii(h: &[u8]) -> bool {
     // U+0130 is C4 B0, U+212A is E2 84 AA.
     let mut i = 0;
     while let Some(off) = memchr2(0xC4, 0xE2, &h[i..]) {

@@ -182,7 +182,7 @@ impl FieldScanner {
 
     #[inline]
     fn mark_text(&self, text: &str, candidates: &mut [u64]) {
-        let folds_into_ascii = !text.is_ascii() && text.contains(['\u{212A}', '\u{130}']);
+        let folds_into_ascii = crate::matcher::has_nonascii_folding_to_ascii(text.as_bytes());
         match &self.automaton {
             Some(ac) if !folds_into_ascii => {
                 let start = match &self.quick {
@@ -274,7 +274,7 @@ impl<'a> QuickStream<'a> {
 
     #[inline]
     fn push_value(&mut self, text: &str) {
-        if !text.is_ascii() && text.contains(['\u{212A}', '\u{130}']) {
+        if crate::matcher::has_nonascii_folding_to_ascii(text.as_bytes()) {
             self.found = true;
             return;
         }

@@ -283,7 +283,7 @@ impl ContainsSet {
                 .iter()
                 .any(|n| crate::matcher::contains_ci(t, n))
         };
-        if !t.is_ascii() && t.contains(['\u{212A}', '\u{130}']) {
+        if crate::matcher::has_nonascii_folding_to_ascii(t.as_bytes()) {
             return one_by_one();
         }
         let automaton = self.automaton.get_or_init(|| {
