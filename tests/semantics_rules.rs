@@ -33,6 +33,8 @@ detect::rules! {
         t: { F|endswith: ".ps1" },
         condition: s or t,
     }
+    /// Atoms in both cases of a non-ASCII letter (a homoglyph rule's shape).
+    rule atom_cyrillic { s: { F|contains: ["а", "Е"] }, condition: s }
     /// A weak atom is still an atom (only a very short one is not).
     rule atom_weak { s: { F|contains: " -hp" }, condition: s }
     rule exact_cased { s: { F|cased: "Abc" }, condition: s }

@@ -253,16 +253,86 @@ fn atoms_of(expr: &Expr, usable: &dyn Fn(&str) -> bool) -> Option<Vec<Atom>> {
 /// characters), if it is worth a lookup.
 fn pattern_atom(field: &str, p: &crate::ir::StrPattern) -> Option<Vec<Atom>> {
     let literal = longest_literal(&p.kind)?;
-    let text = match p.case {
-        Case::Sensitive => literal.to_string(),
-        Case::Insensitive => best_foldable_run(&crate::matcher::fold(literal)),
+    let texts = match p.case {
+        Case::Sensitive => vec![literal.to_string()],
+        Case::Insensitive => {
+            let folded = crate::matcher::fold(literal);
+            let run = best_foldable_run(&folded);
+            match case_spellings(&folded) {
+                Some(all) if all.iter().map(|t| quality(t)).min() > Some(quality(&run)) => all,
+                _ => vec![run],
+            }
+        }
     };
-    (quality(&text) >= MIN_QUALITY).then(|| {
-        vec![Atom {
-            field: field.to_string(),
-            text,
-        }]
+    texts.iter().all(|t| quality(t) >= MIN_QUALITY).then(|| {
+        texts
+            .into_iter()
+            .map(|text| Atom {
+                field: field.to_string(),
+                text,
+            })
+            .collect()
     })
+}
+
+/// Most spellings [`case_spellings`] gives for one literal.
+const MAX_SPELLINGS: usize = 8;
+
+/// Every spelling of a folded case-insensitive literal that differs in the
+/// non-ASCII characters the prefilter cannot fold (ASCII stays as is: the
+/// automaton folds it), if there are at most [`MAX_SPELLINGS`]: `а`
+/// (CYRILLIC SMALL LETTER A, from a SigmaHQ homoglyph rule) is matched by
+/// `а` and `А`, so both are atoms, one of which must occur.
+fn case_spellings(folded: &str) -> Option<Vec<String>> {
+    let mut out = vec![String::new()];
+    for c in folded.chars() {
+        let variants = case_variants(c);
+        if out.len() * variants.len() > MAX_SPELLINGS {
+            return None;
+        }
+        out = out
+            .iter()
+            .flat_map(|prefix| {
+                variants.iter().map(move |v| {
+                    let mut s = prefix.clone();
+                    s.push(*v);
+                    s
+                })
+            })
+            .collect();
+    }
+    Some(out)
+}
+
+/// The characters a case-insensitive pattern character `c` (folded) matches
+/// in a text, as far as the prefilter's automaton cannot tell them apart:
+/// `[c]` for ASCII (the automaton folds it; the two non-ASCII characters
+/// that fold into ASCII are handled by the prefilter on its own) and for
+/// characters nothing else folds to, else `c` and every character whose
+/// fold is `c`.
+fn case_variants(c: char) -> Vec<char> {
+    use std::collections::HashMap;
+    use std::sync::OnceLock;
+    // Non-ASCII fold targets, each with the characters that fold to it.
+    static SOURCES: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
+    if c.is_ascii() {
+        return vec![c];
+    }
+    let sources = SOURCES.get_or_init(|| {
+        let mut map: HashMap<char, Vec<char>> = HashMap::new();
+        for other in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let folded = crate::matcher::fold_char(other);
+            if folded != other && !folded.is_ascii() {
+                map.entry(folded).or_default().push(other);
+            }
+        }
+        map
+    });
+    let mut out = vec![c];
+    if let Some(more) = sources.get(&c) {
+        out.extend(more.iter().copied().filter(|&o| o != c));
+    }
+    out
 }
 
 fn longest_literal(kind: &StrKind) -> Option<&str> {
