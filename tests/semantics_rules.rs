@@ -35,6 +35,13 @@ detect::rules! {
     }
     /// Atoms in both cases of a non-ASCII letter (a homoglyph rule's shape).
     rule atom_cyrillic { s: { F|contains: ["а", "Е"] }, condition: s }
+    /// Tests of one field across selections, with other tests between.
+    rule and_same_field {
+        a: { CommandLine|contains: "net", Image|endswith: "\\net.exe" },
+        b: { CommandLine|contains: "/add", CommandLine|startswith: "n" },
+        c: { CommandLine|re: "user" },
+        condition: a and b and c,
+    }
     /// A weak atom is still an atom (only a very short one is not).
     rule atom_weak { s: { F|contains: " -hp" }, condition: s }
     rule exact_cased { s: { F|cased: "Abc" }, condition: s }

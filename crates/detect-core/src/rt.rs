@@ -238,6 +238,63 @@ pub fn field_str_any<E: Event + ?Sized>(e: &E, path: &str, tests: &[StrTest]) ->
     any_text(e, path, |t| tests.iter().any(|test| test.matches(t)))
 }
 
+/// Every one of `tests` (at most 64) is passed by some value at `path`, not
+/// necessarily the same one: an `And` of tests on one field with one lookup.
+///
+/// ```
+/// use detect_core::{JsonEvent, rt::{StrTest, field_str_all}};
+/// let e = JsonEvent::parse_str(r#"{"C": ["net user", "x /add"], "D": "net"}"#).unwrap();
+/// let tests = [StrTest::ContainsCi("net"), StrTest::ContainsCi("/add")];
+/// assert!(field_str_all(&e, "C", &tests));
+/// assert!(!field_str_all(&e, "D", &tests));
+/// assert!(!field_str_all(&e, "missing", &tests));
+/// ```
+#[inline(never)]
+pub fn field_str_all<E: Event + ?Sized>(e: &E, path: &str, tests: &[StrTest]) -> bool {
+    let tests = &tests[..tests.len().min(64)];
+    if tests.is_empty() {
+        return true;
+    }
+    let all = u64::MAX >> (64 - tests.len());
+    // Most fields hold one value: the tests then run in order and stop at
+    // the first that fails, as `&&` would. Only a second value switches to
+    // remembering which tests some value passed.
+    let mut first = true;
+    let mut several = false;
+    let mut passed = 0u64;
+    e.lookup(path, &mut |v: Value<'_>| {
+        if !first {
+            several = true;
+            return true;
+        }
+        first = false;
+        v.with_text(|t| {
+            for (i, test) in tests.iter().enumerate() {
+                if !test.matches(t) {
+                    break;
+                }
+                passed |= 1 << i;
+            }
+        });
+        passed == all
+    });
+    if passed == all || !several {
+        return passed == all;
+    }
+    passed = 0;
+    e.lookup(path, &mut |v: Value<'_>| {
+        v.with_text(|t| {
+            for (i, test) in tests.iter().enumerate() {
+                if passed & (1 << i) == 0 && test.matches(t) {
+                    passed |= 1 << i;
+                }
+            }
+        });
+        passed == all
+    });
+    passed == all
+}
+
 /// Lists of at least this many case-insensitive ASCII `contains` needles on
 /// one field are searched with one automaton ([`ContainsSet`]) rather than
 /// needle by needle.

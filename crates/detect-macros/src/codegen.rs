@@ -28,8 +28,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use detect_core::atoms::{required_atom_groups_where, required_atoms_where};
 use detect_core::ir::{
-    Case, Expr, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test, TimePart,
-    Vocabulary,
+    Case, Expr, FieldTest, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test,
+    TimePart, Vocabulary,
 };
 use detect_core::layout::{Layout, map_field};
 use detect_core::logsource::Dispatch;
@@ -1148,7 +1148,51 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
         Expr::And(parts) if parts.is_empty() => quote!(true),
         Expr::Or(parts) if parts.is_empty() => quote!(false),
         Expr::And(parts) => {
-            let p = parts.iter().map(|x| expr_tokens(x, field));
+            // String tests of one field (`CommandLine|contains|all`, or
+            // selections that each test it) are merged into one call: one
+            // lookup, each test passed by some value. Each group stands where
+            // its first test stood (`And` has no side effects).
+            fn str_field(x: &Expr) -> Option<&str> {
+                match x {
+                    Expr::Field(ft) if matches!(ft.test, Test::Str(_)) => Some(ft.field.as_str()),
+                    _ => None,
+                }
+            }
+            let mut done = vec![false; parts.len()];
+            let mut p = Vec::new();
+            for (i, part) in parts.iter().enumerate() {
+                if done[i] {
+                    continue;
+                }
+                let group: Vec<usize> = match str_field(part) {
+                    Some(f) => (i..parts.len())
+                        .filter(|&j| str_field(&parts[j]) == Some(f))
+                        .take(64)
+                        .collect(),
+                    None => vec![i],
+                };
+                if group.len() < 2 {
+                    done[i] = true;
+                    p.push(expr_tokens(part, field));
+                    continue;
+                }
+                let tests = group.iter().map(|&j| {
+                    done[j] = true;
+                    match &parts[j] {
+                        Expr::Field(FieldTest {
+                            test: Test::Str(sp),
+                            ..
+                        }) => str_test(sp),
+                        _ => unreachable!("grouped by str_field"),
+                    }
+                });
+                let tests: Vec<TokenStream> = tests.collect();
+                let index = field(str_field(part).unwrap_or_default());
+                p.push(quote!({
+                    static TESTS: &[::detect::__rt::StrTest] = &[#(#tests),*];
+                    ::detect::__rt::field_str_all(e, p[#index], TESTS)
+                }));
+            }
             quote!((#(#p)&&*))
         }
         Expr::Or(parts) => {
