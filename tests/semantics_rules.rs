@@ -69,6 +69,15 @@ detect::rules! {
     rule re_m { s: { F|re|m: "^b$" }, condition: s }
     rule re_no_m { s: { F|re: "^b$" }, condition: s }
     rule re_s { s: { F|re|s: "a.c" }, condition: s }
+    /// Regexes have atoms too (literals every match contains): one from each
+    /// branch of an alternation (`input`, `noexit`), none from an optional
+    /// part (`ab` or `ij`, not `cdefgh`); under `(?i)`, `k` and `s` also
+    /// match the KELVIN SIGN and LONG S, which the atoms `task_kill` and
+    /// `sekurlsa` do not hold; a case-sensitive regex keeps `ß` in its atom.
+    rule re_alternation { s: { F|re|i: r"\$\{?input\}?|noexit.+\-c" }, condition: s }
+    rule re_optional { s: { F|re: "ab(cdefgh)?ij" }, condition: s }
+    rule re_i_folds { s: { F|re|i: "task_kill|sekurlsa" }, condition: s }
+    rule re_cased_non_ascii { s: { F|re: r"Straße\d" }, condition: s }
     rule cidr_v4 { s: { F|cidr: "10.0.0.0/8" }, condition: s }
     rule cidr_v6 { s: { F|cidr: "fe80::/10" }, condition: s }
     rule cidr_list { s: { F|cidr: ["192.168.0.0/16", "172.16.0.0/12"] }, condition: s }

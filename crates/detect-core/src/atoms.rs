@@ -18,8 +18,14 @@
 //!   [`KEYWORDS`]: the prefilter scans every value of the event once for the
 //!   atoms of all keyword rules, instead of each keyword rule walking every
 //!   value;
-//! * `Not`, regexes, numbers, CIDR, presence tests and field references
-//!   yield none;
+//! * a regex yields the literals one of which its every match contains,
+//!   read off the syntax tree of the regex engine's own parser
+//!   (`regex-syntax`; see [`regex_atoms`]): `(?i)\$\{?input\}?|noexit.+\-c`
+//!   gives `input` and `noexit`. Under `(?i)`, the engine folds case with
+//!   Unicode *simple case folding*, which makes `k` match the KELVIN SIGN
+//!   (U+212A) and `s` the LONG S (U+017F); the atoms hold `k` and `s`, and
+//!   the prefilter marks every rule of a field whose value holds either;
+//! * `Not`, numbers, CIDR, presence tests and field references yield none;
 //! * neither do tests of [`CATEGORICAL_FIELDS`] (ECS categorization fields
 //!   and the like), whose few values each occur in a large share of events:
 //!   `event.action == "connection_attempted"` scores well as text but holds
@@ -34,7 +40,9 @@
 //! below a bar of 9 left `win_av_relevant_match` without atoms, and its
 //! evaluation on every Application event was half of all evaluation time.
 
-use crate::ir::{Case, Expr, GlobToken, StrKind, Test};
+use regex_syntax::hir::{Class, Hir, HirKind};
+
+use crate::ir::{Case, Expr, GlobToken, RegexPattern, StrKind, Test};
 
 /// A literal that must occur in the text of `field`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -243,6 +251,7 @@ fn atoms_of(expr: &Expr, usable: &dyn Fn(&str) -> bool) -> Option<Vec<Atom>> {
         Expr::Field(ft) if CATEGORICAL_FIELDS.contains(&ft.field.as_str()) => None,
         Expr::Field(ft) => match &ft.test {
             Test::Str(p) => pattern_atom(&ft.field, p),
+            Test::Regex(re) => regex_atom(&ft.field, re),
             _ => None,
         },
     }
@@ -400,4 +409,366 @@ pub fn foldable_in_atom(c: char) -> bool {
         out
     });
     table.binary_search(&c).is_err()
+}
+
+/// Most syntax-tree nodes of one regex walked for atoms: a bigger pattern
+/// yields no atom (its rule is always evaluated) rather than slow the build.
+pub const REGEX_MAX_NODES: usize = 10_000;
+
+/// The atoms of a regex test on `field`.
+fn regex_atom(field: &str, re: &RegexPattern) -> Option<Vec<Atom>> {
+    let texts = regex_atoms(&re.full_pattern())?;
+    Some(
+        texts
+            .into_iter()
+            .map(|text| Atom {
+                field: field.to_string(),
+                text,
+            })
+            .collect(),
+    )
+}
+
+/// Literals one of which every match of the regex `full_pattern` (as given to
+/// `regex::Regex::new`, flags inline, see
+/// [`RegexPattern::full_pattern`](crate::ir::RegexPattern::full_pattern))
+/// contains, sorted; `None` if there is no usable set (or the pattern does not
+/// parse, or has more than [`REGEX_MAX_NODES`] nodes).
+///
+/// The pattern is parsed by `regex-syntax`, the parser of the regex engine
+/// that runs it, and its `Hir` walked:
+///
+/// * a literal stands for its exact bytes, and so does a class of one
+///   character; a class of one ASCII letter up to case (`[Kk]`, or what `(?i)k`
+///   becomes: `[Kk\u{212A}]`) stands for that letter, lowercase. Consecutive
+///   ones in a concatenation join into one run; zero-width assertions and
+///   empty expressions inside a run are skipped, groups are transparent;
+/// * a concatenation takes its best candidate (as `And` does): each run, or
+///   the set of any other item;
+/// * an alternation needs a set from every branch, and takes them all;
+/// * a repetition needs its sub-expression's set if it repeats at least
+///   once, and has none if it may be absent.
+///
+/// The parser runs with the settings `regex::Regex::new` uses (Unicode on,
+/// UTF-8 only, the same nesting limit), so the tree is the one the engine
+/// compiles. Why the atoms are sound:
+///
+/// * in the `Hir`, `(?i)` is already spelled out: a character with other
+///   case forms becomes the class of them all (`(?i)ä` is `[Ää]`, which
+///   breaks a run), and a literal matches its bytes exactly. So non-ASCII
+///   characters of literals may stand in an atom whatever
+///   [`foldable_in_atom`] says (that test is for the matchers' own folding
+///   of `Str` patterns): the regex is case-sensitive for them, and the
+///   prefilter's automaton compares non-ASCII bytes exactly and only widens
+///   ASCII ones (a case-sensitive `Abc` gives the atom `Abc`, found in `abc`
+///   too, which is a superset);
+/// * a class of one letter up to case stands for its ASCII letter. Members
+///   are compared after ASCII lowercasing and mapping the KELVIN SIGN to `k`
+///   and LONG S (U+017F) to `s`: those two are the only non-ASCII characters
+///   that Unicode simple case folding, which `(?i)` uses, puts in the class
+///   of an ASCII letter, and a value holding either makes the prefilter mark
+///   every rule of its field (see [`crate::prefilter`]), since the automaton
+///   cannot see them as `k` or `s`.
+///
+/// ```
+/// use detect_core::atoms::regex_atoms;
+/// let atoms = |p: &str| regex_atoms(p).unwrap_or_default();
+/// assert_eq!(atoms(r"(?i)\$\{?input\}?|noexit.+\-c"), ["input", "noexit"]);
+/// assert_eq!(atoms(r"(?i)MimiKatz"), ["mimikatz"]);
+/// assert_eq!(atoms(r"evil(\.exe)?\s+-enc"), ["evil"]);
+/// assert_eq!(atoms(r"(?i)\w+\.exe"), [".exe"]);
+/// assert!(regex_atoms(r"(?i)\w+\.e").is_none()); // `.e` is too weak
+/// assert!(regex_atoms(r"(unclosed").is_none());
+/// ```
+pub fn regex_atoms(full_pattern: &str) -> Option<Vec<String>> {
+    let hir = regex_syntax::Parser::new().parse(full_pattern).ok()?;
+    let mut budget = REGEX_MAX_NODES;
+    if !within_budget(&hir, &mut budget) {
+        return None;
+    }
+    let mut texts = hir_atoms(&hir)?;
+    texts.sort();
+    texts.dedup();
+    Some(texts)
+}
+
+/// Counts the nodes of `hir` down from `budget`; false when it runs out.
+fn within_budget(hir: &Hir, budget: &mut usize) -> bool {
+    if *budget == 0 {
+        return false;
+    }
+    *budget -= 1;
+    match hir.kind() {
+        HirKind::Empty | HirKind::Literal(_) | HirKind::Class(_) | HirKind::Look(_) => true,
+        HirKind::Repetition(r) => within_budget(&r.sub, budget),
+        HirKind::Capture(c) => within_budget(&c.sub, budget),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => {
+            subs.iter().all(|s| within_budget(s, budget))
+        }
+    }
+}
+
+/// The literals one of which every match of `hir` contains, each of at
+/// least [`MIN_QUALITY`]; `None` if there is no such set.
+fn hir_atoms(hir: &Hir) -> Option<Vec<String>> {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => None,
+        HirKind::Repetition(r) if r.min == 0 => None,
+        HirKind::Repetition(r) => hir_atoms(&r.sub),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for b in branches {
+                all.extend(hir_atoms(b)?);
+            }
+            all.sort();
+            all.dedup();
+            Some(all)
+        }
+        HirKind::Literal(_) | HirKind::Class(_) | HirKind::Concat(_) | HirKind::Capture(_) => {
+            sequence_atoms(hir)
+        }
+    }
+}
+
+/// The best set of a sequence of items (a concatenation, groups flattened):
+/// each run of single characters, or any other item's own set.
+fn sequence_atoms(hir: &Hir) -> Option<Vec<String>> {
+    fn flatten<'h>(hir: &'h Hir, out: &mut Vec<&'h Hir>) {
+        match hir.kind() {
+            HirKind::Concat(subs) => subs.iter().for_each(|s| flatten(s, out)),
+            HirKind::Capture(c) => flatten(&c.sub, out),
+            _ => out.push(hir),
+        }
+    }
+    fn consider(best: &mut Option<Vec<String>>, candidate: Option<Vec<String>>) {
+        let key = |atoms: &[String]| {
+            let weakest = atoms.iter().map(|a| quality(a)).min().unwrap_or(0);
+            (weakest, std::cmp::Reverse(atoms.len()))
+        };
+        if let Some(c) = candidate
+            && best.as_ref().is_none_or(|b| key(&c) > key(b))
+        {
+            *best = Some(c);
+        }
+    }
+    /// A completed run as a candidate: whole UTF-8 characters and good enough.
+    fn run_atom(run: &mut Vec<u8>) -> Option<Vec<String>> {
+        let text = String::from_utf8(std::mem::take(run)).ok()?;
+        (quality(&text) >= MIN_QUALITY).then(|| vec![text])
+    }
+    let mut items = Vec::new();
+    flatten(hir, &mut items);
+    let mut best = None;
+    let mut run: Vec<u8> = Vec::new();
+    for item in items {
+        match item.kind() {
+            HirKind::Literal(lit) => run.extend_from_slice(&lit.0),
+            HirKind::Empty | HirKind::Look(_) => {}
+            HirKind::Class(class) => match one_char(class) {
+                Some(c) => run.extend_from_slice(c.as_bytes()),
+                None => consider(&mut best, run_atom(&mut run)),
+            },
+            _ => {
+                consider(&mut best, run_atom(&mut run));
+                consider(&mut best, hir_atoms(item));
+            }
+        }
+    }
+    consider(&mut best, run_atom(&mut run));
+    best
+}
+
+/// The text a class stands for in a run, if it matches one character only
+/// up to ASCII case (`[Kk]`, `(?i)k` = `[Kk\u{212A}]`, `(?i)s` = `[Ssſ]`,
+/// which the prefilter handles, see [`regex_atoms`]) or has one member.
+fn one_char(class: &Class) -> Option<String> {
+    /// Classes of one letter up to case have at most three members.
+    const MAX_MEMBERS: u32 = 4;
+    let fold = |c: char| match c {
+        '\u{212A}' => 'k',
+        '\u{17F}' => 's',
+        c => c.to_ascii_lowercase(),
+    };
+    match class {
+        Class::Unicode(u) => {
+            let mut members = 0u32;
+            let mut only: Option<char> = None;
+            for r in u.ranges() {
+                members += u32::from(r.end()) - u32::from(r.start()) + 1;
+                if members > MAX_MEMBERS {
+                    return None;
+                }
+                for c in r.start()..=r.end() {
+                    let f = fold(c);
+                    if only.is_some_and(|o| o != f) {
+                        return None;
+                    }
+                    only = Some(f);
+                }
+            }
+            let c = only?;
+            if members == 1 {
+                // One member, matched exactly: `fold` may have mapped it.
+                return Some(u.ranges()[0].start().to_string());
+            }
+            c.is_ascii().then(|| c.to_string())
+        }
+        Class::Bytes(b) => {
+            let mut members = 0u32;
+            let mut only: Option<u8> = None;
+            for r in b.ranges() {
+                members += u32::from(r.end()) - u32::from(r.start()) + 1;
+                if members > MAX_MEMBERS {
+                    return None;
+                }
+                for c in r.start()..=r.end() {
+                    let f = c.to_ascii_lowercase();
+                    if only.is_some_and(|o| o != f) {
+                        return None;
+                    }
+                    only = Some(f);
+                }
+            }
+            // A byte class is only usable as text if ASCII: a lone non-ASCII
+            // byte is not a character.
+            only.filter(|c| c.is_ascii())
+                .map(|c| char::from(c).to_string())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn regex_atoms_table() {
+        let none: &[&str] = &[];
+        let cases: &[(&str, &[&str])] = &[
+            // Literals, case-sensitive: exact text, non-ASCII included.
+            ("mimikatz", &["mimikatz"]),
+            ("MimiKatz", &["MimiKatz"]),
+            ("Straße", &["Straße"]),
+            ("Ärger", &["Ärger"]),
+            // `(?i)`: classes of one letter up to case join into a run,
+            // lowercase; `ß` (with `ẞ`) and `ä` (with `Ä`) break it.
+            ("(?i)MimiKatz", &["mimikatz"]),
+            ("(?i)kSk", &["ksk"]),
+            ("(?i)task_kill", &["task_kill"]),
+            ("(?i)straße_xyz", &["e_xyz"]),
+            ("(?i)ärgerlich", &["rgerlich"]),
+            // Caseless characters stay literals under `(?i)`.
+            ("(?i)→abc", &["→abc"]),
+            ("(?-u:(?i)abcd)", &["abcd"]),
+            // Alternation: every branch's set, or none.
+            ("mimikatz|sekurlsa", &["mimikatz", "sekurlsa"]),
+            ("(?i)\\$\\{?input\\}?|noexit.+\\-c", &["input", "noexit"]),
+            ("mimikatz|x", none),
+            ("mimikatz|", none),
+            ("(?:foobar|foobaz)qq", &["foobar", "foobaz"]),
+            // Optional parts break the run and give nothing.
+            ("ab(cdefgh)?ij", &["ab"]),
+            ("abc(?:defgh)*", &["abc"]),
+            ("x(cdefgh)?y", none),
+            ("evil(\\.exe)?\\s+-enc", &["evil"]),
+            // Repetitions of at least one: their sub-expression's set.
+            ("x(cdefgh)+y", &["cdefgh"]),
+            ("x(?:cdefgh){2,5}y", &["cdefgh"]),
+            ("(?:ab|cd)+", &["ab", "cd"]),
+            ("(?:ab|c)+", none),
+            ("(?:abcd|wxyz){1,}", &["abcd", "wxyz"]),
+            ("a{4}", none),
+            // Classes: one character (up to ASCII case) joins a run, more
+            // break it.
+            ("ab[c]de", &["abcde"]),
+            ("[Kk]ey[Ll]og", &["keylog"]),
+            ("ab[cd]efgh", &["efgh"]),
+            ("\\d+\\.exe", &[".exe"]),
+            ("\\d+\\.e", none),
+            ("[\u{212A}k]ill[s\u{17F}]", &["kills"]),
+            // Captures are transparent, anchors and boundaries zero-width.
+            ("ab(cd)ef", &["abcdef"]),
+            ("(?P<n>ab(?:c(d)))ef", &["abcdef"]),
+            ("^abc$", &["abc"]),
+            ("(?m)^ab\\bcd$", &["abcd"]),
+            ("\\bcmd\\.exe\\b", &["cmd.exe"]),
+            // The best candidate of a concatenation: its weakest atom.
+            ("abcdef.*xy|uvwxyz", &["abcdef", "uvwxyz"]),
+            ("(?:ab|cd)zzzz.*powershell", &["powershell"]),
+            ("(?:abcd|efgh).{2}ij", &["abcd", "efgh"]),
+            // Too weak, nothing at all, invalid.
+            ("a.b", none),
+            (".*", none),
+            ("", none),
+            ("(unclosed", none),
+            ("a{99999999}", none),
+        ];
+        let mut wrong = Vec::new();
+        for (pattern, expected) in cases {
+            let got = regex_atoms(pattern).unwrap_or_default();
+            if got != *expected {
+                wrong.push(format!("{pattern:?}: expected {expected:?}, got {got:?}"));
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn regex_atoms_of_flagged_patterns() {
+        let atoms = |pattern: &str, case_insensitive: bool| {
+            let re = RegexPattern {
+                pattern: pattern.into(),
+                case_insensitive,
+                multi_line: true,
+                dot_all: true,
+            };
+            regex_atom("F", &re).map(|a| a.into_iter().map(|a| a.text).collect::<Vec<_>>())
+        };
+        assert_eq!(atoms("Ärger", false).unwrap(), ["Ärger"]);
+        assert_eq!(atoms("Ärger", true).unwrap(), ["rger"]);
+        assert_eq!(atoms("^mimi.*katz$", true).unwrap(), ["katz"]);
+    }
+
+    #[test]
+    fn huge_regexes_give_no_atom() {
+        let big = (0..20_000)
+            .map(|i| format!("w{i:05}"))
+            .collect::<Vec<_>>()
+            .join("|");
+        assert!(regex_atoms(&big).is_none());
+        let fits = (0..1_000)
+            .map(|i| format!("w{i:05}"))
+            .collect::<Vec<_>>()
+            .join("|");
+        assert_eq!(regex_atoms(&fits).unwrap().len(), 1_000);
+    }
+
+    #[test]
+    fn regex_tests_give_atoms_in_expressions() {
+        use crate::ir::FieldTest;
+        let re = |f: &str, p: &str| {
+            Expr::Field(FieldTest {
+                field: f.into(),
+                test: Test::Regex(RegexPattern {
+                    pattern: p.into(),
+                    case_insensitive: false,
+                    multi_line: false,
+                    dot_all: false,
+                }),
+            })
+        };
+        let e = Expr::Or(vec![re("A", "mimikatz"), re("B", "(?i)sekurlsa")]);
+        let atoms = required_atoms(&e).unwrap();
+        assert_eq!(atoms.len(), 2);
+        assert_eq!(
+            (atoms[0].field.as_str(), atoms[0].text.as_str()),
+            ("A", "mimikatz")
+        );
+        assert_eq!(
+            (atoms[1].field.as_str(), atoms[1].text.as_str()),
+            ("B", "sekurlsa")
+        );
+        assert!(required_atoms(&Expr::Or(vec![re("A", "mimikatz"), re("B", "a?")])).is_none());
+        assert!(required_atoms(&re("event.action", "connection_attempted")).is_none());
+    }
 }

@@ -27,9 +27,15 @@
 //!   the overlapping one. Beyond the limit, memory grows past what a sensor
 //!   should spend on one field, and the crate picks (a contiguous NFA).
 //! * **ASCII case folding in the automaton**: Sigma matches case-insensitively.
-//!   Unicode folding maps only two non-ASCII characters onto ASCII (KELVIN SIGN
-//!   to `k`, LATIN CAPITAL I WITH DOT to `i`); a value containing either marks
-//!   every variant of the field instead of trusting the automaton.
+//!   Unicode folding maps only a few non-ASCII characters onto ASCII letters:
+//!   the string matchers' simple lowercase mapping
+//!   ([`crate::matcher::fold_char`]) takes the KELVIN SIGN (U+212A) to `k` and
+//!   LATIN CAPITAL I WITH DOT (U+0130) to `i`, and case-insensitive regexes,
+//!   which use Unicode simple case folding, match `k` with the KELVIN SIGN and
+//!   `s` with LATIN SMALL LETTER LONG S (U+017F). An atom holds the ASCII
+//!   letter, which the automaton cannot see in those characters, so a value
+//!   containing any of the three ([`FOLDS_INTO_ASCII`]) marks every variant
+//!   of the field instead of trusting the automaton.
 //! * **A SIMD first pass for small atom sets**: overlapping search rules out
 //!   Teddy, but "does any atom occur, and where is the leftmost one?" is a
 //!   leftmost search, which Teddy runs at several bytes per cycle. So a field
@@ -55,6 +61,34 @@ pub const DFA_MAX_ATOMS: usize = 4_000;
 /// Largest number of atoms of one field given a SIMD first pass (Teddy, in
 /// the aho-corasick crate, takes at most 64 patterns).
 pub const QUICK_MAX_ATOMS: usize = 64;
+
+/// The non-ASCII characters that some matcher takes for an ASCII letter
+/// (see the module documentation): a value holding one marks every variant
+/// of its field.
+pub const FOLDS_INTO_ASCII: [char; 3] = ['\u{212A}', '\u{130}', '\u{17F}'];
+
+/// Whether the UTF-8 text `h` holds one of [`FOLDS_INTO_ASCII`]: with
+/// `memchr` on their lead bytes, as [`crate::matcher::has_nonascii_folding_to_ascii`]
+/// (which leaves out LONG S: the string matchers do not fold it) does, since
+/// walking every character of a long value is too slow for every event.
+#[inline]
+fn folds_into_ascii(h: &[u8]) -> bool {
+    // U+0130 is C4 B0, U+017F is C5 BF, U+212A is E2 84 AA.
+    let mut i = 0;
+    while let Some(off) = memchr::memchr3(0xC4, 0xC5, 0xE2, &h[i..]) {
+        let p = i + off;
+        let hit = match h[p] {
+            0xC4 => h.get(p + 1) == Some(&0xB0),
+            0xC5 => h.get(p + 1) == Some(&0xBF),
+            _ => h.get(p + 1..p + 3) == Some(&[0x84, 0xAA][..]),
+        };
+        if hit {
+            return true;
+        }
+        i = p + 1;
+    }
+    false
+}
 
 /// Bytes of text lowercased at a time for the first pass over every value
 /// (on the stack, once per event).
@@ -182,9 +216,8 @@ impl FieldScanner {
 
     #[inline]
     fn mark_text(&self, text: &str, candidates: &mut [u64]) {
-        let folds_into_ascii = crate::matcher::has_nonascii_folding_to_ascii(text.as_bytes());
         match &self.automaton {
-            Some(ac) if !folds_into_ascii => {
+            Some(ac) if !folds_into_ascii(text.as_bytes()) => {
                 let start = match &self.quick {
                     Some((searcher, longest)) => match leftmost(searcher, *longest, text) {
                         Some(start) => start,
@@ -257,7 +290,8 @@ struct QuickStream<'a> {
     buf: [u8; QUICK_CHUNK],
     len: usize,
     /// Some atom occurs (or a value holds a character that folds into
-    /// ASCII, which the byte search cannot see): scan every value.
+    /// ASCII, [`FOLDS_INTO_ASCII`], which the byte search cannot see): scan
+    /// every value.
     found: bool,
 }
 
@@ -274,7 +308,7 @@ impl<'a> QuickStream<'a> {
 
     #[inline]
     fn push_value(&mut self, text: &str) {
-        if crate::matcher::has_nonascii_folding_to_ascii(text.as_bytes()) {
+        if folds_into_ascii(text.as_bytes()) {
             self.found = true;
             return;
         }
@@ -480,11 +514,17 @@ mod tests {
         // A character folding into ASCII marks everything (the byte search
         // cannot see it).
         assert_eq!(bits_of(&["mimi\u{212A}atz".into()]), 0b111);
+        assert_eq!(bits_of(&["\u{17F}ekurlsa::".into()]), 0b111);
         // Escaped strings are searched decoded.
         let ev = JsonEvent::parse_str(r#"{"a": "x\u006dimikatz", "b": 1}"#).unwrap();
         let mut bits = [0u64; 1];
         pf.mark(&ev, &mut bits);
         assert_eq!(bits[0], 0b011);
+        // So are characters that fold into ASCII.
+        let ev = JsonEvent::parse_str(r#"{"a": "\u017fekurlsa::"}"#).unwrap();
+        let mut bits = [0u64; 1];
+        pf.mark(&ev, &mut bits);
+        assert_eq!(bits[0], 0b111);
     }
 
     #[test]
@@ -494,7 +534,33 @@ mod tests {
 
     #[test]
     fn characters_that_fold_into_ascii_mark_the_whole_field() {
-        // KELVIN SIGN folds to `k`: the automaton cannot see it, so every variant of the field is marked.
-        assert_eq!(marked("{\"CommandLine\": \"\u{212A}\"}"), vec![0, 1, 2, 65]);
+        // KELVIN SIGN folds to `k`, İ to `i`, and a case-insensitive regex
+        // matches `s` with LONG S: the automaton cannot see them, so every
+        // variant of the field is marked.
+        for c in FOLDS_INTO_ASCII {
+            let json = serde_json::json!({ "CommandLine": format!("x{c}y") }).to_string();
+            assert_eq!(marked(&json), vec![0, 1, 2, 65], "{c:?}");
+        }
+    }
+
+    #[test]
+    fn the_byte_check_finds_exactly_the_characters_that_fold_into_ascii() {
+        // Every character whose UTF-8 starts with one of the lead bytes looked
+        // for, alone and between others (a truncated sequence never occurs in
+        // a `&str`, but a lead byte may end the text).
+        for c in ('\u{100}'..='\u{17F}').chain('\u{2100}'..='\u{213F}') {
+            let expected = FOLDS_INTO_ASCII.contains(&c);
+            for text in [
+                c.to_string(),
+                format!("ab{c}"),
+                format!("é{c}→x"),
+                format!("{c}ſ"),
+            ] {
+                let expected = expected || text.contains('ſ');
+                assert_eq!(folds_into_ascii(text.as_bytes()), expected, "{text:?}");
+            }
+        }
+        assert!(!folds_into_ascii(b""));
+        assert!(!folds_into_ascii("Ä ÿ → ok ł ś".as_bytes()));
     }
 }
