@@ -73,6 +73,11 @@ pub const FOLDS_INTO_ASCII: [char; 3] = ['\u{212A}', '\u{130}', '\u{17F}'];
 /// walking every character of a long value is too slow for every event.
 #[inline]
 fn folds_into_ascii(h: &[u8]) -> bool {
+    // Most values are ASCII: checking that first (a word at a time) is
+    // cheaper than a `memchr3` call on a short value.
+    if h.is_ascii() {
+        return false;
+    }
     // U+0130 is C4 B0, U+017F is C5 BF, U+212A is E2 84 AA.
     let mut i = 0;
     while let Some(off) = memchr::memchr3(0xC4, 0xC5, 0xE2, &h[i..]) {
