@@ -33,6 +33,7 @@
 //! carrying the byte offset of the problem.
 
 use core::fmt;
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
 
 use crate::event::{Event, Value};
 use crate::layout::Layout;
@@ -193,7 +194,40 @@ pub struct JsonEvent {
     max_depth: usize,
     detected: Layout,
     layout_override: Option<Layout>,
+    /// Members of the top-level object already found by a dotless path: per
+    /// slot, the address of the path looked up and 1 + the tape index of its
+    /// value (0: empty). A rule set reads the same few fields many times per
+    /// event (SigmaHQ: `CommandLine` about 30 times per process creation),
+    /// always through the same `&'static str` of its path table, so a hit
+    /// skips the walk over the members. A hit is trusted only after the
+    /// member's key bytes are compared with the path (another string may
+    /// live at an address later), and only keys found exactly once are
+    /// kept. Emptied by every parse. Atomics (relaxed: plain loads and
+    /// stores) keep the event `Sync`; a slot read while another thread
+    /// writes it can only pair an address with another cached value of the
+    /// same event, which the key comparison rejects.
+    members: MemberCache,
 }
+
+/// The slots of [`JsonEvent`]'s member cache. A clone starts empty (always
+/// correct: the cache only saves walks).
+#[derive(Default)]
+struct MemberCache([(AtomicUsize, AtomicU32); MEMBER_SLOTS]);
+
+impl Clone for MemberCache {
+    fn clone(&self) -> Self {
+        MemberCache::default()
+    }
+}
+
+impl fmt::Debug for MemberCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("MemberCache")
+    }
+}
+
+/// Slots of [`JsonEvent`]'s member cache.
+const MEMBER_SLOTS: usize = 16;
 
 impl Default for JsonEvent {
     fn default() -> Self {
@@ -227,6 +261,7 @@ impl JsonEvent {
             max_depth: depth.max(1),
             detected: Layout::Flat,
             layout_override: None,
+            members: Default::default(),
         }
     }
 
@@ -241,6 +276,10 @@ impl JsonEvent {
         self.scratch.clear();
         self.stack.clear();
         self.detected = Layout::Flat;
+        for (address, value) in &mut self.members.0 {
+            *address.get_mut() = 0;
+            *value.get_mut() = 0;
+        }
 
         let text = core::str::from_utf8(line)
             .map_err(|e| JsonError::new(e.valid_up_to(), "invalid UTF-8"))?;
@@ -581,6 +620,65 @@ impl JsonEvent {
     }
 }
 
+/// What [`JsonEvent::top_level_member`] found.
+enum Member {
+    /// The key occurs once in the top-level object; its value's tape index.
+    Once(usize),
+    /// The key is in no member of the top-level object.
+    Absent,
+    /// Anything else (a dotted path, a repeated key, a top level that is not
+    /// an object): the general lookup decides.
+    Other,
+}
+
+impl JsonEvent {
+    /// The top-level member `path` when the path has no dot, through the
+    /// member cache. A dotless path can only name a key of the top-level
+    /// object (no `Event.EventData` fallback applies to it), so `Absent`
+    /// and `Once` are the general lookup's answers too.
+    #[inline]
+    fn top_level_member(&self, path: &str) -> Member {
+        let p = path.as_bytes();
+        if self.tape[0].kind != Kind::Object || memchr::memchr(b'.', p).is_some() {
+            return Member::Other;
+        }
+        let address = p.as_ptr() as usize;
+        let slot = &self.members.0[(address >> 3 ^ p.len()) % MEMBER_SLOTS];
+        let (cached, value) = (slot.0.load(Relaxed), slot.1.load(Relaxed));
+        if cached == address && value != 0 {
+            let value = value as usize - 1;
+            if self.key_bytes(value - 1) == p {
+                return Member::Once(value);
+            }
+        }
+        // The member walk of `lookup_at`, counting the matches.
+        let end = self.tape[0].a as usize;
+        let tape = self.tape.get(..end).unwrap_or_default();
+        let fp = key_fingerprint(p);
+        let mut hit = None;
+        let mut j = 1;
+        while j < tape.len() {
+            let value = j + 1;
+            if tape[j].fp == fp && self.key_bytes(j) == p {
+                if hit.is_some() {
+                    return Member::Other;
+                }
+                hit = Some(value);
+            }
+            j = match tape.get(value) {
+                Some(v) if matches!(v.kind, Kind::Object | Kind::Array) => v.a as usize,
+                _ => value + 1,
+            };
+        }
+        let Some(value) = hit else {
+            return Member::Absent;
+        };
+        slot.0.store(address, Relaxed);
+        slot.1.store(value as u32 + 1, Relaxed);
+        Member::Once(value)
+    }
+}
+
 /// Where the evtx-nested layout puts a Windows event's data fields.
 const EVENT_DATA_PREFIX: &str = "Event.EventData.";
 
@@ -647,6 +745,14 @@ impl Event for JsonEvent {
     fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
         if self.tape.is_empty() {
             return false;
+        }
+        match self.top_level_member(path) {
+            Member::Once(value) => {
+                self.emit_values(value, visit);
+                return true;
+            }
+            Member::Absent => return false,
+            Member::Other => {}
         }
         let mut found = false;
         if self.lookup_at(0, path, visit, &mut found) {
@@ -1658,6 +1764,44 @@ mod tests {
             !e.any_value(&mut |v| v == Value::Str("a")),
             "keys are not values"
         );
+    }
+
+    #[test]
+    fn the_member_cache_gives_the_walk_s_answers() {
+        static IMAGE: &str = "Image";
+        let mut e = JsonEvent::new();
+        e.parse(br#"{"Image": "a.exe", "CommandLine": "x", "Dup": 1, "Dup": 2}"#)
+            .unwrap();
+        for _ in 0..3 {
+            assert_eq!(get(&e, IMAGE), strs(&["s:a.exe"]));
+            assert_eq!(
+                get(&e, "Dup"),
+                strs(&["n:1", "n:2"]),
+                "a repeated key: every value"
+            );
+            assert_eq!(get(&e, "Missing"), None);
+        }
+        // The next event puts the key elsewhere, or leaves it out.
+        e.parse(br#"{"X": {"Image": "no"}, "Image": ["b.exe", "c.exe"]}"#)
+            .unwrap();
+        assert_eq!(get(&e, IMAGE), strs(&["s:b.exe", "s:c.exe"]));
+        e.parse(br#"{"CommandLine": "y"}"#).unwrap();
+        assert_eq!(get(&e, IMAGE), None);
+        // Same address and length, other text: the key bytes decide.
+        let mut path = String::from("Image");
+        e.parse(br#"{"Image": "d.exe", "Other": "o"}"#).unwrap();
+        assert_eq!(get(&e, &path), strs(&["s:d.exe"]));
+        path.replace_range(.., "Other");
+        assert_eq!(get(&e, &path), strs(&["s:o"]));
+        // A visitor that stops early, and escaped keys.
+        e.parse(br#"{"K\u0065y": [1, 2]}"#).unwrap();
+        let mut seen = 0;
+        assert!(e.lookup("Key", &mut |_| {
+            seen += 1;
+            true
+        }));
+        assert_eq!(seen, 1);
+        assert_eq!(get(&e, "Key"), strs(&["n:1", "n:2"]));
     }
 
     #[test]
