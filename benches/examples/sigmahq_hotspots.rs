@@ -5,6 +5,10 @@
 //! ```text
 //! cargo run --release -p detect-benches --no-default-features --features sigmahq --example sigmahq_hotspots
 //! ```
+//!
+//! With the argument `pass N`, it instead scans the whole corpus in order N
+//! times (as the criterion bench does, caches cold per event) and prints the
+//! median pass in ns/event: a quick A/B check between two builds.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -24,6 +28,11 @@ fn text(event: &detect::JsonEvent, path: &str) -> String {
 
 fn main() {
     let corpus = Corpus::load();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("pass") {
+        let passes = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(15);
+        return whole_passes(&corpus, passes);
+    }
     let mut groups: BTreeMap<(String, String), (u64, f64)> = BTreeMap::new();
     let mut total = 0.0;
     let mut per_event = Vec::with_capacity(corpus.len());
@@ -65,4 +74,27 @@ fn main() {
             ns / *n as f64
         );
     }
+}
+
+/// `passes` whole passes over the corpus; prints the median in ns/event.
+fn whole_passes(corpus: &Corpus, passes: usize) {
+    let mut times = Vec::with_capacity(passes);
+    let mut matches = 0usize;
+    for _ in 0..passes.max(1) {
+        let start = Instant::now();
+        for event in &corpus.events {
+            SigmaHqWindows::scan(event, |_| matches += 1);
+        }
+        times.push(start.elapsed().as_secs_f64() * 1e9 / corpus.len() as f64);
+    }
+    times.sort_by(f64::total_cmp);
+    println!(
+        "{} passes over {} events: median {:.0} ns/event (min {:.0}, max {:.0}); {} matches",
+        times.len(),
+        corpus.len(),
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1],
+        matches
+    );
 }

@@ -66,9 +66,13 @@ pub struct Corpus {
 
 impl Corpus {
     /// `windows-samples.ndjson` when present; otherwise prints why and
-    /// returns [`Corpus::synthetic`].
+    /// returns [`Corpus::synthetic`]. The environment variable
+    /// `DETECT_BENCH_EVENTS` names another NDJSON file instead (to profile
+    /// one kind of event, say).
     pub fn load() -> Corpus {
-        let path = windows_samples_path();
+        let path = std::env::var_os("DETECT_BENCH_EVENTS")
+            .map(PathBuf::from)
+            .unwrap_or_else(windows_samples_path);
         match std::fs::read_to_string(&path) {
             Ok(text) => Corpus::from_lines(
                 path.display().to_string(),
