@@ -75,6 +75,17 @@ impl Pack {
         matches!(self, Pack::Builtin)
     }
 
+    /// Builds the compiled pack's automata and regexes now, before the first
+    /// event (the run-time `--sigma` path has nothing to build).
+    pub(crate) fn warm_up(&self) {
+        match self {
+            Pack::Builtin => Builtin::warm_up(),
+            #[cfg(feature = "sigmahq")]
+            Pack::SigmaHq => detect_sigmahq::SigmaHqWindows::warm_up(),
+            Pack::Sigma(_) => {}
+        }
+    }
+
     /// Calls `sink` for every stateless rule that matches `event`, in rule order.
     pub(crate) fn scan<E: Event + ?Sized>(
         &self,

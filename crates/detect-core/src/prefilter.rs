@@ -58,9 +58,14 @@ use crate::event::{Event, Value};
 /// documentation for the measurements behind it).
 pub const DFA_MAX_ATOMS: usize = 4_000;
 
-/// Largest number of atoms of one field given a SIMD first pass (Teddy, in
-/// the aho-corasick crate, takes at most 64 patterns).
-pub const QUICK_MAX_ATOMS: usize = 64;
+/// Atoms per packed searcher of the first pass (Teddy, in the aho-corasick
+/// crate, takes at most 64 patterns).
+pub const TEDDY_MAX_ATOMS: usize = 64;
+
+/// Largest number of atoms of one field given a SIMD first pass: up to four
+/// packed searchers of [`TEDDY_MAX_ATOMS`] each run over the same lowercased
+/// chunk (see the module documentation for the measurements behind it).
+pub const QUICK_MAX_ATOMS: usize = 4 * TEDDY_MAX_ATOMS;
 
 /// The non-ASCII characters that some matcher takes for an ASCII letter
 /// (see the module documentation): a value holding one marks every variant
@@ -122,9 +127,8 @@ struct FieldScanner {
     /// the event is scanned.
     every_value: bool,
     automaton: Option<AhoCorasick>,
-    /// The first pass, if the field has few atoms: a packed searcher over
-    /// the ASCII-lowercased atoms, and the longest atom's length.
-    quick: Option<(packed::Searcher, usize)>,
+    /// The first pass, if the field has few enough atoms.
+    quick: Option<Quick>,
     targets: &'static [&'static [u32]],
 }
 
@@ -153,7 +157,14 @@ impl Prefilter {
                     })
                     .build(f.atoms)
                     .ok(),
-                quick: quick_searcher(f.atoms),
+                quick: quick_searcher(
+                    f.atoms,
+                    if f.path == crate::atoms::KEYWORDS {
+                        QUICK_MAX_ATOMS
+                    } else {
+                        TEDDY_MAX_ATOMS
+                    },
+                ),
                 targets: f.targets,
             })
             .collect();
@@ -198,14 +209,14 @@ impl FieldScanner {
             event.lookup(self.path, &mut visit);
             return;
         }
-        if let (Some((searcher, longest)), Some(_)) = (&self.quick, &self.automaton) {
+        if let (Some(quick), Some(_)) = (&self.quick, &self.automaton) {
             // Every value, lowercased, goes into one stream (values apart by
             // a NUL byte, which no atom of a first pass holds): one packed
             // search per kilobyte rather than one per value. An event with
             // `value_texts` (a `JsonEvent`: its line and decoded escaped
             // strings) streams those instead of walking its values. Only
             // when some atom occurs are the values scanned one by one.
-            let mut stream = QuickStream::new(searcher, *longest);
+            let mut stream = QuickStream::new(quick);
             if !event.value_texts(&mut |text| stream.push_value(text)) {
                 event.any_value(&mut |v: Value<'_>| {
                     v.with_text(|text| stream.push_value(text));
@@ -224,7 +235,7 @@ impl FieldScanner {
         match &self.automaton {
             Some(ac) if !folds_into_ascii(text.as_bytes()) => {
                 let start = match &self.quick {
-                    Some((searcher, longest)) => match leftmost(searcher, *longest, text) {
+                    Some(quick) => match quick.leftmost(text) {
                         Some(start) => start,
                         None => return,
                     },
@@ -243,45 +254,77 @@ impl FieldScanner {
     }
 }
 
-/// The first-pass searcher of a field's atoms, if there are few enough and
-/// the platform has a packed searcher.
-fn quick_searcher(atoms: &[&str]) -> Option<(packed::Searcher, usize)> {
-    if atoms.is_empty() || atoms.len() > QUICK_MAX_ATOMS || atoms.iter().any(|a| a.contains('\0')) {
+/// The first pass of one field: packed searchers over its ASCII-lowercased
+/// atoms (sorted, so that atoms sharing a prefix share a searcher), and the
+/// longest atom's length.
+#[derive(Debug)]
+struct Quick {
+    searchers: Vec<packed::Searcher>,
+    longest: usize,
+}
+
+/// The first pass of a field's atoms, if there are few enough and the
+/// platform has a packed searcher.
+fn quick_searcher(atoms: &[&str], max_atoms: usize) -> Option<Quick> {
+    if atoms.is_empty() || atoms.len() > max_atoms || atoms.iter().any(|a| a.contains('\0')) {
         return None;
     }
     let longest = atoms.iter().map(|a| a.len()).max()?;
     if longest > FIELD_CHUNK / 2 {
         return None;
     }
-    let mut builder = packed::Config::new().builder();
-    for a in atoms {
-        builder.add(a.to_ascii_lowercase());
-    }
-    builder.build().map(|s| (s, longest))
+    let mut lower: Vec<String> = atoms.iter().map(|a| a.to_ascii_lowercase()).collect();
+    lower.sort_unstable();
+    lower.dedup();
+    let searchers = lower
+        .chunks(TEDDY_MAX_ATOMS)
+        .map(|chunk| {
+            let mut builder = packed::Config::new().builder();
+            builder.extend(chunk);
+            builder.build()
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(Quick { searchers, longest })
 }
 
-/// Where the leftmost atom occurrence in `text` starts (ASCII case folded),
-/// scanning an ASCII-lowercased copy chunk by chunk; consecutive chunks
-/// overlap by `longest - 1` bytes so that every occurrence lies whole in
-/// one chunk, and the first chunk with a match holds the leftmost one.
-#[inline]
-fn leftmost(searcher: &packed::Searcher, longest: usize, text: &str) -> Option<usize> {
-    let bytes = text.as_bytes();
-    let mut buf = [0u8; FIELD_CHUNK];
-    let mut pos = 0;
-    loop {
-        let end = (pos + FIELD_CHUNK).min(bytes.len());
-        let chunk = &mut buf[..end - pos];
-        for (d, s) in chunk.iter_mut().zip(&bytes[pos..end]) {
-            *d = s.to_ascii_lowercase();
+impl Quick {
+    /// Where the leftmost occurrence of any atom in `haystack` starts.
+    #[inline]
+    fn find(&self, haystack: &[u8]) -> Option<usize> {
+        match &self.searchers[..] {
+            [one] => one.find(haystack).map(|m| m.start()),
+            many => many
+                .iter()
+                .filter_map(|s| s.find(haystack))
+                .map(|m| m.start())
+                .min(),
         }
-        if let Some(m) = searcher.find(&*chunk) {
-            return Some(pos + m.start());
+    }
+
+    /// Where the leftmost atom occurrence in `text` starts (ASCII case
+    /// folded), scanning an ASCII-lowercased copy chunk by chunk; consecutive
+    /// chunks overlap by `longest - 1` bytes so that every occurrence lies
+    /// whole in one chunk, and the first chunk with a match holds the
+    /// leftmost one.
+    #[inline]
+    fn leftmost(&self, text: &str) -> Option<usize> {
+        let bytes = text.as_bytes();
+        let mut buf = [0u8; FIELD_CHUNK];
+        let mut pos = 0;
+        loop {
+            let end = (pos + FIELD_CHUNK).min(bytes.len());
+            let chunk = &mut buf[..end - pos];
+            for (d, s) in chunk.iter_mut().zip(&bytes[pos..end]) {
+                *d = s.to_ascii_lowercase();
+            }
+            if let Some(start) = self.find(chunk) {
+                return Some(pos + start);
+            }
+            if end == bytes.len() {
+                return None;
+            }
+            pos = end - (self.longest - 1);
         }
-        if end == bytes.len() {
-            return None;
-        }
-        pos = end - (longest - 1);
     }
 }
 
@@ -290,7 +333,7 @@ fn leftmost(searcher: &packed::Searcher, longest: usize, text: &str) -> Option<u
 /// it fills (keeping its last `longest - 1` bytes, so that no occurrence is
 /// cut in two).
 struct QuickStream<'a> {
-    searcher: &'a packed::Searcher,
+    quick: &'a Quick,
     keep: usize,
     buf: [u8; QUICK_CHUNK],
     len: usize,
@@ -301,10 +344,10 @@ struct QuickStream<'a> {
 }
 
 impl<'a> QuickStream<'a> {
-    fn new(searcher: &'a packed::Searcher, longest: usize) -> Self {
+    fn new(quick: &'a Quick) -> Self {
         QuickStream {
-            searcher,
-            keep: longest - 1,
+            quick,
+            keep: quick.longest - 1,
             buf: [0; QUICK_CHUNK],
             len: 0,
             found: false,
@@ -331,7 +374,7 @@ impl<'a> QuickStream<'a> {
             self.len += n;
             bytes = &bytes[n..];
             if self.len == QUICK_CHUNK {
-                if self.searcher.find(&self.buf[..]).is_some() {
+                if self.quick.find(&self.buf[..]).is_some() {
                     self.found = true;
                     return;
                 }
@@ -343,7 +386,7 @@ impl<'a> QuickStream<'a> {
 
     /// Whether some atom occurs in the values pushed.
     fn finish(&mut self) -> bool {
-        self.found || self.searcher.find(&self.buf[..self.len]).is_some()
+        self.found || self.quick.find(&self.buf[..self.len]).is_some()
     }
 }
 
@@ -468,6 +511,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_first_pass_of_several_searchers_finds_every_atom_and_the_leftmost() {
+        // 200 keyword atoms: four packed searchers (fields get one, see
+        // `Prefilter::new`). Every atom is found alone, at chunk boundaries
+        // of the stream; with two atoms of different searchers in one value,
+        // the automaton sees both.
+        let atoms: &'static [&'static str] = Vec::leak(
+            (0..200)
+                .map(|i| &*String::leak(format!("{}q{i:03}", ["Ab", "zZ", "m/"][i % 3])))
+                .collect(),
+        );
+        let targets: &'static [&'static [u32]] =
+            Vec::leak((0..200u32).map(|i| &*Vec::leak(vec![i])).collect());
+        let fields: &'static [FieldAtoms] = Vec::leak(vec![FieldAtoms {
+            path: crate::atoms::KEYWORDS,
+            atoms,
+            targets,
+        }]);
+        let pf = Prefilter::new(fields);
+        let quick = pf.fields[0]
+            .quick
+            .as_ref()
+            .expect("200 atoms get a first pass");
+        assert_eq!(quick.searchers.len(), 4);
+        let field: &'static [FieldAtoms] = Vec::leak(vec![FieldAtoms {
+            path: "F",
+            atoms,
+            targets,
+        }]);
+        assert!(Prefilter::new(field).fields[0].quick.is_none());
+        let bits_of = |text: &str| {
+            let ev = JsonEvent::parse_str(&serde_json::json!({ "F": text }).to_string()).unwrap();
+            let mut bits = [0u64; 4];
+            pf.mark(&ev, &mut bits);
+            let mut out = Vec::new();
+            for_each_bit(&bits, |i| out.push(i));
+            out
+        };
+        for (i, atom) in atoms.iter().enumerate() {
+            for at in [0, QUICK_CHUNK - 20, QUICK_CHUNK - 17, QUICK_CHUNK + 1] {
+                let mut text = "-".repeat(QUICK_CHUNK + 20);
+                text.replace_range(at..at + atom.len(), &atom.to_uppercase());
+                assert_eq!(bits_of(&text), vec![i], "{atom} at {at}");
+            }
+        }
+        assert_eq!(
+            bits_of(&format!("x {} y {} z", atoms[199], atoms[0])),
+            vec![0, 199]
+        );
+        assert_eq!(
+            bits_of(&format!("{}{}", atoms[64], atoms[130])),
+            vec![64, 130]
+        );
+        assert_eq!(bits_of("Abq20 zZq00 m/q1"), Vec::<usize>::new());
     }
 
     #[test]

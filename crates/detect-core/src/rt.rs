@@ -343,17 +343,26 @@ impl ContainsSet {
         if crate::matcher::has_nonascii_folding_to_ascii(t.as_bytes()) {
             return one_by_one();
         }
-        let automaton = self.automaton.get_or_init(|| {
+        match self.automaton() {
+            Some(ac) => ac.is_match(t),
+            None => one_by_one(),
+        }
+    }
+
+    /// Builds the automaton now rather than at the first match (see the
+    /// generated `warm_up`).
+    pub fn warm_up(&self) {
+        self.automaton();
+    }
+
+    fn automaton(&self) -> &Option<aho_corasick::AhoCorasick> {
+        self.automaton.get_or_init(|| {
             aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(aho_corasick::MatchKind::LeftmostFirst)
                 .build(self.needles)
                 .ok()
-        });
-        match automaton {
-            Some(ac) => ac.is_match(t),
-            None => one_by_one(),
-        }
+        })
     }
 }
 
@@ -387,6 +396,12 @@ pub fn field_cidr_any<E: Event + ?Sized>(e: &E, path: &str, nets: &[(bool, u128,
 #[inline(never)]
 pub fn keyword_str<E: Event + ?Sized>(e: &E, test: &StrTest) -> bool {
     any_value_text(e, |t| test.matches(t))
+}
+
+/// Compiles the regex into `cell` now rather than at its first use (see the
+/// generated `warm_up`).
+pub fn warm_regex(cell: &std::sync::OnceLock<Regex>, pattern: &str) {
+    cell.get_or_init(|| compile_regex(pattern));
 }
 
 /// Some value at `path` matches the regex, compiled on first use into `cell`.

@@ -79,4 +79,8 @@ pub trait CompiledRuleSet {
 
     /// The IR of the rule set (built at run time; not for the hot path).
     fn ir() -> RuleSet;
+
+    /// Builds what `scan` otherwise builds on first use (prefilter automata,
+    /// regexes, `contains` sets), so that the first events are not slower.
+    fn warm_up();
 }

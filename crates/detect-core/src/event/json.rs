@@ -59,6 +59,13 @@ fn key_fingerprint(key: &[u8]) -> u16 {
     ((n as u16 & 0x3F) << 10) | ((ends & 0x1F) << 5) | (mid & 0x1F)
 }
 
+/// Whether two keys are equal: a plain loop, since keys are short and a
+/// `memcmp` call costs more than comparing them.
+#[inline]
+fn key_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 /// Kind of a tape node.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
@@ -577,7 +584,7 @@ impl JsonEvent {
                     while j < tape.len() {
                         let value = j + 1;
                         if tape[j].fp == fp
-                            && self.key_bytes(j) == p
+                            && key_eq(self.key_bytes(j), p)
                             && self.visit_member(value, path, p.len(), visit, found)
                         {
                             return true;
@@ -647,7 +654,7 @@ impl JsonEvent {
         let (cached, value) = (slot.0.load(Relaxed), slot.1.load(Relaxed));
         if cached == address && value != 0 {
             let value = value as usize - 1;
-            if self.key_bytes(value - 1) == p {
+            if key_eq(self.key_bytes(value - 1), p) {
                 return Member::Once(value);
             }
         }
@@ -659,7 +666,7 @@ impl JsonEvent {
         let mut j = 1;
         while j < tape.len() {
             let value = j + 1;
-            if tape[j].fp == fp && self.key_bytes(j) == p {
+            if tape[j].fp == fp && key_eq(self.key_bytes(j), p) {
                 if hit.is_some() {
                     return Member::Other;
                 }
