@@ -115,7 +115,18 @@ fn char_len_at(s: &str, i: usize) -> usize {
 fn prefix_len_ci(hay: &str, needle: &str) -> Option<usize> {
     let h = hay.as_bytes();
     let n = needle.as_bytes();
+    // Eight ASCII bytes at a time, then byte by byte.
     let mut i = 0;
+    while i + 8 <= n.len() && i + 8 <= h.len() {
+        let (a, b) = (word_at(h, i), word_at(n, i));
+        if (a | b) & HIGH_BITS != 0 {
+            break;
+        }
+        if ascii_lower_word(a) != b {
+            return None;
+        }
+        i += 8;
+    }
     // Lockstep over ASCII bytes: both prefixes are whole characters.
     while i < n.len() {
         let b = n[i];
@@ -141,6 +152,58 @@ fn prefix_len_ci(hay: &str, needle: &str) -> Option<usize> {
         pos += hc.len_utf8();
     }
     Some(pos)
+}
+
+/// The top bit of every byte of a word.
+const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+
+/// The 8 bytes of `b` at `i` as a little-endian word (`i + 8 <= b.len()`).
+#[inline]
+fn word_at(b: &[u8], i: usize) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[i..i + 8]);
+    u64::from_le_bytes(w)
+}
+
+/// Every ASCII upper-case letter of the word's bytes lowered, every other
+/// byte as it is (eight `to_ascii_lowercase` at once).
+#[inline]
+fn ascii_lower_word(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = x & (0x7F * ONES);
+    // Per byte, the top bit says: low 7 bits >= 'A', and > 'Z'.
+    let ge_a = low7 + (0x80 - u64::from(b'A')) * ONES;
+    let gt_z = low7 + (0x7F - u64::from(b'Z')) * ONES;
+    let upper = (ge_a ^ gt_z) & !x & HIGH_BITS;
+    x | (upper >> 2)
+}
+
+/// Whether `h` equals `folded` ignoring ASCII case, where every ASCII
+/// letter of `folded` is lower case (a needle folded with [`fold`], a
+/// lowercase name): `eq_ignore_ascii_case` eight bytes at a time.
+///
+/// ```
+/// use detect_core::matcher::eq_ascii_ci_folded;
+/// assert!(eq_ascii_ci_folded(b"Microsoft-Windows-Sysmon/Operational", b"microsoft-windows-sysmon/operational"));
+/// assert!(!eq_ascii_ci_folded(b"Security", b"securitx"));
+/// assert!(!eq_ascii_ci_folded(b"Security", b"security "));
+/// ```
+#[inline]
+pub fn eq_ascii_ci_folded(h: &[u8], folded: &[u8]) -> bool {
+    if h.len() != folded.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i + 8 <= h.len() {
+        if ascii_lower_word(word_at(h, i)) != word_at(folded, i) {
+            return false;
+        }
+        i += 8;
+    }
+    h[i..]
+        .iter()
+        .zip(&folded[i..])
+        .all(|(a, b)| a.to_ascii_lowercase() == *b)
 }
 
 /// ASCII case-insensitive byte search of a non-empty, folded ASCII needle.
@@ -184,7 +247,7 @@ fn find_anchored(h: &[u8], n: &[u8], ci: bool) -> Option<usize> {
         };
         let s = pos + off - k;
         let candidate = &h[s..s + n.len()];
-        if (ci && candidate.eq_ignore_ascii_case(n)) || (!ci && candidate == n) {
+        if (ci && eq_ascii_ci_folded(candidate, n)) || (!ci && candidate == n) {
             return Some(s);
         }
         pos += off + 1;
@@ -1009,6 +1072,63 @@ pub fn time_part(hay: &str, part: TimePart) -> Option<i64> {
 mod tests {
     use super::GlobTok::{AnyChar, AnyRun, Lit};
     use super::*;
+
+    #[test]
+    fn word_at_a_time_ascii_folding_agrees_with_bytewise() {
+        // Every byte value through the word lowering, at every lane.
+        for b in 0..=255u8 {
+            for lane in 0..8 {
+                let mut w = [b'x'; 8];
+                w[lane] = b;
+                let mut expected = w;
+                expected[lane] = b.to_ascii_lowercase();
+                assert_eq!(
+                    ascii_lower_word(u64::from_le_bytes(w)),
+                    u64::from_le_bytes(expected),
+                    "byte {b:#04x} in lane {lane}"
+                );
+            }
+        }
+        // Equality, prefix, suffix and search against byte-wise versions,
+        // over strings of every length up to 40 that differ in case, in
+        // one byte, or by a non-ASCII character, at every position.
+        let base = r"C:\Windows\System32\WindowsPowerShell\v1.0\";
+        for len in 0..=40 {
+            let hay: String = base.chars().take(len).collect();
+            let folded = fold(&hay);
+            assert!(eq_ascii_ci_folded(hay.as_bytes(), folded.as_bytes()));
+            assert!(eq_ci(&hay, &folded) && starts_with_ci(&hay, &folded));
+            for at in 0..len {
+                for replacement in ["X", "é", "\u{212A}"] {
+                    let mut other = folded.clone().into_bytes();
+                    other.truncate(at);
+                    let mut other = String::from_utf8(other).unwrap();
+                    other.push_str(&fold(replacement));
+                    other.push_str(&folded[at + 1..]);
+                    let naive = hay.as_bytes().eq_ignore_ascii_case(other.as_bytes());
+                    if other.is_ascii() {
+                        assert_eq!(
+                            eq_ascii_ci_folded(hay.as_bytes(), other.as_bytes()),
+                            naive,
+                            "{hay:?} {other:?}"
+                        );
+                    }
+                    let by_chars = hay.chars().map(fold_char).eq(other.chars());
+                    assert_eq!(eq_ci(&hay, &other), by_chars, "{hay:?} {other:?}");
+                    let prefix = hay
+                        .chars()
+                        .map(fold_char)
+                        .collect::<String>()
+                        .starts_with(&other);
+                    assert_eq!(starts_with_ci(&hay, &other), prefix, "{hay:?} {other:?}");
+                    let found = hay.to_ascii_lowercase().contains(&other);
+                    if other.is_ascii() && !other.is_empty() {
+                        assert_eq!(contains_ci(&hay, &other), found, "{hay:?} {other:?}");
+                    }
+                }
+            }
+        }
+    }
 
     // ---- helpers -----------------------------------------------------------
 

@@ -157,7 +157,7 @@ pub fn channel_of<E: Event + ?Sized>(
             let t = text.as_bytes();
             channels
                 .iter()
-                .position(|c| c.len() == t.len() && c.as_bytes().eq_ignore_ascii_case(t))
+                .position(|c| crate::matcher::eq_ascii_ci_folded(t, c.as_bytes()))
         } else {
             channels.iter().position(|c| crate::matcher::eq_ci(text, c))
         }

@@ -646,17 +646,23 @@ impl JsonEvent {
     #[inline]
     fn top_level_member(&self, path: &str) -> Member {
         let p = path.as_bytes();
-        if self.tape[0].kind != Kind::Object || memchr::memchr(b'.', p).is_some() {
+        if self.tape[0].kind != Kind::Object {
             return Member::Other;
         }
         let address = p.as_ptr() as usize;
         let slot = &self.members.0[(address >> 3 ^ p.len()) % MEMBER_SLOTS];
         let (cached, value) = (slot.0.load(Relaxed), slot.1.load(Relaxed));
         if cached == address && value != 0 {
+            // Only dotless paths are cached, so a key equal to `p` means
+            // `p` has no dot.
             let value = value as usize - 1;
             if key_eq(self.key_bytes(value - 1), p) {
                 return Member::Once(value);
             }
+        }
+        // Paths are short: a plain loop beats a `memchr` call.
+        if p.contains(&b'.') {
+            return Member::Other;
         }
         // The member walk of `lookup_at`, counting the matches.
         let end = self.tape[0].a as usize;
