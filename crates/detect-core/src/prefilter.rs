@@ -201,8 +201,9 @@ impl Prefilter {
 impl FieldScanner {
     #[inline]
     fn mark<E: Event + ?Sized>(&self, event: &E, candidates: &mut [u64]) {
+        let ascii = event.all_ascii();
         let mut visit = |v: Value<'_>| {
-            v.with_text(|text| self.mark_text(text, candidates));
+            v.with_text(|text| self.mark_text(text, ascii, candidates));
             false
         };
         if !self.every_value {
@@ -216,7 +217,7 @@ impl FieldScanner {
             // `value_texts` (a `JsonEvent`: its line and decoded escaped
             // strings) streams those instead of walking its values. Only
             // when some atom occurs are the values scanned one by one.
-            let mut stream = QuickStream::new(quick);
+            let mut stream = QuickStream::new(quick, ascii);
             if !event.value_texts(&mut |text| stream.push_value(text)) {
                 event.any_value(&mut |v: Value<'_>| {
                     v.with_text(|text| stream.push_value(text));
@@ -230,10 +231,12 @@ impl FieldScanner {
         event.any_value(&mut visit);
     }
 
+    /// Marks the variants of the atoms in `text` (`ascii`: the event's
+    /// values are known to be ASCII).
     #[inline]
-    fn mark_text(&self, text: &str, candidates: &mut [u64]) {
+    fn mark_text(&self, text: &str, ascii: bool, candidates: &mut [u64]) {
         match &self.automaton {
-            Some(ac) if !folds_into_ascii(text.as_bytes()) => {
+            Some(ac) if ascii || !folds_into_ascii(text.as_bytes()) => {
                 let start = match &self.quick {
                     Some(quick) => match quick.leftmost(text) {
                         Some(start) => start,
@@ -341,11 +344,14 @@ struct QuickStream<'a> {
     /// ASCII, [`FOLDS_INTO_ASCII`], which the byte search cannot see): scan
     /// every value.
     found: bool,
+    /// The event's values are known to be ASCII: no such character.
+    ascii: bool,
 }
 
 impl<'a> QuickStream<'a> {
-    fn new(quick: &'a Quick) -> Self {
+    fn new(quick: &'a Quick, ascii: bool) -> Self {
         QuickStream {
+            ascii,
             quick,
             keep: quick.longest - 1,
             buf: [0; QUICK_CHUNK],
@@ -356,7 +362,7 @@ impl<'a> QuickStream<'a> {
 
     #[inline]
     fn push_value(&mut self, text: &str) {
-        if folds_into_ascii(text.as_bytes()) {
+        if !self.ascii && folds_into_ascii(text.as_bytes()) {
             self.found = true;
             return;
         }

@@ -480,6 +480,10 @@ impl<E: Event + ?Sized> Event for AsDyn<'_, E> {
     fn value_texts(&self, visit: &mut dyn FnMut(&str)) -> bool {
         self.0.value_texts(visit)
     }
+    #[inline]
+    fn all_ascii(&self) -> bool {
+        self.0.all_ascii()
+    }
 }
 
 /// The event's time in milliseconds since the Unix epoch, read from the single

@@ -194,6 +194,8 @@ pub struct JsonEvent {
     buf: String,
     /// The document, in order.
     tape: Vec<Node>,
+    /// The line and every decoded string are ASCII ([`Event::all_ascii`]).
+    ascii: bool,
     /// Decoded strings that contained escapes.
     scratch: String,
     /// Tape indices of the containers open while parsing.
@@ -263,6 +265,7 @@ impl JsonEvent {
         JsonEvent {
             buf: String::new(),
             tape: Vec::new(),
+            ascii: false,
             scratch: String::new(),
             stack: Vec::new(),
             max_depth: depth.max(1),
@@ -283,6 +286,7 @@ impl JsonEvent {
         self.scratch.clear();
         self.stack.clear();
         self.detected = Layout::Flat;
+        self.ascii = false;
         for (address, value) in &mut self.members.0 {
             *address.get_mut() = 0;
             *value.get_mut() = 0;
@@ -313,6 +317,7 @@ impl JsonEvent {
             return Err(e);
         }
         self.detected = self.detect_layout();
+        self.ascii = self.buf.is_ascii() && self.scratch.is_ascii();
         Ok(())
     }
 
@@ -787,6 +792,11 @@ impl Event for JsonEvent {
         visit(&self.buf);
         visit(&self.scratch);
         true
+    }
+
+    /// Known while parsing: the line and the decoded escaped strings.
+    fn all_ascii(&self) -> bool {
+        self.ascii
     }
 }
 

@@ -156,6 +156,21 @@ pub trait Event {
         let _ = visit;
         false
     }
+
+    /// True when every value's text is known to be ASCII (false, the
+    /// default, when unknown). Lets the prefilter skip its per-value check
+    /// for the few non-ASCII characters that fold into ASCII letters. A
+    /// [`crate::JsonEvent`] knows it from parsing.
+    ///
+    /// ```
+    /// use detect_core::{Event, JsonEvent};
+    /// assert!(JsonEvent::parse_str(r#"{"a": "C:\\x", "n": [1, true]}"#).unwrap().all_ascii());
+    /// assert!(!JsonEvent::parse_str(r#"{"a": "caf\u00e9"}"#).unwrap().all_ascii());
+    /// assert!(!JsonEvent::parse_str(r#"{"a": "café"}"#).unwrap().all_ascii());
+    /// ```
+    fn all_ascii(&self) -> bool {
+        false
+    }
 }
 
 impl<E: Event + ?Sized> Event for &E {
@@ -170,6 +185,9 @@ impl<E: Event + ?Sized> Event for &E {
     }
     fn value_texts(&self, visit: &mut dyn FnMut(&str)) -> bool {
         (**self).value_texts(visit)
+    }
+    fn all_ascii(&self) -> bool {
+        (**self).all_ascii()
     }
 }
 
