@@ -36,6 +36,6 @@ pub mod ruleset;
 pub mod sequence;
 pub mod sigma;
 
-pub use event::{Event, Value, json::JsonEvent};
+pub use event::{Event, Single, Value, json::JsonEvent};
 pub use layout::Layout;
 pub use ruleset::{CompiledRuleSet, LogSourceInfo, RuleInfo};

@@ -52,7 +52,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind, packed};
 
-use crate::event::{Event, Value};
+use crate::event::{Event, Single, Value};
 
 /// Largest number of atoms of one field compiled to a DFA (see the module
 /// documentation for the measurements behind it).
@@ -207,7 +207,15 @@ impl FieldScanner {
             false
         };
         if !self.every_value {
-            event.lookup(self.path, &mut visit);
+            match event.single(self.path) {
+                Single::One(v) => {
+                    v.with_text(|text| self.mark_text(text, ascii, candidates));
+                }
+                Single::Absent => {}
+                Single::Ask => {
+                    event.lookup(self.path, &mut visit);
+                }
+            }
             return;
         }
         if let (Some(quick), Some(_)) = (&self.quick, &self.automaton) {

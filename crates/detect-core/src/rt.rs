@@ -4,12 +4,17 @@
 //! helper walks the value(s) of one field through [`Event::lookup`] and stops
 //! at the first value that satisfies the test, without allocating.
 
-use crate::event::{Event, Value};
+use crate::event::{Event, Single, Value};
 use crate::ir::{Number, RefKind, RuleSet};
 
 /// True when some value at `path` has text satisfying `f`.
 #[inline]
 pub fn any_text<E: Event + ?Sized>(e: &E, path: &str, mut f: impl FnMut(&str) -> bool) -> bool {
+    match e.single(path) {
+        Single::One(v) => return v.with_text(f).unwrap_or(false),
+        Single::Absent => return false,
+        Single::Ask => {}
+    }
     let mut hit = false;
     e.lookup(path, &mut |v: Value<'_>| {
         hit = v.with_text(&mut f).unwrap_or(false);
@@ -21,6 +26,11 @@ pub fn any_text<E: Event + ?Sized>(e: &E, path: &str, mut f: impl FnMut(&str) ->
 /// True when some value at `path` is a number satisfying `f`.
 #[inline]
 pub fn any_number<E: Event + ?Sized>(e: &E, path: &str, mut f: impl FnMut(Number) -> bool) -> bool {
+    match e.single(path) {
+        Single::One(v) => return v.as_number().is_some_and(f),
+        Single::Absent => return false,
+        Single::Ask => {}
+    }
     let mut hit = false;
     e.lookup(path, &mut |v: Value<'_>| {
         hit = v.as_number().is_some_and(&mut f);
@@ -131,6 +141,11 @@ fn single_text<E: Event + ?Sized, R>(
     path: &str,
     mut f: impl FnMut(&str) -> Option<R>,
 ) -> Result<Option<R>, MultiValued> {
+    match e.single(path) {
+        Single::One(v) => return Ok(v.with_text(f).flatten()),
+        Single::Absent => return Ok(None),
+        Single::Ask => {}
+    }
     let mut count = 0usize;
     let mut out = None;
     e.lookup(path, &mut |v: Value<'_>| {
@@ -254,6 +269,15 @@ pub fn field_str_all<E: Event + ?Sized>(e: &E, path: &str, tests: &[StrTest]) ->
     let tests = &tests[..tests.len().min(64)];
     if tests.is_empty() {
         return true;
+    }
+    match e.single(path) {
+        Single::One(v) => {
+            return v
+                .with_text(|t| tests.iter().all(|test| test.matches(t)))
+                .unwrap_or(false);
+        }
+        Single::Absent => return false,
+        Single::Ask => {}
     }
     let all = u64::MAX >> (64 - tests.len());
     // Most fields hold one value: the tests then run in order and stop at
@@ -483,6 +507,10 @@ impl<E: Event + ?Sized> Event for AsDyn<'_, E> {
     #[inline]
     fn all_ascii(&self) -> bool {
         self.0.all_ascii()
+    }
+    #[inline]
+    fn single(&self, path: &str) -> Single<'_> {
+        self.0.single(path)
     }
 }
 

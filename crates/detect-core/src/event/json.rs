@@ -35,7 +35,7 @@
 use core::fmt;
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
 
-use crate::event::{Event, Value};
+use crate::event::{Event, Single, Value};
 use crate::layout::Layout;
 
 /// Default maximum nesting depth (the top-level object counts as 1).
@@ -797,6 +797,19 @@ impl Event for JsonEvent {
     /// Known while parsing: the line and the decoded escaped strings.
     fn all_ascii(&self) -> bool {
         self.ascii
+    }
+
+    /// A top-level member found by a dotless path (see `top_level_member`)
+    /// holding a scalar; `Ask` for everything else.
+    fn single(&self, path: &str) -> Single<'_> {
+        if self.tape.is_empty() {
+            return Single::Absent;
+        }
+        match self.top_level_member(path) {
+            Member::Once(value) => self.scalar(value).map_or(Single::Ask, Single::One),
+            Member::Absent => Single::Absent,
+            Member::Other => Single::Ask,
+        }
     }
 }
 
@@ -1825,6 +1838,57 @@ mod tests {
         }));
         assert_eq!(seen, 1);
         assert_eq!(get(&e, "Key"), strs(&["n:1", "n:2"]));
+    }
+
+    #[test]
+    fn single_never_disagrees_with_lookup() {
+        let docs = [
+            r##"{"Image": "a.exe", "N": 5, "B": true, "Z": null, "A": [1], "E": [], "O": {"x": 1}, "T": {"#text": "t"}}"##,
+            r#"{"Dup": 1, "Dup": "two", "d.x": "flat dotted", "d": {"x": "nested"}}"#,
+            r#"{"Event": {"System": {"EventID": 1}, "EventData": {"Image": "b.exe"}}}"#,
+            r#"{"K\u0065y": "esc\u0061ped", "": "empty key"}"#,
+        ];
+        let paths = [
+            "Image",
+            "N",
+            "B",
+            "Z",
+            "A",
+            "E",
+            "O",
+            "T",
+            "Dup",
+            "d.x",
+            "d",
+            "Event",
+            "Event.EventData.Image",
+            "Key",
+            "",
+            "Missing",
+            "O.x",
+        ];
+        let mut checked = 0;
+        for doc in docs {
+            let e = JsonEvent::parse_str(doc).unwrap();
+            for path in paths {
+                let mut values = Vec::new();
+                let found = e.lookup(path, &mut |v| {
+                    values.push(format!("{v:?}"));
+                    false
+                });
+                match e.single(path) {
+                    Single::One(v) => {
+                        assert!(found, "{path} in {doc}");
+                        assert_eq!(values, [format!("{v:?}")], "{path} in {doc}");
+                        checked += 1;
+                    }
+                    Single::Absent => assert!(!found, "{path} in {doc}"),
+                    Single::Ask => {}
+                }
+            }
+        }
+        assert!(checked >= 6, "single answers the common case ({checked})");
+        assert_eq!(JsonEvent::new().single("x"), Single::Absent);
     }
 
     #[test]

@@ -157,6 +157,27 @@ pub trait Event {
         false
     }
 
+    /// The value at `path` when it is a single scalar that the event can
+    /// hand out directly, [`Single::Absent`] when the field is missing, and
+    /// [`Single::Ask`] otherwise (several values, an array, or an event
+    /// that does not say: the default). Callers fall back to
+    /// [`Event::lookup`] on `Ask`; the answers never disagree with it. Most
+    /// fields of most events are single scalars, and this spares them the
+    /// visitor callbacks.
+    ///
+    /// ```
+    /// use detect_core::{Event, JsonEvent, Single, Value};
+    /// let ev = JsonEvent::parse_str(r#"{"Image": "a.exe", "Pids": [1, 2], "n": null}"#).unwrap();
+    /// assert_eq!(ev.single("Image"), Single::One(Value::Str("a.exe")));
+    /// assert_eq!(ev.single("n"), Single::One(Value::Null));
+    /// assert_eq!(ev.single("Missing"), Single::Absent);
+    /// assert_eq!(ev.single("Pids"), Single::Ask);
+    /// ```
+    fn single(&self, path: &str) -> Single<'_> {
+        let _ = path;
+        Single::Ask
+    }
+
     /// True when every value's text is known to be ASCII (false, the
     /// default, when unknown). Lets the prefilter skip its per-value check
     /// for the few non-ASCII characters that fold into ASCII letters. A
@@ -189,6 +210,20 @@ impl<E: Event + ?Sized> Event for &E {
     fn all_ascii(&self) -> bool {
         (**self).all_ascii()
     }
+    fn single(&self, path: &str) -> Single<'_> {
+        (**self).single(path)
+    }
+}
+
+/// What [`Event::single`] found at a path.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Single<'a> {
+    /// The field is missing: [`Event::lookup`] would return false.
+    Absent,
+    /// The field holds exactly this value.
+    One(Value<'a>),
+    /// Ask [`Event::lookup`].
+    Ask,
 }
 
 /// Formats a number variant into `buf`. Kept out of line so that the many
