@@ -47,8 +47,19 @@
 //!   before it). Most values contain no atom. Measured with `sigmahq_census`
 //!   (`detect-benches`): the keyword atoms of the one SigmaHQ rule that
 //!   applies to every event (`win_alert_mimikatz_keywords`) had been a
-//!   quarter of all scanning time.
-//! * **Built once**, on first use (the generated code keeps it in a static).
+//!   quarter of all scanning time. Keyword atoms get up to
+//!   [`QUICK_MAX_ATOMS`] (four searchers over the same chunk: SigmaHQ's
+//!   Application channel has 115 keyword atoms, which rarely occur), a
+//!   field at most [`TEDDY_MAX_ATOMS`]: with four searchers for fields too, a
+//!   pass over the SigmaHQ corpus was 3.5% slower (3,480 against 3,350
+//!   ns/event, `sigmahq_hotspots pass`), since most values of fields with
+//!   that many atoms hold one (about 90% of `ParentImage` values) and the
+//!   first pass is then wasted.
+//! * **Characters folding into ASCII are looked for only when needed**: an
+//!   event that knows its values are ASCII ([`Event::all_ascii`]; a
+//!   `JsonEvent` learns it while parsing) skips the per-value check.
+//! * **Built once**, on first use or by the generated `warm_up` (the
+//!   generated code keeps it in a static).
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind, packed};
 
