@@ -9,10 +9,23 @@
 //!
 //! Arguments: the rule set (`builtin`, `gen10`, `gen100`, `gen1000`, and
 //! `gen5000` with the `large` feature; `parse+builtin`, `parse+gen1000` parse
-//! each line in the loop) and the number of passes (default 20).
+//! each line in the loop; `unfiltered-gen100`, `unfiltered-gen1000` run
+//! `scan_unfiltered`) and the number of passes (default 20).
 
 use detect::CompiledRuleSet;
 use detect_benches::Corpus;
+
+/// The same with `scan_unfiltered` (every rule in full).
+#[inline(never)]
+fn unfiltered_passes<R: CompiledRuleSet>(corpus: &Corpus, n: usize) -> usize {
+    let mut hits = 0usize;
+    for _ in 0..n {
+        for event in &corpus.events {
+            R::scan_unfiltered(event, |_| hits += 1);
+        }
+    }
+    hits
+}
 
 #[inline(never)]
 fn passes<R: CompiledRuleSet>(corpus: &Corpus, n: usize) -> usize {
@@ -57,6 +70,8 @@ fn main() {
         "gen10" => passes::<detect_benches::Gen10>(&corpus, n),
         "gen100" => passes::<detect_benches::Gen100>(&corpus, n),
         "gen1000" => passes::<detect_benches::Gen1000>(&corpus, n),
+        "unfiltered-gen100" => unfiltered_passes::<detect_benches::Gen100>(&corpus, n),
+        "unfiltered-gen1000" => unfiltered_passes::<detect_benches::Gen1000>(&corpus, n),
         #[cfg(feature = "large")]
         "gen5000" => passes::<detect_benches::Gen5000>(&corpus, n),
         other => {
