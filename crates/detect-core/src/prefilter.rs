@@ -57,7 +57,7 @@
 //!   first pass is then wasted.
 //! * **Characters folding into ASCII are looked for only when needed**: an
 //!   event that knows its values are ASCII ([`Event::all_ascii`]; a
-//!   `JsonEvent` learns it while parsing) skips the per-value check.
+//!   `JsonEvent` checks its line once) skips the per-value check.
 //! * **Built once**, on first use or by the generated `warm_up` (the
 //!   generated code keeps it in a static).
 

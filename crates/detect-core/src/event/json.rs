@@ -33,7 +33,7 @@
 //! carrying the byte offset of the problem.
 
 use core::fmt;
-use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering::Relaxed};
 
 use crate::event::{Event, Single, Value};
 use crate::layout::Layout;
@@ -194,8 +194,10 @@ pub struct JsonEvent {
     buf: String,
     /// The document, in order.
     tape: Vec<Node>,
-    /// The line and every decoded string are ASCII ([`Event::all_ascii`]).
-    ascii: bool,
+    /// Whether the line and every decoded string are ASCII
+    /// ([`Event::all_ascii`]), worked out at the first question (not while
+    /// parsing: events no rule looks into pay nothing).
+    ascii: AsciiFlag,
     /// Decoded strings that contained escapes.
     scratch: String,
     /// Tape indices of the containers open while parsing.
@@ -232,6 +234,28 @@ impl Clone for MemberCache {
 impl fmt::Debug for MemberCache {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("MemberCache")
+    }
+}
+
+/// [`JsonEvent`]'s answer to [`Event::all_ascii`], once known: one of
+/// [`ASCII_UNKNOWN`], [`ASCII_YES`], [`ASCII_NO`] (an atomic keeps the event
+/// `Sync`; two threads asking at once compute the same answer).
+#[derive(Default)]
+struct AsciiFlag(AtomicU8);
+
+const ASCII_UNKNOWN: u8 = 0;
+const ASCII_YES: u8 = 1;
+const ASCII_NO: u8 = 2;
+
+impl Clone for AsciiFlag {
+    fn clone(&self) -> Self {
+        AsciiFlag(AtomicU8::new(self.0.load(Relaxed)))
+    }
+}
+
+impl fmt::Debug for AsciiFlag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("AsciiFlag")
     }
 }
 
@@ -276,7 +300,7 @@ impl JsonEvent {
         JsonEvent {
             buf: String::new(),
             tape: Vec::new(),
-            ascii: false,
+            ascii: AsciiFlag::default(),
             scratch: String::new(),
             stack: Vec::new(),
             max_depth: depth.max(1),
@@ -297,7 +321,7 @@ impl JsonEvent {
         self.scratch.clear();
         self.stack.clear();
         self.detected = Layout::Flat;
-        self.ascii = false;
+        *self.ascii.0.get_mut() = ASCII_UNKNOWN;
         for (address, value) in &mut self.members.0 {
             *address.get_mut() = 0;
             *value.get_mut() = 0;
@@ -328,7 +352,6 @@ impl JsonEvent {
             return Err(e);
         }
         self.detected = self.detect_layout();
-        self.ascii = self.buf.is_ascii() && self.scratch.is_ascii();
         Ok(())
     }
 
@@ -807,7 +830,16 @@ impl Event for JsonEvent {
 
     /// Known while parsing: the line and the decoded escaped strings.
     fn all_ascii(&self) -> bool {
-        self.ascii
+        match self.ascii.0.load(Relaxed) {
+            ASCII_YES => true,
+            ASCII_NO => false,
+            _ => {
+                let ascii = self.buf.is_ascii() && self.scratch.is_ascii();
+                let flag = if ascii { ASCII_YES } else { ASCII_NO };
+                self.ascii.0.store(flag, Relaxed);
+                ascii
+            }
+        }
     }
 
     /// A top-level member found by a dotless path (see `top_level_member`)

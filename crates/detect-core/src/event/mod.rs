@@ -181,7 +181,7 @@ pub trait Event {
     /// True when every value's text is known to be ASCII (false, the
     /// default, when unknown). Lets the prefilter skip its per-value check
     /// for the few non-ASCII characters that fold into ASCII letters. A
-    /// [`crate::JsonEvent`] knows it from parsing.
+    /// [`crate::JsonEvent`] checks its line once, at the first question.
     ///
     /// ```
     /// use detect_core::{Event, JsonEvent};
