@@ -512,6 +512,10 @@ impl<E: Event + ?Sized> Event for AsDyn<'_, E> {
     fn single(&self, path: &str) -> Single<'_> {
         self.0.single(path)
     }
+    #[inline]
+    fn prefetch(&self) {
+        self.0.prefetch()
+    }
 }
 
 /// The event's time in milliseconds since the Unix epoch, read from the single

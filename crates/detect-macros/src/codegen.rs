@@ -839,6 +839,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             /// rules, and only those are evaluated.
             #[inline]
             pub fn scan<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(event: &E, mut sink: F) {
+                event.prefetch();
                 let e = ::detect::__rt::AsDyn(event);
                 let e: &dyn ::detect::Event = &e;
                 match e.layout() {

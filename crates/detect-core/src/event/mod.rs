@@ -178,6 +178,11 @@ pub trait Event {
         Single::Ask
     }
 
+    /// A hint that the event is about to be read: an event whose data is
+    /// spread over memory that may no longer be in cache can ask for its
+    /// first lines at once (the default does nothing).
+    fn prefetch(&self) {}
+
     /// True when every value's text is known to be ASCII (false, the
     /// default, when unknown). Lets the prefilter skip its per-value check
     /// for the few non-ASCII characters that fold into ASCII letters. A
@@ -212,6 +217,9 @@ impl<E: Event + ?Sized> Event for &E {
     }
     fn single(&self, path: &str) -> Single<'_> {
         (**self).single(path)
+    }
+    fn prefetch(&self) {
+        (**self).prefetch()
     }
 }
 
