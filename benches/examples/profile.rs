@@ -15,24 +15,18 @@
 use detect::CompiledRuleSet;
 use detect_benches::Corpus;
 
-/// The same with `scan_unfiltered` (every rule in full).
+/// `n` passes of `R::scan` (or, `unfiltered`, `R::scan_unfiltered`: every
+/// rule in full) over the parsed corpus; the matches.
 #[inline(never)]
-fn unfiltered_passes<R: CompiledRuleSet>(corpus: &Corpus, n: usize) -> usize {
+fn passes<R: CompiledRuleSet>(corpus: &Corpus, n: usize, unfiltered: bool) -> usize {
     let mut hits = 0usize;
     for _ in 0..n {
         for event in &corpus.events {
-            R::scan_unfiltered(event, |_| hits += 1);
-        }
-    }
-    hits
-}
-
-#[inline(never)]
-fn passes<R: CompiledRuleSet>(corpus: &Corpus, n: usize) -> usize {
-    let mut hits = 0usize;
-    for _ in 0..n {
-        for event in &corpus.events {
-            R::scan(event, |_| hits += 1);
+            if unfiltered {
+                R::scan_unfiltered(event, |_| hits += 1);
+            } else {
+                R::scan(event, |_| hits += 1);
+            }
         }
     }
     hits
@@ -64,16 +58,16 @@ fn main() {
     let corpus = Corpus::load();
     let start = std::time::Instant::now();
     let hits = match set.as_str() {
-        "builtin" => passes::<detect_rules::Builtin>(&corpus, n),
+        "builtin" => passes::<detect_rules::Builtin>(&corpus, n, false),
         "parse+builtin" => parse_passes::<detect_rules::Builtin>(&corpus, n),
         "parse+gen1000" => parse_passes::<detect_benches::Gen1000>(&corpus, n),
-        "gen10" => passes::<detect_benches::Gen10>(&corpus, n),
-        "gen100" => passes::<detect_benches::Gen100>(&corpus, n),
-        "gen1000" => passes::<detect_benches::Gen1000>(&corpus, n),
-        "unfiltered-gen100" => unfiltered_passes::<detect_benches::Gen100>(&corpus, n),
-        "unfiltered-gen1000" => unfiltered_passes::<detect_benches::Gen1000>(&corpus, n),
+        "gen10" => passes::<detect_benches::Gen10>(&corpus, n, false),
+        "gen100" => passes::<detect_benches::Gen100>(&corpus, n, false),
+        "gen1000" => passes::<detect_benches::Gen1000>(&corpus, n, false),
+        "unfiltered-gen100" => passes::<detect_benches::Gen100>(&corpus, n, true),
+        "unfiltered-gen1000" => passes::<detect_benches::Gen1000>(&corpus, n, true),
         #[cfg(feature = "large")]
-        "gen5000" => passes::<detect_benches::Gen5000>(&corpus, n),
+        "gen5000" => passes::<detect_benches::Gen5000>(&corpus, n, false),
         other => {
             eprintln!("unknown rule set {other:?}");
             std::process::exit(2);

@@ -186,8 +186,9 @@ impl Prefilter {
     /// in `event`. Allocates nothing.
     #[inline]
     pub fn mark<E: Event + ?Sized>(&self, event: &E, candidates: &mut [u64]) {
+        let ascii = event.all_ascii();
         for field in &self.fields {
-            field.mark(event, candidates);
+            field.mark(event, ascii, candidates);
         }
     }
 
@@ -201,18 +202,20 @@ impl Prefilter {
         fields: &[u32],
         candidates: &mut [u64],
     ) {
+        let ascii = event.all_ascii();
         for &i in fields {
             if let Some(field) = self.fields.get(i as usize) {
-                field.mark(event, candidates);
+                field.mark(event, ascii, candidates);
             }
         }
     }
 }
 
 impl FieldScanner {
+    /// Marks the variants of the atoms in the field's values (`ascii`: the
+    /// event's values are known to be ASCII, asked once per event).
     #[inline]
-    fn mark<E: Event + ?Sized>(&self, event: &E, candidates: &mut [u64]) {
-        let ascii = event.all_ascii();
+    fn mark<E: Event + ?Sized>(&self, event: &E, ascii: bool, candidates: &mut [u64]) {
         let mut visit = |v: Value<'_>| {
             v.with_text(|text| self.mark_text(text, ascii, candidates));
             false

@@ -1192,31 +1192,52 @@ fn rule_info(index: usize, r: &detect_core::ir::Rule) -> TokenStream {
     }
 }
 
-/// What generated code builds on first use (regexes, `contains` sets):
-/// statics of the rule set's module, so that `warm_up` can build them all
-/// ahead of the first event.
+/// What generated code builds on first use (prefilters, regexes, `contains`
+/// sets): statics of the rule set's module, so that `warm_up` can build them
+/// all ahead of the first event. Equal regexes and sets (the same test in
+/// several rules or log source variants) share one static.
 #[derive(Default)]
 struct Lazies {
     /// The statics' declarations.
     decls: RefCell<Vec<TokenStream>>,
     /// One statement per static that builds it.
     warm: RefCell<Vec<TokenStream>>,
+    /// The static already declared for a regex pattern or a needle list.
+    shared: RefCell<BTreeMap<String, Ident>>,
 }
 
 impl Lazies {
-    /// A static for the regex, compiled by `warm_up` or at first use.
-    fn regex(&self, pattern: &str) -> Ident {
-        let name = format_ident!("__RE_{}", self.decls.borrow().len());
-        self.decls.borrow_mut().push(quote! {
-            static #name: ::std::sync::OnceLock<::detect::__rt::Regex> = ::std::sync::OnceLock::new();
-        });
-        self.warm
-            .borrow_mut()
-            .push(quote!(::detect::__rt::warm_regex(&#name, #pattern);));
+    /// The static named `prefix` and a fresh number for `key`, declared by
+    /// `decl` and built by `warm` the first time `key` is asked for.
+    fn shared(
+        &self,
+        key: String,
+        prefix: &str,
+        decl: impl FnOnce(&Ident) -> TokenStream,
+        warm: impl FnOnce(&Ident) -> TokenStream,
+    ) -> Ident {
+        if let Some(name) = self.shared.borrow().get(&key) {
+            return name.clone();
+        }
+        let name = format_ident!("{}_{}", prefix, self.decls.borrow().len());
+        self.decls.borrow_mut().push(decl(&name));
+        self.warm.borrow_mut().push(warm(&name));
+        self.shared.borrow_mut().insert(key, name.clone());
         name
     }
 
-    /// A static `ContainsSet` of the (folded) needles.
+    /// A static for the regex, compiled by `warm_up` or at first use.
+    fn regex(&self, pattern: &str) -> Ident {
+        self.shared(
+            format!("re {pattern}"),
+            "__RE",
+            |name| quote! {
+                static #name: ::std::sync::OnceLock<::detect::__rt::Regex> = ::std::sync::OnceLock::new();
+            },
+            |name| quote!(::detect::__rt::warm_regex(&#name, #pattern);),
+        )
+    }
+
     /// Statics for the prefilter of these fields (built by `warm_up` or at
     /// first use), and an expression giving it.
     fn prefilter(&self, what: &str, fields: &[TokenStream]) -> TokenStream {
@@ -1231,13 +1252,16 @@ impl Lazies {
         get
     }
 
+    /// A static `ContainsSet` of the (folded) needles.
     fn contains_set(&self, needles: Vec<String>) -> Ident {
-        let name = format_ident!("__SET_{}", self.decls.borrow().len());
-        self.decls.borrow_mut().push(quote! {
-            static #name: ::detect::__rt::ContainsSet = ::detect::__rt::ContainsSet::new(&[#(#needles),*]);
-        });
-        self.warm.borrow_mut().push(quote!(#name.warm_up();));
-        name
+        self.shared(
+            format!("set {needles:?}"),
+            "__SET",
+            |name| quote! {
+                static #name: ::detect::__rt::ContainsSet = ::detect::__rt::ContainsSet::new(&[#(#needles),*]);
+            },
+            |name| quote!(#name.warm_up();),
+        )
     }
 }
 

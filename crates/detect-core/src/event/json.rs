@@ -859,7 +859,8 @@ impl Event for JsonEvent {
         prefetch_lines(self.buf.as_ptr(), self.buf.len(), 10);
     }
 
-    /// Known while parsing: the line and the decoded escaped strings.
+    /// Whether the line and the decoded escaped strings are ASCII, checked
+    /// at the first question and kept until the next parse.
     fn all_ascii(&self) -> bool {
         match self.ascii.0.load(Relaxed) {
             ASCII_YES => true,
