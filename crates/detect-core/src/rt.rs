@@ -375,6 +375,13 @@ impl ContainsSet {
 
     /// Builds the automaton now rather than at the first match (see the
     /// generated `warm_up`).
+    ///
+    /// ```
+    /// use detect_core::rt::ContainsSet;
+    /// static SET: ContainsSet = ContainsSet::new(&["mimikatz", "sekurlsa"]);
+    /// SET.warm_up();
+    /// assert!(SET.matches("run MIMIKATZ now"));
+    /// ```
     pub fn warm_up(&self) {
         self.automaton();
     }
@@ -424,6 +431,14 @@ pub fn keyword_str<E: Event + ?Sized>(e: &E, test: &StrTest) -> bool {
 
 /// Compiles the regex into `cell` now rather than at its first use (see the
 /// generated `warm_up`).
+///
+/// ```
+/// use std::sync::OnceLock;
+/// use detect_core::rt::{warm_regex, Regex};
+/// static RE: OnceLock<Regex> = OnceLock::new();
+/// warm_regex(&RE, "^a+$");
+/// assert!(RE.get().is_some_and(|re| re.is_match("aaa")));
+/// ```
 pub fn warm_regex(cell: &std::sync::OnceLock<Regex>, pattern: &str) {
     cell.get_or_init(|| compile_regex(pattern));
 }

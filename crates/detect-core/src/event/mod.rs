@@ -180,7 +180,15 @@ pub trait Event {
 
     /// A hint that the event is about to be read: an event whose data is
     /// spread over memory that may no longer be in cache can ask for its
-    /// first lines at once (the default does nothing).
+    /// first lines at once (the default does nothing). Generated `scan`
+    /// calls it first; it never changes what lookups see.
+    ///
+    /// ```
+    /// use detect_core::{Event, JsonEvent};
+    /// let ev = JsonEvent::parse_str(r#"{"Image": "a.exe"}"#).unwrap();
+    /// ev.prefetch();
+    /// assert!(ev.lookup("Image", &mut |_| false));
+    /// ```
     fn prefetch(&self) {}
 
     /// True when every value's text is known to be ASCII (false, the
