@@ -33,7 +33,7 @@
 //! carrying the byte offset of the problem.
 
 use core::fmt;
-use std::sync::atomic::{AtomicU8, AtomicU32, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::Relaxed};
 
 use crate::event::{Event, Single, Value};
 use crate::layout::Layout;
@@ -224,24 +224,31 @@ pub struct JsonEvent {
     detected: Layout,
     layout_override: Option<Layout>,
     /// Members of the top-level object already found by a dotless path: per
-    /// slot, the address of the path looked up and 1 + the tape index of its
-    /// value (0: empty). A rule set reads the same few fields many times per
+    /// slot, one word holding the low 32 bits of the address of the path
+    /// looked up and 1 + the tape index of its value (0: empty). One word
+    /// rather than two keeps the cache in four cache lines, which
+    /// [`Event::prefetch`] asks for with the event's first lines. A rule set reads the same few fields many times per
     /// event (SigmaHQ: `CommandLine` about 30 times per process creation),
     /// always through the same `&'static str` of its path table, so a hit
     /// skips the walk over the members. A hit is trusted only after the
     /// member's key bytes are compared with the path (another string may
     /// live at an address later), and only keys found exactly once are
     /// kept. Emptied by every parse. Atomics (relaxed: plain loads and
-    /// stores) keep the event `Sync`; a slot read while another thread
-    /// writes it can only pair an address with another cached value of the
-    /// same event, which the key comparison rejects.
+    /// stores) keep the event `Sync`; a slot is read and written whole. Two
+    /// paths whose addresses share their low 32 bits share a tag, which the
+    /// key comparison also tells apart.
     members: MemberCache,
+    /// Whether the top-level object's keys are all different (worked out
+    /// while detecting the layout, which walks them anyway): then a lookup
+    /// of a member stops at the first key that matches instead of walking
+    /// every member to rule out a second one.
+    unique_keys: bool,
 }
 
 /// The slots of [`JsonEvent`]'s member cache. A clone starts empty (always
 /// correct: the cache only saves walks).
 #[derive(Default)]
-struct MemberCache([(AtomicUsize, AtomicU32); MEMBER_SLOTS]);
+struct MemberCache([AtomicU64; MEMBER_SLOTS]);
 
 impl Clone for MemberCache {
     fn clone(&self) -> Self {
@@ -325,6 +332,7 @@ impl JsonEvent {
             detected: Layout::Flat,
             layout_override: None,
             members: Default::default(),
+            unique_keys: false,
         }
     }
 
@@ -339,10 +347,10 @@ impl JsonEvent {
         self.scratch.clear();
         self.stack.clear();
         self.detected = Layout::Flat;
+        self.unique_keys = false;
         *self.ascii.0.get_mut() = ASCII_UNKNOWN;
-        for (address, value) in &mut self.members.0 {
-            *address.get_mut() = 0;
-            *value.get_mut() = 0;
+        for slot in &mut self.members.0 {
+            *slot.get_mut() = 0;
         }
 
         let text = core::str::from_utf8(line)
@@ -369,7 +377,7 @@ impl JsonEvent {
             self.stack.clear();
             return Err(e);
         }
-        self.detected = self.detect_layout();
+        (self.detected, self.unique_keys) = self.detect_layout();
         Ok(())
     }
 
@@ -422,12 +430,21 @@ impl JsonEvent {
         self.detected
     }
 
-    fn detect_layout(&self) -> Layout {
+    /// The layout (see [`JsonEvent::detected_layout`]) and whether the
+    /// top-level keys are all different.
+    fn detect_layout(&self) -> (Layout, bool) {
         let Some(top) = self.tape.first() else {
-            return Layout::Flat;
+            return (Layout::Flat, false);
         };
+        if top.kind != Kind::Object {
+            return (Layout::Flat, false);
+        }
         let end = top.a as usize;
         let mut ecs = false;
+        // Fingerprints seen, hashed into 1,024 bits; a bit seen twice sends
+        // the key to an exact comparison with the earlier keys.
+        let mut seen = [0u64; 16];
+        let mut unique = true;
         let mut i = 1;
         while i < end {
             let key = self.key_bytes(i);
@@ -436,7 +453,7 @@ impl JsonEvent {
                 && self.tape[value].kind == Kind::Object
                 && self.object_has_key(value, b"System")
             {
-                return Layout::EvtxNested;
+                return (Layout::EvtxNested, false);
             }
             if !ecs {
                 ecs = matches!(key, b"@timestamp" | b"ecs" | b"event" | b"winlog")
@@ -444,9 +461,31 @@ impl JsonEvent {
                     || key.starts_with(b"event.")
                     || key.starts_with(b"winlog.");
             }
+            if unique {
+                let fp = self.tape[i].fp;
+                let bit = usize::from(fp.wrapping_mul(0x9E37) >> 6);
+                let (word, mask) = (bit / 64, 1u64 << (bit % 64));
+                if seen[word] & mask != 0 && self.key_before(i, key) {
+                    unique = false;
+                }
+                seen[word] |= mask;
+            }
             i = self.subtree_end(value);
         }
-        if ecs { Layout::Ecs } else { Layout::Flat }
+        (if ecs { Layout::Ecs } else { Layout::Flat }, unique)
+    }
+
+    /// Whether a top-level member before tape index `i` has the key `key`.
+    fn key_before(&self, i: usize, key: &[u8]) -> bool {
+        let fp = self.tape[i].fp;
+        let mut j = 1;
+        while j < i {
+            if self.tape[j].fp == fp && key_eq(self.key_bytes(j), key) {
+                return true;
+            }
+            j = self.subtree_end(j + 1);
+        }
+        false
     }
 
     fn object_has_key(&self, object: usize, name: &[u8]) -> bool {
@@ -708,8 +747,9 @@ impl JsonEvent {
         }
         let address = p.as_ptr() as usize;
         let slot = &self.members.0[member_slot(address)];
-        let (cached, value) = (slot.0.load(Relaxed), slot.1.load(Relaxed));
-        if cached == address && value != 0 {
+        let word = slot.load(Relaxed);
+        let (tag, value) = ((word >> 32) as u32, word as u32);
+        if tag == address as u32 && value != 0 {
             // Only dotless paths are cached, so a key equal to `p` means
             // `p` has no dot.
             let value = value as usize - 1;
@@ -734,6 +774,9 @@ impl JsonEvent {
                     return Member::Other;
                 }
                 hit = Some(value);
+                if self.unique_keys {
+                    break;
+                }
             }
             j = match tape.get(value) {
                 Some(v) if matches!(v.kind, Kind::Object | Kind::Array) => v.a as usize,
@@ -743,8 +786,7 @@ impl JsonEvent {
         let Some(value) = hit else {
             return Member::Absent;
         };
-        slot.0.store(address, Relaxed);
-        slot.1.store(value as u32 + 1, Relaxed);
+        slot.store((address as u32 as u64) << 32 | (value as u64 + 1), Relaxed);
         Member::Once(value)
     }
 }
@@ -857,6 +899,7 @@ impl Event for JsonEvent {
             6,
         );
         prefetch_lines(self.buf.as_ptr(), self.buf.len(), 10);
+        prefetch_lines(self.members.0.as_ptr().cast(), size_of::<MemberCache>(), 4);
     }
 
     /// Whether the line and the decoded escaped strings are ASCII, checked
@@ -1913,6 +1956,65 @@ mod tests {
         }));
         assert_eq!(seen, 1);
         assert_eq!(get(&e, "Key"), strs(&["n:1", "n:2"]));
+    }
+
+    #[test]
+    fn repeated_top_level_keys_are_told_apart_from_unique_ones() {
+        // Events of 1 to 300 distinct keys (enough for the 1,024-bit set of
+        // fingerprints to collide), then the same with one key repeated at
+        // each place (escaped or not, far apart or adjacent): the flag is
+        // right, and `single` agrees with `lookup` for every key, before and
+        // after the member cache holds it.
+        static PATHS: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| (0..300).map(|k| format!("k{k}")).collect());
+        for n in [1usize, 2, 3, 40, 300] {
+            let keys: Vec<String> = (0..n).map(|k| format!("\"k{k}\"")).collect();
+            let mut docs = vec![(None, keys.clone())];
+            for dup in (0..n).step_by(n.div_ceil(7)) {
+                for at in [0, dup, n - 1] {
+                    let mut with = keys.clone();
+                    let repeated = if at % 2 == 0 {
+                        format!("\"k{dup}\"")
+                    } else {
+                        format!("\"\\u006b{dup}\"")
+                    };
+                    with.insert(at + 1, repeated);
+                    docs.push((Some(dup), with));
+                }
+            }
+            for (dup, keys) in docs {
+                let members: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("{k}: {i}"))
+                    .collect();
+                let doc = format!("{{{}}}", members.join(", "));
+                let e = JsonEvent::parse_str(&doc).unwrap();
+                assert_eq!(e.unique_keys, dup.is_none(), "{doc}");
+                for _ in 0..2 {
+                    for (k, path) in PATHS.iter().take(n + 1).enumerate() {
+                        let mut values = Vec::new();
+                        e.lookup(path, &mut |v| {
+                            values.push(format!("{v:?}"));
+                            false
+                        });
+                        let expected = if k == n {
+                            0
+                        } else if Some(k) == dup {
+                            2
+                        } else {
+                            1
+                        };
+                        assert_eq!(values.len(), expected, "{path} in {doc}");
+                        match e.single(path) {
+                            Single::One(v) => assert_eq!(values, [format!("{v:?}")]),
+                            Single::Absent => assert!(values.is_empty()),
+                            Single::Ask => assert!(values.len() > 1, "{path} in {doc}"),
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
