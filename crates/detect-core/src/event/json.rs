@@ -59,6 +59,38 @@ fn key_fingerprint(key: &[u8]) -> u16 {
     ((n as u16 & 0x3F) << 10) | ((ends & 0x1F) << 5) | (mid & 0x1F)
 }
 
+/// The first byte at or after `i` that ends a run of plain string bytes: a
+/// quote, a backslash or a control character (which JSON strings must
+/// escape). Eight bytes at a time: strings are mostly short, where a
+/// `memchr2` call and a second pass for control characters cost more.
+#[inline]
+fn string_special(src: &[u8], mut i: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    while i + 8 <= src.len() {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&src[i..i + 8]);
+        let w = u64::from_le_bytes(w);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let backslash = w ^ (ONES * u64::from(b'\\'));
+        // Per byte, the top bit is set where the byte is zero (quote,
+        // backslash) or below 0x20; a borrow can set it above such a byte
+        // too, never below, so the lowest set bit is exact.
+        let hits = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let hits = hits & HIGH;
+        if hits != 0 {
+            return Some(i + hits.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    src.get(i..)?
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|k| i + k)
+}
+
 /// Prefetches up to `lines` 64-byte lines of the `len` bytes at `p`.
 #[inline]
 fn prefetch_lines(p: *const u8, len: usize, lines: usize) {
@@ -1136,16 +1168,11 @@ impl Parser<'_> {
         let mut i = open + 1;
         let mut scratch_start = None;
         loop {
-            let rest = self.src.get(i..).unwrap_or_default();
-            let Some(k) = memchr::memchr2(b'"', b'\\', rest) else {
-                if let Some(p) = rest.iter().position(|&c| c < 0x20) {
-                    return self.err(i + p, "control character in string (must be escaped)");
-                }
+            let Some(j) = string_special(self.src, i) else {
                 return self.err(open, "unterminated string");
             };
-            let j = i + k;
-            if let Some(p) = rest[..k].iter().position(|&c| c < 0x20) {
-                return self.err(i + p, "control character in string (must be escaped)");
+            if self.src[j] < 0x20 {
+                return self.err(j, "control character in string (must be escaped)");
             }
             // `"` and `\` are ASCII, so `i..j` lies on char boundaries.
             if scratch_start.is_some() {
@@ -1956,6 +1983,39 @@ mod tests {
         }));
         assert_eq!(seen, 1);
         assert_eq!(get(&e, "Key"), strs(&["n:1", "n:2"]));
+    }
+
+    #[test]
+    fn the_word_at_a_time_string_scan_agrees_with_a_byte_loop() {
+        // Every byte value at every offset of texts of 0 to 20 bytes, after
+        // a run of plain bytes, several special bytes in one word, and
+        // starting the scan at every position.
+        let brute = |src: &[u8], i: usize| {
+            (i..src.len()).find(|&k| src[k] == b'"' || src[k] == b'\\' || src[k] < 0x20)
+        };
+        for len in 0..=20 {
+            for at in 0..len {
+                for b in 0..=255u8 {
+                    let mut src = vec![b'a'; len];
+                    src[at] = b;
+                    if at + 3 < len {
+                        src[at + 3] = b'"';
+                    }
+                    for from in [0, at.saturating_sub(1), at] {
+                        assert_eq!(
+                            string_special(&src, from),
+                            brute(&src, from),
+                            "{src:?} from {from}"
+                        );
+                    }
+                }
+            }
+        }
+        // Bytes just above and below the control range next to each other.
+        let src = [0x20, 0x21, 0x7F, 0x80, 0xFF, 0x5B, 0x5D, 0x1F, b'"'];
+        assert_eq!(string_special(&src, 0), Some(7));
+        assert_eq!(string_special(b"", 0), None);
+        assert_eq!(string_special(b"abc", 5), None);
     }
 
     #[test]
