@@ -166,6 +166,26 @@ impl Corpus {
         }
     }
 
+    /// The same events in a fixed pseudo-random order, parsed anew in that
+    /// order: an interleaved stream, as a sensor receiving several log
+    /// sources at once sees it (the file groups events by source file).
+    pub fn shuffled(&self) -> Corpus {
+        let mut lines = self.lines.clone();
+        // xorshift64 with a fixed seed: the same order on every run.
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        for i in (1..lines.len()).rev() {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            lines.swap(i, (x % (i as u64 + 1)) as usize);
+        }
+        Corpus::from_lines(
+            format!("{} (shuffled)", self.source),
+            self.real,
+            lines.into_iter(),
+        )
+    }
+
     /// Number of events.
     pub fn len(&self) -> usize {
         self.events.len()

@@ -167,3 +167,75 @@ fn evtx_nested_regression_samples_agree_and_do_not_fire_the_builtin_rules() {
 }
 
 use detect::Event as _;
+
+/// `scan_batch` reports exactly what `scan` reports event by event, in
+/// file order and in a shuffled order (where the batch reorders most).
+fn batch_agrees_with_scan<R: CompiledRuleSet>(events: &[JsonEvent]) -> usize {
+    let mut expected = Vec::new();
+    for (i, e) in events.iter().enumerate() {
+        R::scan(e, |r| expected.push((i, r.index)));
+    }
+    let mut batched = Vec::new();
+    R::scan_batch(events, |i, r| batched.push((i, r.index)));
+    // Each event's rules come in rule order, as `scan` gives them.
+    let mut by_event = batched.clone();
+    by_event.sort_by_key(|&(i, _)| i);
+    assert_eq!(by_event, expected);
+    batched.sort_unstable();
+    expected.sort_unstable();
+    assert_eq!(batched, expected);
+    expected.len()
+}
+
+#[test]
+fn scan_batch_gives_the_verdicts_of_scan() {
+    let own = [
+        r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "CommandLine": "cmd /c msiexec /i https://e/x.msi"}"#,
+        r#"{"Provider_Name": "MsiInstaller", "EventID": 1040, "Channel": "Application", "Data": ["http://x/y", "1"]}"#,
+        r#"{"Channel": ["Application", "Security"], "EventID": 1040, "Provider_Name": "MsiInstaller", "Data": "http://x"}"#,
+        r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 3, "Initiated": "true", "Image": "C:\\Windows\\msiexec.exe", "DestinationPort": 443}"#,
+    ];
+    let mut events: Vec<JsonEvent> = own
+        .iter()
+        .map(|l| JsonEvent::parse_str(l).unwrap())
+        .collect();
+    // Interleave the kinds so that the batch reorders them.
+    events.extend(own.iter().rev().map(|l| JsonEvent::parse_str(l).unwrap()));
+    assert!(batch_agrees_with_scan::<Builtin>(&events) >= 6);
+    assert_eq!(
+        Builtin::dispatch_key(&events[2]),
+        u32::MAX,
+        "a multi-valued channel has no arm"
+    );
+    assert_ne!(
+        Builtin::dispatch_key(&events[0]),
+        Builtin::dispatch_key(&events[1])
+    );
+
+    let Some(path) = shared_data(
+        "scan_batch_gives_the_verdicts_of_scan",
+        "events/windows-samples.ndjson",
+    ) else {
+        return;
+    };
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut events: Vec<JsonEvent> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| JsonEvent::parse_str(l).unwrap())
+        .collect();
+    let in_order =
+        batch_agrees_with_scan::<Builtin>(&events) + batch_agrees_with_scan::<Semantics>(&events);
+    // A fixed shuffle (xorshift), so that runs are repeatable.
+    let mut x = 0x2545_F491_4F6C_DD1Du64;
+    for i in (1..events.len()).rev() {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        events.swap(i, (x % (i as u64 + 1)) as usize);
+    }
+    let shuffled =
+        batch_agrees_with_scan::<Builtin>(&events) + batch_agrees_with_scan::<Semantics>(&events);
+    assert_eq!(in_order, shuffled);
+    assert!(in_order > 0);
+}
