@@ -7,9 +7,7 @@
 //! median into ns/event.
 //!
 //! * `builtin/real_mix`: the built-in rules over every event, parsed beforehand;
-//! * `builtin/real_mix_batch`: the same events through `scan_batch` (runs of
-//!   512 events taken in the order of their log source);
-//! * `parse+builtin/real_mix`: `real_mix` with parsing in the loop (one reused
+//! * `parse+builtin/real_mix`: the same with parsing in the loop (one reused
 //!   `JsonEvent`);
 //! * `floor/all_fields`, `floor/routed`: reading every byte of every field the
 //!   largest generated rule set looks at (routed: only the fields of the rules
@@ -142,11 +140,6 @@ fn builtin(c: &mut Criterion) {
     let all = Events::all(corpus);
     let mut g = group(c, "builtin");
     variant(&mut g, "real_mix", &all, generated::<Builtin>);
-    bench_pass(&mut g, "real_mix_batch", all.throughput(), || {
-        let mut matches = 0u64;
-        Builtin::scan_batch(black_box(&all.events), |_, _| matches += 1);
-        matches
-    });
     g.finish();
 
     let mut g = group(c, "parse+builtin");

@@ -14,13 +14,11 @@
 //!
 //! * `generated`: `scan` (log source dispatch table, Aho-Corasick prefilter,
 //!   then the candidate rules) over every event;
-//! * `generated_batch`: `scan_batch` over the same events (runs of 512
-//!   events taken in the order of their log source);
-//! * `parse+generated`: `scan` with parsing each line in the loop (one
+//! * `parse+generated`: the same with parsing each line in the loop (one
 //!   reused `JsonEvent`);
-//! * `shuffled/generated` and `shuffled/generated_batch`: `scan` and
-//!   `scan_batch` over the same events in a fixed pseudo-random order (an
-//!   interleaved stream; the file groups events by source);
+//! * `shuffled/generated`: `scan` over the same events in a fixed
+//!   pseudo-random order, parsed in that order (an interleaved stream: the
+//!   file groups the events of each source file, often near-identical);
 //! * `unfiltered`: `scan_unfiltered`, every rule in full, over every 8th event;
 //! * `interpreter`: the reference interpreter over every 64th event (the
 //!   same mix of log sources; per-event figures stay comparable).
@@ -81,11 +79,6 @@ fn sigmahq(c: &mut Criterion) {
         }
         n
     });
-    bench("generated_batch", 1, &mut |events| {
-        let mut n = 0u64;
-        SigmaHqWindows::scan_batch(black_box(events), |_, _| n += 1);
-        n
-    });
     let shuffled = corpus.shuffled();
     let (shuffled_events, _) = shuffled.every(1);
     bench("shuffled/generated", 1, &mut |_| {
@@ -93,11 +86,6 @@ fn sigmahq(c: &mut Criterion) {
         for e in &shuffled_events {
             SigmaHqWindows::scan(black_box(*e), |_| n += 1);
         }
-        n
-    });
-    bench("shuffled/generated_batch", 1, &mut |_| {
-        let mut n = 0u64;
-        SigmaHqWindows::scan_batch(black_box(&shuffled_events), |_, _| n += 1);
         n
     });
     let mut event = JsonEvent::new();

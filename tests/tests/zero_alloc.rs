@@ -107,35 +107,3 @@ fn steady_state_scanning_allocates_nothing() {
         lines.len()
     );
 }
-
-#[test]
-fn batch_scanning_allocates_nothing() {
-    let Some(path) = shared_data(
-        "batch_scanning_allocates_nothing",
-        "events/windows-samples.ndjson",
-    ) else {
-        return;
-    };
-    let text = std::fs::read_to_string(path).unwrap();
-    let events: Vec<JsonEvent> = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| JsonEvent::parse_str(l).unwrap())
-        .collect();
-    let batch_pass = || {
-        let mut matches = 0;
-        Builtin::scan_batch(&events, |_, _| matches += 1);
-        Semantics::scan_batch(&events, |_, _| matches += 1);
-        matches
-    };
-    let warm = batch_pass();
-    let (steady, counted) = measure(batch_pass);
-    assert_eq!(warm, steady);
-    assert!(steady > 0);
-    assert_eq!(
-        (counted.allocations, counted.bytes),
-        (0, 0),
-        "scan_batch over {} real events allocated",
-        events.len()
-    );
-}

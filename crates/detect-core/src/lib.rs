@@ -38,4 +38,4 @@ pub mod sigma;
 
 pub use event::{Event, Single, Value, json::JsonEvent};
 pub use layout::Layout;
-pub use ruleset::{CompiledRuleSet, LogSourceInfo, RuleInfo, SCAN_BATCH};
+pub use ruleset::{CompiledRuleSet, LogSourceInfo, RuleInfo};

@@ -83,44 +83,4 @@ pub trait CompiledRuleSet {
     /// Builds what `scan` otherwise builds on first use (prefilter automata,
     /// regexes, `contains` sets), so that the first events are not slower.
     fn warm_up();
-
-    /// A key of the rules, automata and fields `scan` reads for `event`
-    /// (its dispatch arm): [`CompiledRuleSet::scan_batch`] takes events with
-    /// equal keys one after the other. The default, for sets without
-    /// dispatch, is 0 for every event.
-    fn dispatch_key<E: Event + ?Sized>(event: &E) -> u32 {
-        let _ = event;
-        0
-    }
-
-    /// Scans `events` like [`CompiledRuleSet::scan`] on each, calling `sink`
-    /// with the index of the event in `events` and each matching rule.
-    ///
-    /// Within each run of [`SCAN_BATCH`] events, events are taken in the
-    /// order of their [`dispatch_key`](CompiledRuleSet::dispatch_key) (ties
-    /// in input order), so that events of one log source follow each other
-    /// while their automata and rules are in cache. A sensor reading an
-    /// interleaved stream (process creations, network connections, image
-    /// loads...) scans it faster this way than one event at a time; the
-    /// verdicts are the same. Each event's rules come in rule order.
-    /// Allocates nothing (the order is sorted in a buffer on the stack).
-    fn scan_batch<E: Event, F: FnMut(usize, &'static RuleInfo)>(events: &[E], mut sink: F) {
-        for (run, chunk) in events.chunks(SCAN_BATCH).enumerate() {
-            let mut order = [(0u32, 0u32); SCAN_BATCH];
-            let order = &mut order[..chunk.len()];
-            for (i, (slot, event)) in order.iter_mut().zip(chunk).enumerate() {
-                *slot = (Self::dispatch_key(event), i as u32);
-            }
-            order.sort_unstable();
-            for &(_, i) in order.iter() {
-                let index = run * SCAN_BATCH + i as usize;
-                Self::scan(&chunk[i as usize], |rule| sink(index, rule));
-            }
-        }
-    }
 }
-
-/// Events per run of [`CompiledRuleSet::scan_batch`]: enough for the
-/// events of one log source to follow each other in a mixed stream, few
-/// enough for the order to live on the stack (4 KiB).
-pub const SCAN_BATCH: usize = 512;

@@ -496,7 +496,6 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let mut scan_arms = Vec::new();
     let mut unfiltered_arms = Vec::new();
     let mut candidates_arms = Vec::new();
-    let mut dispatch_arms = Vec::new();
     let mut path_rows = Vec::new();
     for (li, layout) in Layout::ALL.into_iter().enumerate() {
         let tag = layout.as_str();
@@ -512,27 +511,26 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");
         let arm_expr = table.arm_expr();
         let arm_count = table.masks.len();
-        let arm_fn = format_ident!("__arm_{}", tag);
         let routing = if table.channels.is_empty() {
-            quote! { 0 }
+            quote! { let arm: usize = 0; }
         } else {
             // The event ID is looked up only for channels with per-ID arms:
             // elsewhere the channel alone picks the arm (and most events of
             // a mixed stream come from channels no rule routes on).
             quote! {
                 let Ok(ch) = ::detect::__rt::channel_of(e, #channel_path, CHANNELS) else {
-                    return usize::MAX;
+                    return false;
                 };
                 let eid = match ch {
                     ::core::option::Option::Some(c) if CHANNEL_HAS_IDS[c] => {
                         match ::detect::__rt::event_id_of(e, #event_id_path) {
                             Ok(eid) => eid,
-                            Err(_) => return usize::MAX,
+                            Err(_) => return false,
                         }
                     }
                     _ => ::core::option::Option::None,
                 };
-                #arm_expr
+                let arm: usize = #arm_expr;
             }
         };
         layout_items.push(quote! {
@@ -544,10 +542,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             #[inline]
             fn #candidates_fn(e: &dyn ::detect::Event, candidates: &mut [u64; #words]) -> bool {
                 static ARM_FIELDS: [&[u32]; #arm_count] = [#(#arm_fields),*];
-                let arm = Self::#arm_fn(e);
-                if arm == usize::MAX {
-                    return false;
-                }
+                #routing
                 let mask = &ARMS[arm];
                 if mask.iter().all(|w| *w == 0) {
                     return true;
@@ -567,14 +562,6 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 });
                 *candidates = keep;
                 true
-            }
-
-            /// The dispatch arm of `e` (`usize::MAX` when its channel or
-            /// event ID has several values).
-            #[allow(clippy::all, unused_variables)]
-            #[inline]
-            fn #arm_fn(e: &dyn ::detect::Event) -> usize {
-                #routing
             }
 
             #[allow(clippy::all, unused_variables)]
@@ -600,13 +587,6 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         candidates_arms.push(
             quote! { ::detect::Layout::#variant => Self::#candidates_fn(e, &mut candidates), },
         );
-        let layouts = Layout::ALL.len();
-        dispatch_arms.push(quote! {
-            ::detect::Layout::#variant => match Self::#arm_fn(e) {
-                usize::MAX => u32::MAX,
-                arm => (arm * #layouts + #li) as u32,
-            },
-        });
         unfiltered_arms.push(
             quote! { ::detect::Layout::#variant => Self::__scan_unfiltered_at(#li, e, &mut sink), },
         );
@@ -721,12 +701,6 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                         ::detect::Layout::Ecs => 2,
                     };
                     Self::__eval(rv, e, &PATHS[layout])
-                }
-
-                fn __dispatch_key_dyn(e: &dyn ::detect::Event) -> u32 {
-                    match e.layout() {
-                        #(#dispatch_arms)*
-                    }
                 }
 
                 fn __candidates_dyn(e: &dyn ::detect::Event, f: &mut dyn FnMut(usize, usize, bool)) -> bool {
@@ -873,28 +847,6 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 }
             }
 
-            /// Scans a batch of events, like [`Self::scan`] on each, calling
-            /// `sink` with the event's index in `events` and each matching
-            /// rule. Within each run of [`::detect::SCAN_BATCH`] events, the
-            /// events are taken in the order of their dispatch arm (log
-            /// source), so that events reading the same automata and rules
-            /// follow each other while those are in cache: on an interleaved
-            /// stream, several times faster per event than `scan` one by one.
-            /// Each event's rules come in rule order; events of one run come
-            /// in arm order. Allocates nothing.
-            pub fn scan_batch<E: ::detect::Event, F: FnMut(usize, &'static ::detect::RuleInfo)>(events: &[E], sink: F) {
-                <Self as ::detect::CompiledRuleSet>::scan_batch(events, sink)
-            }
-
-            /// The dispatch arm [`Self::scan`] routes `event` to, as a key:
-            /// events with equal keys are evaluated against the same rules,
-            /// automata and fields. `u32::MAX` when the event's channel or
-            /// event ID has several values (every rule is then evaluated).
-            pub fn dispatch_key<E: ::detect::Event + ?Sized>(event: &E) -> u32 {
-                let e = ::detect::__rt::AsDyn(event);
-                Self::__dispatch_key_dyn(&e)
-            }
-
             /// Like [`Self::scan`] but without log source routing or prefilter:
             /// every rule is evaluated in full. Same verdicts, slower; for tests
             /// and benchmarks.
@@ -965,9 +917,6 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             }
             fn warm_up() {
                 #name::warm_up()
-            }
-            fn dispatch_key<E: ::detect::Event + ?Sized>(event: &E) -> u32 {
-                #name::dispatch_key(event)
             }
         }
     }

@@ -47,25 +47,6 @@ fn the_whole_corpus_does_not_allocate_per_event() {
     );
     assert_eq!(warm, measured);
     assert!(measured > 0, "the corpus fires on the real events");
-    // The same events pre-parsed, scanned in batches.
-    let events: Vec<JsonEvent> = lines
-        .iter()
-        .map(|l| JsonEvent::parse_str(l).unwrap())
-        .collect();
-    let batch_pass = || {
-        let mut matches = 0;
-        SigmaHqWindows::scan_batch(&events, |_, _| matches += 1);
-        matches
-    };
-    assert_eq!(batch_pass(), measured);
-    let (batched, batch_counted) = measure(batch_pass);
-    assert_eq!(batched, measured);
-    assert_eq!(
-        (batch_counted.allocations, batch_counted.bytes),
-        (0, 0),
-        "allocations while batch-scanning {} events",
-        events.len()
-    );
     assert_eq!(
         (allocations, bytes),
         (0, 0),
