@@ -184,10 +184,21 @@ pub fn channel_of<E: Event + ?Sized>(
 #[inline]
 pub fn event_id_of<E: Event + ?Sized>(e: &E, path: &str) -> Result<Option<u32>, MultiValued> {
     single_text(e, path, |text| {
-        let canonical = !text.is_empty()
-            && text.bytes().all(|b| b.is_ascii_digit())
-            && (text == "0" || !text.starts_with('0'));
-        if canonical { text.parse().ok() } else { None }
+        // Digits only, no leading zero (but "0"), at most u32::MAX: one
+        // pass, where `str::parse` would first be told the text is canonical.
+        let digits = text.as_bytes();
+        if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
+            return None;
+        }
+        let mut id: u32 = 0;
+        for &d in digits {
+            let d = d.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            id = id.checked_mul(10)?.checked_add(u32::from(d))?;
+        }
+        Some(id)
     })
 }
 
@@ -573,3 +584,66 @@ pub fn join_key(
 }
 
 pub use crate::sequence::{Key, SequenceStats, SequenceTable};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::JsonEvent;
+
+    #[test]
+    fn event_ids_are_read_only_in_canonical_decimal() {
+        // The log source test compares the exact text: "01" is not event 1.
+        let reference = |text: &str| {
+            let canonical = !text.is_empty()
+                && text.bytes().all(|b| b.is_ascii_digit())
+                && (text == "0" || !text.starts_with('0'));
+            if canonical {
+                text.parse::<u32>().ok()
+            } else {
+                None
+            }
+        };
+        let texts = [
+            "0",
+            "1",
+            "01",
+            "00",
+            "10",
+            "4688",
+            "4294967295",
+            "4294967296",
+            "42949672950",
+            "99999999999",
+            "",
+            "-1",
+            "+1",
+            " 1",
+            "1 ",
+            "1.0",
+            "1e3",
+            "12a",
+            "a12",
+            "٣",
+        ];
+        for text in texts {
+            // As a string, and written as a JSON number (whose text is
+            // then the trimmed one).
+            for (json, expected) in [
+                (
+                    serde_json::json!({ "EventID": text }).to_string(),
+                    reference(text),
+                ),
+                (format!(r#"{{"EventID": {text}}}"#), reference(text.trim())),
+            ] {
+                let Ok(event) = JsonEvent::parse_str(&json) else {
+                    continue;
+                };
+                assert_eq!(event_id_of(&event, "EventID"), Ok(expected), "{json}");
+            }
+        }
+        let event = JsonEvent::parse_str(r#"{"EventID": [1, 2]}"#).unwrap();
+        assert_eq!(event_id_of(&event, "EventID"), Err(MultiValued));
+        let event = JsonEvent::parse_str(r#"{"Other": 1}"#).unwrap();
+        assert_eq!(event_id_of(&event, "EventID"), Ok(None));
+    }
+}
