@@ -49,6 +49,37 @@ fn parse_passes<R: CompiledRuleSet>(corpus: &Corpus, n: usize) -> usize {
     hits
 }
 
+/// Parsing alone, as `parse+builtin` does it: the difference between the
+/// two is the scan of an event just parsed.
+#[inline(never)]
+fn parse_only(corpus: &Corpus, n: usize) -> usize {
+    let mut event = detect::JsonEvent::new();
+    let mut nodes = 0;
+    for _ in 0..n {
+        for line in &corpus.lines {
+            event
+                .parse(line.as_bytes())
+                .expect("the corpus parsed before");
+            nodes += usize::from(event.detected_layout() == detect::Layout::Flat);
+        }
+    }
+    nodes
+}
+
+/// The floor of the bench `scan` (`floor/all_fields`): every field the
+/// 1,000 generated rules read, looked up in every event, its bytes summed.
+#[inline(never)]
+fn floor_passes(corpus: &Corpus, n: usize) -> usize {
+    let fields = detect_benches::floor_fields(&detect_benches::Gen1000::ir());
+    let mut sum = 0u64;
+    for _ in 0..n {
+        for event in &corpus.events {
+            sum ^= detect_benches::floor_scan(event, detect_benches::fields_for(&fields, event));
+        }
+    }
+    usize::from(sum != 0)
+}
+
 fn main() {
     let mut args = std::env::args().skip(1);
     let set = args.next().unwrap_or_else(|| "builtin".to_string());
@@ -66,6 +97,8 @@ fn main() {
         "gen1000" => passes::<detect_benches::Gen1000>(&corpus, n, false),
         "unfiltered-gen100" => passes::<detect_benches::Gen100>(&corpus, n, true),
         "unfiltered-gen1000" => passes::<detect_benches::Gen1000>(&corpus, n, true),
+        "floor" => floor_passes(&corpus, n),
+        "parse-only" => parse_only(&corpus, n),
         #[cfg(feature = "large")]
         "gen5000" => passes::<detect_benches::Gen5000>(&corpus, n, false),
         other => {
