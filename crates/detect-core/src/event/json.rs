@@ -275,6 +275,44 @@ pub struct JsonEvent {
     /// of a member stops at the first key that matches instead of walking
     /// every member to rule out a second one.
     unique_keys: bool,
+    /// The top-level keys by fingerprint, built while detecting the layout
+    /// when the keys are all different and few enough
+    /// ([`KEY_INDEX_MAX`]): a path the member cache does not hold is then
+    /// found by a probe or two instead of a walk over the members, which on
+    /// an event not in cache costs a miss per few members.
+    keys: KeyIndex,
+}
+
+/// [`JsonEvent`]'s index of top-level keys: open addressing by
+/// [`key_slot`], each slot 1 + the tape index of a key node (0: empty).
+/// `usable` says whether it holds every top-level key (and they are all
+/// different).
+#[derive(Clone, Debug)]
+struct KeyIndex {
+    slots: [u16; KEY_SLOTS],
+    usable: bool,
+}
+
+impl Default for KeyIndex {
+    fn default() -> Self {
+        KeyIndex {
+            slots: [0; KEY_SLOTS],
+            usable: false,
+        }
+    }
+}
+
+/// Slots of the top-level key index.
+const KEY_SLOTS: usize = 64;
+
+/// Most top-level keys indexed (beyond, lookups walk the members): the
+/// table stays at most three-quarters full.
+const KEY_INDEX_MAX: usize = KEY_SLOTS * 3 / 4;
+
+/// The first slot of a key fingerprint in the key index.
+#[inline]
+fn key_slot(fp: u16) -> usize {
+    usize::from(fp.wrapping_mul(0x9E37) >> 10) % KEY_SLOTS
 }
 
 /// The slots of [`JsonEvent`]'s member cache. A clone starts empty (always
@@ -365,6 +403,7 @@ impl JsonEvent {
             layout_override: None,
             members: Default::default(),
             unique_keys: false,
+            keys: KeyIndex::default(),
         }
     }
 
@@ -380,6 +419,7 @@ impl JsonEvent {
         self.stack.clear();
         self.detected = Layout::Flat;
         self.unique_keys = false;
+        self.keys = KeyIndex::default();
         *self.ascii.0.get_mut() = ASCII_UNKNOWN;
         for slot in &mut self.members.0 {
             *slot.get_mut() = 0;
@@ -409,7 +449,7 @@ impl JsonEvent {
             self.stack.clear();
             return Err(e);
         }
-        (self.detected, self.unique_keys) = self.detect_layout();
+        (self.detected, self.unique_keys, self.keys) = self.detect_layout();
         Ok(())
     }
 
@@ -450,6 +490,27 @@ impl JsonEvent {
         self.layout_override = layout;
     }
 
+    /// Forgets what lookups cached since the parse (the members found and
+    /// whether the event is ASCII), leaving the event as its parse left it.
+    /// Lookups answer the same either way. A benchmark that scans events
+    /// parsed beforehand, pass after pass, calls it before each pass: the
+    /// first scan after a parse, which is what a sensor runs, then costs what
+    /// it costs in the benchmark too.
+    ///
+    /// ```
+    /// use detect_core::{Event, JsonEvent, Single, Value};
+    /// let event = JsonEvent::parse_str(r#"{"Channel": "Security"}"#).unwrap();
+    /// assert_eq!(event.single("Channel"), Single::One(Value::Str("Security")));
+    /// event.forget_lookups();
+    /// assert_eq!(event.single("Channel"), Single::One(Value::Str("Security")));
+    /// ```
+    pub fn forget_lookups(&self) {
+        for slot in &self.members.0 {
+            slot.store(0, Relaxed);
+        }
+        self.ascii.0.store(ASCII_UNKNOWN, Relaxed);
+    }
+
     /// The layout detected from the current event's top-level keys, ignoring
     /// any override:
     ///
@@ -462,14 +523,15 @@ impl JsonEvent {
         self.detected
     }
 
-    /// The layout (see [`JsonEvent::detected_layout`]) and whether the
-    /// top-level keys are all different.
-    fn detect_layout(&self) -> (Layout, bool) {
+    /// The layout (see [`JsonEvent::detected_layout`]), whether the
+    /// top-level keys are all different, and the index of those keys.
+    fn detect_layout(&self) -> (Layout, bool, KeyIndex) {
+        let none = KeyIndex::default();
         let Some(top) = self.tape.first() else {
-            return (Layout::Flat, false);
+            return (Layout::Flat, false, none);
         };
         if top.kind != Kind::Object {
-            return (Layout::Flat, false);
+            return (Layout::Flat, false, none);
         }
         let end = top.a as usize;
         let mut ecs = false;
@@ -477,6 +539,11 @@ impl JsonEvent {
         // the key to an exact comparison with the earlier keys.
         let mut seen = [0u64; 16];
         let mut unique = true;
+        let mut index = KeyIndex {
+            usable: end <= usize::from(u16::MAX),
+            ..KeyIndex::default()
+        };
+        let mut count = 0;
         let mut i = 1;
         while i < end {
             let key = self.key_bytes(i);
@@ -485,7 +552,7 @@ impl JsonEvent {
                 && self.tape[value].kind == Kind::Object
                 && self.object_has_key(value, b"System")
             {
-                return (Layout::EvtxNested, false);
+                return (Layout::EvtxNested, false, none);
             }
             if !ecs {
                 ecs = matches!(key, b"@timestamp" | b"ecs" | b"event" | b"winlog")
@@ -493,8 +560,8 @@ impl JsonEvent {
                     || key.starts_with(b"event.")
                     || key.starts_with(b"winlog.");
             }
+            let fp = self.tape[i].fp;
             if unique {
-                let fp = self.tape[i].fp;
                 let bit = usize::from(fp.wrapping_mul(0x9E37) >> 6);
                 let (word, mask) = (bit / 64, 1u64 << (bit % 64));
                 if seen[word] & mask != 0 && self.key_before(i, key) {
@@ -502,9 +569,22 @@ impl JsonEvent {
                 }
                 seen[word] |= mask;
             }
+            count += 1;
+            if index.usable && count <= KEY_INDEX_MAX {
+                let mut slot = key_slot(fp);
+                while index.slots[slot] != 0 {
+                    slot = (slot + 1) % KEY_SLOTS;
+                }
+                // `end` fits in a u16 (checked above), so `i + 1` does.
+                index.slots[slot] = (i + 1) as u16;
+            }
             i = self.subtree_end(value);
         }
-        (if ecs { Layout::Ecs } else { Layout::Flat }, unique)
+        index.usable &= unique && count <= KEY_INDEX_MAX;
+        if !index.usable {
+            index = none;
+        }
+        (if ecs { Layout::Ecs } else { Layout::Flat }, unique, index)
     }
 
     /// Whether a top-level member before tape index `i` has the key `key`.
@@ -793,10 +873,25 @@ impl JsonEvent {
         if p.contains(&b'.') {
             return Member::Other;
         }
-        // The member walk of `lookup_at`, counting the matches.
         let end = self.tape[0].a as usize;
         let tape = self.tape.get(..end).unwrap_or_default();
         let fp = key_fingerprint(p);
+        if self.keys.usable {
+            // Every top-level key is in the index, each once.
+            let mut s = key_slot(fp);
+            loop {
+                let Some(j) = usize::from(self.keys.slots[s]).checked_sub(1) else {
+                    return Member::Absent;
+                };
+                if tape.get(j).is_some_and(|k| k.fp == fp) && key_eq(self.key_bytes(j), p) {
+                    let value = j + 1;
+                    slot.store((address as u32 as u64) << 32 | (value as u64 + 1), Relaxed);
+                    return Member::Once(value);
+                }
+                s = (s + 1) % KEY_SLOTS;
+            }
+        }
+        // The member walk of `lookup_at`, counting the matches.
         let mut hit = None;
         let mut j = 1;
         while j < tape.len() {
@@ -932,6 +1027,7 @@ impl Event for JsonEvent {
         );
         prefetch_lines(self.buf.as_ptr(), self.buf.len(), 10);
         prefetch_lines(self.members.0.as_ptr().cast(), size_of::<MemberCache>(), 4);
+        prefetch_lines(self.keys.slots.as_ptr().cast(), size_of::<KeyIndex>(), 2);
     }
 
     /// Whether the line and the decoded escaped strings are ASCII, checked
@@ -2051,6 +2147,11 @@ mod tests {
                 let doc = format!("{{{}}}", members.join(", "));
                 let e = JsonEvent::parse_str(&doc).unwrap();
                 assert_eq!(e.unique_keys, dup.is_none(), "{doc}");
+                assert_eq!(
+                    e.keys.usable,
+                    dup.is_none() && keys.len() <= KEY_INDEX_MAX,
+                    "{doc}"
+                );
                 for _ in 0..2 {
                     for (k, path) in PATHS.iter().take(n + 1).enumerate() {
                         let mut values = Vec::new();
