@@ -26,7 +26,9 @@ use criterion::{
 };
 use detect::interpreter::Interpreter;
 use detect::{CompiledRuleSet, JsonEvent};
-use detect_benches::{Corpus, RoutedFields, fields_for, floor_fields, floor_scan};
+use detect_benches::{
+    Corpus, RoutedFields, fields_for, floor_fields, floor_scan, time_fresh_passes,
+};
 use detect_rules::Builtin;
 
 /// The events, loaded and parsed once per process.
@@ -88,10 +90,8 @@ fn group<'c>(c: &'c mut Criterion, name: &str) -> BenchmarkGroup<'c, WallTime> {
 /// Benchmarks `pass` (one pass over a list of events, returning something
 /// derived from every result) as benchmark `name` of group `g`. One untimed
 /// pass first warms up lazily built state (regexes, prefilter automata) and
-/// sizes the measurement so that ten samples fit. Before every timed pass,
-/// untimed, the `fresh` events forget what lookups cached in the previous
-/// pass ([`JsonEvent::forget_lookups`]): each pass then costs what the first
-/// scan after a parse costs, as in a sensor.
+/// sizes the measurement so that ten samples fit. The `fresh` events forget
+/// their lookup caches before every timed pass ([`time_fresh_passes`]).
 fn bench_pass<F: FnMut() -> u64>(
     g: &mut BenchmarkGroup<'_, WallTime>,
     name: &str,
@@ -104,18 +104,7 @@ fn bench_pass<F: FnMut() -> u64>(
     g.measurement_time(MEASUREMENT.max(start.elapsed() * 12));
     g.throughput(throughput);
     g.bench_function(name, |b| {
-        b.iter_custom(|iters| {
-            let mut spent = Duration::ZERO;
-            for _ in 0..iters {
-                for event in fresh {
-                    event.forget_lookups();
-                }
-                let start = Instant::now();
-                black_box(pass());
-                spent += start.elapsed();
-            }
-            spent
-        })
+        b.iter_custom(|iters| time_fresh_passes(iters, fresh, &mut pass))
     });
 }
 

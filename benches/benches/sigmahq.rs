@@ -31,7 +31,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use detect::JsonEvent;
 use detect::interpreter::Interpreter;
-use detect_benches::Corpus;
+use detect_benches::{Corpus, time_fresh_passes};
 use detect_sigmahq::SigmaHqWindows;
 
 /// The shortest measurement of a benchmark; longer when ten iterations need more.
@@ -61,10 +61,11 @@ fn sigmahq(c: &mut Criterion) {
     g.sample_size(10)
         .sampling_mode(SamplingMode::Flat)
         .warm_up_time(Duration::from_secs(1));
-    // `others`: events the pass reads besides the corpus's (they forget too).
+    // `fresh`: the pre-parsed events the pass reads, which forget their
+    // lookup caches before every timed pass (`time_fresh_passes`).
     let mut bench = |name: &str,
                      stride: usize,
-                     others: &[&JsonEvent],
+                     fresh: Option<&[&JsonEvent]>,
                      pass: &mut dyn FnMut(&[&JsonEvent]) -> u64| {
         let (events, bytes) = corpus.every(stride);
         let start = Instant::now();
@@ -74,28 +75,12 @@ fn sigmahq(c: &mut Criterion) {
             elements: events.len() as u64,
             bytes,
         });
-        // Before every timed pass, untimed, the events forget what lookups
-        // cached in the previous one (`JsonEvent::forget_lookups`): each
-        // pass costs what the first scan after a parse costs.
+        let fresh = fresh.unwrap_or(&events);
         g.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut spent = Duration::ZERO;
-                for _ in 0..iters {
-                    for event in &events {
-                        event.forget_lookups();
-                    }
-                    for event in others {
-                        event.forget_lookups();
-                    }
-                    let start = Instant::now();
-                    black_box(pass(&events));
-                    spent += start.elapsed();
-                }
-                spent
-            })
+            b.iter_custom(|iters| time_fresh_passes(iters, fresh, || pass(&events)))
         });
     };
-    bench("generated", 1, &[], &mut |events| {
+    bench("generated", 1, None, &mut |events| {
         let mut n = 0u64;
         for e in events {
             SigmaHqWindows::scan(black_box(*e), |_| n += 1);
@@ -104,7 +89,7 @@ fn sigmahq(c: &mut Criterion) {
     });
     let shuffled = corpus.shuffled();
     let (shuffled_events, _) = shuffled.every(1);
-    bench("shuffled/generated", 1, &shuffled_events, &mut |_| {
+    bench("shuffled/generated", 1, Some(&shuffled_events), &mut |_| {
         let mut n = 0u64;
         for e in &shuffled_events {
             SigmaHqWindows::scan(black_box(*e), |_| n += 1);
@@ -112,7 +97,7 @@ fn sigmahq(c: &mut Criterion) {
         n
     });
     let mut event = JsonEvent::new();
-    bench("parse+generated", 1, &[], &mut |_| {
+    bench("parse+generated", 1, Some(&[]), &mut |_| {
         let mut n = 0u64;
         for line in &corpus.lines {
             event
@@ -122,14 +107,14 @@ fn sigmahq(c: &mut Criterion) {
         }
         n
     });
-    bench("unfiltered", 8, &[], &mut |events| {
+    bench("unfiltered", 8, None, &mut |events| {
         let mut n = 0u64;
         for e in events {
             SigmaHqWindows::scan_unfiltered(black_box(*e), |_| n += 1);
         }
         n
     });
-    bench("interpreter", 64, &[], &mut |events| {
+    bench("interpreter", 64, None, &mut |events| {
         events
             .iter()
             .map(|e| interpreter.matches(black_box(*e)).len() as u64)

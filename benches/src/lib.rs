@@ -14,6 +14,7 @@
 //!   else.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use detect::interpreter::Interpreter;
 use detect::ir::RuleSet;
@@ -186,6 +187,15 @@ impl Corpus {
         )
     }
 
+    /// Every event forgets what lookups cached ([`JsonEvent::forget_lookups`]),
+    /// as after its parse: done before each pass of the examples (see
+    /// [`time_fresh_passes`]).
+    pub fn forget_lookups(&self) {
+        for event in &self.events {
+            event.forget_lookups();
+        }
+    }
+
     /// Number of events.
     pub fn len(&self) -> usize {
         self.events.len()
@@ -215,6 +225,28 @@ impl Corpus {
             .sum();
         (events, bytes)
     }
+}
+
+/// Times `iters` runs of `pass` (for criterion's `iter_custom`). Before
+/// each run, outside the time, every event of `fresh` forgets what lookups
+/// cached ([`JsonEvent::forget_lookups`]): events parsed beforehand would
+/// otherwise keep, from one pass to the next, what no sensor's first scan
+/// after a parse finds, and each pass costs what that first scan costs.
+pub fn time_fresh_passes(
+    iters: u64,
+    fresh: &[&JsonEvent],
+    mut pass: impl FnMut() -> u64,
+) -> Duration {
+    let mut spent = Duration::ZERO;
+    for _ in 0..iters {
+        for event in fresh {
+            event.forget_lookups();
+        }
+        let start = Instant::now();
+        std::hint::black_box(pass());
+        spent += start.elapsed();
+    }
+    spent
 }
 
 /// The distinct event paths that the rules of `set` read, per layout (indexed

@@ -259,8 +259,9 @@ pub struct JsonEvent {
     /// slot, one word holding the low 32 bits of the address of the path
     /// looked up and 1 + the tape index of its value (0: empty). One word
     /// rather than two keeps the cache in four cache lines, which
-    /// [`Event::prefetch`] asks for with the event's first lines. A rule set reads the same few fields many times per
-    /// event (SigmaHQ: `CommandLine` about 30 times per process creation),
+    /// [`Event::prefetch`] asks for with the event's first lines. A rule set
+    /// reads the same few fields many times per event (SigmaHQ:
+    /// `CommandLine` about 30 times per process creation),
     /// always through the same `&'static str` of its path table, so a hit
     /// skips the walk over the members. A hit is trusted only after the
     /// member's key bytes are compared with the path (another string may
@@ -270,23 +271,20 @@ pub struct JsonEvent {
     /// paths whose addresses share their low 32 bits share a tag, which the
     /// key comparison also tells apart.
     members: MemberCache,
-    /// Whether the top-level object's keys are all different (worked out
-    /// while detecting the layout, which walks them anyway): then a lookup
-    /// of a member stops at the first key that matches instead of walking
-    /// every member to rule out a second one.
-    unique_keys: bool,
     /// The top-level keys by fingerprint, built while detecting the layout
-    /// when the keys are all different and few enough
+    /// (which walks them anyway) when they are all different and few enough
     /// ([`KEY_INDEX_MAX`]): a path the member cache does not hold is then
-    /// found by a probe or two instead of a walk over the members, which on
-    /// an event not in cache costs a miss per few members.
+    /// found by a probe or two instead of a walk over every member (to rule
+    /// out a second one), which on an event not in cache costs a miss per
+    /// few members.
     keys: KeyIndex,
 }
 
 /// [`JsonEvent`]'s index of top-level keys: open addressing by
 /// [`key_slot`], each slot 1 + the tape index of a key node (0: empty).
-/// `usable` says whether it holds every top-level key (and they are all
-/// different).
+/// `usable` says whether it holds every top-level key and they are all
+/// different (found out while inserting them: a key equal to one already in
+/// the table lies on its probe sequence).
 #[derive(Clone, Debug)]
 struct KeyIndex {
     slots: [u16; KEY_SLOTS],
@@ -402,7 +400,6 @@ impl JsonEvent {
             detected: Layout::Flat,
             layout_override: None,
             members: Default::default(),
-            unique_keys: false,
             keys: KeyIndex::default(),
         }
     }
@@ -418,7 +415,6 @@ impl JsonEvent {
         self.scratch.clear();
         self.stack.clear();
         self.detected = Layout::Flat;
-        self.unique_keys = false;
         self.keys = KeyIndex::default();
         *self.ascii.0.get_mut() = ASCII_UNKNOWN;
         for slot in &mut self.members.0 {
@@ -449,7 +445,7 @@ impl JsonEvent {
             self.stack.clear();
             return Err(e);
         }
-        (self.detected, self.unique_keys, self.keys) = self.detect_layout();
+        (self.detected, self.keys) = self.detect_layout();
         Ok(())
     }
 
@@ -523,22 +519,17 @@ impl JsonEvent {
         self.detected
     }
 
-    /// The layout (see [`JsonEvent::detected_layout`]), whether the
-    /// top-level keys are all different, and the index of those keys.
-    fn detect_layout(&self) -> (Layout, bool, KeyIndex) {
-        let none = KeyIndex::default();
+    /// The layout (see [`JsonEvent::detected_layout`]) and the index of the
+    /// top-level keys.
+    fn detect_layout(&self) -> (Layout, KeyIndex) {
         let Some(top) = self.tape.first() else {
-            return (Layout::Flat, false, none);
+            return (Layout::Flat, KeyIndex::default());
         };
         if top.kind != Kind::Object {
-            return (Layout::Flat, false, none);
+            return (Layout::Flat, KeyIndex::default());
         }
         let end = top.a as usize;
         let mut ecs = false;
-        // Fingerprints seen, hashed into 1,024 bits; a bit seen twice sends
-        // the key to an exact comparison with the earlier keys.
-        let mut seen = [0u64; 16];
-        let mut unique = true;
         let mut index = KeyIndex {
             usable: end <= usize::from(u16::MAX),
             ..KeyIndex::default()
@@ -552,7 +543,7 @@ impl JsonEvent {
                 && self.tape[value].kind == Kind::Object
                 && self.object_has_key(value, b"System")
             {
-                return (Layout::EvtxNested, false, none);
+                return (Layout::EvtxNested, KeyIndex::default());
             }
             if !ecs {
                 ecs = matches!(key, b"@timestamp" | b"ecs" | b"event" | b"winlog")
@@ -560,44 +551,32 @@ impl JsonEvent {
                     || key.starts_with(b"event.")
                     || key.starts_with(b"winlog.");
             }
-            let fp = self.tape[i].fp;
-            if unique {
-                let bit = usize::from(fp.wrapping_mul(0x9E37) >> 6);
-                let (word, mask) = (bit / 64, 1u64 << (bit % 64));
-                if seen[word] & mask != 0 && self.key_before(i, key) {
-                    unique = false;
-                }
-                seen[word] |= mask;
-            }
             count += 1;
-            if index.usable && count <= KEY_INDEX_MAX {
-                let mut slot = key_slot(fp);
-                while index.slots[slot] != 0 {
-                    slot = (slot + 1) % KEY_SLOTS;
-                }
-                // `end` fits in a u16 (checked above), so `i + 1` does.
-                index.slots[slot] = (i + 1) as u16;
+            if index.usable {
+                index.usable = count <= KEY_INDEX_MAX && self.index_key(&mut index.slots, i, key);
             }
             i = self.subtree_end(value);
         }
-        index.usable &= unique && count <= KEY_INDEX_MAX;
         if !index.usable {
-            index = none;
+            index = KeyIndex::default();
         }
-        (if ecs { Layout::Ecs } else { Layout::Flat }, unique, index)
+        (if ecs { Layout::Ecs } else { Layout::Flat }, index)
     }
 
-    /// Whether a top-level member before tape index `i` has the key `key`.
-    fn key_before(&self, i: usize, key: &[u8]) -> bool {
+    /// Puts the key node `i` (key bytes `key`) into the key index `slots`;
+    /// false if an equal key is there already. `i + 1` fits in a `u16` (the
+    /// caller checks the tape's length).
+    fn index_key(&self, slots: &mut [u16; KEY_SLOTS], i: usize, key: &[u8]) -> bool {
         let fp = self.tape[i].fp;
-        let mut j = 1;
-        while j < i {
+        let mut slot = key_slot(fp);
+        while let Some(j) = usize::from(slots[slot]).checked_sub(1) {
             if self.tape[j].fp == fp && key_eq(self.key_bytes(j), key) {
-                return true;
+                return false;
             }
-            j = self.subtree_end(j + 1);
+            slot = (slot + 1) % KEY_SLOTS;
         }
-        false
+        slots[slot] = (i + 1) as u16;
+        true
     }
 
     fn object_has_key(&self, object: usize, name: &[u8]) -> bool {
@@ -901,9 +880,6 @@ impl JsonEvent {
                     return Member::Other;
                 }
                 hit = Some(value);
-                if self.unique_keys {
-                    break;
-                }
             }
             j = match tape.get(value) {
                 Some(v) if matches!(v.kind, Kind::Object | Kind::Array) => v.a as usize,
@@ -2116,11 +2092,12 @@ mod tests {
 
     #[test]
     fn repeated_top_level_keys_are_told_apart_from_unique_ones() {
-        // Events of 1 to 300 distinct keys (enough for the 1,024-bit set of
-        // fingerprints to collide), then the same with one key repeated at
-        // each place (escaped or not, far apart or adjacent): the flag is
-        // right, and `single` agrees with `lookup` for every key, before and
-        // after the member cache holds it.
+        // Events of 1 to 300 distinct keys (beyond the key index's 48, and
+        // enough for fingerprints to share slots), then the same with one
+        // key repeated at each place (escaped or not, far apart or
+        // adjacent): the index is used exactly when the keys are different
+        // and few enough, and `single` agrees with `lookup` for every key,
+        // before and after the member cache holds it.
         static PATHS: std::sync::LazyLock<Vec<String>> =
             std::sync::LazyLock::new(|| (0..300).map(|k| format!("k{k}")).collect());
         for n in [1usize, 2, 3, 40, 300] {
@@ -2146,7 +2123,6 @@ mod tests {
                     .collect();
                 let doc = format!("{{{}}}", members.join(", "));
                 let e = JsonEvent::parse_str(&doc).unwrap();
-                assert_eq!(e.unique_keys, dup.is_none(), "{doc}");
                 assert_eq!(
                     e.keys.usable,
                     dup.is_none() && keys.len() <= KEY_INDEX_MAX,
