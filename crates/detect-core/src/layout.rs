@@ -51,6 +51,29 @@ impl Layout {
             Layout::Ecs => "ecs",
         }
     }
+
+    /// Where events of this layout keep the two fields that log source
+    /// dispatch reads on every event: the channel and the event ID (the
+    /// paths [`map_field`] gives for the Windows fields `Channel` and
+    /// `EventID`). An event adapter can find them while parsing, as
+    /// [`crate::JsonEvent`] does.
+    ///
+    /// ```
+    /// use detect_core::ir::Vocabulary;
+    /// use detect_core::layout::{map_field, Layout};
+    /// for layout in Layout::ALL {
+    ///     let [channel, event_id] = layout.dispatch_paths();
+    ///     assert_eq!(channel, map_field(Vocabulary::Windows, layout, "Channel"));
+    ///     assert_eq!(event_id, map_field(Vocabulary::Windows, layout, "EventID"));
+    /// }
+    /// ```
+    pub const fn dispatch_paths(self) -> [&'static str; 2] {
+        match self {
+            Layout::Flat => ["Channel", "EventID"],
+            Layout::EvtxNested => ["Event.System.Channel", "Event.System.EventID"],
+            Layout::Ecs => ["winlog.channel", "winlog.event_id"],
+        }
+    }
 }
 
 /// Windows System fields (flat name, path under `Event.System` in the evtx layout).

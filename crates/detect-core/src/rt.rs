@@ -166,40 +166,58 @@ pub fn channel_of<E: Event + ?Sized>(
     path: &str,
     channels: &[&str],
 ) -> Result<Option<usize>, MultiValued> {
-    single_text(e, path, |text| {
-        if text.is_ascii() {
-            // ASCII text folds byte for byte: only names of its length can match.
-            let t = text.as_bytes();
-            channels
-                .iter()
-                .position(|c| crate::matcher::eq_ascii_ci_folded(t, c.as_bytes()))
-        } else {
-            channels.iter().position(|c| crate::matcher::eq_ci(text, c))
-        }
-    })
+    // Every event of a mixed stream comes here first: the common case (one
+    // string) skips `single_text`'s callbacks.
+    match e.single(path) {
+        Single::One(Value::Str(text)) => Ok(channel_index(text, channels)),
+        Single::Absent => Ok(None),
+        _ => single_text(e, path, |text| channel_index(text, channels)),
+    }
+}
+
+/// Index of `text` in `channels` (lowercase ASCII names), case-insensitively.
+#[inline]
+fn channel_index(text: &str, channels: &[&str]) -> Option<usize> {
+    if text.is_ascii() {
+        // ASCII text folds byte for byte: only names of its length can match.
+        let t = text.as_bytes();
+        channels
+            .iter()
+            .position(|c| crate::matcher::eq_ascii_ci_folded(t, c.as_bytes()))
+    } else {
+        channels.iter().position(|c| crate::matcher::eq_ci(text, c))
+    }
 }
 
 /// The event ID when its text is the canonical decimal form of a `u32` (the
 /// log source test compares the exact text, so `"01"` is not event 1).
 #[inline]
 pub fn event_id_of<E: Event + ?Sized>(e: &E, path: &str) -> Result<Option<u32>, MultiValued> {
-    single_text(e, path, |text| {
-        // Digits only, no leading zero (but "0"), at most u32::MAX: one
-        // pass, where `str::parse` would first be told the text is canonical.
-        let digits = text.as_bytes();
-        if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
+    match e.single(path) {
+        Single::One(Value::Number(text) | Value::Str(text)) => Ok(event_id_in(text)),
+        Single::Absent => Ok(None),
+        _ => single_text(e, path, event_id_in),
+    }
+}
+
+/// [`event_id_of`] for the text of one value.
+#[inline]
+fn event_id_in(text: &str) -> Option<u32> {
+    // Digits only, no leading zero (but "0"), at most u32::MAX: one pass,
+    // where `str::parse` would first be told the text is canonical.
+    let digits = text.as_bytes();
+    if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
+        return None;
+    }
+    let mut id: u32 = 0;
+    for &d in digits {
+        let d = d.wrapping_sub(b'0');
+        if d > 9 {
             return None;
         }
-        let mut id: u32 = 0;
-        for &d in digits {
-            let d = d.wrapping_sub(b'0');
-            if d > 9 {
-                return None;
-            }
-            id = id.checked_mul(10)?.checked_add(u32::from(d))?;
-        }
-        Some(id)
-    })
+        id = id.checked_mul(10)?.checked_add(u32::from(d))?;
+    }
+    Some(id)
 }
 
 pub use crate::prefilter::{FieldAtoms, Prefilter, for_each_bit};

@@ -22,10 +22,13 @@
 //!   the key (its length and three of its bytes), computed while the key's
 //!   bytes are in cache anyway. A lookup walks an object's members in order,
 //!   comparing fingerprints, and compares bytes only on a fingerprint hit:
-//!   a few instructions per member, over memory read front to back. (A hash
-//!   index of the keys was tried: fewer instructions per lookup, but building
-//!   it cost more than the few lookups a small rule set makes, and its random
-//!   accesses were slower on events no longer in cache; see BENCHMARKS.md.)
+//!   a few instructions per member, over memory read front to back.
+//! * **Shortcuts for the lookups every event gets.** While detecting the
+//!   layout, the parse indexes the top-level keys by fingerprint (when they
+//!   are few and all different) and resolves the two fields log source
+//!   dispatch reads before any rule (channel, event ID); lookups remember
+//!   the top-level members they found. Each shortcut answers only when the
+//!   walk would give the same answer, and falls back to it otherwise.
 //!
 //! The parser is strict JSON (RFC 8259) with an object at the top level, does
 //! not recurse (nesting is tracked on an explicit stack bounded by a maximum
@@ -109,11 +112,66 @@ fn prefetch_lines(p: *const u8, len: usize, lines: usize) {
     let _ = (p, len, lines);
 }
 
-/// Whether two keys are equal: a plain loop, since keys are short and a
-/// `memcmp` call costs more than comparing them.
+/// Whether two keys are equal. Keys and paths are short, where a `memcmp`
+/// call costs more than the comparison: eight bytes at a time (the last
+/// eight overlapping), four and four below eight, bytes below four.
 #[inline]
 fn key_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < 4 {
+        return a.iter().zip(b).all(|(x, y)| x == y);
+    }
+    if a.len() < 8 {
+        return a.first_chunk::<4>() == b.first_chunk::<4>()
+            && a.last_chunk::<4>() == b.last_chunk::<4>();
+    }
+    let (mut x, mut y) = (a, b);
+    while let (Some((wx, rx)), Some((wy, ry))) =
+        (x.split_first_chunk::<8>(), y.split_first_chunk::<8>())
+    {
+        if wx != wy {
+            return false;
+        }
+        (x, y) = (rx, ry);
+    }
+    a.last_chunk::<8>() == b.last_chunk::<8>()
+}
+
+/// Whether `p` holds a '.': eight bytes at a time (the last eight
+/// overlapping), which for a path of a few words beats `memchr`'s call and
+/// a byte loop alike.
+#[inline]
+fn has_dot(p: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let dot = |w: u64| {
+        let x = w ^ (ONES * u64::from(b'.'));
+        (x.wrapping_sub(ONES) & !x & (ONES << 7)) != 0
+    };
+    if p.len() < 4 {
+        let mut dotted = false;
+        for &b in p {
+            dotted |= b == b'.';
+        }
+        return dotted;
+    }
+    if p.len() < 8 {
+        // Four and four (overlapping), the upper half of the word filled
+        // with bytes that are not '.'.
+        let word = |w: &[u8; 4]| u64::from(u32::from_le_bytes(*w)) | (ONES << 32);
+        return p.first_chunk::<4>().is_some_and(|w| dot(word(w)))
+            || p.last_chunk::<4>().is_some_and(|w| dot(word(w)));
+    }
+    let mut rest = p;
+    while let Some((w, tail)) = rest.split_first_chunk::<8>() {
+        if dot(u64::from_le_bytes(*w)) {
+            return true;
+        }
+        rest = tail;
+    }
+    p.last_chunk::<8>()
+        .is_some_and(|w| dot(u64::from_le_bytes(*w)))
 }
 
 /// Kind of a tape node.
@@ -278,6 +336,14 @@ pub struct JsonEvent {
     /// out a second one), which on an event not in cache costs a miss per
     /// few members.
     keys: KeyIndex,
+    /// The members named by the detected layout's
+    /// [`Layout::dispatch_paths`] (channel, event ID), resolved by the
+    /// parse: log source dispatch reads both on every event, before any
+    /// rule, so they are found while the event is in cache and the
+    /// dispatch then costs a comparison of its path. Per path: 0 unknown
+    /// (the general lookup decides), 1 absent, 2 + the value's tape index
+    /// when the path names exactly one member.
+    dispatch: [u32; 2],
 }
 
 /// [`JsonEvent`]'s index of top-level keys: open addressing by
@@ -401,6 +467,7 @@ impl JsonEvent {
             layout_override: None,
             members: Default::default(),
             keys: KeyIndex::default(),
+            dispatch: [0; 2],
         }
     }
 
@@ -416,6 +483,7 @@ impl JsonEvent {
         self.stack.clear();
         self.detected = Layout::Flat;
         self.keys = KeyIndex::default();
+        self.dispatch = [0; 2];
         *self.ascii.0.get_mut() = ASCII_UNKNOWN;
         for slot in &mut self.members.0 {
             *slot.get_mut() = 0;
@@ -446,6 +514,15 @@ impl JsonEvent {
             return Err(e);
         }
         (self.detected, self.keys) = self.detect_layout();
+        self.dispatch = self.detected.dispatch_paths().map(|path| {
+            match self.resolve_member(path.as_bytes()) {
+                Member::Once(value) => u32::try_from(value + 2).unwrap_or(0),
+                // (No dispatch path starts with `Event.EventData.`, whose
+                // absence would send the lookup on to `Event.UserData`.)
+                Member::Absent => 1,
+                Member::Other => 0,
+            }
+        });
         Ok(())
     }
 
@@ -814,25 +891,38 @@ impl JsonEvent {
     }
 }
 
-/// What [`JsonEvent::top_level_member`] found.
+/// What [`JsonEvent::member`] found: the general lookup's answer when it
+/// is simple.
 enum Member {
-    /// The key occurs once in the top-level object; its value's tape index.
+    /// The path names exactly one member, whose value is at this tape
+    /// index: the general lookup visits that value's values and no others.
     Once(usize),
-    /// The key is in no member of the top-level object.
+    /// The path names no member.
     Absent,
-    /// Anything else (a dotted path, a repeated key, a top level that is not
-    /// an object): the general lookup decides.
+    /// Anything else (a dotted path not resolved beforehand, a repeated
+    /// key, an array on the way): the general lookup decides.
     Other,
 }
 
 impl JsonEvent {
-    /// The top-level member `path` when the path has no dot, through the
-    /// member cache. A dotless path can only name a key of the top-level
-    /// object (no `Event.EventData` fallback applies to it), so `Absent`
-    /// and `Once` are the general lookup's answers too.
+    /// The member `path` names: a dispatch path's from the parse, else a
+    /// dotless path's through the member cache and the key index. A dotless
+    /// path can only name a key of the top-level object (no
+    /// `Event.EventData` fallback applies to it), so `Absent` and `Once`
+    /// are the general lookup's answers too.
     #[inline]
-    fn top_level_member(&self, path: &str) -> Member {
+    fn member(&self, path: &str) -> Member {
         let p = path.as_bytes();
+        let [channel, event_id] = self.detected.dispatch_paths();
+        for (k, dispatch) in [channel, event_id].into_iter().enumerate() {
+            if key_eq(dispatch.as_bytes(), p) {
+                match self.dispatch[k] {
+                    0 => break,
+                    1 => return Member::Absent,
+                    value => return Member::Once(value as usize - 2),
+                }
+            }
+        }
         if self.tape[0].kind != Kind::Object {
             return Member::Other;
         }
@@ -848,27 +938,27 @@ impl JsonEvent {
                 return Member::Once(value);
             }
         }
-        // Paths are short: a plain loop beats a `memchr` call.
-        if p.contains(&b'.') {
+        self.member_uncached(p, slot)
+    }
+
+    /// [`member`](Self::member) for a path the member cache does not hold
+    /// (out of line: the cached path stays a few instructions); fills the
+    /// cache `slot` when the path names one member.
+    #[inline(never)]
+    fn member_uncached(&self, p: &[u8], slot: &AtomicU64) -> Member {
+        if has_dot(p) {
             return Member::Other;
         }
+        let address = p.as_ptr() as usize;
         let end = self.tape[0].a as usize;
         let tape = self.tape.get(..end).unwrap_or_default();
         let fp = key_fingerprint(p);
         if self.keys.usable {
-            // Every top-level key is in the index, each once.
-            let mut s = key_slot(fp);
-            loop {
-                let Some(j) = usize::from(self.keys.slots[s]).checked_sub(1) else {
-                    return Member::Absent;
-                };
-                if tape.get(j).is_some_and(|k| k.fp == fp) && key_eq(self.key_bytes(j), p) {
-                    let value = j + 1;
-                    slot.store((address as u32 as u64) << 32 | (value as u64 + 1), Relaxed);
-                    return Member::Once(value);
-                }
-                s = (s + 1) % KEY_SLOTS;
-            }
+            let Some(value) = self.probe_key(p, fp) else {
+                return Member::Absent;
+            };
+            slot.store((address as u32 as u64) << 32 | (value as u64 + 1), Relaxed);
+            return Member::Once(value);
         }
         // The member walk of `lookup_at`, counting the matches.
         let mut hit = None;
@@ -891,6 +981,70 @@ impl JsonEvent {
         };
         slot.store((address as u32 as u64) << 32 | (value as u64 + 1), Relaxed);
         Member::Once(value)
+    }
+
+    /// The value of the top-level key `p` (fingerprint `fp`) by the key
+    /// index, which must be usable (it then holds every top-level key, each
+    /// once).
+    #[inline]
+    fn probe_key(&self, p: &[u8], fp: u16) -> Option<usize> {
+        let mut s = key_slot(fp);
+        loop {
+            let j = usize::from(self.keys.slots[s]).checked_sub(1)?;
+            if self.tape.get(j).is_some_and(|k| k.fp == fp) && key_eq(self.key_bytes(j), p) {
+                return Some(j + 1);
+            }
+            s = (s + 1) % KEY_SLOTS;
+        }
+    }
+
+    /// The member `path` names, worked out in full (for the dispatch paths,
+    /// while parsing): by the key index when the path has no dot, else by
+    /// [`resolve_below`](Self::resolve_below).
+    fn resolve_member(&self, path: &[u8]) -> Member {
+        match self.tape.first() {
+            Some(top) if top.kind == Kind::Object => {}
+            _ => return Member::Other,
+        }
+        if self.keys.usable && !has_dot(path) {
+            return match self.probe_key(path, key_fingerprint(path)) {
+                Some(value) => Member::Once(value),
+                None => Member::Absent,
+            };
+        }
+        self.resolve_below(0, path)
+    }
+
+    /// The member `path` names below the object at `object`, as
+    /// [`lookup_at`](Self::lookup_at) would find it: every key equal to the
+    /// path or to a part of it before a '.' counts (the rest is then
+    /// resolved below that key's object); `Once` when exactly one member
+    /// matches in all, `Other` when the way leads into an array. Recurses
+    /// once per dot of `path`.
+    fn resolve_below(&self, object: usize, path: &[u8]) -> Member {
+        let end = self.tape[object].a as usize;
+        let mut found = Member::Absent;
+        let mut i = object + 1;
+        while i < end {
+            let key = self.key_bytes(i);
+            let value = i + 1;
+            let here = match path.strip_prefix(key) {
+                Some([]) => Member::Once(value),
+                Some([b'.', rest @ ..]) => match self.tape[value].kind {
+                    Kind::Object => self.resolve_below(value, rest),
+                    Kind::Array => Member::Other,
+                    _ => Member::Absent,
+                },
+                _ => Member::Absent,
+            };
+            match (here, &found) {
+                (Member::Absent, _) => {}
+                (Member::Once(value), Member::Absent) => found = Member::Once(value),
+                _ => return Member::Other,
+            }
+            i = self.subtree_end(value);
+        }
+        found
     }
 }
 
@@ -961,7 +1115,7 @@ impl Event for JsonEvent {
         if self.tape.is_empty() {
             return false;
         }
-        match self.top_level_member(path) {
+        match self.member(path) {
             Member::Once(value) => {
                 self.emit_values(value, visit);
                 return true;
@@ -1021,13 +1175,13 @@ impl Event for JsonEvent {
         }
     }
 
-    /// A top-level member found by a dotless path (see `top_level_member`)
+    /// A top-level member found by a dotless path (see `member`)
     /// holding a scalar; `Ask` for everything else.
     fn single(&self, path: &str) -> Single<'_> {
         if self.tape.is_empty() {
             return Single::Absent;
         }
-        match self.top_level_member(path) {
+        match self.member(path) {
             Member::Once(value) => self.scalar(value).map_or(Single::Ask, Single::One),
             Member::Absent => Single::Absent,
             Member::Other => Single::Ask,
@@ -2203,6 +2357,129 @@ mod tests {
         }
         assert!(checked >= 6, "single answers the common case ({checked})");
         assert_eq!(JsonEvent::new().single("x"), Single::Absent);
+    }
+
+    #[test]
+    fn word_at_a_time_key_comparison_and_dot_test_agree_with_byte_loops() {
+        // Every length to 40, a difference (or a dot) at every place.
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            assert!(key_eq(&a, &a));
+            assert!(!has_dot(&a));
+            assert!(!key_eq(&a, &a[..n.saturating_sub(1)]) || n == 0);
+            for at in 0..n {
+                let mut b = a.clone();
+                b[at] ^= 0x20;
+                assert!(!key_eq(&a, &b), "{n} {at}");
+                assert!(!key_eq(&b, &a), "{n} {at}");
+                b[at] = b'.';
+                assert!(has_dot(&b), "{n} {at}");
+                // Bytes one borrow away from '.', which a careless
+                // word test would also flag.
+                for near in [b'.' - 1, b'.' + 1, b'.' | 0x80] {
+                    b[at] = near;
+                    assert!(!has_dot(&b), "{n} {at} {near}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dispatch_members_found_by_the_parse_agree_with_the_walk() {
+        // Per layout, events whose channel and event ID are where they
+        // belong, missing, repeated, reachable twice (a dotted key beside
+        // the nested one), inside an array, or objects with `#text`: what
+        // the parse recorded must give `lookup` and `single` the answers of
+        // the general walk (`lookup_at`), and the plain events must have
+        // been resolved (or the dispatch would silently walk again).
+        let docs: [(&str, bool); 17] = [
+            (r#"{"Channel": "Security", "EventID": 4688, "x": 1}"#, true),
+            (r#"{"x": 1}"#, true),
+            (r#"{"Channel": "a", "Channel": "b", "EventID": 1}"#, false),
+            (r#"{"Channel": ["a", "b"], "EventID": [1]}"#, true),
+            (
+                r##"{"Ch\u0061nnel": "esc", "EventID": {"#text": 7}}"##,
+                true,
+            ),
+            (
+                r#"{"Event": {"System": {"Channel": "S", "EventID": 1}, "EventData": {}}}"#,
+                true,
+            ),
+            (r#"{"Event": {"System": {"Provider": 1}}}"#, true),
+            (
+                r##"{"Event": {"System": {"EventID": {"#attributes": {"Q": 0}, "#text": 4104}}}}"##,
+                true,
+            ),
+            (
+                r#"{"Event": {"System": {"Channel": "S"}, "System.Channel": "T"}}"#,
+                false,
+            ),
+            (
+                r#"{"Event": {"System": {"Channel": "S"}}, "Event.System.Channel": "T"}"#,
+                false,
+            ),
+            (
+                r#"{"Event": {"System": {"Channel": "S", "Channel": "T"}}}"#,
+                false,
+            ),
+            (r#"{"Event": {"System": [{"Channel": "S"}]}}"#, false),
+            (
+                r#"{"@timestamp": 1, "winlog": {"channel": "C", "event_id": 3}}"#,
+                true,
+            ),
+            (
+                r#"{"@timestamp": 1, "winlog.channel": "C", "winlog.event_id": "3"}"#,
+                true,
+            ),
+            (
+                r#"{"@timestamp": 1, "winlog": {"channel": "C"}, "winlog.channel": "D"}"#,
+                false,
+            ),
+            (r#"{"@timestamp": 1, "winlog": [{"channel": "C"}]}"#, false),
+            (r#"{"ecs": 1, "winlog": "not an object"}"#, true),
+        ];
+        let mut one_scalar = 0;
+        for (doc, resolved) in docs {
+            let e = JsonEvent::parse_str(doc).unwrap();
+            let paths = e.detected_layout().dispatch_paths();
+            assert_eq!(
+                e.dispatch.iter().all(|&d| d != 0),
+                resolved,
+                "{doc}: {:?}",
+                e.dispatch
+            );
+            for layout in Layout::ALL {
+                for path in layout.dispatch_paths() {
+                    let mut walked = Vec::new();
+                    let mut found = false;
+                    e.lookup_at(
+                        0,
+                        path,
+                        &mut |v| {
+                            walked.push(format!("{v:?}"));
+                            false
+                        },
+                        &mut found,
+                    );
+                    let mut values = Vec::new();
+                    let exists = e.lookup(path, &mut |v| {
+                        values.push(format!("{v:?}"));
+                        false
+                    });
+                    assert_eq!((exists, &values), (found, &walked), "{path} in {doc}");
+                    match e.single(path) {
+                        Single::One(v) => assert_eq!(values, [format!("{v:?}")], "{path} in {doc}"),
+                        Single::Absent => assert!(!exists, "{path} in {doc}"),
+                        Single::Ask => {}
+                    }
+                }
+            }
+            // A resolved path to one scalar is answered by `single`.
+            if resolved && paths.iter().all(|p| e.single(p) != Single::Ask) {
+                one_scalar += 1;
+            }
+        }
+        assert_eq!(one_scalar, 7);
     }
 
     #[test]
