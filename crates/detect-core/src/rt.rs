@@ -560,6 +560,10 @@ impl<E: Event + ?Sized> Event for AsDyn<'_, E> {
     fn prefetch(&self) {
         self.0.prefetch()
     }
+    #[inline]
+    fn prefetch_dispatch(&self) {
+        self.0.prefetch_dispatch()
+    }
 }
 
 /// The event's time in milliseconds since the Unix epoch, read from the single

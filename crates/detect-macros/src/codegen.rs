@@ -547,6 +547,8 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 if mask.iter().all(|w| *w == 0) {
                     return true;
                 }
+                // Rules apply: they are about to read the event's fields.
+                e.prefetch();
                 let mut marked = [0u64; #gwords];
                 #prefilter
                     .mark_fields(e, ARM_FIELDS[arm], &mut marked);
@@ -839,7 +841,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             /// rules, and only those are evaluated.
             #[inline]
             pub fn scan<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo)>(event: &E, mut sink: F) {
-                event.prefetch();
+                event.prefetch_dispatch();
                 let e = ::detect::__rt::AsDyn(event);
                 let e: &dyn ::detect::Event = &e;
                 match e.layout() {

@@ -175,7 +175,7 @@ fn has_dot(p: &[u8]) -> bool {
 }
 
 /// Kind of a tape node.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 enum Kind {
     /// `a`: index just past the object's subtree; `b`: tape index of the value
     /// of its first `#text` key, or 0 if it has none (0 is the top-level
@@ -195,6 +195,7 @@ enum Kind {
     Number,
     True,
     False,
+    #[default]
     Null,
 }
 
@@ -297,22 +298,42 @@ impl std::error::Error for JsonError {}
 /// assert!(!event.lookup("Event.EventData.ParentImage", &mut |_| false));
 /// ```
 #[derive(Debug, Clone)]
+// The fields log source dispatch reads on every event (the layout, the
+// dispatch members, the line) come first, in the event's first cache line
+// (`repr(C)` keeps the order, `align(64)` starts every event on a line):
+// an event parsed beforehand and no longer in cache then costs one miss for
+// them, and one per value read.
+#[repr(C, align(64))]
 pub struct JsonEvent {
+    /// The members named by the detected layout's
+    /// [`Layout::dispatch_paths`] (channel, event ID), resolved by the
+    /// parse: log source dispatch reads both on every event, before any
+    /// rule, so they are found while the event is in cache, and each
+    /// holds a copy of its value's tape node, so that routing an event
+    /// reads neither the tape nor the member cache.
+    dispatch: [Dispatched; 2],
     /// The line, as given (valid UTF-8).
     buf: String,
-    /// The document, in order.
-    tape: Vec<Node>,
+    detected: Layout,
+    layout_override: Option<Layout>,
     /// Whether the line and every decoded string are ASCII
     /// ([`Event::all_ascii`]), worked out at the first question (not while
     /// parsing: events no rule looks into pay nothing).
     ascii: AsciiFlag,
+    /// The document, in order.
+    tape: Vec<Node>,
     /// Decoded strings that contained escapes.
     scratch: String,
     /// Tape indices of the containers open while parsing.
     stack: Vec<u32>,
     max_depth: usize,
-    detected: Layout,
-    layout_override: Option<Layout>,
+    /// The top-level keys by fingerprint, built while detecting the layout
+    /// (which walks them anyway) when they are all different and few enough
+    /// ([`KEY_INDEX_MAX`]): a path the member cache does not hold is then
+    /// found by a probe or two instead of a walk over every member (to rule
+    /// out a second one), which on an event not in cache costs a miss per
+    /// few members.
+    keys: KeyIndex,
     /// Members of the top-level object already found by a dotless path: per
     /// slot, one word holding the low 32 bits of the address of the path
     /// looked up and 1 + the tape index of its value (0: empty). One word
@@ -329,21 +350,30 @@ pub struct JsonEvent {
     /// paths whose addresses share their low 32 bits share a tag, which the
     /// key comparison also tells apart.
     members: MemberCache,
-    /// The top-level keys by fingerprint, built while detecting the layout
-    /// (which walks them anyway) when they are all different and few enough
-    /// ([`KEY_INDEX_MAX`]): a path the member cache does not hold is then
-    /// found by a probe or two instead of a walk over every member (to rule
-    /// out a second one), which on an event not in cache costs a miss per
-    /// few members.
-    keys: KeyIndex,
-    /// The members named by the detected layout's
-    /// [`Layout::dispatch_paths`] (channel, event ID), resolved by the
-    /// parse: log source dispatch reads both on every event, before any
-    /// rule, so they are found while the event is in cache and the
-    /// dispatch then costs a comparison of its path. Per path: 0 unknown
-    /// (the general lookup decides), 1 absent, 2 + the value's tape index
-    /// when the path names exactly one member.
-    dispatch: [u32; 2],
+}
+
+/// What the parse found at one of the dispatch paths.
+#[derive(Clone, Copy, Debug, Default)]
+struct Dispatched {
+    found: Found,
+    /// With [`Found::Once`]: the value's node (its kind and range) and
+    /// tape index.
+    kind: Kind,
+    value: u32,
+    a: u32,
+    b: u32,
+}
+
+/// [`Dispatched`]'s outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+enum Found {
+    /// Not resolved: the general lookup decides.
+    #[default]
+    Unknown,
+    /// No member.
+    Absent,
+    /// Exactly one member.
+    Once,
 }
 
 /// [`JsonEvent`]'s index of top-level keys: open addressing by
@@ -467,7 +497,7 @@ impl JsonEvent {
             layout_override: None,
             members: Default::default(),
             keys: KeyIndex::default(),
-            dispatch: [0; 2],
+            dispatch: Default::default(),
         }
     }
 
@@ -483,7 +513,7 @@ impl JsonEvent {
         self.stack.clear();
         self.detected = Layout::Flat;
         self.keys = KeyIndex::default();
-        self.dispatch = [0; 2];
+        self.dispatch = Default::default();
         *self.ascii.0.get_mut() = ASCII_UNKNOWN;
         for slot in &mut self.members.0 {
             *slot.get_mut() = 0;
@@ -516,11 +546,23 @@ impl JsonEvent {
         (self.detected, self.keys) = self.detect_layout();
         self.dispatch = self.detected.dispatch_paths().map(|path| {
             match self.resolve_member(path.as_bytes()) {
-                Member::Once(value) => u32::try_from(value + 2).unwrap_or(0),
+                Member::Once(value) => {
+                    let node = self.tape[value];
+                    Dispatched {
+                        found: Found::Once,
+                        kind: node.kind,
+                        value: value as u32,
+                        a: node.a,
+                        b: node.b,
+                    }
+                }
                 // (No dispatch path starts with `Event.EventData.`, whose
                 // absence would send the lookup on to `Event.UserData`.)
-                Member::Absent => 1,
-                Member::Other => 0,
+                Member::Absent => Dispatched {
+                    found: Found::Absent,
+                    ..Dispatched::default()
+                },
+                Member::Other => Dispatched::default(),
             }
         });
         Ok(())
@@ -695,8 +737,14 @@ impl JsonEvent {
     #[inline]
     fn scalar(&self, i: usize) -> Option<Value<'_>> {
         let node = self.tape[i];
-        let range = node.a as usize..node.b as usize;
-        Some(match node.kind {
+        self.scalar_of(node.kind, node.a, node.b)
+    }
+
+    /// The scalar value of a node of `kind` holding `a` and `b`.
+    #[inline]
+    fn scalar_of(&self, kind: Kind, a: u32, b: u32) -> Option<Value<'_>> {
+        let range = a as usize..b as usize;
+        Some(match kind {
             Kind::StrRaw => Value::Str(self.buf.get(range).unwrap_or_default()),
             Kind::StrEsc => Value::Str(self.scratch.get(range).unwrap_or_default()),
             Kind::Number => Value::Number(self.buf.get(range).unwrap_or_default()),
@@ -913,14 +961,11 @@ impl JsonEvent {
     #[inline]
     fn member(&self, path: &str) -> Member {
         let p = path.as_bytes();
-        let [channel, event_id] = self.detected.dispatch_paths();
-        for (k, dispatch) in [channel, event_id].into_iter().enumerate() {
-            if key_eq(dispatch.as_bytes(), p) {
-                match self.dispatch[k] {
-                    0 => break,
-                    1 => return Member::Absent,
-                    value => return Member::Once(value as usize - 2),
-                }
+        if let Some(d) = self.dispatched(p) {
+            match d.found {
+                Found::Once => return Member::Once(d.value as usize),
+                Found::Absent => return Member::Absent,
+                Found::Unknown => {}
             }
         }
         if self.tape[0].kind != Kind::Object {
@@ -981,6 +1026,19 @@ impl JsonEvent {
         };
         slot.store((address as u32 as u64) << 32 | (value as u64 + 1), Relaxed);
         Member::Once(value)
+    }
+
+    /// What the parse found at `p`, if it is one of the dispatch paths.
+    #[inline]
+    fn dispatched(&self, p: &[u8]) -> Option<&Dispatched> {
+        let [channel, event_id] = self.detected.dispatch_paths();
+        if key_eq(channel.as_bytes(), p) {
+            Some(&self.dispatch[0])
+        } else if key_eq(event_id.as_bytes(), p) {
+            Some(&self.dispatch[1])
+        } else {
+            None
+        }
     }
 
     /// The value of the top-level key `p` (fingerprint `fp`) by the key
@@ -1160,6 +1218,23 @@ impl Event for JsonEvent {
         prefetch_lines(self.keys.slots.as_ptr().cast(), size_of::<KeyIndex>(), 2);
     }
 
+    /// Asks for the lines of the dispatch members' values (found by the
+    /// parse): the channel's and the event ID's texts, read one after the
+    /// other by the dispatch, then arrive together.
+    #[inline]
+    fn prefetch_dispatch(&self) {
+        for d in &self.dispatch {
+            if d.found == Found::Once {
+                let base = if d.kind == Kind::StrEsc {
+                    self.scratch.as_bytes()
+                } else {
+                    self.buf.as_bytes()
+                };
+                prefetch_lines(base.as_ptr().wrapping_add(d.a as usize), 1, 1);
+            }
+        }
+    }
+
     /// Whether the line and the decoded escaped strings are ASCII, checked
     /// at the first question and kept until the next parse.
     fn all_ascii(&self) -> bool {
@@ -1178,6 +1253,17 @@ impl Event for JsonEvent {
     /// A top-level member found by a dotless path (see `member`)
     /// holding a scalar; `Ask` for everything else.
     fn single(&self, path: &str) -> Single<'_> {
+        if let Some(d) = self.dispatched(path.as_bytes()) {
+            match d.found {
+                Found::Once => {
+                    return self
+                        .scalar_of(d.kind, d.a, d.b)
+                        .map_or(Single::Ask, Single::One);
+                }
+                Found::Absent => return Single::Absent,
+                Found::Unknown => {}
+            }
+        }
         if self.tape.is_empty() {
             return Single::Absent;
         }
@@ -2385,6 +2471,20 @@ mod tests {
     }
 
     #[test]
+    fn what_dispatch_reads_is_in_the_first_cache_line() {
+        use std::mem::offset_of;
+        assert_eq!(align_of::<JsonEvent>(), 64);
+        let ends = [
+            offset_of!(JsonEvent, dispatch) + size_of::<[Dispatched; 2]>(),
+            offset_of!(JsonEvent, buf) + size_of::<String>(),
+            offset_of!(JsonEvent, detected) + 1,
+            offset_of!(JsonEvent, layout_override) + 1,
+            offset_of!(JsonEvent, ascii) + 1,
+        ];
+        assert!(ends.iter().all(|&end| end <= 64), "{ends:?}");
+    }
+
+    #[test]
     fn dispatch_members_found_by_the_parse_agree_with_the_walk() {
         // Per layout, events whose channel and event ID are where they
         // belong, missing, repeated, reachable twice (a dotted key beside
@@ -2443,7 +2543,7 @@ mod tests {
             let e = JsonEvent::parse_str(doc).unwrap();
             let paths = e.detected_layout().dispatch_paths();
             assert_eq!(
-                e.dispatch.iter().all(|&d| d != 0),
+                e.dispatch.iter().all(|d| d.found != Found::Unknown),
                 resolved,
                 "{doc}: {:?}",
                 e.dispatch
@@ -2486,16 +2586,21 @@ mod tests {
     fn prefetching_is_harmless_at_any_size() {
         let mut e = JsonEvent::new();
         e.prefetch();
+        e.prefetch_dispatch();
         for line in [
             r#"{}"#.to_string(),
             format!(r#"{{"a": "{}"}}"#, "x".repeat(5000)),
+            format!(r#"{{"EventID": 1, "Channel": "{}\t"}}"#, "x".repeat(5000)),
+            r#"{"Channel": "", "EventID": ""}"#.to_string(),
         ] {
             e.parse(line.as_bytes()).unwrap();
             e.prefetch();
+            e.prefetch_dispatch();
             assert_eq!(e.raw(), line);
         }
         assert!(e.parse(b"{").is_err());
         e.prefetch();
+        e.prefetch_dispatch();
     }
 
     #[test]

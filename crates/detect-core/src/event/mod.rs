@@ -178,10 +178,12 @@ pub trait Event {
         Single::Ask
     }
 
-    /// A hint that the event is about to be read: an event whose data is
-    /// spread over memory that may no longer be in cache can ask for its
-    /// first lines at once (the default does nothing). Generated `scan`
-    /// calls it first; it never changes what lookups see.
+    /// A hint that rules are about to read the event's fields: an event
+    /// whose data is spread over memory that may no longer be in cache can
+    /// ask for its first lines at once (the default does nothing).
+    /// Generated `scan` calls it once log source dispatch has found rules
+    /// that apply (most events of a mixed stream need none); it never
+    /// changes what lookups see.
     ///
     /// ```
     /// use detect_core::{Event, JsonEvent};
@@ -190,6 +192,20 @@ pub trait Event {
     /// assert!(ev.lookup("Image", &mut |_| false));
     /// ```
     fn prefetch(&self) {}
+
+    /// A hint that log source dispatch is about to read the event's channel
+    /// and event ID (the paths of [`Layout::dispatch_paths`]): an event that
+    /// knows where they are can ask for their memory at once (the default
+    /// does nothing). Generated `scan` calls it first; it never changes
+    /// what lookups see.
+    ///
+    /// ```
+    /// use detect_core::{Event, JsonEvent, Single, Value};
+    /// let ev = JsonEvent::parse_str(r#"{"Channel": "Security", "EventID": 4688}"#).unwrap();
+    /// ev.prefetch_dispatch();
+    /// assert_eq!(ev.single("EventID"), Single::One(Value::Number("4688")));
+    /// ```
+    fn prefetch_dispatch(&self) {}
 
     /// True when every value's text is known to be ASCII (false, the
     /// default, when unknown). Lets the prefilter skip its per-value check
@@ -228,6 +244,9 @@ impl<E: Event + ?Sized> Event for &E {
     }
     fn prefetch(&self) {
         (**self).prefetch()
+    }
+    fn prefetch_dispatch(&self) {
+        (**self).prefetch_dispatch()
     }
 }
 
