@@ -66,7 +66,7 @@
 //!   (limit 5,000) was slower (3,219): a bigger DFA is a colder one.
 //! * **Characters folding into ASCII are looked for only when needed**: an
 //!   event that knows its values are ASCII ([`Event::all_ascii`]; a
-//!   `JsonEvent` checks its line once) skips the per-value check.
+//!   `JsonEvent` finds out while parsing) skips the per-value check.
 //! * **Built once**, on first use or by the generated `warm_up` (the
 //!   generated code keeps it in a static).
 

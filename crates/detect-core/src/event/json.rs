@@ -36,7 +36,7 @@
 //! carrying the byte offset of the problem.
 
 use core::fmt;
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use crate::event::{Event, Single, Value};
 use crate::layout::Layout;
@@ -120,6 +120,35 @@ fn string_special(src: &[u8], mut i: usize) -> Option<usize> {
         .iter()
         .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
         .map(|k| i + k)
+}
+
+/// Whether `bytes` are all ASCII: sixteen bytes at a time with SSE2, four
+/// blocks per test (`<[u8]>::is_ascii` goes a word at a time, and cost a
+/// line more than validating it as UTF-8 had).
+#[inline]
+fn is_ascii(bytes: &[u8]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use core::arch::x86_64::{__m128i, _mm_loadu_si128, _mm_movemask_epi8, _mm_or_si128};
+        let mut blocks = bytes.chunks_exact(64);
+        for four in &mut blocks {
+            // SAFETY: SSE2 is part of the x86_64 baseline, so its
+            // intrinsics are available; each unaligned load reads 16 of the
+            // 64 bytes of `four`.
+            let top_bits = unsafe {
+                let p = four.as_ptr().cast::<__m128i>();
+                let a = _mm_or_si128(_mm_loadu_si128(p), _mm_loadu_si128(p.add(1)));
+                let b = _mm_or_si128(_mm_loadu_si128(p.add(2)), _mm_loadu_si128(p.add(3)));
+                _mm_movemask_epi8(_mm_or_si128(a, b))
+            };
+            if top_bits != 0 {
+                return false;
+            }
+        }
+        blocks.remainder().is_ascii()
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    bytes.is_ascii()
 }
 
 /// Prefetches up to `lines` 64-byte lines of the `len` bytes at `p`.
@@ -345,9 +374,11 @@ pub struct JsonEvent {
     detected: Layout,
     layout_override: Option<Layout>,
     /// Whether the line and every decoded string are ASCII
-    /// ([`Event::all_ascii`]), worked out at the first question (not while
-    /// parsing: events no rule looks into pay nothing).
-    ascii: AsciiFlag,
+    /// ([`Event::all_ascii`]), found out by the parse: the line's check
+    /// replaces its UTF-8 validation, and the decoding of escapes sees the
+    /// rest. (Asking at the first question instead had cost a pass over a
+    /// line often no longer in cache.)
+    ascii: bool,
     /// The document, in order.
     tape: Vec<Node>,
     /// Decoded strings that contained escapes.
@@ -454,28 +485,6 @@ impl fmt::Debug for MemberCache {
     }
 }
 
-/// [`JsonEvent`]'s answer to [`Event::all_ascii`], once known: one of
-/// [`ASCII_UNKNOWN`], [`ASCII_YES`], [`ASCII_NO`] (an atomic keeps the event
-/// `Sync`; two threads asking at once compute the same answer).
-#[derive(Default)]
-struct AsciiFlag(AtomicU8);
-
-const ASCII_UNKNOWN: u8 = 0;
-const ASCII_YES: u8 = 1;
-const ASCII_NO: u8 = 2;
-
-impl Clone for AsciiFlag {
-    fn clone(&self) -> Self {
-        AsciiFlag(AtomicU8::new(self.0.load(Relaxed)))
-    }
-}
-
-impl fmt::Debug for AsciiFlag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("AsciiFlag")
-    }
-}
-
 /// Slots of [`JsonEvent`]'s member cache.
 const MEMBER_SLOTS: usize = 32;
 
@@ -517,7 +526,7 @@ impl JsonEvent {
         JsonEvent {
             buf: String::new(),
             tape: Vec::new(),
-            ascii: AsciiFlag::default(),
+            ascii: false,
             scratch: String::new(),
             stack: Vec::new(),
             max_depth: depth.max(1),
@@ -542,19 +551,27 @@ impl JsonEvent {
         self.detected = Layout::Flat;
         self.keys = KeyIndex::default();
         self.dispatch = Default::default();
-        *self.ascii.0.get_mut() = ASCII_UNKNOWN;
+        self.ascii = false;
         for slot in &mut self.members.0 {
             *slot.get_mut() = 0;
         }
 
-        let text = core::str::from_utf8(line)
-            .map_err(|e| JsonError::new(e.valid_up_to(), "invalid UTF-8"))?;
+        // Most lines are ASCII, which is valid UTF-8: one pass that also
+        // answers `all_ascii`, where UTF-8 validation would need a second.
+        let ascii = is_ascii(line);
+        let text = if ascii {
+            // SAFETY: ASCII bytes are valid UTF-8.
+            unsafe { core::str::from_utf8_unchecked(line) }
+        } else {
+            core::str::from_utf8(line)
+                .map_err(|e| JsonError::new(e.valid_up_to(), "invalid UTF-8"))?
+        };
         if line.len() >= u32::MAX as usize {
             return Err(JsonError::new(0, "line is too long (4 GiB or more)"));
         }
         self.buf.push_str(text);
 
-        let result = Parser {
+        let mut parser = Parser {
             text: &self.buf,
             src: self.buf.as_bytes(),
             pos: 0,
@@ -562,8 +579,10 @@ impl JsonEvent {
             scratch: &mut self.scratch,
             stack: &mut self.stack,
             max_depth: self.max_depth,
-        }
-        .run();
+            non_ascii: false,
+        };
+        let result = parser.run();
+        let escaped_non_ascii = parser.non_ascii;
         if let Err(e) = result {
             self.buf.clear();
             self.tape.clear();
@@ -571,6 +590,7 @@ impl JsonEvent {
             self.stack.clear();
             return Err(e);
         }
+        self.ascii = ascii && !escaped_non_ascii;
         (self.detected, self.keys) = self.detect_layout();
         self.dispatch = self.detected.dispatch_paths().map(|path| {
             match self.resolve_member(path.as_bytes()) {
@@ -633,8 +653,8 @@ impl JsonEvent {
         self.layout_override = layout;
     }
 
-    /// Forgets what lookups cached since the parse (the members found and
-    /// whether the event is ASCII), leaving the event as its parse left it.
+    /// Forgets what lookups cached since the parse (the members found),
+    /// leaving the event as its parse left it.
     /// Lookups answer the same either way. A benchmark that scans events
     /// parsed beforehand, pass after pass, calls it before each pass: the
     /// first scan after a parse, which is what a sensor runs, then costs what
@@ -651,7 +671,6 @@ impl JsonEvent {
         for slot in &self.members.0 {
             slot.store(0, Relaxed);
         }
-        self.ascii.0.store(ASCII_UNKNOWN, Relaxed);
     }
 
     /// The layout detected from the current event's top-level keys, ignoring
@@ -1263,19 +1282,10 @@ impl Event for JsonEvent {
         }
     }
 
-    /// Whether the line and the decoded escaped strings are ASCII, checked
-    /// at the first question and kept until the next parse.
+    /// Whether the line and the decoded escaped strings are ASCII, as the
+    /// parse found out.
     fn all_ascii(&self) -> bool {
-        match self.ascii.0.load(Relaxed) {
-            ASCII_YES => true,
-            ASCII_NO => false,
-            _ => {
-                let ascii = self.buf.is_ascii() && self.scratch.is_ascii();
-                let flag = if ascii { ASCII_YES } else { ASCII_NO };
-                self.ascii.0.store(flag, Relaxed);
-                ascii
-            }
-        }
+        self.ascii
     }
 
     /// A top-level member found by a dotless path (see `member`)
@@ -1312,6 +1322,8 @@ struct Parser<'a> {
     scratch: &'a mut String,
     stack: &'a mut Vec<u32>,
     max_depth: usize,
+    /// Some decoded escape is not ASCII.
+    non_ascii: bool,
 }
 
 impl Parser<'_> {
@@ -1573,6 +1585,7 @@ impl Parser<'_> {
                     // Lone low surrogates become U+FFFD too.
                     char::from_u32(unit).unwrap_or('\u{FFFD}')
                 };
+                self.non_ascii |= !c.is_ascii();
                 self.scratch.push(c);
                 return Ok(next);
             }
@@ -2514,6 +2527,23 @@ mod tests {
     }
 
     #[test]
+    fn the_block_ascii_test_agrees_with_the_standard_one() {
+        for len in 0..200 {
+            let plain = vec![b'a'; len];
+            assert!(is_ascii(&plain));
+            for at in 0..len {
+                for high in [0x80, 0xC3, 0xFF] {
+                    let mut bytes = plain.clone();
+                    bytes[at] = high;
+                    assert!(!is_ascii(&bytes), "{len} {at}");
+                    // And from every start, as a slice of a longer buffer.
+                    assert_eq!(is_ascii(&bytes[at / 2..]), bytes[at / 2..].is_ascii());
+                }
+            }
+        }
+    }
+
+    #[test]
     fn dispatch_members_found_by_the_parse_agree_with_the_walk() {
         // Per layout, events whose channel and event ID are where they
         // belong, missing, repeated, reachable twice (a dotted key beside
@@ -2880,6 +2910,7 @@ mod tests {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut event = JsonEvent::new();
         let (mut accepted, mut rejected) = (0, 0);
+        let mut ascii_seen = [0; 2];
         for _ in 0..20_000 {
             let mut text = String::new();
             let mut scalars = Vec::new();
@@ -2893,6 +2924,11 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{e}: {text}"));
             assert_eq!(event.raw(), text);
             assert_eq!(all_values(&event), scalars, "{text}");
+            // The parse's ASCII flag is exactly the bytes' (the line's and
+            // the decoded escapes').
+            let ascii = event.raw().is_ascii() && event.scratch.is_ascii();
+            assert_eq!(event.all_ascii(), ascii, "{text}");
+            ascii_seen[usize::from(ascii)] += 1;
             exercise(&event);
 
             // Mutated: must agree with serde_json on validity.
@@ -2911,6 +2947,10 @@ mod tests {
             }
             let ours = event.parse(&bytes);
             exercise(&event);
+            assert_eq!(
+                event.all_ascii(),
+                ours.is_ok() && event.raw().is_ascii() && event.scratch.is_ascii()
+            );
             match &ours {
                 Ok(()) => accepted += 1,
                 Err(e) => {
@@ -2938,6 +2978,7 @@ mod tests {
             );
         }
         assert!(accepted > 1000 && rejected > 1000, "{accepted} {rejected}");
+        assert!(ascii_seen.iter().all(|&n| n > 1000), "{ascii_seen:?}");
     }
 
     fn shared_data(relative: &str) -> Option<std::path::PathBuf> {

@@ -210,7 +210,7 @@ pub trait Event {
     /// True when every value's text is known to be ASCII (false, the
     /// default, when unknown). Lets the prefilter skip its per-value check
     /// for the few non-ASCII characters that fold into ASCII letters. A
-    /// [`crate::JsonEvent`] checks its line once, at the first question.
+    /// [`crate::JsonEvent`] finds out while parsing.
     ///
     /// ```
     /// use detect_core::{Event, JsonEvent};
