@@ -11,6 +11,8 @@
 //!
 //! * `dfa`, `nfa_contiguous`, `nfa_noncontiguous`: the three automaton kinds,
 //!   overlapping, ASCII case folding in the automaton;
+//! * `dfa_no_crate_prefilter`: the DFA without the crate's own prefilter
+//!   (what `detect_core::prefilter` builds);
 //! * `dfa_lowercased`: a DFA without case folding, over a lowercased copy of
 //!   the text (one reused buffer), which keeps the automaton's alphabet small;
 //! * `leftmost_first` (not usable: it skips atoms that overlap an earlier
@@ -61,16 +63,18 @@ fn build(
     kind: AhoCorasickKind,
     fold: bool,
     match_kind: MatchKind,
+    prefilter: bool,
 ) -> AhoCorasick {
     let start = Instant::now();
     let ac = AhoCorasick::builder()
         .match_kind(match_kind)
         .ascii_case_insensitive(fold)
         .kind(Some(kind))
+        .prefilter(prefilter)
         .build(atoms)
         .expect("automaton builds");
     eprintln!(
-        "  {kind:?} fold={fold} {match_kind:?}: built in {:.1} ms, {:.1} KiB heap",
+        "  {kind:?} fold={fold} {match_kind:?} prefilter={prefilter}: built in {:.1} ms, {:.1} KiB heap",
         start.elapsed().as_secs_f64() * 1e3,
         ac.memory_usage() as f64 / 1024.0
     );
@@ -135,10 +139,27 @@ fn automata(c: &mut Criterion) {
             ("nfa_contiguous", AhoCorasickKind::ContiguousNFA),
             ("nfa_noncontiguous", AhoCorasickKind::NoncontiguousNFA),
         ] {
-            let ac = build(&atoms, kind, true, MatchKind::Standard);
+            let ac = build(&atoms, kind, true, MatchKind::Standard, true);
             g.bench_function(label, |b| b.iter(|| overlapping(&ac, &texts)));
         }
-        let ac = build(&lowered, AhoCorasickKind::DFA, false, MatchKind::Standard);
+        // What the prefilter uses: a DFA without the crate's own prefilter.
+        let ac = build(
+            &atoms,
+            AhoCorasickKind::DFA,
+            true,
+            MatchKind::Standard,
+            false,
+        );
+        g.bench_function("dfa_no_crate_prefilter", |b| {
+            b.iter(|| overlapping(&ac, &texts))
+        });
+        let ac = build(
+            &lowered,
+            AhoCorasickKind::DFA,
+            false,
+            MatchKind::Standard,
+            true,
+        );
         let mut buf = String::new();
         g.bench_function("dfa_lowercased", |b| {
             b.iter(|| {
@@ -154,7 +175,13 @@ fn automata(c: &mut Criterion) {
                 n
             })
         });
-        let ac = build(&atoms, AhoCorasickKind::DFA, true, MatchKind::LeftmostFirst);
+        let ac = build(
+            &atoms,
+            AhoCorasickKind::DFA,
+            true,
+            MatchKind::LeftmostFirst,
+            true,
+        );
         g.bench_function("leftmost_first", |b| {
             b.iter(|| {
                 let mut n = 0u64;

@@ -1007,14 +1007,21 @@ impl JsonEvent {
     /// are the general lookup's answers too.
     #[inline]
     fn member(&self, path: &str) -> Member {
-        let p = path.as_bytes();
-        if let Some(d) = self.dispatched(p) {
+        if let Some(d) = self.dispatched(path.as_bytes()) {
             match d.found {
                 Found::Once => return Member::Once(d.value as usize),
                 Found::Absent => return Member::Absent,
                 Found::Unknown => {}
             }
         }
+        self.member_not_dispatched(path)
+    }
+
+    /// [`member`](Self::member) once the dispatch paths are ruled out (or
+    /// left to the general lookup).
+    #[inline]
+    fn member_not_dispatched(&self, path: &str) -> Member {
+        let p = path.as_bytes();
         if self.tape[0].kind != Kind::Object {
             return Member::Other;
         }
@@ -1305,7 +1312,7 @@ impl Event for JsonEvent {
         if self.tape.is_empty() {
             return Single::Absent;
         }
-        match self.member(path) {
+        match self.member_not_dispatched(path) {
             Member::Once(value) => self.scalar(value).map_or(Single::Ask, Single::One),
             Member::Absent => Single::Absent,
             Member::Other => Single::Ask,
