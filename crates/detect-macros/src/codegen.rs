@@ -117,10 +117,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             Ok(vs) => {
                 for v in vs {
                     let is_event_id = |f: &str| {
-                        Layout::ALL.into_iter().all(|l| {
-                            map_field(r.vocabulary, l, f)
-                                == map_field(Vocabulary::Windows, l, "EventID")
-                        })
+                        Layout::ALL
+                            .into_iter()
+                            .all(|l| map_field(r.vocabulary, l, f) == l.dispatch_paths()[1])
                     };
                     let route = v.dispatch.clone().map(|mut d| {
                         if let Some(ids) = required_event_ids(&v.body, &is_event_id) {
@@ -339,8 +338,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let on_route = |vocab: Vocabulary, f: &str| {
         Layout::ALL.into_iter().any(|l| {
             let path = map_field(vocab, l, f);
-            path == map_field(Vocabulary::Windows, l, "Channel")
-                || path == map_field(Vocabulary::Windows, l, "EventID")
+            l.dispatch_paths().contains(&path.as_str())
         })
     };
     for (k, (vocab, e)) in stage_exprs.iter().enumerate() {
@@ -372,8 +370,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         let sv_group_variant: Vec<usize> = (0..nsv).collect();
         let (field_atoms, arm_fields) =
             prefilter_tables(&sv_atoms, &sv_group_variant, &paths, &stage_table.masks);
-        let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
-        let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");
+        let [channel_path, event_id_path] = layout.dispatch_paths();
         let routing = if stage_table.channels.is_empty() {
             quote! { let arm: usize = 0; }
         } else {
@@ -457,8 +454,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let routing_field = |vocab: Vocabulary, f: &str| {
         Layout::ALL.into_iter().any(|l| {
             let path = map_field(vocab, l, f);
-            path == map_field(Vocabulary::Windows, l, "Channel")
-                || path == map_field(Vocabulary::Windows, l, "EventID")
+            l.dispatch_paths().contains(&path.as_str())
         })
     };
     // Atom groups: a variant's first group has the variant's id; its other
@@ -507,8 +503,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         let scan_fn = format_ident!("__scan_{}", tag);
         let prefilter = lazy.prefilter(&format!("RULES_{tag}"), &field_atoms);
         let candidates_fn = format_ident!("__candidates_{}", tag);
-        let channel_path = map_field(Vocabulary::Windows, layout, "Channel");
-        let event_id_path = map_field(Vocabulary::Windows, layout, "EventID");
+        let [channel_path, event_id_path] = layout.dispatch_paths();
         let arm_expr = table.arm_expr();
         let arm_count = table.masks.len();
         let routing = if table.channels.is_empty() {

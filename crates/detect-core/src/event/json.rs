@@ -1048,18 +1048,27 @@ impl JsonEvent {
         if has_dot(p) {
             return Member::Other;
         }
-        let address = p.as_ptr() as usize;
-        let end = self.tape[0].a as usize;
-        let tape = self.tape.get(..end).unwrap_or_default();
+        let found = self.top_level(p);
+        if let Member::Once(value) = found {
+            let address = p.as_ptr() as usize;
+            slot.store((address as u32 as u64) << 32 | (value as u64 + 1), Relaxed);
+        }
+        found
+    }
+
+    /// The member of the top-level object (which must be an object) whose
+    /// key is the dotless path `p`: by the key index when it is usable, else
+    /// by the member walk of `lookup_at`, counting the matches.
+    fn top_level(&self, p: &[u8]) -> Member {
         let fp = key_fingerprint(p);
         if self.keys.usable {
-            let Some(value) = self.probe_key(p, fp) else {
-                return Member::Absent;
+            return match self.probe_key(p, fp) {
+                Some(value) => Member::Once(value),
+                None => Member::Absent,
             };
-            slot.store((address as u32 as u64) << 32 | (value as u64 + 1), Relaxed);
-            return Member::Once(value);
         }
-        // The member walk of `lookup_at`, counting the matches.
+        let end = self.tape[0].a as usize;
+        let tape = self.tape.get(..end).unwrap_or_default();
         let mut hit = None;
         let mut j = 1;
         while j < tape.len() {
@@ -1075,11 +1084,7 @@ impl JsonEvent {
                 _ => value + 1,
             };
         }
-        let Some(value) = hit else {
-            return Member::Absent;
-        };
-        slot.store((address as u32 as u64) << 32 | (value as u64 + 1), Relaxed);
-        Member::Once(value)
+        hit.map_or(Member::Absent, Member::Once)
     }
 
     /// What the parse found at `p`, if it is one of the dispatch paths.
@@ -1111,20 +1116,18 @@ impl JsonEvent {
     }
 
     /// The member `path` names, worked out in full (for the dispatch paths,
-    /// while parsing): by the key index when the path has no dot, else by
-    /// [`resolve_below`](Self::resolve_below).
+    /// while parsing): by [`top_level`](Self::top_level) when the path has
+    /// no dot, else by [`resolve_below`](Self::resolve_below).
     fn resolve_member(&self, path: &[u8]) -> Member {
         match self.tape.first() {
             Some(top) if top.kind == Kind::Object => {}
             _ => return Member::Other,
         }
-        if self.keys.usable && !has_dot(path) {
-            return match self.probe_key(path, key_fingerprint(path)) {
-                Some(value) => Member::Once(value),
-                None => Member::Absent,
-            };
+        if has_dot(path) {
+            self.resolve_below(0, path)
+        } else {
+            self.top_level(path)
         }
-        self.resolve_below(0, path)
     }
 
     /// The member `path` names below the object at `object`, as
