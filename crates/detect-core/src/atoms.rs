@@ -109,9 +109,14 @@ pub const MIN_QUALITY: u32 = 4;
 /// assert!(quality("aaaaaa") < quality("abcdef"));
 /// ```
 pub fn quality(text: &str) -> u32 {
+    quality_bytes(text.as_bytes())
+}
+
+/// [`quality`] of bytes.
+pub(crate) fn quality_bytes(text: &[u8]) -> u32 {
     let mut seen = [false; 256];
     let mut q = 0;
-    for &b in text.as_bytes() {
+    for &b in text {
         let b = b.to_ascii_lowercase();
         let base = match b {
             b' ' | b'\\' | b'/' | b'.' | b':' | b'-' | b'"' | b'\'' | 0 => 1,

@@ -1,4 +1,4 @@
-//! The prefilter: one Aho-Corasick pass per field marks the candidate rules.
+//! The prefilter: one automaton pass per field marks the candidate rules.
 //!
 //! Generated code describes, per event layout, every field that has atoms
 //! (see [`crate::atoms`]) and, for each atom, the rule variants it enables.
@@ -15,21 +15,30 @@
 //!   every atom that occurs, and leftmost-first/longest searches skip atoms that
 //!   overlap an earlier match. This rules out the SIMD Teddy searcher, which
 //!   only runs leftmost searches.
-//! * **A DFA up to [`DFA_MAX_ATOMS`] atoms per field**, measured by
-//!   `cargo bench -p detect-benches --bench automata` (all `CommandLine`
-//!   values of the benchmark corpus; BENCHMARKS.md): over the 2,181
-//!   `CommandLine` atoms of the SigmaHQ windows rules the DFA scans 2.0x
-//!   faster than the contiguous NFA and 3.1x faster than the noncontiguous
-//!   one, for 13.6 MB of heap (vs 0.7 MB) and 81 ms to build, once; at 78
-//!   atoms 2.7x and 4.4x. Folding case in the automaton beat lowercasing a
-//!   copy of the text for a case-sensitive DFA (1.04-1.08x), and the
-//!   leftmost-first search a prefilter cannot use is only 1.1x faster than
-//!   the overlapping one. Beyond the limit, memory grows past what a sensor
-//!   should spend on one field, and the crate picks (a contiguous NFA).
-//! * **Without the aho-corasick crate's own prefilter** (see
-//!   `Atoms::build`): in event text the bytes it picks turn up every few
-//!   bytes, and calling it cost more than the DFA steps it saved (1,000
-//!   generated rules: 18% faster without it).
+//! * **Our own DFA for the ASCII atoms** ([`dfa::PrefixDfa`]): a dense
+//!   table over each atom's least shared window of at most
+//!   [`dfa::PREFIX`] bytes, with 16-bit entries and at most
+//!   [`dfa::MAX_CLASSES`] byte classes, whose hits are confirmed by comparing
+//!   the whole atom, and long values scanned in two or four interleaved
+//!   lanes. Why: in a pass over a stream of events the automata are cold
+//!   (each event's other work evicts them), and the crate's DFA over
+//!   SigmaHQ's 4,223 ASCII `CommandLine` atoms (6 MB) cost about 20 ns per
+//!   byte there against 4-5 hot; the scan is a chain of dependent loads,
+//!   which the crate's search API cannot interleave. Measured by alternating
+//!   runs in one binary (the crate's DFA behind a switch): a pass over the
+//!   SigmaHQ corpus (`sigmahq_hotspots pass 10`) 2,932 → 2,557 ns/event,
+//!   its Sysmon process creations 8,696 → 7,791, its PowerShell script
+//!   blocks 15,389 → 10,522 (`profile gen1000` 916 → 797, `gen5000` 2,154
+//!   → 1,841, against the previous commit). Windows of 6, 8 and 12 bytes
+//!   were within noise of each other (8 keeps the table smallest without
+//!   more comparisons); 32 byte classes (more atoms sharing a row, more
+//!   comparisons) lost 4%, 128 gained nothing.
+//! * **The crate's automaton for non-ASCII atoms**: a DFA up to
+//!   [`DFA_MAX_ATOMS`] atoms (measured by `cargo bench -p detect-benches
+//!   --bench automata` over `CommandLine` values: 2.0x faster than the
+//!   contiguous NFA at 2,181 atoms, 2.7x at 78), beyond which memory grows
+//!   past what a sensor should spend on one field and the crate picks (a
+//!   contiguous NFA).
 //! * **ASCII case folding in the automaton**: Sigma matches case-insensitively.
 //!   Unicode folding maps only a few non-ASCII characters onto ASCII letters:
 //!   the string matchers' simple lowercase mapping
@@ -66,8 +75,9 @@
 //!   an ASCII event). SigmaHQ's `CommandLine` has 3,717 such atoms (emoji
 //!   and other symbols of one rule) besides 4,576 ASCII ones: a pass over
 //!   the corpus went from 3,171 to 3,124 ns/event (`sigmahq_hotspots pass
-//!   10`, three alternating runs). Letting the ASCII part become a DFA
-//!   (limit 5,000) was slower (3,219): a bigger DFA is a colder one.
+//!   10`, three alternating runs). Letting the ASCII part become the
+//!   crate's DFA (limit 5,000) was slower (3,219): a bigger DFA is a
+//!   colder one (what [`dfa::PrefixDfa`] was then built against).
 //! * **Characters folding into ASCII are looked for only when needed**: an
 //!   event that knows its values are ASCII ([`Event::all_ascii`]; a
 //!   `JsonEvent` finds out while parsing) skips the per-value check.
@@ -76,10 +86,14 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind, packed};
 
+pub mod dfa;
+use dfa::PrefixDfa;
+
 use crate::event::{Event, Single, Value};
 
-/// Largest number of atoms of one field compiled to a DFA (see the module
-/// documentation for the measurements behind it).
+/// Largest number of non-ASCII atoms of one field compiled to the
+/// aho-corasick crate's DFA (see the module documentation for the
+/// measurements behind it).
 pub const DFA_MAX_ATOMS: usize = 4_000;
 
 /// Atoms per packed searcher of the first pass (Teddy, in the aho-corasick
@@ -167,8 +181,20 @@ struct FieldScanner {
 /// the automaton's pattern order.
 #[derive(Debug, Default)]
 struct Atoms {
-    automaton: Option<AhoCorasick>,
+    automaton: Option<Automaton>,
     targets: Vec<&'static [u32]>,
+}
+
+/// The ASCII atoms of a field go into a [`PrefixDfa`], the others (which
+/// only non-ASCII values can hold, rarely scanned) into the aho-corasick
+/// crate's automaton.
+// A few per field: the DFA stays inline (its class map is read first on
+// every scan) rather than behind one more pointer.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Automaton {
+    Prefix(PrefixDfa),
+    Crate(AhoCorasick),
 }
 
 impl Atoms {
@@ -184,6 +210,13 @@ impl Atoms {
             .unzip();
         if atoms.is_empty() {
             return Ok(Atoms::default());
+        }
+        if atoms.iter().all(|a| a.is_ascii()) {
+            let dfa = PrefixDfa::build(&atoms).map_err(|_| ())?;
+            return Ok(Atoms {
+                automaton: Some(Automaton::Prefix(dfa)),
+                targets,
+            });
         }
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
@@ -206,7 +239,7 @@ impl Atoms {
             .build(&atoms)
             .map_err(|_| ())?;
         Ok(Atoms {
-            automaton: Some(automaton),
+            automaton: Some(Automaton::Crate(automaton)),
             targets,
         })
     }
@@ -214,10 +247,16 @@ impl Atoms {
     /// Marks the variants of the atoms found in `text[start..]`.
     #[inline]
     fn mark(&self, text: &str, start: usize, candidates: &mut [u64]) {
-        if let Some(ac) = &self.automaton {
-            for m in ac.find_overlapping_iter(Input::new(text).range(start..)) {
-                set_all(candidates, self.targets[m.pattern().as_usize()]);
+        match &self.automaton {
+            Some(Automaton::Prefix(dfa)) => dfa.for_each_hit(text.as_bytes(), start, |a| {
+                set_all(candidates, self.targets[a as usize])
+            }),
+            Some(Automaton::Crate(ac)) => {
+                for m in ac.find_overlapping_iter(Input::new(text).range(start..)) {
+                    set_all(candidates, self.targets[m.pattern().as_usize()]);
+                }
             }
+            None => {}
         }
     }
 }
