@@ -79,6 +79,12 @@ fn main() {
 
 /// `passes` whole passes over the corpus; prints the median in ns/event.
 fn whole_passes(corpus: &Corpus, passes: usize) {
+    let start = Instant::now();
+    SigmaHqWindows::warm_up();
+    eprintln!(
+        "warm_up (every layout's prefilter automata and regexes): {:.0} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
     let mut times = Vec::with_capacity(passes);
     let mut matches = 0usize;
     for _ in 0..passes.max(1) {

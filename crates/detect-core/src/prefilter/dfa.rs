@@ -37,6 +37,9 @@
 //! assert_eq!(found, [0, 1, 2]);
 //! ```
 
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
 /// Longest window of an atom in the automaton; the rest is compared at a hit.
 pub const PREFIX: usize = 8;
 
@@ -80,15 +83,19 @@ pub struct PrefixDfa {
 /// its first bytes instead had thousands of `CommandLine` atoms share
 /// `c:\windows\`, each compared at every hit.
 fn windows(atoms: &[Box<[u8]>]) -> Vec<u32> {
-    let mut holders: std::collections::HashMap<&[u8], u32> = std::collections::HashMap::new();
-    for a in atoms {
-        if a.len() > PREFIX {
-            let mut seen: Vec<&[u8]> = a.windows(PREFIX).collect();
-            seen.sort_unstable();
-            seen.dedup();
-            for w in seen {
-                *holders.entry(w).or_default() += 1;
-            }
+    // A window as a number (PREFIX <= 8), hashed by a multiplication:
+    // SigmaHQ has thousands of atoms of ~70 bytes (`Hashes`).
+    const _: () = assert!(PREFIX <= 8);
+    let key = |w: &[u8]| w.iter().fold(0u64, |k, &b| (k << 8) | u64::from(b));
+    let mut holders: HashMap<u64, u32, BuildHasherDefault<WindowHasher>> = HashMap::default();
+    let mut seen: Vec<u64> = Vec::new();
+    for a in atoms.iter().filter(|a| a.len() > PREFIX) {
+        seen.clear();
+        seen.extend(a.windows(PREFIX).map(key));
+        seen.sort_unstable();
+        seen.dedup();
+        for &w in &seen {
+            *holders.entry(w).or_default() += 1;
         }
     }
     atoms
@@ -98,16 +105,18 @@ fn windows(atoms: &[Box<[u8]>]) -> Vec<u32> {
                 return 0;
             }
             // Fewest holders, then the best quality, then the last.
-            (0..=a.len() - PREFIX)
-                .min_by_key(|&o| {
-                    let w = &a[o..o + PREFIX];
-                    (
-                        holders[w],
-                        std::cmp::Reverse(crate::atoms::quality_bytes(w)),
-                        std::cmp::Reverse(o),
-                    )
-                })
-                .unwrap_or(0) as u32
+            let mut best = (u32::MAX, 0, 0);
+            for o in 0..=a.len() - PREFIX {
+                let w = &a[o..o + PREFIX];
+                let n = holders[&key(w)];
+                if n <= best.0 {
+                    let q = crate::atoms::quality_bytes(w);
+                    if n < best.0 || q >= best.1 {
+                        best = (n, q, o);
+                    }
+                }
+            }
+            best.2 as u32
         })
         .collect()
 }
@@ -137,6 +146,25 @@ impl Entry for u32 {
     #[inline(always)]
     fn get(self) -> usize {
         self as usize
+    }
+}
+
+/// The hash of a window packed in a `u64` (the default hasher made
+/// choosing windows a third of building SigmaHQ's prefilter).
+#[derive(Default)]
+struct WindowHasher(u64);
+
+impl Hasher for WindowHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(self.0 ^ u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, k: u64) {
+        self.0 = (k ^ (k >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     }
 }
 
