@@ -65,11 +65,9 @@ pub struct PrefixDfa {
     /// The hits of state index `i` are `hits[hit_start[i]..hit_start[i + 1]]`:
     /// atoms whose window is a suffix of the text read.
     hit_start: Box<[u32]>,
-    hits: Box<[u32]>,
-    /// The atoms, ASCII-lowercased.
-    atoms: Box<[Box<[u8]>]>,
-    /// Where each atom's window (its bytes in the automaton) ends in it.
-    window_end: Box<[u32]>,
+    hits: Box<[Hit]>,
+    /// The atoms' bytes, ASCII-lowercased, one after the other.
+    bytes: Box<[u8]>,
     /// The empty atoms (reported for any text; not in the automaton).
     empty: Box<[u32]>,
     /// Every byte of every window has a class of its own: a hit on an atom
@@ -147,6 +145,18 @@ impl Entry for u32 {
     fn get(self) -> usize {
         self as usize
     }
+}
+
+/// An atom in a state's hit list: what comparing it needs, in one record
+/// (a hit is a cache miss or two in a stream of events, not five).
+#[derive(Clone, Copy, Debug)]
+struct Hit {
+    atom: u32,
+    /// Where the atom's bytes start in [`PrefixDfa::bytes`].
+    at: u32,
+    len: u32,
+    /// Where the atom's window ends in it.
+    window_end: u32,
 }
 
 /// The hash of a window packed in a `u64` (the default hasher made
@@ -287,14 +297,27 @@ impl PrefixDfa {
         }
         let mut entries = Vec::with_capacity(n * stride);
         let mut hit_start = Vec::with_capacity(n + 1);
-        let mut hits = Vec::new();
+        let mut hits: Vec<Hit> = Vec::new();
+        let mut at = Vec::with_capacity(atoms.len());
+        let mut bytes = Vec::new();
+        for a in atoms.iter() {
+            at.push(u32::try_from(bytes.len()).map_err(|_| TooLarge)?);
+            bytes.extend_from_slice(a);
+        }
+        u32::try_from(bytes.len()).map_err(|_| TooLarge)?;
+        let record = |a: u32| Hit {
+            atom: a,
+            at: at[a as usize],
+            len: atoms[a as usize].len() as u32,
+            window_end: window_at[a as usize] + window(a as usize).len() as u32,
+        };
         for &s in &order {
             for c in 0..stride {
                 let t = delta[s * stride + c] as usize;
                 entries.push((index[t] << 1) | u32::from(!hit_lists[t].is_empty()));
             }
             hit_start.push(hits.len() as u32);
-            hits.extend_from_slice(&hit_lists[s]);
+            hits.extend(hit_lists[s].iter().map(|&a| record(a)));
         }
         hit_start.push(hits.len() as u32);
         let empty = (0..atoms.len() as u32)
@@ -311,10 +334,7 @@ impl PrefixDfa {
             shift,
             hit_start: hit_start.into_boxed_slice(),
             hits: hits.into_boxed_slice(),
-            window_end: (0..atoms.len())
-                .map(|i| window_at[i] + window(i).len() as u32)
-                .collect(),
-            atoms,
+            bytes: bytes.into_boxed_slice(),
             empty,
             exact_classes,
         })
@@ -327,8 +347,9 @@ impl PrefixDfa {
             Table::Wide(t) => t.len() * 4,
         };
         table
-            + (self.hit_start.len() + self.hits.len()) * 4
-            + self.atoms.iter().map(|a| a.len() + 16).sum::<usize>()
+            + self.hit_start.len() * 4
+            + self.hits.len() * std::mem::size_of::<Hit>()
+            + self.bytes.len()
     }
 
     /// Calls `f` with the index of every atom occurring in `text[start..]`
@@ -422,19 +443,20 @@ impl PrefixDfa {
     #[inline(never)]
     fn report(&self, text: &[u8], lo: usize, end: usize, i: usize, f: &mut impl FnMut(u32)) {
         let hits = &self.hits[self.hit_start[i] as usize..self.hit_start[i + 1] as usize];
-        for &a in hits {
-            let atom = &self.atoms[a as usize];
-            let whole = match end.checked_sub(self.window_end[a as usize] as usize) {
+        for hit in hits {
+            let len = hit.len as usize;
+            let whole = match end.checked_sub(hit.window_end as usize) {
                 Some(start) if start >= lo => {
-                    (atom.len() <= PREFIX && self.exact_classes)
-                        || text
-                            .get(start..start + atom.len())
-                            .is_some_and(|t| t.eq_ignore_ascii_case(atom))
+                    (len <= PREFIX && self.exact_classes)
+                        || text.get(start..start + len).is_some_and(|t| {
+                            let at = hit.at as usize;
+                            t.eq_ignore_ascii_case(&self.bytes[at..at + len])
+                        })
                 }
                 _ => false,
             };
             if whole {
-                f(a);
+                f(hit.atom);
             }
         }
     }
