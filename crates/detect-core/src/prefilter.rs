@@ -63,11 +63,15 @@
 //!   quarter of all scanning time. Keyword atoms get up to
 //!   [`QUICK_MAX_ATOMS`] (four searchers over the same chunk: SigmaHQ's
 //!   Application channel has 115 keyword atoms, which rarely occur), a
-//!   field at most [`TEDDY_MAX_ATOMS`]: with four searchers for fields too, a
-//!   pass over the SigmaHQ corpus was 3.5% slower (3,480 against 3,350
-//!   ns/event, `sigmahq_hotspots pass`), since most values of fields with
-//!   that many atoms hold one (about 90% of `ParentImage` values) and the
-//!   first pass is then wasted. Keyword atoms are looked for by a suffix
+//!   field at most [`FIELD_QUICK_MAX_ATOMS`]: most values of a field with
+//!   many atoms hold one (about 90% of SigmaHQ's `ParentImage` values) and
+//!   the first pass is then wasted, while the prefix DFA over a short value
+//!   costs about what the first pass does. Measured in alternating runs:
+//!   with a first pass for fields up to 64 atoms, none, 4, 8 and 16: a pass
+//!   over SigmaHQ 2,573 / 2,511 / 2,505 / 2,447 / 2,533 ns/event (none to 8
+//!   within noise of each other), `profile gen100` 290 / 347 / 335 / 330 /
+//!   296, `gen1000` 771 / 680 / - / - / 752: 16 keeps the small rule sets
+//!   as fast and loses nothing on SigmaHQ. Keyword atoms are looked for by a suffix
 //!   that starts at bytes rare in event text (see `fragment`).
 //! * **ASCII and non-ASCII atoms in two automata**: an atom holding a
 //!   non-ASCII character can only occur in a non-ASCII value, so its
@@ -100,7 +104,11 @@ pub const DFA_MAX_ATOMS: usize = 4_000;
 /// crate, takes at most 64 patterns).
 pub const TEDDY_MAX_ATOMS: usize = 64;
 
-/// Largest number of atoms of one field given a SIMD first pass: up to four
+/// Largest number of a field's atoms given a SIMD first pass (see the module
+/// documentation).
+pub const FIELD_QUICK_MAX_ATOMS: usize = 16;
+
+/// Largest number of keyword atoms given a SIMD first pass: up to four
 /// packed searchers of [`TEDDY_MAX_ATOMS`] each run over the same lowercased
 /// chunk (see the module documentation for the measurements behind it).
 pub const QUICK_MAX_ATOMS: usize = 4 * TEDDY_MAX_ATOMS;
@@ -316,7 +324,7 @@ impl FieldScanner {
                 let max = if every_value {
                     QUICK_MAX_ATOMS
                 } else {
-                    TEDDY_MAX_ATOMS
+                    FIELD_QUICK_MAX_ATOMS
                 };
                 (ascii, wide, quick_searcher(&ascii_atoms, max, every_value))
             }
