@@ -1,7 +1,8 @@
 //! Matcher primitives against slow, obviously correct references written in
 //! this crate (`detect_fuzz::reference`): case-insensitive equality, prefix,
 //! suffix and substring, case-sensitive substring, wildcards, CIDR, numbers,
-//! and the compile-time expansions base64, base64offset, UTF-16 and windash.
+//! the compile-time expansions base64, base64offset, UTF-16 and windash,
+//! and the prefilter's DFA (every atom occurring in a text).
 #![no_main]
 
 use std::fmt;
@@ -83,6 +84,41 @@ enum Case {
     Encode { bytes: Vec<u8>, text: Txt },
     /// windash variants.
     Windash { text: Txt },
+    /// The prefilter's DFA (`prefilter::dfa::PrefixDfa`): every atom that
+    /// occurs in `text[start..]`, ASCII case folded, against brute force.
+    Atoms {
+        atoms: Vec<Bytes>,
+        text: Bytes,
+        /// Copies of the text appended (long texts are scanned in lanes).
+        repeat: u8,
+        start: u16,
+    },
+}
+
+/// Bytes mostly from a small alphabet (so that atoms overlap, share
+/// windows and occur in texts), sometimes any byte (more byte classes than
+/// a row holds, non-ASCII).
+struct Bytes(Vec<u8>);
+
+impl<'a> Arbitrary<'a> for Bytes {
+    fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+        let n = u.int_in_range(0..=24usize)?;
+        let mut b = Vec::with_capacity(n);
+        for _ in 0..n {
+            if u.ratio(1u8, 6u8)? {
+                b.push(u.arbitrary()?);
+            } else {
+                b.push(*u.choose(b"abAB.\\ x")?);
+            }
+        }
+        Ok(Bytes(b))
+    }
+}
+
+impl fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(&self.0))
+    }
 }
 
 fuzz_target!(|case: Case| run(case));
@@ -296,6 +332,41 @@ fn run(case: Case) {
             let mut bom = vec![0xFF, 0xFE];
             bom.extend(&le);
             assert_eq!(modifiers::utf16_bom(&text.0), bom, "utf16");
+        }
+        Case::Atoms {
+            atoms,
+            text,
+            repeat,
+            start,
+        } => {
+            let atoms: Vec<Vec<u8>> = atoms.into_iter().map(|a| a.0).collect();
+            let mut hay = Vec::new();
+            for _ in 0..=repeat % 32 {
+                hay.extend_from_slice(&text.0);
+            }
+            let start = usize::from(start) % (hay.len() + 1);
+            let Ok(dfa) = detect::prefilter::dfa::PrefixDfa::build(&atoms) else {
+                panic!("{} atoms refused", atoms.len());
+            };
+            let mut got = Vec::new();
+            dfa.for_each_hit(&hay, start, |a| got.push(a as usize));
+            got.sort_unstable();
+            got.dedup();
+            let want: Vec<usize> = (0..atoms.len())
+                .filter(|&i| {
+                    let a = &atoms[i];
+                    a.is_empty()
+                        || (hay.len() >= a.len()
+                            && (start..=hay.len() - a.len())
+                                .any(|p| hay[p..p + a.len()].eq_ignore_ascii_case(a)))
+                })
+                .collect();
+            assert_eq!(
+                got,
+                want,
+                "atoms {atoms:?} in {:?} from {start}",
+                String::from_utf8_lossy(&hay)
+            );
         }
         Case::Windash { text } => {
             let want = r::windash(&text.0, 625);
