@@ -151,6 +151,7 @@ impl Entry for u32 {
 /// (a hit is a cache miss or two in a stream of events, not five).
 #[derive(Clone, Copy, Debug)]
 struct Hit {
+    /// The atom's index (what [`PrefixDfa::for_each_hit`] reports).
     atom: u32,
     /// Where the atom's bytes start in [`PrefixDfa::bytes`].
     at: u32,
