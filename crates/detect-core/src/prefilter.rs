@@ -11,10 +11,12 @@
 //! * **One automaton per field**, with all atoms of every rule reading that
 //!   field, as tau-engine does: the text is scanned once whatever the number of
 //!   rules.
-//! * **`MatchKind::Standard` with overlapping search**: a prefilter must see
-//!   every atom that occurs, and leftmost-first/longest searches skip atoms that
-//!   overlap an earlier match. This rules out the SIMD Teddy searcher, which
-//!   only runs leftmost searches.
+//! * **Every occurrence, overlapping**: a prefilter must see every atom that
+//!   occurs, and leftmost-first/longest searches skip atoms that overlap an
+//!   earlier match (the prefix DFA reports each state's every hit; the
+//!   crate's automaton runs `MatchKind::Standard` overlapping searches).
+//!   This rules out the SIMD Teddy searcher, which only runs leftmost
+//!   searches, except as a first pass (below).
 //! * **Our own DFA for the ASCII atoms** ([`dfa::PrefixDfa`]): a dense
 //!   table over each atom's least shared window of at most
 //!   [`dfa::PREFIX`] bytes, with 16-bit entries and at most
@@ -52,8 +54,8 @@
 //! * **A SIMD first pass for small atom sets**: overlapping search rules out
 //!   Teddy, but "does any atom occur, and where is the leftmost one?" is a
 //!   leftmost search, which Teddy runs at several bytes per cycle. So a field
-//!   with at most [`QUICK_MAX_ATOMS`] atoms (the keyword pseudo-field scanned
-//!   over every value of every event, most per-channel fields) first runs a
+//!   with few atoms (the keyword pseudo-field scanned over every value of
+//!   every event, fields of small rule sets) first runs a
 //!   packed searcher over an ASCII-lowercased copy of the text, made in a
 //!   stack buffer, chunk by chunk; only a value with an occurrence goes
 //!   through the automaton, from the leftmost occurrence on (no atom starts
@@ -71,8 +73,8 @@
 //!   over SigmaHQ 2,573 / 2,511 / 2,505 / 2,447 / 2,533 ns/event (none to 8
 //!   within noise of each other), `profile gen100` 290 / 347 / 335 / 330 /
 //!   296, `gen1000` 771 / 680 / - / - / 752: 16 keeps the small rule sets
-//!   as fast and loses nothing on SigmaHQ. Keyword atoms are looked for by a suffix
-//!   that starts at bytes rare in event text (see `fragment`).
+//!   as fast and loses nothing on SigmaHQ. Keyword atoms are looked for by
+//!   a suffix that starts at bytes rare in event text (see `fragment`).
 //! * **ASCII and non-ASCII atoms in two automata**: an atom holding a
 //!   non-ASCII character can only occur in a non-ASCII value, so its
 //!   automaton runs only on those (and, with [`Event::all_ascii`], never on
