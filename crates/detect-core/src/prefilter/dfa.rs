@@ -25,7 +25,8 @@
 //!   `c:\windows\`, each compared at every hit.
 //!
 //! An atom no longer than its window, whose bytes all have classes of their
-//! own, is not compared: reaching its state is the proof.
+//! own (both cases of a letter aside), is not compared: reaching its state
+//! is the proof.
 //!
 //! ```
 //! use detect_core::prefilter::dfa::PrefixDfa;
@@ -70,8 +71,7 @@ pub struct PrefixDfa {
     bytes: Box<[u8]>,
     /// The empty atoms (reported for any text; not in the automaton).
     empty: Box<[u32]>,
-    /// Every byte of every window has a class of its own: a hit on an atom
-    /// of at most [`PREFIX`] bytes needs no comparison.
+    /// Every byte of every window has a class of its own.
     exact_classes: bool,
 }
 
@@ -158,6 +158,9 @@ struct Hit {
     len: u32,
     /// Where the atom's window ends in it.
     window_end: u32,
+    /// The window is the whole atom and each of its bytes has a class of its
+    /// own: reaching the state proves the atom, no comparison needed.
+    proven: bool,
 }
 
 /// The hash of a window packed in a `u64` (the default hasher made
@@ -306,11 +309,16 @@ impl PrefixDfa {
             bytes.extend_from_slice(a);
         }
         u32::try_from(bytes.len()).map_err(|_| TooLarge)?;
+        let shared = (!exact_classes).then_some(own as u8 + 1);
         let record = |a: u32| Hit {
             atom: a,
             at: at[a as usize],
             len: atoms[a as usize].len() as u32,
             window_end: window_at[a as usize] + window(a as usize).len() as u32,
+            proven: atoms[a as usize].len() <= PREFIX
+                && window(a as usize)
+                    .iter()
+                    .all(|&b| Some(classes[b as usize]) != shared),
         };
         for &s in &order {
             for c in 0..stride {
@@ -339,6 +347,13 @@ impl PrefixDfa {
             empty,
             exact_classes,
         })
+    }
+
+    /// Whether some bytes share a byte class (the atoms' windows hold more
+    /// than [`MAX_CLASSES`]` - 1` different bytes): hits on atoms holding
+    /// those bytes are then compared in full.
+    pub fn shares_classes(&self) -> bool {
+        !self.exact_classes
     }
 
     /// Heap bytes held.
@@ -448,7 +463,7 @@ impl PrefixDfa {
             let len = hit.len as usize;
             let whole = match end.checked_sub(hit.window_end as usize) {
                 Some(start) if start >= lo => {
-                    (len <= PREFIX && self.exact_classes)
+                    hit.proven
                         || text.get(start..start + len).is_some_and(|t| {
                             let at = hit.at as usize;
                             t.eq_ignore_ascii_case(&self.bytes[at..at + len])
@@ -576,7 +591,7 @@ mod tests {
                 })
                 .collect();
             let dfa = PrefixDfa::build(&atoms).unwrap();
-            assert_eq!(dfa.exact_classes, round % 2 == 0);
+            assert_eq!(dfa.shares_classes(), round % 2 == 1);
             for _ in 0..20 {
                 let len = rng.below(600);
                 let mut text: Vec<u8> = (0..len)
