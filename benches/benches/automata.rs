@@ -32,29 +32,23 @@ use std::time::{Duration, Instant};
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use detect::Event;
-use detect::ir::{RuleSet, Vocabulary};
-use detect::layout::{Layout, map_field};
+use detect::ir::RuleSet;
+use detect::layout::{Layout, is_dispatch_field, map_field};
 use detect_benches::Corpus;
 
 /// The ASCII atoms the code generator gives `CommandLine` (flat layout) for
 /// `set` (the others, which only non-ASCII values can hold, are scanned by
 /// another automaton, and only in such values).
 fn command_line_atoms(set: &RuleSet) -> Vec<String> {
-    let routing = |vocab: Vocabulary, f: &str| {
-        Layout::ALL.into_iter().any(|l| {
-            let p = map_field(vocab, l, f);
-            p == map_field(Vocabulary::Windows, l, "Channel")
-                || p == map_field(Vocabulary::Windows, l, "EventID")
-        })
-    };
     let mut atoms = std::collections::BTreeSet::new();
     for rule in &set.rules {
         let Ok(variants) = detect::lower::lower_variants_in_vocabulary(rule) else {
             continue;
         };
         for v in variants {
-            let found =
-                detect::atoms::required_atoms_where(&v.body, &|f| !routing(rule.vocabulary, f));
+            let found = detect::atoms::required_atoms_where(&v.body, &|f| {
+                !is_dispatch_field(rule.vocabulary, f)
+            });
             for a in found.into_iter().flatten() {
                 if map_field(rule.vocabulary, Layout::Flat, &a.field) == "CommandLine"
                     && a.text.is_ascii()

@@ -76,6 +76,25 @@ impl Layout {
     }
 }
 
+/// Whether the rule field `field` (in `vocabulary`) is one that log source
+/// dispatch routes on in some layout ([`Layout::dispatch_paths`]): such a
+/// test holds for every event routed to its rule, so the code generator
+/// takes no prefilter atom from it.
+///
+/// ```
+/// use detect_core::ir::Vocabulary;
+/// use detect_core::layout::is_dispatch_field;
+/// assert!(is_dispatch_field(Vocabulary::Windows, "EventID"));
+/// assert!(is_dispatch_field(Vocabulary::Ecs, "winlog.channel"));
+/// assert!(!is_dispatch_field(Vocabulary::Windows, "CommandLine"));
+/// ```
+pub fn is_dispatch_field(vocabulary: Vocabulary, field: &str) -> bool {
+    Layout::ALL.into_iter().any(|layout| {
+        let path = map_field(vocabulary, layout, field);
+        layout.dispatch_paths().contains(&path.as_str())
+    })
+}
+
 /// Windows System fields (flat name, path under `Event.System` in the evtx layout).
 pub const EVTX_SYSTEM_FIELDS: &[(&str, &str)] = &[
     ("EventID", "Event.System.EventID"),

@@ -32,7 +32,7 @@ use detect_core::ir::{
     Case, Expr, FieldTest, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test,
     TimePart, Vocabulary,
 };
-use detect_core::layout::{Layout, map_field};
+use detect_core::layout::{Layout, is_dispatch_field, map_field};
 use detect_core::logsource::Dispatch;
 use detect_core::lower::{LoweredVariant, lower_variants_in_vocabulary, simplify};
 use detect_core::matcher::fold;
@@ -335,14 +335,8 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let mut sv_atomless = Vec::new();
     let mut sv_atoms: Vec<Vec<(usize, String)>> = Vec::new();
     // As for rules, the fields the dispatch routes on give no atoms.
-    let on_route = |vocab: Vocabulary, f: &str| {
-        Layout::ALL.into_iter().any(|l| {
-            let path = map_field(vocab, l, f);
-            l.dispatch_paths().contains(&path.as_str())
-        })
-    };
     for (k, (vocab, e)) in stage_exprs.iter().enumerate() {
-        match required_atoms_where(e, &|f| !on_route(*vocab, f)) {
+        match required_atoms_where(e, &|f| !is_dispatch_field(*vocab, f)) {
             Some(atoms) => sv_atoms.push(
                 atoms
                     .into_iter()
@@ -451,12 +445,6 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     // Atoms (computed once, in the vocabulary) and the variants without any.
     // Fields the dispatch routes on give no atoms: they hold for every event
     // routed to the rule.
-    let routing_field = |vocab: Vocabulary, f: &str| {
-        Layout::ALL.into_iter().any(|l| {
-            let path = map_field(vocab, l, f);
-            l.dispatch_paths().contains(&path.as_str())
-        })
-    };
     // Atom groups: a variant's first group has the variant's id; its other
     // groups (see `required_atom_groups_where`) get ids from `nrv` on, listed
     // in `extra_groups`. A variant is a candidate only when every one of its
@@ -467,7 +455,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let mut extra_groups: Vec<Vec<u32>> = vec![Vec::new(); nrv];
     for (id, e) in exprs.iter().enumerate() {
         let vocab = lowered[id].0;
-        let groups = required_atom_groups_where(e, &|f| !routing_field(vocab, f));
+        let groups = required_atom_groups_where(e, &|f| !is_dispatch_field(vocab, f));
         if groups.is_empty() {
             atomless.push(id);
         }
