@@ -93,6 +93,15 @@ enum Case {
         repeat: u8,
         start: u16,
     },
+    /// The prefilter's first pass (`prefilter::teddy::Teddy`): the leftmost
+    /// occurrence of any ASCII pattern, case folded, by the SIMD path and the
+    /// bytewise path, against brute force.
+    Teddy {
+        patterns: Vec<Bytes>,
+        text: Bytes,
+        /// Copies of the text appended (texts longer than a 32-byte step).
+        repeat: u8,
+    },
 }
 
 /// Bytes mostly from a small alphabet (so that atoms overlap, share
@@ -367,6 +376,32 @@ fn run(case: Case) {
                 "atoms {atoms:?} in {:?} from {start}",
                 String::from_utf8_lossy(&hay)
             );
+        }
+        Case::Teddy {
+            patterns,
+            text,
+            repeat,
+        } => {
+            let patterns: Vec<Vec<u8>> = patterns.into_iter().map(|a| a.0).collect();
+            let mut hay = Vec::new();
+            for _ in 0..=repeat % 16 {
+                hay.extend_from_slice(&text.0);
+            }
+            let Ok(teddy) = detect::prefilter::teddy::Teddy::new(&patterns) else {
+                assert!(
+                    patterns.is_empty() || patterns.iter().any(|p| p.is_empty() || !p.is_ascii()),
+                    "{patterns:?} refused"
+                );
+                return;
+            };
+            let want = (0..hay.len()).find(|&p| {
+                patterns.iter().any(|pat| {
+                    hay.get(p..p + pat.len())
+                        .is_some_and(|t| t.eq_ignore_ascii_case(pat))
+                })
+            });
+            assert_eq!(teddy.find(&hay), want, "{patterns:?} in {:?}", String::from_utf8_lossy(&hay));
+            assert_eq!(teddy.find_bytewise(&hay), want, "bytewise");
         }
         Case::Windash { text } => {
             let want = r::windash(&text.0, 625);

@@ -55,26 +55,36 @@
 //!   Teddy, but "does any atom occur, and where is the leftmost one?" is a
 //!   leftmost search, which Teddy runs at several bytes per cycle. So a field
 //!   with few atoms (the keyword pseudo-field scanned over every value of
-//!   every event, fields of small rule sets) first runs a
-//!   packed searcher over an ASCII-lowercased copy of the text, made in a
-//!   stack buffer, chunk by chunk; only a value with an occurrence goes
-//!   through the automaton, from the leftmost occurrence on (no atom starts
-//!   before it). Most values contain no atom. Measured with `sigmahq_census`
+//!   every event, fields of small rule sets) first runs our own Teddy
+//!   ([`teddy::Teddy`], ASCII case folded in its tables) over the text
+//!   where it lies; only a value with an occurrence goes through the
+//!   automaton, from the leftmost occurrence on (no atom starts before it).
+//!   Most values contain no atom. Measured with `sigmahq_census`
 //!   (`detect-benches`): the keyword atoms of the one SigmaHQ rule that
 //!   applies to every event (`win_alert_mimikatz_keywords`) had been a
 //!   quarter of all scanning time. Keyword atoms get up to
-//!   [`QUICK_MAX_ATOMS`] (four searchers over the same chunk: SigmaHQ's
-//!   Application channel has 115 keyword atoms, which rarely occur), a
-//!   field at most [`FIELD_QUICK_MAX_ATOMS`]: most values of a field with
-//!   many atoms hold one (about 90% of SigmaHQ's `ParentImage` values) and
-//!   the first pass is then wasted, while the prefix DFA over a short value
-//!   costs about what the first pass does. Measured in alternating runs:
-//!   with a first pass for fields up to 64 atoms, none, 4, 8 and 16: a pass
-//!   over SigmaHQ 2,573 / 2,511 / 2,505 / 2,447 / 2,533 ns/event (none to 8
-//!   within noise of each other), `profile gen100` 290 / 347 / 335 / 330 /
-//!   296, `gen1000` 771 / 680 / - / - / 752: 16 keeps the small rule sets
-//!   as fast and loses nothing on SigmaHQ. Keyword atoms are looked for by
-//!   a suffix that starts at bytes rare in event text (see `fragment`).
+//!   [`QUICK_MAX_ATOMS`] (SigmaHQ's Application channel has 115 keyword
+//!   atoms, which rarely occur), a field at most [`FIELD_QUICK_MAX_ATOMS`]:
+//!   most values of a field with many atoms hold one (about 90% of
+//!   SigmaHQ's `ParentImage` values) and the first pass is then wasted,
+//!   while the prefix DFA over a short value costs about what the first
+//!   pass does. Measured in alternating runs (with the aho-corasick crate's
+//!   packed searcher then): with a first pass for fields up to 64 atoms,
+//!   none, 4, 8 and 16: a pass over SigmaHQ 2,573 / 2,511 / 2,505 / 2,447
+//!   / 2,533 ns/event (none to 8 within noise of each other), `profile
+//!   gen100` 290 / 347 / 335 / 330 / 296, `gen1000` 771 / 680 / - / - /
+//!   752: 16 keeps the small rule sets as fast and loses nothing on
+//!   SigmaHQ. A value shorter than [`QUICK_MIN_TEXT`] skips the first pass:
+//!   one step of the searcher over a padded copy costs more than the
+//!   automaton's walk over a few bytes, and SigmaHQ's failed logons
+//!   (`Status` values such as `0xc000006d`, which are atoms) went 1,124 →
+//!   1,479 ns/event with it. Keyword atoms are looked for by a suffix that
+//!   starts at bytes rare in event text (see `fragment`). Our Teddy against
+//!   the crate's (a lowercased copy in a stack buffer, searched a
+//!   kilobyte at a time, four searchers of 64 patterns for keyword atoms):
+//!   a pass over SigmaHQ 2,593 → 2,421 ns/event (`sigmahq_hotspots pass
+//!   10`, four alternating runs), its Application channel 1,246 → 1,055,
+//!   `profile gen100` 375 → 344, `gen1000` and `builtin` within noise.
 //! * **ASCII and non-ASCII atoms in two automata**: an atom holding a
 //!   non-ASCII character can only occur in a non-ASCII value, so its
 //!   automaton runs only on those (and, with [`Event::all_ascii`], never on
@@ -90,10 +100,12 @@
 //! * **Built once**, on first use or by the generated `warm_up` (the
 //!   generated code keeps it in a static).
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind, packed};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 pub mod dfa;
+pub mod teddy;
 use dfa::PrefixDfa;
+use teddy::Teddy;
 
 use crate::event::{Event, Single, Value};
 
@@ -102,18 +114,23 @@ use crate::event::{Event, Single, Value};
 /// measurements behind it).
 pub const DFA_MAX_ATOMS: usize = 4_000;
 
-/// Atoms per packed searcher of the first pass (Teddy, in the aho-corasick
-/// crate, takes at most 64 patterns).
+/// Most atoms of a dispatch arm's share of a field for which the code
+/// generator gives the arm a table of its own (with a first pass, when it
+/// is the keyword pseudo-field or has at most [`FIELD_QUICK_MAX_ATOMS`]),
+/// rather than the field's table shared by every arm.
 pub const TEDDY_MAX_ATOMS: usize = 64;
 
 /// Largest number of a field's atoms given a SIMD first pass (see the module
 /// documentation).
 pub const FIELD_QUICK_MAX_ATOMS: usize = 16;
 
-/// Largest number of keyword atoms given a SIMD first pass: up to four
-/// packed searchers of [`TEDDY_MAX_ATOMS`] each run over the same lowercased
-/// chunk (see the module documentation for the measurements behind it).
+/// Largest number of keyword atoms given a SIMD first pass: 32 buckets of
+/// eight (see [`teddy`] and the module documentation).
 pub const QUICK_MAX_ATOMS: usize = 4 * TEDDY_MAX_ATOMS;
+
+/// Shortest value given a field's first pass (see the module
+/// documentation): a shorter one goes straight through the automaton.
+pub const QUICK_MIN_TEXT: usize = 36;
 
 /// The non-ASCII characters that some matcher takes for an ASCII letter
 /// (see the module documentation): a value holding one marks every variant
@@ -148,13 +165,9 @@ fn folds_into_ascii(h: &[u8]) -> bool {
     false
 }
 
-/// Bytes of text lowercased at a time for the first pass over every value
-/// (on the stack, once per event).
+/// Bytes of values streamed at a time for the first pass over every value
+/// of an event without `value_texts` (on the stack, once per event).
 const QUICK_CHUNK: usize = 1024;
-
-/// The same for the first pass over one field's value (once per value: the
-/// buffer is zeroed each time, and most values are short).
-const FIELD_CHUNK: usize = 256;
 
 /// The atoms of one field, as generated code declares them.
 #[derive(Debug)]
@@ -372,20 +385,26 @@ impl FieldScanner {
         // when the event is ASCII or the field has no other atoms.
         let wide = self.wide.automaton.is_some() && !ascii;
         if let (Some(quick), false) = (&self.quick, wide) {
-            // Every value, lowercased, goes into one stream (values apart by
-            // a NUL byte, which no atom of a first pass holds): one packed
-            // search per kilobyte rather than one per value. An event with
-            // `value_texts` (a `JsonEvent`: its line and decoded escaped
-            // strings) streams those instead of walking its values. Only
-            // when some atom occurs are the values scanned one by one.
-            let mut stream = QuickStream::new(quick, ascii);
-            if !event.value_texts(&mut |text| stream.push_value(text)) {
+            // An event with `value_texts` (a `JsonEvent`: its line and
+            // decoded escaped strings) has those searched where they are;
+            // other events stream their values through a buffer (see
+            // `QuickStream`). Only when some atom occurs are the values
+            // scanned one by one.
+            let mut found = false;
+            let texts = event.value_texts(&mut |text| {
+                found = found
+                    || (!ascii && folds_into_ascii(text.as_bytes()))
+                    || quick.teddy.find(text.as_bytes()).is_some();
+            });
+            if !texts {
+                let mut stream = QuickStream::new(quick, ascii);
                 event.any_value(&mut |v: Value<'_>| {
                     v.with_text(|text| stream.push_value(text));
                     stream.found
                 });
+                found = stream.finish();
             }
-            if !stream.finish() {
+            if !found {
                 return;
             }
         }
@@ -404,8 +423,8 @@ impl FieldScanner {
             return;
         }
         let start = match &self.quick {
-            Some(quick) => quick.leftmost(text),
-            None => Some(0),
+            Some(quick) if text.len() >= QUICK_MIN_TEXT => quick.leftmost(text),
+            _ => Some(0),
         };
         if let Some(start) = start {
             self.ascii.mark(text, start, candidates);
@@ -416,61 +435,50 @@ impl FieldScanner {
     }
 }
 
-/// The first pass of one field: packed searchers over its ASCII-lowercased
-/// atoms or their [`fragment`]s (sorted, so that patterns sharing a prefix
-/// share a searcher).
+/// The first pass of one field: a [`Teddy`] searcher over its atoms or
+/// their [`fragment`]s.
 #[derive(Debug)]
 struct Quick {
-    searchers: Vec<packed::Searcher>,
+    teddy: Teddy,
     /// The longest pattern.
     longest: usize,
     /// The largest offset of a pattern in its atom (0 without fragments).
     reach: usize,
 }
 
-/// The first pass of a field's atoms, if there are few enough and the
-/// platform has a packed searcher; over their [`fragment`]s if `fragments`
-/// (the keyword pseudo-field), else over the whole atoms.
+/// The first pass of a field's atoms, if there are few enough: over their
+/// [`fragment`]s if `fragments` (the keyword pseudo-field), else over the
+/// whole atoms.
 fn quick_searcher(atoms: &[&str], max_atoms: usize, fragments: bool) -> Option<Quick> {
     if atoms.is_empty() || atoms.len() > max_atoms || atoms.iter().any(|a| a.contains('\0')) {
         return None;
     }
     let mut reach = 0;
-    let mut lower: Vec<String> = atoms
+    let patterns: Vec<&[u8]> = atoms
         .iter()
         .map(|a| {
-            let a = a.to_ascii_lowercase();
             let (offset, len) = if fragments {
                 fragment(a.as_bytes())
             } else {
                 (0, a.len())
             };
             reach = reach.max(offset);
-            a[offset..offset + len].to_string()
+            &a.as_bytes()[offset..offset + len]
         })
         .collect();
-    lower.sort_unstable();
-    lower.dedup();
-    let longest = lower.iter().map(String::len).max()?;
-    // Chunks overlap by `longest - 1` bytes and must still move on.
-    if longest > FIELD_CHUNK / 2 {
+    let teddy = Teddy::new(&patterns).ok()?;
+    let longest = teddy.longest();
+    // Streamed values are searched a chunk at a time, chunks overlapping by
+    // `longest - 1` bytes.
+    if longest > QUICK_CHUNK / 2 {
         return None;
     }
-    let searchers = lower
-        .chunks(TEDDY_MAX_ATOMS)
-        .map(|chunk| {
-            let mut builder = packed::Config::new().builder();
-            builder.extend(chunk);
-            builder.build()
-        })
-        .collect::<Option<Vec<_>>>()?;
     Some(Quick {
-        searchers,
+        teddy,
         longest,
         reach,
     })
 }
-
 /// Shortest atom cut down to a fragment by [`fragment`].
 const FRAGMENT: usize = 4;
 
@@ -525,51 +533,20 @@ fn fragment(atom: &[u8]) -> (usize, usize) {
 }
 
 impl Quick {
-    /// Where the leftmost occurrence of any atom in `haystack` starts.
-    #[inline]
-    fn find(&self, haystack: &[u8]) -> Option<usize> {
-        match &self.searchers[..] {
-            [one] => one.find(haystack).map(|m| m.start()),
-            many => many
-                .iter()
-                .filter_map(|s| s.find(haystack))
-                .map(|m| m.start())
-                .min(),
-        }
-    }
-
     /// Where the leftmost atom occurrence in `text` starts (ASCII case
-    /// folded), scanning an ASCII-lowercased copy chunk by chunk; consecutive
-    /// chunks overlap by `longest - 1` bytes so that every occurrence lies
-    /// whole in one chunk, and the first chunk with a match holds the
-    /// leftmost one.
+    /// folded), or an earlier position.
     #[inline]
     fn leftmost(&self, text: &str) -> Option<usize> {
-        let bytes = text.as_bytes();
-        let mut buf = [0u8; FIELD_CHUNK];
-        let mut pos = 0;
-        loop {
-            let end = (pos + FIELD_CHUNK).min(bytes.len());
-            let chunk = &mut buf[..end - pos];
-            for (d, s) in chunk.iter_mut().zip(&bytes[pos..end]) {
-                *d = s.to_ascii_lowercase();
-            }
-            if let Some(start) = self.find(chunk) {
-                // The atom may start up to `reach` bytes before its fragment.
-                return Some((pos + start).saturating_sub(self.reach));
-            }
-            if end == bytes.len() {
-                return None;
-            }
-            pos = end - (self.longest - 1);
-        }
+        // The atom may start up to `reach` bytes before its fragment.
+        let start = self.teddy.find(text.as_bytes())?;
+        Some(start.saturating_sub(self.reach))
     }
 }
 
-/// The first pass over many values: their ASCII-lowercased bytes, each
-/// followed by a NUL byte, stream through a buffer that is searched whenever
-/// it fills (keeping its last `longest - 1` bytes, so that no occurrence is
-/// cut in two).
+/// The first pass over many values: each value's bytes, followed by a NUL
+/// byte, stream through a buffer that is searched whenever it fills
+/// (keeping its last `longest - 1` bytes, so that no occurrence is cut in
+/// two): one search per kilobyte rather than one per value.
 struct QuickStream<'a> {
     quick: &'a Quick,
     keep: usize,
@@ -609,13 +586,11 @@ impl<'a> QuickStream<'a> {
     fn push(&mut self, mut bytes: &[u8]) {
         while !bytes.is_empty() && !self.found {
             let n = bytes.len().min(QUICK_CHUNK - self.len);
-            for (d, s) in self.buf[self.len..self.len + n].iter_mut().zip(&bytes[..n]) {
-                *d = s.to_ascii_lowercase();
-            }
+            self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
             self.len += n;
             bytes = &bytes[n..];
             if self.len == QUICK_CHUNK {
-                if self.quick.find(&self.buf[..]).is_some() {
+                if self.quick.teddy.find(&self.buf[..]).is_some() {
                     self.found = true;
                     return;
                 }
@@ -627,7 +602,7 @@ impl<'a> QuickStream<'a> {
 
     /// Whether some atom occurs in the values pushed.
     fn finish(&mut self) -> bool {
-        self.found || self.quick.find(&self.buf[..self.len]).is_some()
+        self.found || self.quick.teddy.find(&self.buf[..self.len]).is_some()
     }
 }
 
@@ -725,11 +700,11 @@ mod tests {
         }];
         let pf = Prefilter::new(CHUNKED);
         assert!(pf.fields[0].quick.is_some(), "few atoms get a first pass");
-        // Every atom at offsets around the chunk boundaries (the longest atom
-        // is 10 bytes: chunks overlap by 9), in texts of several lengths.
-        for len in [5, 255, 256, 257, 600, 1100] {
+        // Every atom at offsets around the searcher's 32-byte steps (and
+        // its last step, which may go back), in texts of several lengths.
+        for len in [5usize, 31, 32, 33, 34, 35, 63, 64, 65, 255, 600] {
             for atom in ATOMS {
-                for base in [0, FIELD_CHUNK - 9, FIELD_CHUNK - 1, 2 * FIELD_CHUNK - 9] {
+                for base in [0, 32 - 9, 31, 64 - 9, len.saturating_sub(12)] {
                     for shift in 0..12 {
                         let at = base + shift;
                         if at + atom.len() > len {
@@ -755,9 +730,10 @@ mod tests {
     }
 
     #[test]
-    fn a_first_pass_of_several_searchers_finds_every_atom_and_the_leftmost() {
+    fn a_first_pass_of_many_atoms_finds_every_atom_and_the_leftmost() {
         // 200 keyword atoms of four bytes (each its own fragment): four
-        // packed searchers (fields get one, see `Prefilter::new`). Every atom is found alone, at chunk boundaries
+        // groups of buckets (a field of so many atoms gets no first pass,
+        // see `Prefilter::new`). Every atom is found alone, at chunk boundaries
         // of the stream; with two atoms of different searchers in one value,
         // the automaton sees both.
         let atoms: &'static [&'static str] = Vec::leak(
@@ -777,7 +753,7 @@ mod tests {
             .quick
             .as_ref()
             .expect("200 atoms get a first pass");
-        assert_eq!(quick.searchers.len(), 4);
+        assert_eq!(quick.longest, 4);
         let field: &'static [FieldAtoms] = Vec::leak(vec![FieldAtoms {
             path: "F",
             atoms,

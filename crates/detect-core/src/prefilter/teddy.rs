@@ -1,0 +1,496 @@
+//! The SIMD first pass: where does the leftmost occurrence of any of a few
+//! dozen short ASCII patterns start, ASCII case ignored?
+//!
+//! The algorithm is Teddy (from Intel's Hyperscan): each pattern goes into
+//! one of up to [`MAX_GROUPS`] × 8 buckets, and for each of the first `m`
+//! bytes of a pattern (its fingerprint, `m` ≤ 4) the bucket's bit is set in
+//! two 16-entry tables, one indexed by the low nibble of a text byte and one
+//! by its high nibble. A byte shuffle looks 32 text bytes up in a table at
+//! once, so a few shuffles and ANDs tell, for 32 positions, which buckets
+//! may have a pattern starting there; only those positions are compared
+//! with the bucket's patterns.
+//!
+//! Why our own rather than the aho-corasick crate's packed searcher (which
+//! the prefilter used before):
+//! * **Case is folded in the tables.** An ASCII letter's two cases differ
+//!   only in the high nibble (`A` 0x41, `a` 0x61), so setting the bucket's
+//!   bit for both high nibbles makes the tables see either case, and the
+//!   comparison ignores case. The crate's searcher is case-sensitive, so the
+//!   prefilter first copied each text lowercased into a stack buffer, chunk
+//!   by chunk: a pass over the SigmaHQ corpus spent as much on that copy as
+//!   on the search. Now the event's line is searched where it is.
+//! * **Up to 32 buckets in one pass**: SigmaHQ's Application channel has 115
+//!   keyword atoms, which took the crate two searchers, each a pass over the
+//!   text; here the groups of 8 buckets share the loads and nibbles.
+//!
+//! The tables say "maybe" for a superset of the positions (nibbles of
+//! different patterns of a bucket combine, and both cases of a letter's high
+//! nibble also admit a few punctuation bytes); the comparison decides. Without
+//! AVX2 (or off x86-64) the same buckets are looked up with exact per-byte
+//! tables, a byte at a time.
+//!
+//! ```
+//! use detect_core::prefilter::teddy::Teddy;
+//! let teddy = Teddy::new(&["sekurlsa::", "lsadump::"]).unwrap();
+//! assert_eq!(teddy.find(b"mimikatz # LSADUMP::sam"), Some(11));
+//! assert_eq!(teddy.find(b"nothing to see"), None);
+//! ```
+
+/// Most groups of 8 buckets searched in one pass.
+pub const MAX_GROUPS: usize = 4;
+
+/// Buckets per group (the bits of a byte).
+const BUCKETS: usize = 8;
+
+/// Longest fingerprint (the bytes of a pattern's start looked up by the
+/// tables).
+const MAX_FINGERPRINT: usize = 4;
+
+/// Patterns per bucket aimed at when choosing the number of groups: more
+/// buckets cost a few shuffles per 32 bytes, more patterns per bucket let
+/// more positions through to the comparison.
+const PATTERNS_PER_BUCKET: usize = 4;
+
+/// A Teddy searcher over ASCII patterns, ASCII case ignored (see the module
+/// documentation).
+#[derive(Debug, Clone)]
+pub struct Teddy {
+    /// Fingerprint length: the shortest pattern's length, at most 4.
+    m: usize,
+    /// Groups of 8 buckets.
+    groups: usize,
+    /// For group `g` and fingerprint byte `j`, at `g * m + j`: the low-nibble
+    /// table and the high-nibble table, each 16 entries repeated twice (one
+    /// per 128-bit half of a 256-bit register).
+    nibbles: Vec<[[u8; 32]; 2]>,
+    /// For fingerprint byte `j`, at `j * 256 + byte`: the buckets (bit
+    /// `g * 8 + b`) with a pattern whose byte `j` is `byte`, either case.
+    exact: Vec<u32>,
+    /// The patterns of bucket `k` are `patterns[bucket_start[k]..bucket_start[k + 1]]`.
+    bucket_start: Vec<u32>,
+    /// (offset into `bytes`, length) of each pattern.
+    patterns: Vec<(u32, u32)>,
+    /// The patterns' bytes, ASCII-lowercased.
+    bytes: Vec<u8>,
+    /// The CPU has AVX2 (checked once, when built).
+    avx2: bool,
+}
+
+/// Why a [`Teddy`] cannot be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TeddyError {
+    /// No patterns, or an empty one (which occurs everywhere).
+    Empty,
+    /// A pattern holds a non-ASCII byte.
+    NotAscii,
+}
+
+impl Teddy {
+    /// A searcher for `patterns` (ASCII, not empty, any number: beyond
+    /// 64, buckets hold more patterns each and let more positions through).
+    ///
+    /// ```
+    /// use detect_core::prefilter::teddy::{Teddy, TeddyError};
+    /// assert!(Teddy::new(&["a"]).is_ok());
+    /// assert_eq!(Teddy::new(&[""]).unwrap_err(), TeddyError::Empty);
+    /// assert_eq!(Teddy::new(&["é"]).unwrap_err(), TeddyError::NotAscii);
+    /// ```
+    pub fn new<S: AsRef<[u8]>>(patterns: &[S]) -> Result<Teddy, TeddyError> {
+        let mut lower: Vec<Vec<u8>> = patterns
+            .iter()
+            .map(|p| p.as_ref().to_ascii_lowercase())
+            .collect();
+        if lower.is_empty() || lower.iter().any(Vec::is_empty) {
+            return Err(TeddyError::Empty);
+        }
+        if !lower.iter().all(|p| p.is_ascii()) {
+            return Err(TeddyError::NotAscii);
+        }
+        // Patterns sharing a start share a bucket: their nibbles then add
+        // little to the tables.
+        lower.sort_unstable();
+        lower.dedup();
+        let m = lower
+            .iter()
+            .map(Vec::len)
+            .min()
+            .unwrap_or(1)
+            .min(MAX_FINGERPRINT);
+        let groups = lower
+            .len()
+            .div_ceil(BUCKETS * PATTERNS_PER_BUCKET)
+            .clamp(1, MAX_GROUPS);
+        let buckets = groups * BUCKETS;
+        let mut nibbles = vec![[[0u8; 32]; 2]; groups * m];
+        let mut exact = vec![0u32; m * 256];
+        let mut bucket_start = Vec::with_capacity(buckets + 1);
+        let mut offsets = Vec::with_capacity(lower.len());
+        let mut bytes = Vec::new();
+        for k in 0..buckets {
+            bucket_start.push(offsets.len() as u32);
+            // Contiguous runs of the sorted patterns, as even as can be.
+            let run = lower.len() * k / buckets..lower.len() * (k + 1) / buckets;
+            let (g, b) = (k / BUCKETS, k % BUCKETS);
+            for p in &lower[run] {
+                for (j, &c) in p[..m].iter().enumerate() {
+                    for c in [c, c.to_ascii_uppercase()] {
+                        let t = &mut nibbles[g * m + j];
+                        for half in [0, 16] {
+                            t[0][half + usize::from(c & 0x0F)] |= 1 << b;
+                            t[1][half + usize::from(c >> 4)] |= 1 << b;
+                        }
+                        exact[j * 256 + usize::from(c)] |= 1 << k;
+                    }
+                }
+                offsets.push((bytes.len() as u32, p.len() as u32));
+                bytes.extend_from_slice(p);
+            }
+        }
+        bucket_start.push(offsets.len() as u32);
+        Ok(Teddy {
+            m,
+            groups,
+            nibbles,
+            exact,
+            bucket_start,
+            patterns: offsets,
+            bytes,
+            avx2: has_avx2(),
+        })
+    }
+
+    /// The length of the longest pattern.
+    pub fn longest(&self) -> usize {
+        self.patterns
+            .iter()
+            .map(|&(_, n)| n as usize)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Where the leftmost occurrence of a pattern in `haystack` starts
+    /// (ASCII case ignored).
+    #[inline]
+    pub fn find(&self, haystack: &[u8]) -> Option<usize> {
+        #[cfg(target_arch = "x86_64")]
+        if self.avx2 {
+            // SAFETY: the CPU has AVX2 (checked when built).
+            return unsafe { avx2::find(self, haystack) };
+        }
+        self.find_bytewise(haystack)
+    }
+
+    /// [`Teddy::find`] with the exact tables, a byte at a time (the path
+    /// without AVX2; public so that tests and fuzzing compare both).
+    pub fn find_bytewise(&self, haystack: &[u8]) -> Option<usize> {
+        let m = self.m;
+        if haystack.len() < m {
+            return None;
+        }
+        for p in 0..=haystack.len() - m {
+            let mut buckets = u32::MAX;
+            for j in 0..m {
+                buckets &= self.exact[j * 256 + usize::from(haystack[p + j])];
+            }
+            if buckets != 0 && self.verify(haystack, p, buckets) {
+                return Some(p);
+            }
+        }
+        None
+    }
+
+    /// Whether a pattern of one of `buckets` (bit `g * 8 + b`) starts at
+    /// `at` in `haystack`.
+    #[inline]
+    fn verify(&self, haystack: &[u8], at: usize, mut buckets: u32) -> bool {
+        // Positions past the end come from the zero padding of a short text.
+        let Some(rest) = haystack.get(at..) else {
+            return false;
+        };
+        while buckets != 0 {
+            let k = buckets.trailing_zeros() as usize;
+            buckets &= buckets - 1;
+            let run = self.bucket_start[k] as usize..self.bucket_start[k + 1] as usize;
+            for &(offset, len) in &self.patterns[run] {
+                let pattern = &self.bytes[offset as usize..(offset + len) as usize];
+                if rest
+                    .get(..pattern.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(pattern))
+                {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
+/// Whether the CPU has AVX2.
+fn has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::Teddy;
+    use std::arch::x86_64::*;
+
+    /// Bytes of text looked at per step.
+    const STEP: usize = 32;
+
+    /// [`Teddy::find`] with AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn find(teddy: &Teddy, haystack: &[u8]) -> Option<usize> {
+        match (teddy.m, teddy.groups) {
+            (1, 1) => search::<1, 1>(teddy, haystack),
+            (1, 2) => search::<1, 2>(teddy, haystack),
+            (1, _) => search::<1, 4>(teddy, haystack),
+            (2, 1) => search::<2, 1>(teddy, haystack),
+            (2, 2) => search::<2, 2>(teddy, haystack),
+            (2, _) => search::<2, 4>(teddy, haystack),
+            (3, 1) => search::<3, 1>(teddy, haystack),
+            (3, 2) => search::<3, 2>(teddy, haystack),
+            (3, _) => search::<3, 4>(teddy, haystack),
+            (_, 1) => search::<4, 1>(teddy, haystack),
+            (_, 2) => search::<4, 2>(teddy, haystack),
+            (_, _) => search::<4, 4>(teddy, haystack),
+        }
+    }
+
+    /// The search with a fingerprint of `M` bytes and `G` groups (3 groups
+    /// run as 4, the fourth with empty tables).
+    #[target_feature(enable = "avx2")]
+    fn search<const M: usize, const G: usize>(teddy: &Teddy, haystack: &[u8]) -> Option<usize> {
+        let zero = [[0u8; 32]; 2];
+        let tables: [[[__m256i; 2]; M]; G] = std::array::from_fn(|g| {
+            std::array::from_fn(|j| {
+                let t = teddy.nibbles.get(g * M + j).filter(|_| g < teddy.groups);
+                let t = t.unwrap_or(&zero);
+                [load(&t[0]), load(&t[1])]
+            })
+        });
+        let window = STEP + M - 1;
+        if haystack.len() < window {
+            // Too short for one step: a copy padded with zeros (the
+            // comparison reads the haystack itself, so the padding finds
+            // nothing).
+            let mut padded = [0u8; STEP + super::MAX_FINGERPRINT];
+            padded[..haystack.len()].copy_from_slice(haystack);
+            let found = candidates::<M, G>(&tables, &padded[..window]);
+            return first(teddy, haystack, 0, &found);
+        }
+        let last = haystack.len() - window;
+        let mut at = 0;
+        loop {
+            // The last step may go back over positions already looked at:
+            // none of them held a pattern, so the leftmost is still found.
+            let from = at.min(last);
+            let found = candidates::<M, G>(&tables, &haystack[from..from + window]);
+            if let Some(p) = first(teddy, haystack, from, &found) {
+                return Some(p);
+            }
+            if from == last {
+                return None;
+            }
+            at += STEP;
+        }
+    }
+
+    /// Per group, the buckets that may have a pattern starting at each of
+    /// the first 32 positions of `text` (`32 + M - 1` bytes).
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn candidates<const M: usize, const G: usize>(
+        tables: &[[[__m256i; 2]; M]; G],
+        text: &[u8],
+    ) -> [__m256i; G] {
+        assert!(text.len() >= STEP + M - 1);
+        let low = _mm256_set1_epi8(0x0F);
+        let mut found = [_mm256_set1_epi8(-1); G];
+        for j in 0..M {
+            // SAFETY: `text[j..j + 32]` is in bounds (asserted above).
+            let bytes = unsafe { _mm256_loadu_si256(text.as_ptr().add(j).cast()) };
+            let lo = _mm256_and_si256(bytes, low);
+            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(bytes), low);
+            for (f, group) in found.iter_mut().zip(tables) {
+                let t = &group[j];
+                let maybe =
+                    _mm256_and_si256(_mm256_shuffle_epi8(t[0], lo), _mm256_shuffle_epi8(t[1], hi));
+                *f = _mm256_and_si256(*f, maybe);
+            }
+        }
+        found
+    }
+
+    /// The leftmost position `from + i` (i < 32) where a candidate bucket's
+    /// pattern occurs.
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn first<const G: usize>(
+        teddy: &Teddy,
+        haystack: &[u8],
+        from: usize,
+        found: &[__m256i; G],
+    ) -> Option<usize> {
+        let mut any = found[0];
+        for f in &found[1..] {
+            any = _mm256_or_si256(any, *f);
+        }
+        let empty = _mm256_movemask_epi8(_mm256_cmpeq_epi8(any, _mm256_setzero_si256())) as u32;
+        let mut lanes = !empty;
+        if lanes == 0 {
+            return None;
+        }
+        let mut bytes = [[0u8; 32]; G];
+        for (out, f) in bytes.iter_mut().zip(found) {
+            // SAFETY: `out` is 32 writable bytes.
+            unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), *f) };
+        }
+        while lanes != 0 {
+            let i = lanes.trailing_zeros() as usize;
+            lanes &= lanes - 1;
+            let mut buckets = 0u32;
+            for (g, b) in bytes.iter().enumerate() {
+                buckets |= u32::from(b[i]) << (8 * g);
+            }
+            if teddy.verify(haystack, from + i, buckets) {
+                return Some(from + i);
+            }
+        }
+        None
+    }
+
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    fn load(t: &[u8; 32]) -> __m256i {
+        // SAFETY: 32 readable bytes.
+        unsafe { _mm256_loadu_si256(t.as_ptr().cast()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The leftmost start of any pattern, by brute force.
+    fn brute(patterns: &[Vec<u8>], text: &[u8]) -> Option<usize> {
+        (0..text.len()).find(|&p| {
+            patterns.iter().any(|pat| {
+                text.get(p..p + pat.len())
+                    .is_some_and(|t| t.eq_ignore_ascii_case(pat))
+            })
+        })
+    }
+
+    struct Rng(u64);
+    impl Rng {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+        fn below(&mut self, n: usize) -> usize {
+            (self.next() % n as u64) as usize
+        }
+    }
+
+    #[test]
+    fn finds_the_leftmost_occurrence_in_either_case() {
+        let t = Teddy::new(&["sekurlsa::", "lsadump::", "kiwi"]).unwrap();
+        for text in [
+            &b"x LSADUMP:: sekurlsa::"[..],
+            b"KiWi lsadump::",
+            b"kiw",
+            b"",
+        ] {
+            let want = brute(
+                &[
+                    b"sekurlsa::".to_vec(),
+                    b"lsadump::".to_vec(),
+                    b"kiwi".to_vec(),
+                ],
+                text,
+            );
+            assert_eq!(t.find(text), want, "{}", String::from_utf8_lossy(text));
+            assert_eq!(t.find_bytewise(text), want);
+        }
+    }
+
+    #[test]
+    fn punctuation_next_to_letters_is_not_taken_for_a_letter() {
+        // `@` (0x40) and `[` (0x5B) have the high nibbles of `A`-`O` and
+        // `P`-`Z`: the tables may let them through, the comparison not.
+        let t = Teddy::new(&["a[b", "@z"]).unwrap();
+        assert_eq!(t.find(b"A@B `z"), None);
+        // NUL bytes look like the padding of a short text.
+        let nul = Teddy::new(&["\0\0\0\0\0"]).unwrap();
+        assert_eq!(nul.find(b""), None);
+        assert_eq!(nul.find(b"x\0\0\0\0\0"), Some(1));
+        assert_eq!(t.find(b"xxA[Bxx"), Some(2));
+        assert_eq!(t.find(b"@Z"), Some(0));
+    }
+
+    /// Random pattern sets of 1 to 300 patterns (so 1 to 4 groups and
+    /// fingerprints of 1 to 4 bytes) over a small alphabet with both cases
+    /// and punctuation, and texts long and short: the AVX2 path, the
+    /// bytewise path and brute force agree.
+    #[test]
+    fn random_patterns_and_texts_agree_with_brute_force() {
+        let alphabet = b"aAbBzZ:@[`{.\\ 09\x00";
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        for round in 0..400 {
+            let n = 1 + rng.below(if round % 4 == 0 { 300 } else { 40 });
+            let shortest = 1 + rng.below(5);
+            let patterns: Vec<Vec<u8>> = (0..n)
+                .map(|_| {
+                    let len = shortest + rng.below(6);
+                    (0..len)
+                        .map(|_| alphabet[rng.below(alphabet.len() - 1)])
+                        .collect()
+                })
+                .collect();
+            let teddy = Teddy::new(&patterns).unwrap();
+            for _ in 0..20 {
+                let max = if rng.below(2) == 0 { 40 } else { 300 };
+                let len = rng.below(max);
+                let text: Vec<u8> = (0..len)
+                    .map(|_| alphabet[rng.below(alphabet.len())])
+                    .collect();
+                let want = brute(&patterns, &text);
+                assert_eq!(teddy.find(&text), want, "{patterns:?} {text:?}");
+                assert_eq!(teddy.find_bytewise(&text), want);
+            }
+        }
+    }
+
+    #[test]
+    fn a_pattern_at_every_position_of_long_texts_is_found() {
+        let t = Teddy::new(&["needle", "pin"]).unwrap();
+        for len in [6, 30, 31, 32, 33, 36, 37, 63, 64, 65, 100] {
+            for at in 0..=len - 6 {
+                let mut text = vec![b'x'; len];
+                text[at..at + 6].copy_from_slice(b"NeEdLe");
+                assert_eq!(t.find(&text), Some(at), "len {len} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn patterns_must_be_ascii_and_not_empty() {
+        let none: [&str; 0] = [];
+        assert_eq!(Teddy::new(&none).unwrap_err(), TeddyError::Empty);
+        assert_eq!(Teddy::new(&["a", ""]).unwrap_err(), TeddyError::Empty);
+        assert_eq!(Teddy::new(&["\u{e9}"]).unwrap_err(), TeddyError::NotAscii);
+    }
+}
