@@ -1260,9 +1260,14 @@ impl Event for JsonEvent {
         true
     }
 
-    /// Asks for the first cache lines of the tape and of the line together,
-    /// so that their misses overlap instead of coming one after the other
-    /// as the first lookup walks them.
+    /// Asks for the first cache lines of the tape and for the line (up to
+    /// 4 KB) together, so that their misses overlap instead of coming one
+    /// after the other as the first lookup walks them; the keyword pass
+    /// searches the whole line later in the scan, and finds it arrived.
+    /// Asking for the line's first 10 lines only, a pass over SigmaHQ
+    /// (`sigmahq_hotspots pass 10`, five alternating runs) took 2,311
+    /// ns/event against 2,258 with the whole line; the tape's first 24
+    /// lines and the decoded strings besides gained nothing more.
     #[inline]
     fn prefetch(&self) {
         prefetch_lines(
@@ -1270,7 +1275,7 @@ impl Event for JsonEvent {
             self.tape.len() * size_of::<Node>(),
             6,
         );
-        prefetch_lines(self.buf.as_ptr(), self.buf.len(), 10);
+        prefetch_lines(self.buf.as_ptr(), self.buf.len(), 64);
         prefetch_lines(self.members.0.as_ptr().cast(), size_of::<MemberCache>(), 4);
         prefetch_lines(self.keys.slots.as_ptr().cast(), size_of::<KeyIndex>(), 2);
     }
