@@ -235,7 +235,7 @@ impl Atoms {
             return Ok(Atoms::default());
         }
         if atoms.iter().all(|a| a.is_ascii()) {
-            let dfa = PrefixDfa::build(&atoms).map_err(|_| ())?;
+            let dfa = PrefixDfa::build_with_targets(&atoms, &targets).map_err(|_| ())?;
             return Ok(Atoms {
                 automaton: Some(Automaton::Prefix(dfa)),
                 targets,
@@ -271,9 +271,11 @@ impl Atoms {
     #[inline]
     fn mark(&self, text: &str, start: usize, candidates: &mut [u64]) {
         match &self.automaton {
-            Some(Automaton::Prefix(dfa)) => dfa.for_each_hit(text.as_bytes(), start, |a| {
-                set_all(candidates, self.targets[a as usize])
-            }),
+            Some(Automaton::Prefix(dfa)) => {
+                dfa.for_each_hit_with_targets(text.as_bytes(), start, |_, targets| {
+                    set_all(candidates, targets)
+                })
+            }
             Some(Automaton::Crate(ac)) => {
                 for m in ac.find_overlapping_iter(Input::new(text).range(start..)) {
                     set_all(candidates, self.targets[m.pattern().as_usize()]);

@@ -63,13 +63,15 @@ pub struct PrefixDfa {
     classes: [u8; 256],
     /// log2 of the row length.
     shift: u32,
-    /// The hits of state index `i` are `hits[hit_start[i]..hit_start[i + 1]]`:
-    /// atoms whose window is a suffix of the text read.
+    /// The hits of state index `i` (atoms whose window is a suffix of the
+    /// text read) are the [`Hit`] records in
+    /// `records[hit_start[i]..hit_start[i + 1]]`.
     hit_start: Box<[u32]>,
-    hits: Box<[Hit]>,
+    records: Box<[u32]>,
     /// The atoms' bytes, ASCII-lowercased, one after the other.
     bytes: Box<[u8]>,
-    /// The empty atoms (reported for any text; not in the automaton).
+    /// Where the records of the empty atoms (reported for any text; not in
+    /// the automaton) start in `records`.
     empty: Box<[u32]>,
     /// Every byte of every window has a class of its own.
     exact_classes: bool,
@@ -147,10 +149,12 @@ impl Entry for u32 {
     }
 }
 
-/// An atom in a state's hit list: what comparing it needs, in one record
-/// (a hit is a cache miss or two in a stream of events, not five).
+/// An atom in a state's hit list: what comparing it needs and the targets
+/// it reports, in one record of `u32`s laid out after the previous one (a
+/// hit is a cache miss or two in a stream of events, not five):
+/// `[atom, at, len, window_end | proven << 31, targets.len(), targets...]`.
 #[derive(Clone, Copy, Debug)]
-struct Hit {
+struct Hit<'a> {
     /// The atom's index (what [`PrefixDfa::for_each_hit`] reports).
     atom: u32,
     /// Where the atom's bytes start in [`PrefixDfa::bytes`].
@@ -161,6 +165,40 @@ struct Hit {
     /// The window is the whole atom and each of its bytes has a class of its
     /// own: reaching the state proves the atom, no comparison needed.
     proven: bool,
+    /// What [`PrefixDfa::for_each_hit_with_targets`] reports with the atom.
+    targets: &'a [u32],
+}
+
+/// Words of a [`Hit`] record before its targets.
+const HIT_HEADER: usize = 5;
+
+impl<'a> Hit<'a> {
+    fn write(&self, out: &mut Vec<u32>) {
+        out.extend_from_slice(&[
+            self.atom,
+            self.at,
+            self.len,
+            self.window_end | (u32::from(self.proven) << 31),
+            self.targets.len() as u32,
+        ]);
+        out.extend_from_slice(self.targets);
+    }
+
+    /// The record at `records[at..]` and the index of the next one.
+    #[inline(always)]
+    fn read(records: &'a [u32], at: usize) -> (Hit<'a>, usize) {
+        let h = &records[at..at + HIT_HEADER];
+        let end = at + HIT_HEADER + h[4] as usize;
+        let hit = Hit {
+            atom: h[0],
+            at: h[1],
+            len: h[2],
+            window_end: h[3] & !(1 << 31),
+            proven: h[3] >> 31 != 0,
+            targets: &records[at + HIT_HEADER..end],
+        };
+        (hit, end)
+    }
 }
 
 /// The hash of a window packed in a `u64` (the default hasher made
@@ -191,6 +229,28 @@ impl PrefixDfa {
     /// a non-ASCII byte of an atom is matched as itself). Atom `i` is
     /// reported as `i`; an empty atom occurs in every text.
     pub fn build<S: AsRef<[u8]>>(atoms: &[S]) -> Result<PrefixDfa, TooLarge> {
+        PrefixDfa::build_with_targets(atoms, &[])
+    }
+
+    /// Like [`PrefixDfa::build`], keeping `targets[i]` (empty beyond
+    /// `targets`) with atom `i`, for [`PrefixDfa::for_each_hit_with_targets`].
+    /// The prefilter keeps there the rule variants an atom enables: they are
+    /// then read with the hit rather than looked up after it.
+    ///
+    /// ```
+    /// use detect_core::prefilter::dfa::PrefixDfa;
+    /// let dfa = PrefixDfa::build_with_targets(&["msiexec", "http"], &[&[7, 9], &[3]]).unwrap();
+    /// let mut found = Vec::new();
+    /// dfa.for_each_hit_with_targets(b"msiexec /i http://x", 0, |atom, targets| {
+    ///     found.push((atom, targets.to_vec()))
+    /// });
+    /// found.sort();
+    /// assert_eq!(found, [(0, vec![7, 9]), (1, vec![3])]);
+    /// ```
+    pub fn build_with_targets<S: AsRef<[u8]>>(
+        atoms: &[S],
+        targets: &[&[u32]],
+    ) -> Result<PrefixDfa, TooLarge> {
         let atoms: Box<[Box<[u8]>]> = atoms
             .iter()
             .map(|a| a.as_ref().to_ascii_lowercase().into_boxed_slice())
@@ -301,7 +361,7 @@ impl PrefixDfa {
         }
         let mut entries = Vec::with_capacity(n * stride);
         let mut hit_start = Vec::with_capacity(n + 1);
-        let mut hits: Vec<Hit> = Vec::new();
+        let mut records: Vec<u32> = Vec::new();
         let mut at = Vec::with_capacity(atoms.len());
         let mut bytes = Vec::new();
         for a in atoms.iter() {
@@ -311,6 +371,7 @@ impl PrefixDfa {
         u32::try_from(bytes.len()).map_err(|_| TooLarge)?;
         let shared = (!exact_classes).then_some(own as u8 + 1);
         let record = |a: u32| Hit {
+            targets: targets.get(a as usize).copied().unwrap_or(&[]),
             atom: a,
             at: at[a as usize],
             len: atoms[a as usize].len() as u32,
@@ -325,13 +386,17 @@ impl PrefixDfa {
                 let t = delta[s * stride + c] as usize;
                 entries.push((index[t] << 1) | u32::from(!hit_lists[t].is_empty()));
             }
-            hit_start.push(hits.len() as u32);
-            hits.extend(hit_lists[s].iter().map(|&a| record(a)));
+            hit_start.push(u32::try_from(records.len()).map_err(|_| TooLarge)?);
+            for &a in &hit_lists[s] {
+                record(a).write(&mut records);
+            }
         }
-        hit_start.push(hits.len() as u32);
-        let empty = (0..atoms.len() as u32)
-            .filter(|&i| atoms[i as usize].is_empty())
-            .collect();
+        hit_start.push(u32::try_from(records.len()).map_err(|_| TooLarge)?);
+        let mut empty = Vec::new();
+        for i in (0..atoms.len() as u32).filter(|&i| atoms[i as usize].is_empty()) {
+            empty.push(u32::try_from(records.len()).map_err(|_| TooLarge)?);
+            record(i).write(&mut records);
+        }
         let trans = if n <= (u16::MAX as usize >> 1) + 1 {
             Table::Narrow(entries.iter().map(|&e| e as u16).collect())
         } else {
@@ -342,9 +407,9 @@ impl PrefixDfa {
             classes,
             shift,
             hit_start: hit_start.into_boxed_slice(),
-            hits: hits.into_boxed_slice(),
+            records: records.into_boxed_slice(),
             bytes: bytes.into_boxed_slice(),
-            empty,
+            empty: empty.into_boxed_slice(),
             exact_classes,
         })
     }
@@ -362,18 +427,28 @@ impl PrefixDfa {
             Table::Narrow(t) => t.len() * 2,
             Table::Wide(t) => t.len() * 4,
         };
-        table
-            + self.hit_start.len() * 4
-            + self.hits.len() * std::mem::size_of::<Hit>()
-            + self.bytes.len()
+        table + self.hit_start.len() * 4 + self.records.len() * 4 + self.bytes.len()
     }
 
     /// Calls `f` with the index of every atom occurring in `text[start..]`
     /// (ASCII case folded), once or more per occurrence.
     #[inline]
     pub fn for_each_hit(&self, text: &[u8], start: usize, mut f: impl FnMut(u32)) {
-        for &a in self.empty.iter() {
-            f(a);
+        self.for_each_hit_with_targets(text, start, |atom, _| f(atom));
+    }
+
+    /// Like [`PrefixDfa::for_each_hit`], with the atom's targets (given to
+    /// [`PrefixDfa::build_with_targets`]).
+    #[inline]
+    pub fn for_each_hit_with_targets(
+        &self,
+        text: &[u8],
+        start: usize,
+        mut f: impl FnMut(u32, &[u32]),
+    ) {
+        for &at in self.empty.iter() {
+            let (hit, _) = Hit::read(&self.records, at as usize);
+            f(hit.atom, hit.targets);
         }
         match &self.trans {
             Table::Narrow(t) => self.hits_in(t, text, start, &mut f),
@@ -382,7 +457,13 @@ impl PrefixDfa {
     }
 
     #[inline(always)]
-    fn hits_in<E: Entry>(&self, t: &[E], text: &[u8], start: usize, f: &mut impl FnMut(u32)) {
+    fn hits_in<E: Entry>(
+        &self,
+        t: &[E],
+        text: &[u8],
+        start: usize,
+        f: &mut impl FnMut(u32, &[u32]),
+    ) {
         let n = text.len().saturating_sub(start);
         if n < TWO_LANES_MIN {
             self.scan(t, text, start, start, text.len(), 0, f);
@@ -402,7 +483,7 @@ impl PrefixDfa {
         t: &[E],
         text: &[u8],
         start: usize,
-        f: &mut impl FnMut(u32),
+        f: &mut impl FnMut(u32, &[u32]),
     ) {
         let back = PREFIX - 1;
         let len = (text.len() - start + (N - 1) * back).div_ceil(N);
@@ -444,7 +525,7 @@ impl PrefixDfa {
         from: usize,
         to: usize,
         mut state: usize,
-        f: &mut impl FnMut(u32),
+        f: &mut impl FnMut(u32, &[u32]),
     ) {
         for (p, &b) in text[from..to].iter().enumerate() {
             let e = self.step(t, state, b);
@@ -457,9 +538,18 @@ impl PrefixDfa {
 
     /// The atoms of the state of index `i` that occur, ending their window at `end`.
     #[inline(never)]
-    fn report(&self, text: &[u8], lo: usize, end: usize, i: usize, f: &mut impl FnMut(u32)) {
-        let hits = &self.hits[self.hit_start[i] as usize..self.hit_start[i + 1] as usize];
-        for hit in hits {
+    fn report(
+        &self,
+        text: &[u8],
+        lo: usize,
+        end: usize,
+        i: usize,
+        f: &mut impl FnMut(u32, &[u32]),
+    ) {
+        let (mut at, stop) = (self.hit_start[i] as usize, self.hit_start[i + 1] as usize);
+        while at < stop {
+            let (hit, next) = Hit::read(&self.records, at);
+            at = next;
             let len = hit.len as usize;
             let whole = match end.checked_sub(hit.window_end as usize) {
                 Some(start) if start >= lo => {
@@ -472,7 +562,7 @@ impl PrefixDfa {
                 _ => false,
             };
             if whole {
-                f(hit.atom);
+                f(hit.atom, hit.targets);
             }
         }
     }
