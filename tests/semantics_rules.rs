@@ -33,6 +33,19 @@ detect::rules! {
         t: { F|endswith: ".ps1" },
         condition: s or t,
     }
+    /// A long list of tests on one field is indexed (`StrSet`): suffixes,
+    /// prefixes and whole values by their last or first bytes, the others
+    /// (short, cased, wildcard, non-ASCII) tried one by one.
+    rule str_set {
+        s: {
+            F|endswith: [r"\aclui.dll", r"\activeds.dll", r"\adsldpc.dll", r"\apphelp.dll", r"\atl.dll", r"\audioses.dll", r"\authz.dll", r"\avrt.dll", r"\version.dll", r"\winmm.dll", ".ps1"],
+        },
+        t: { F|startswith: [r"c:\users\public\", r"d:\"] },
+        u: { F: ["exactly this value", "k", "Straße"] },
+        v: { F|cased: "CasedValue" },
+        w: { F: "wild*card" },
+        condition: s or t or u or v or w,
+    }
     /// Atoms in both cases of a non-ASCII letter (a homoglyph rule's shape).
     rule atom_cyrillic { s: { F|contains: ["а", "Е"] }, condition: s }
     /// Tests of one field across selections, with other tests between.

@@ -426,6 +426,158 @@ impl ContainsSet {
     }
 }
 
+/// Lists of at least this many string tests on one field are looked up in
+/// a [`StrSet`] rather than tried one by one.
+pub const STR_SET_MIN: usize = 16;
+
+/// A long list of string tests on one field (`Image|endswith:` with dozens
+/// of names; SigmaHQ's `image_load_side_load_from_non_system_location` has
+/// 430 DLL names), indexed on first use: case-insensitive ASCII suffix,
+/// prefix and equality tests by the value's last, first eight bytes or
+/// first bytes and length, so that a value is compared with the few tests
+/// sharing its key rather than with all of them. Other tests (case-
+/// sensitive, wildcard, `contains`, non-ASCII patterns, patterns shorter
+/// than the key) are tried one by one.
+///
+/// Same answers as trying every [`StrTest`]: a value holding a character
+/// that folds into ASCII (see [`crate::matcher::has_nonascii_folding_to_ascii`])
+/// is tried against every test, and otherwise an ASCII pattern can only
+/// match ASCII bytes, which the key folds exactly.
+///
+/// ```
+/// use detect_core::rt::{StrSet, StrTest};
+/// static TESTS: &[StrTest] = &[
+///     StrTest::SuffixCi("\\aclui.dll"),
+///     StrTest::SuffixCi("\\version.dll"),
+///     StrTest::EqCi("c:\\tools\\x.exe"),
+///     StrTest::PrefixCi("c:\\users\\"),
+///     StrTest::ContainsCi("temp"),
+/// ];
+/// static SET: StrSet = StrSet::new(TESTS);
+/// assert!(SET.matches("C:\\Users\\me\\VERSION.DLL"));
+/// assert!(SET.matches("C:\\Tools\\X.EXE"));
+/// assert!(SET.matches("c:\\USERS\\a.txt"));
+/// assert!(SET.matches("d:\\temp\\a.txt"));
+/// assert!(!SET.matches("C:\\Windows\\version.dll.bak"));
+/// assert!(SET.matches("C:\\x\\\u{212A}ERNEL\\version.dll")); // KELVIN SIGN: tried one by one
+/// ```
+#[derive(Debug)]
+pub struct StrSet {
+    tests: &'static [StrTest],
+    index: std::sync::OnceLock<StrIndex>,
+}
+
+/// Bytes of a value that key a [`StrSet`]'s suffix and prefix tests.
+const STR_KEY: usize = 8;
+
+#[derive(Debug, Default)]
+struct StrIndex {
+    /// (key, test index), sorted: suffix tests by their last `STR_KEY`
+    /// bytes, prefix tests by their first, equality tests by
+    /// [`eq_key`].
+    suffixes: Vec<(u64, u32)>,
+    prefixes: Vec<(u64, u32)>,
+    equals: Vec<(u64, u32)>,
+    /// Every other test.
+    rest: Vec<u32>,
+}
+
+/// `STR_KEY` bytes, ASCII-lowercased, as a number.
+#[inline]
+fn str_key(b: &[u8]) -> u64 {
+    b.iter()
+        .fold(0u64, |k, &c| (k << 8) | u64::from(c.to_ascii_lowercase()))
+}
+
+/// The key of a whole value for equality tests: its first bytes (at most
+/// `STR_KEY`) and its length.
+#[inline]
+fn eq_key(b: &[u8]) -> u64 {
+    str_key(&b[..b.len().min(STR_KEY)]) ^ ((b.len() as u64) << 56).rotate_left(3)
+}
+
+impl StrSet {
+    /// A set of tests (generated code folds the case-insensitive patterns).
+    pub const fn new(tests: &'static [StrTest]) -> Self {
+        StrSet {
+            tests,
+            index: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether `t` passes one of the tests.
+    #[inline]
+    pub fn matches(&self, t: &str) -> bool {
+        let b = t.as_bytes();
+        if crate::matcher::has_nonascii_folding_to_ascii(b) {
+            return self.tests.iter().any(|test| test.matches(t));
+        }
+        let index = self.index();
+        let test = |&(_, i): &(u64, u32)| self.tests[i as usize].matches(t);
+        let keyed = |list: &[(u64, u32)], key: u64| {
+            let from = list.partition_point(|&(k, _)| k < key);
+            list[from..]
+                .iter()
+                .take_while(|&&(k, _)| k == key)
+                .any(test)
+        };
+        (b.len() >= STR_KEY
+            && (keyed(&index.suffixes, str_key(&b[b.len() - STR_KEY..]))
+                || keyed(&index.prefixes, str_key(&b[..STR_KEY]))))
+            || keyed(&index.equals, eq_key(b))
+            || index
+                .rest
+                .iter()
+                .any(|&i| self.tests[i as usize].matches(t))
+    }
+
+    /// Builds the index now rather than at the first match (see the
+    /// generated `warm_up`).
+    pub fn warm_up(&self) {
+        self.index();
+    }
+
+    fn index(&self) -> &StrIndex {
+        self.index.get_or_init(|| {
+            let mut index = StrIndex::default();
+            for (i, test) in self.tests.iter().enumerate() {
+                let i = i as u32;
+                match *test {
+                    StrTest::SuffixCi(p) if p.is_ascii() && p.len() >= STR_KEY => {
+                        let p = p.as_bytes();
+                        index.suffixes.push((str_key(&p[p.len() - STR_KEY..]), i));
+                    }
+                    StrTest::PrefixCi(p) if p.is_ascii() && p.len() >= STR_KEY => {
+                        index.prefixes.push((str_key(&p.as_bytes()[..STR_KEY]), i));
+                    }
+                    StrTest::EqCi(p) if p.is_ascii() => {
+                        index.equals.push((eq_key(p.as_bytes()), i));
+                    }
+                    _ => index.rest.push(i),
+                }
+            }
+            index.suffixes.sort_unstable();
+            index.prefixes.sort_unstable();
+            index.equals.sort_unstable();
+            index
+        })
+    }
+}
+
+/// Some value at `path` passes one of `set`'s tests, or contains one of
+/// `contains`' needles.
+#[inline(never)]
+pub fn field_str_set<E: Event + ?Sized>(
+    e: &E,
+    path: &str,
+    set: &StrSet,
+    contains: Option<&ContainsSet>,
+) -> bool {
+    any_text(e, path, |t| {
+        contains.is_some_and(|c| c.matches(t)) || set.matches(t)
+    })
+}
+
 /// Some value at `path` contains one of `set`'s needles or passes one of
 /// `tests`.
 #[inline(never)]
@@ -667,5 +819,74 @@ mod tests {
         assert_eq!(event_id_of(&event, "EventID"), Err(MultiValued));
         let event = JsonEvent::parse_str(r#"{"Other": 1}"#).unwrap();
         assert_eq!(event_id_of(&event, "EventID"), Ok(None));
+    }
+
+    /// Random lists of suffix, prefix, equality and other tests over a
+    /// small alphabet (ASCII of both cases, a KELVIN SIGN, `ß`), random
+    /// values: the indexed set answers what trying every test answers.
+    #[test]
+    fn a_str_set_answers_what_every_test_answers() {
+        let alphabet = ["a", "B", "b", "\\", ".", "k", "\u{212A}", "ß", "x"];
+        struct Rng(u64);
+        impl Rng {
+            fn below(&mut self, n: usize) -> usize {
+                self.0 ^= self.0 << 13;
+                self.0 ^= self.0 >> 7;
+                self.0 ^= self.0 << 17;
+                (self.0 % n as u64) as usize
+            }
+            fn word(&mut self, alphabet: &[&str], max: usize) -> String {
+                (0..self.below(max))
+                    .map(|_| alphabet[self.below(alphabet.len())])
+                    .collect()
+            }
+        }
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+        for _ in 0..300 {
+            let tests: Vec<StrTest> = (0..1 + rng.below(40))
+                .map(|_| {
+                    let p: &'static str =
+                        String::leak(crate::matcher::fold(&rng.word(&alphabet, 14)));
+                    match rng.below(6) {
+                        0 => StrTest::PrefixCi(p),
+                        1 => StrTest::EqCi(p),
+                        2 => StrTest::ContainsCi(p),
+                        3 => StrTest::Suffix(p),
+                        _ => StrTest::SuffixCi(p),
+                    }
+                })
+                .collect();
+            let tests: &'static [StrTest] = Vec::leak(tests);
+            let set = StrSet::new(tests);
+            for _ in 0..40 {
+                // Often a pattern in another case, with text around it.
+                let mut value = rng.word(&alphabet, 20);
+                if rng.below(2) == 0 {
+                    let (StrTest::PrefixCi(p)
+                    | StrTest::EqCi(p)
+                    | StrTest::ContainsCi(p)
+                    | StrTest::Suffix(p)
+                    | StrTest::SuffixCi(p)) = tests[rng.below(tests.len())]
+                    else {
+                        unreachable!()
+                    };
+                    let p = if rng.below(2) == 0 {
+                        p.to_uppercase()
+                    } else {
+                        p.to_string()
+                    };
+                    value = match rng.below(3) {
+                        0 => p,
+                        1 => value + &p,
+                        _ => p + &value,
+                    };
+                }
+                assert_eq!(
+                    set.matches(&value),
+                    tests.iter().any(|t| t.matches(&value)),
+                    "{tests:?} {value:?}"
+                );
+            }
+        }
     }
 }

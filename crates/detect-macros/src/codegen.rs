@@ -1237,6 +1237,19 @@ impl Lazies {
         get
     }
 
+    /// A static `StrSet` of the tests.
+    fn str_set(&self, tests: &[TokenStream]) -> Ident {
+        let key: Vec<String> = tests.iter().map(ToString::to_string).collect();
+        self.shared(
+            format!("strs {key:?}"),
+            "__STRS",
+            |name| quote! {
+                static #name: ::detect::__rt::StrSet = ::detect::__rt::StrSet::new(&[#(#tests),*]);
+            },
+            |name| quote!(#name.warm_up();),
+        )
+    }
+
     /// A static `ContainsSet` of the (folded) needles.
     fn contains_set(&self, needles: Vec<String>) -> Ident {
         self.shared(
@@ -1372,6 +1385,19 @@ fn expr_tokens(expr: &Expr, field: &dyn Fn(&str) -> usize, lazy: &Lazies) -> Tok
                     .position(|(g, _)| *g == f)
                     .map(|i| sets.remove(i).1);
                 p.push(match set {
+                    // A long list: indexed by `StrSet` (with the `contains`
+                    // needles' automaton, if any).
+                    set if tests.len() >= detect_core::rt::STR_SET_MIN => {
+                        let strs = lazy.str_set(&tests);
+                        let contains = match set {
+                            Some(set) => {
+                                let set = lazy.contains_set(set);
+                                quote!(::core::option::Option::Some(&#set))
+                            }
+                            None => quote!(::core::option::Option::None),
+                        };
+                        quote!(::detect::__rt::field_str_set(e, p[#index], &#strs, #contains))
+                    }
                     Some(set) => {
                         let set = lazy.contains_set(set);
                         quote!({
