@@ -33,6 +33,14 @@ detect::rules! {
         t: { F|endswith: ".ps1" },
         condition: s or t,
     }
+    /// `1 of sel_* and not filter`: each selection is an alternative of
+    /// atom groups (both of `sel_a`'s fields need a hit, or `sel_b`'s).
+    rule atom_alternatives {
+        sel_a: { Image|contains: r"\windows\", CommandLine|contains: r"\..\..\" },
+        sel_b: { CommandLine|contains: r".exe\..\" },
+        filter: { CommandLine|contains: "googledrivesync" },
+        condition: 1 of sel_* and not filter,
+    }
     /// A long list of tests on one field is indexed (`StrSet`): suffixes,
     /// prefixes and whole values by their last or first bytes, the others
     /// (short, cased, wildcard, non-ASCII) tried one by one.

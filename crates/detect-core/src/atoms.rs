@@ -230,6 +230,92 @@ pub fn required_atom_groups_where(expr: &Expr, usable: &dyn Fn(&str) -> bool) ->
     groups
 }
 
+/// Most alternatives given by [`required_atom_alternatives_where`].
+pub const MAX_ALTERNATIVES: usize = 8;
+
+/// Alternatives of atom groups of `expr`: whenever `expr` matches, every
+/// group of some alternative has a hit (each group as in
+/// [`required_atom_groups_where`]). Empty when there is no usable atom.
+///
+/// Sigma's commonest condition, `1 of selection_* and not 1 of filter_*`,
+/// is an `And` whose atoms come from an `Or`: as one group, that is each
+/// selection's best-looking literal, and one selection's may be common
+/// (`Image|contains: '\Windows\'`, next to a `CommandLine` test that
+/// rarely holds). Here each branch of the first such `Or` (at most
+/// [`MAX_ALTERNATIVES`] branches, one of them with several groups of its
+/// own) is an alternative, with its own groups and those of the `And`'s
+/// other children; any other expression is one alternative, its
+/// [`required_atom_groups_where`].
+///
+/// ```
+/// use detect_core::atoms::required_atom_alternatives_where;
+/// use detect_core::ir::*;
+/// let test = |f: &str, s: &str| Expr::Field(FieldTest {
+///     field: f.into(),
+///     test: Test::Str(StrPattern { kind: StrKind::Contains(s.into()), case: Case::Insensitive }),
+/// });
+/// let e = Expr::And(vec![
+///     Expr::Or(vec![
+///         Expr::And(vec![test("Image", "\\windows\\"), test("CommandLine", "\\..\\..\\")]),
+///         test("CommandLine", ".exe\\..\\"),
+///     ]),
+///     Expr::Not(Box::new(test("CommandLine", "googledrivesync"))),
+/// ]);
+/// let alts = required_atom_alternatives_where(&e, &|_| true);
+/// assert_eq!(alts.len(), 2);
+/// assert_eq!(alts[0].len(), 2); // `\windows\` and `\..\..\` both needed
+/// assert_eq!(alts[1].len(), 1);
+/// ```
+pub fn required_atom_alternatives_where(
+    expr: &Expr,
+    usable: &dyn Fn(&str) -> bool,
+) -> Vec<Vec<Vec<Atom>>> {
+    let one = || {
+        let groups = required_atom_groups_where(expr, usable);
+        if groups.is_empty() {
+            Vec::new()
+        } else {
+            vec![groups]
+        }
+    };
+    let children: Vec<&Expr> = match expr {
+        Expr::And(children) => children.iter().collect(),
+        e => vec![e],
+    };
+    // An `Or` whose branches each give one group at most (a list of values
+    // of one field) says nothing more as alternatives than as one group.
+    let Some(k) = children.iter().position(|c| {
+        matches!(c, Expr::Or(branches)
+            if (2..=MAX_ALTERNATIVES).contains(&branches.len())
+                && branches
+                    .iter()
+                    .any(|b| required_atom_groups_where(b, usable).len() > 1))
+    }) else {
+        return one();
+    };
+    let Expr::Or(branches) = children[k] else {
+        return one();
+    };
+    let others: Vec<Expr> = children
+        .iter()
+        .enumerate()
+        .filter(|&(i, _)| i != k)
+        .map(|(_, c)| (*c).clone())
+        .collect();
+    let mut alternatives = Vec::new();
+    for branch in branches {
+        let mut all = others.clone();
+        all.push(branch.clone());
+        let groups = required_atom_groups_where(&Expr::And(all), usable);
+        if groups.is_empty() {
+            // This branch can match with no atom at all.
+            return Vec::new();
+        }
+        alternatives.push(groups);
+    }
+    alternatives
+}
+
 fn weakest(atoms: &[Atom]) -> u32 {
     atoms.iter().map(|a| quality(&a.text)).min().unwrap_or(0)
 }

@@ -27,7 +27,7 @@
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 
-use detect_core::atoms::{required_atom_groups_where, required_atoms_where};
+use detect_core::atoms::{required_atom_alternatives_where, required_atoms_where};
 use detect_core::ir::{
     Case, Expr, FieldTest, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test,
     TimePart, Vocabulary,
@@ -445,33 +445,51 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     // Atoms (computed once, in the vocabulary) and the variants without any.
     // Fields the dispatch routes on give no atoms: they hold for every event
     // routed to the rule.
-    // Atom groups: a variant's first group has the variant's id; its other
-    // groups (see `required_atom_groups_where`) get ids from `nrv` on, listed
-    // in `extra_groups`. A variant is a candidate only when every one of its
-    // groups has a hit.
+    // Atom groups (see `required_atom_alternatives_where`): a variant is a
+    // candidate when every group of one of its alternatives has a hit. A
+    // variant with one alternative: its first group has the variant's id,
+    // the others ids from `nrv` on, and `ALTERNATIVES` lists those others
+    // (none: the first group's hit is enough). A variant with several: the
+    // first groups of all its alternatives, together, have the variant's id
+    // (a hit there makes it worth checking), and each alternative lists its
+    // groups, each with an id of its own.
     let mut atomless = Vec::new();
     let mut group_atoms: Vec<Vec<(usize, String)>> = vec![Vec::new(); nrv];
     let mut group_variant: Vec<usize> = (0..nrv).collect();
-    let mut extra_groups: Vec<Vec<u32>> = vec![Vec::new(); nrv];
+    let mut alternatives: Vec<Vec<Vec<u32>>> = vec![Vec::new(); nrv];
     for (id, e) in exprs.iter().enumerate() {
         let vocab = lowered[id].0;
-        let groups = required_atom_groups_where(e, &|f| !is_dispatch_field(vocab, f));
-        if groups.is_empty() {
-            atomless.push(id);
-        }
-        for (k, atoms) in groups.into_iter().enumerate() {
-            let atoms: Vec<(usize, String)> = atoms
+        let alts = required_atom_alternatives_where(e, &|f| !is_dispatch_field(vocab, f));
+        let in_vocab = |atoms: Vec<detect_core::atoms::Atom>| -> Vec<(usize, String)> {
+            atoms
                 .into_iter()
                 .map(|a| (fields.lookup(vocab, &a.field), a.text))
-                .collect();
-            if k == 0 {
-                group_atoms[id] = atoms;
-            } else {
-                extra_groups[id].push(group_atoms.len() as u32);
+                .collect()
+        };
+        let single = alts.len() == 1;
+        if alts.is_empty() {
+            atomless.push(id);
+        }
+        for groups in alts {
+            let mut ids = Vec::new();
+            for (j, atoms) in groups.into_iter().enumerate() {
+                let atoms = in_vocab(atoms);
+                if j == 0 {
+                    group_atoms[id].extend(atoms.iter().cloned());
+                    if single {
+                        continue;
+                    }
+                }
+                ids.push(group_atoms.len() as u32);
                 group_atoms.push(atoms);
                 group_variant.push(id);
             }
+            if !ids.is_empty() {
+                alternatives[id].push(ids);
+            }
         }
+        group_atoms[id].sort();
+        group_atoms[id].dedup();
     }
     let gwords = group_atoms.len().div_ceil(64).max(1);
     let atomless_bits = bitset(&atomless, words);
@@ -538,10 +556,13 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 for w in 0..#words {
                     candidates[w] = (marked[w] | ATOMLESS[w]) & mask[w];
                 }
-                // Variants with several atom groups need a hit in each.
+                // Variants with several atom groups need a hit in each group
+                // of one of their alternatives.
                 let mut keep = *candidates;
+                let hit = |g: u32| marked[g as usize / 64] & (1 << (g % 64)) != 0;
                 ::detect::__rt::for_each_bit(&candidates[..], |rv| {
-                    if !EXTRA_GROUPS[rv].iter().all(|&g| marked[g as usize / 64] & (1 << (g % 64)) != 0) {
+                    let alts = ALTERNATIVES[rv];
+                    if !alts.is_empty() && !alts.iter().any(|alt| alt.iter().all(|&g| hit(g))) {
                         keep[rv / 64] &= !(1 << (rv % 64));
                     }
                 });
@@ -576,7 +597,10 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             quote! { ::detect::Layout::#variant => Self::__scan_unfiltered_at(#li, e, &mut sink), },
         );
     }
-    let extra_group_lists = extra_groups.iter().map(|g| quote!(&[#(#g),*]));
+    let alternative_lists = alternatives.iter().map(|alts| {
+        let alts = alts.iter().map(|g| quote!(&[#(#g),*]));
+        quote!(&[#(#alts),*])
+    });
     let rv_rule = variants.iter().map(|v| v.rule as u32);
     let rv_src = table
         .rv_spec
@@ -612,9 +636,10 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             static RV_SRC: [u32; #nrv] = [#(#rv_src),*];
             /// Rule variants without a usable atom: always evaluated.
             static ATOMLESS: [u64; #words] = #atomless_bits;
-            /// For each rule variant, the ids of its atom groups beyond the
-            /// first (which has the variant's id): each needs a hit too.
-            static EXTRA_GROUPS: [&[u32]; #nrv] = [#(#extra_group_lists),*];
+            /// For each rule variant, its alternatives of atom groups (see
+            /// the code generator): a candidate needs a hit in every group
+            /// of one of them. None: the hit of the variant's id is enough.
+            static ALTERNATIVES: [&[&[u32]]; #nrv] = [#(#alternative_lists),*];
             /// Lowercase channel names the stage dispatch table routes on.
             static STAGE_CHANNELS: &[&str] = &[#(#stage_channels),*];
             /// For each stage dispatch arm, the stage variants that can apply.
