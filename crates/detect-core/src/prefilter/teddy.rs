@@ -266,6 +266,55 @@ fn has_avx2() -> bool {
     }
 }
 
+/// Calls `$search::<M, G>` for the fingerprint length and the number of
+/// groups of `$teddy` (3 groups run as 4, the fourth with empty tables).
+#[cfg(target_arch = "x86_64")]
+macro_rules! by_shape {
+    ($search:ident, $teddy:expr, $haystack:expr) => {
+        match ($teddy.m, $teddy.groups) {
+            (1, 1) => $search::<1, 1>($teddy, $haystack),
+            (1, 2) => $search::<1, 2>($teddy, $haystack),
+            (1, _) => $search::<1, 4>($teddy, $haystack),
+            (2, 1) => $search::<2, 1>($teddy, $haystack),
+            (2, 2) => $search::<2, 2>($teddy, $haystack),
+            (2, _) => $search::<2, 4>($teddy, $haystack),
+            (3, 1) => $search::<3, 1>($teddy, $haystack),
+            (3, 2) => $search::<3, 2>($teddy, $haystack),
+            (3, _) => $search::<3, 4>($teddy, $haystack),
+            (_, 1) => $search::<4, 1>($teddy, $haystack),
+            (_, 2) => $search::<4, 2>($teddy, $haystack),
+            (_, _) => $search::<4, 4>($teddy, $haystack),
+        }
+    };
+}
+
+/// The leftmost position `from + i` (`i` a set bit of `lanes`) where a
+/// pattern of a bucket of `buckets[g][i]` (bit `b`: bucket `g * 8 + b`)
+/// occurs: the comparison step of both SIMD searches, after they stored
+/// their per-group candidate bytes.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn first_in_lanes<const N: usize, const G: usize>(
+    teddy: &Teddy,
+    haystack: &[u8],
+    from: usize,
+    buckets: &[[u8; N]; G],
+    mut lanes: u64,
+) -> Option<usize> {
+    while lanes != 0 {
+        let i = lanes.trailing_zeros() as usize;
+        lanes &= lanes - 1;
+        let mut of_lane = 0u32;
+        for (g, b) in buckets.iter().enumerate() {
+            of_lane |= u32::from(b[i]) << (8 * g);
+        }
+        if teddy.verify(haystack, from + i, of_lane) {
+            return Some(from + i);
+        }
+    }
+    None
+}
+
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use super::Teddy;
@@ -280,20 +329,7 @@ mod avx2 {
     /// The CPU must have AVX2.
     #[target_feature(enable = "avx2")]
     pub(super) unsafe fn find(teddy: &Teddy, haystack: &[u8]) -> Option<usize> {
-        match (teddy.m, teddy.groups) {
-            (1, 1) => search::<1, 1>(teddy, haystack),
-            (1, 2) => search::<1, 2>(teddy, haystack),
-            (1, _) => search::<1, 4>(teddy, haystack),
-            (2, 1) => search::<2, 1>(teddy, haystack),
-            (2, 2) => search::<2, 2>(teddy, haystack),
-            (2, _) => search::<2, 4>(teddy, haystack),
-            (3, 1) => search::<3, 1>(teddy, haystack),
-            (3, 2) => search::<3, 2>(teddy, haystack),
-            (3, _) => search::<3, 4>(teddy, haystack),
-            (_, 1) => search::<4, 1>(teddy, haystack),
-            (_, 2) => search::<4, 2>(teddy, haystack),
-            (_, _) => search::<4, 4>(teddy, haystack),
-        }
+        by_shape!(search, teddy, haystack)
     }
 
     /// The search with a fingerprint of `M` bytes and `G` groups (3 groups
@@ -376,7 +412,7 @@ mod avx2 {
             any = _mm256_or_si256(any, *f);
         }
         let empty = _mm256_movemask_epi8(_mm256_cmpeq_epi8(any, _mm256_setzero_si256())) as u32;
-        let mut lanes = !empty;
+        let lanes = !empty;
         if lanes == 0 {
             return None;
         }
@@ -385,18 +421,7 @@ mod avx2 {
             // SAFETY: `out` is 32 writable bytes.
             unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), *f) };
         }
-        while lanes != 0 {
-            let i = lanes.trailing_zeros() as usize;
-            lanes &= lanes - 1;
-            let mut buckets = 0u32;
-            for (g, b) in bytes.iter().enumerate() {
-                buckets |= u32::from(b[i]) << (8 * g);
-            }
-            if teddy.verify(haystack, from + i, buckets) {
-                return Some(from + i);
-            }
-        }
-        None
+        super::first_in_lanes(teddy, haystack, from, &bytes, u64::from(lanes))
     }
 
     #[target_feature(enable = "avx2")]
@@ -424,20 +449,7 @@ mod avx512 {
     /// The CPU must have AVX-512 F and BW.
     #[target_feature(enable = "avx512f,avx512bw")]
     pub(super) unsafe fn find(teddy: &Teddy, haystack: &[u8]) -> Option<usize> {
-        match (teddy.m, teddy.groups) {
-            (1, 1) => search::<1, 1>(teddy, haystack),
-            (1, 2) => search::<1, 2>(teddy, haystack),
-            (1, _) => search::<1, 4>(teddy, haystack),
-            (2, 1) => search::<2, 1>(teddy, haystack),
-            (2, 2) => search::<2, 2>(teddy, haystack),
-            (2, _) => search::<2, 4>(teddy, haystack),
-            (3, 1) => search::<3, 1>(teddy, haystack),
-            (3, 2) => search::<3, 2>(teddy, haystack),
-            (3, _) => search::<3, 4>(teddy, haystack),
-            (_, 1) => search::<4, 1>(teddy, haystack),
-            (_, 2) => search::<4, 2>(teddy, haystack),
-            (_, _) => search::<4, 4>(teddy, haystack),
-        }
+        by_shape!(search, teddy, haystack)
     }
 
     #[target_feature(enable = "avx512f,avx512bw")]
@@ -499,25 +511,14 @@ mod avx512 {
         haystack: &[u8],
         from: usize,
         found: &[__m512i; G],
-        mut lanes: u64,
+        lanes: u64,
     ) -> Option<usize> {
         let mut bytes = [[0u8; 64]; G];
         for (out, f) in bytes.iter_mut().zip(found) {
             // SAFETY: `out` is 64 writable bytes.
             unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), *f) };
         }
-        while lanes != 0 {
-            let i = lanes.trailing_zeros() as usize;
-            lanes &= lanes - 1;
-            let mut buckets = 0u32;
-            for (g, b) in bytes.iter().enumerate() {
-                buckets |= u32::from(b[i]) << (8 * g);
-            }
-            if teddy.verify(haystack, from + i, buckets) {
-                return Some(from + i);
-            }
-        }
-        None
+        super::first_in_lanes(teddy, haystack, from, &bytes, lanes)
     }
 
     /// A 16-entry table (the first half of `t`) in each 128-bit lane.
@@ -543,18 +544,7 @@ mod tests {
         })
     }
 
-    struct Rng(u64);
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use crate::test_rng::Rng;
 
     #[test]
     fn finds_the_leftmost_occurrence_in_either_case() {
