@@ -400,7 +400,12 @@ fn run(case: Case) {
                         .is_some_and(|t| t.eq_ignore_ascii_case(pat))
                 })
             });
-            assert_eq!(teddy.find(&hay), want, "{patterns:?} in {:?}", String::from_utf8_lossy(&hay));
+            assert_eq!(
+                teddy.find(&hay),
+                want,
+                "{patterns:?} in {:?}",
+                String::from_utf8_lossy(&hay)
+            );
             assert_eq!(teddy.find_bytewise(&hay), want, "bytewise");
         }
         Case::Windash { text } => {
