@@ -284,16 +284,17 @@ pub fn required_atom_alternatives_where(
     };
     // An `Or` whose branches each give one group at most (a list of values
     // of one field) says nothing more as alternatives than as one group.
-    let Some(k) = children.iter().position(|c| {
-        matches!(c, Expr::Or(branches)
+    let Some((k, branches)) = children.iter().enumerate().find_map(|(i, c)| match c {
+        Expr::Or(branches)
             if (2..=MAX_ALTERNATIVES).contains(&branches.len())
                 && branches
                     .iter()
-                    .any(|b| required_atom_groups_where(b, usable).len() > 1))
+                    .any(|b| required_atom_groups_where(b, usable).len() > 1) =>
+        {
+            Some((i, branches))
+        }
+        _ => None,
     }) else {
-        return one();
-    };
-    let Expr::Or(branches) = children[k] else {
         return one();
     };
     let others: Vec<Expr> = children

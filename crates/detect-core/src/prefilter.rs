@@ -481,6 +481,7 @@ fn quick_searcher(atoms: &[&str], max_atoms: usize, fragments: bool) -> Option<Q
         reach,
     })
 }
+
 /// Shortest atom cut down to a fragment by [`fragment`].
 const FRAGMENT: usize = 4;
 

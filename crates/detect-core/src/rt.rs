@@ -511,10 +511,11 @@ fn str_key(b: &[u8]) -> u64 {
 }
 
 /// The key of a whole value for equality tests: its first bytes (at most
-/// `STR_KEY`) and its length.
+/// `STR_KEY`) mixed with its length (values sharing a key are compared in
+/// full, so a collision only costs a comparison).
 #[inline]
 fn eq_key(b: &[u8]) -> u64 {
-    str_key(&b[..b.len().min(STR_KEY)]) ^ ((b.len() as u64) << 56).rotate_left(3)
+    str_key(&b[..b.len().min(STR_KEY)]) ^ (b.len() as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl StrSet {

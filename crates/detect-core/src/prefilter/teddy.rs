@@ -73,7 +73,8 @@ pub struct Teddy {
     groups: usize,
     /// For group `g` and fingerprint byte `j`, at `g * m + j`: the low-nibble
     /// table and the high-nibble table, each 16 entries repeated twice (one
-    /// per 128-bit half of a 256-bit register).
+    /// per 128-bit half of an AVX2 register; the AVX-512 search broadcasts
+    /// the first 16 to its four).
     nibbles: Vec<[[u8; 32]; 2]>,
     /// For fingerprint byte `j`, at `j * 256 + byte`: the buckets (bit
     /// `g * 8 + b`) with a pattern whose byte `j` is `byte`, either case.
@@ -84,10 +85,12 @@ pub struct Teddy {
     patterns: Vec<(u32, u32)>,
     /// The patterns' bytes, ASCII-lowercased.
     bytes: Vec<u8>,
-    /// The CPU has AVX2 (checked once, when built).
+    /// The CPU has AVX2 (checked once, when built; read only on x86-64).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx2: bool,
     /// The CPU has AVX-512 (F and BW): texts of 64 bytes or more are
     /// searched 64 bytes at a time.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
     avx512: bool,
 }
 
@@ -102,7 +105,8 @@ pub enum TeddyError {
 
 impl Teddy {
     /// A searcher for `patterns` (ASCII, not empty, any number: beyond
-    /// 64, buckets hold more patterns each and let more positions through).
+    /// 128, the 32 buckets hold more than four each and
+    /// let more positions through).
     ///
     /// ```
     /// use detect_core::prefilter::teddy::{Teddy, TeddyError};
@@ -188,7 +192,6 @@ impl Teddy {
     /// (ASCII case ignored).
     #[inline]
     pub fn find(&self, haystack: &[u8]) -> Option<usize> {
-        #[cfg(target_arch = "x86_64")]
         #[cfg(target_arch = "x86_64")]
         if self.avx512 && haystack.len() >= avx512::STEP + MAX_FINGERPRINT {
             // SAFETY: the CPU has AVX-512 F and BW (checked when built).
