@@ -21,7 +21,16 @@
 //!   file groups the events of each source file, often near-identical);
 //! * `unfiltered`: `scan_unfiltered`, every rule in full, over every 8th event;
 //! * `interpreter`: the reference interpreter over every 64th event (the
-//!   same mix of log sources; per-event figures stay comparable).
+//!   same mix of log sources; per-event figures stay comparable);
+//! * `floor/line`: no matching at all, a sum of every byte of each event's
+//!   line: what reading each event once costs in a pass over the corpus
+//!   (any engine reads at least this much: a keyword rule applies to every
+//!   event and looks at every value);
+//! * `floor/routed`: no matching either, [`detect_benches::floor_scan`] of
+//!   the fields read by the rules whose log source applies to the event
+//!   (`RoutedFields`, chosen per event outside the timing): what an engine
+//!   that evaluates every routed rule without a prefilter pays just to find
+//!   and read its fields.
 //!
 //! `BENCHMARKS.md` has the results.
 
@@ -31,7 +40,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use detect::JsonEvent;
 use detect::interpreter::Interpreter;
-use detect_benches::{Corpus, time_fresh_passes};
+use detect_benches::{Corpus, RoutedFields, floor_scan, time_fresh_passes};
 use detect_sigmahq::SigmaHqWindows;
 
 /// The shortest measurement of a benchmark; longer when ten iterations need more.
@@ -119,6 +128,21 @@ fn sigmahq(c: &mut Criterion) {
             .iter()
             .map(|e| interpreter.matches(black_box(*e)).len() as u64)
             .sum()
+    });
+    bench("floor/line", 1, None, &mut |events| {
+        events.iter().fold(0u64, |sum, e| {
+            let line = black_box(*e).raw().as_bytes();
+            sum ^ line.iter().fold(0u64, |a, &b| a.wrapping_add(u64::from(b)))
+        })
+    });
+    let routed = RoutedFields::new(&SigmaHqWindows::ir(), &corpus.events);
+    bench("floor/routed", 1, None, &mut |events| {
+        events
+            .iter()
+            .zip(&routed.of_event)
+            .fold(0u64, |sum, (e, &list)| {
+                sum.rotate_left(1) ^ floor_scan(black_box(*e), &routed.lists[list])
+            })
     });
     g.finish();
 }

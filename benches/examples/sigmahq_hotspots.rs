@@ -9,7 +9,8 @@
 //! With the argument `pass N`, it instead scans the whole corpus in order N
 //! times (as the criterion bench does: caches cold per event, lookup caches
 //! emptied before each pass) and prints the median pass in ns/event: a
-//! quick A/B check between two builds.
+//! quick A/B check between two builds. With `floor N`, the same for the
+//! two floors of the `sigmahq` bench (no matching at all).
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -33,6 +34,10 @@ fn main() {
     if args.first().map(String::as_str) == Some("pass") {
         let passes = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(15);
         return whole_passes(&corpus, passes);
+    }
+    if args.first().map(String::as_str) == Some("floor") {
+        let passes = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(15);
+        return floor_passes(&corpus, passes);
     }
     let mut groups: BTreeMap<(String, String), (u64, f64)> = BTreeMap::new();
     let mut total = 0.0;
@@ -73,6 +78,54 @@ fn main() {
             "{:4.1}%  {n:6}  {:8.0}  {channel} / {id}",
             100.0 * ns / total,
             ns / *n as f64
+        );
+    }
+}
+
+/// `passes` passes of each floor of the `sigmahq` bench (`floor/line`: a
+/// sum of every byte of each event's line; `floor/routed`:
+/// [`detect_benches::floor_scan`] of the fields that the rules routed to the
+/// event read); prints the medians in ns/event.
+fn floor_passes(corpus: &Corpus, passes: usize) {
+    let routed = detect_benches::RoutedFields::new(&SigmaHqWindows::ir(), &corpus.events);
+    let sizes: Vec<usize> = routed.lists.iter().map(Vec::len).collect();
+    eprintln!(
+        "{} routed field lists of {} to {} fields",
+        sizes.len(),
+        sizes.iter().min().unwrap_or(&0),
+        sizes.iter().max().unwrap_or(&0)
+    );
+    type Floor<'a> = &'a dyn Fn(usize, &detect::JsonEvent) -> u64;
+    let floors: [(&str, Floor); 2] = [
+        ("line", &|_, event| {
+            event
+                .raw()
+                .bytes()
+                .fold(0u64, |a, b| a.wrapping_add(u64::from(b)))
+        }),
+        ("routed", &|i, event| {
+            detect_benches::floor_scan(event, &routed.lists[routed.of_event[i]])
+        }),
+    ];
+    for (name, floor) in floors {
+        let mut times = Vec::with_capacity(passes);
+        let mut sum = 0u64;
+        for _ in 0..passes.max(1) {
+            corpus.forget_lookups();
+            let start = Instant::now();
+            for (i, event) in corpus.events.iter().enumerate() {
+                sum = sum.rotate_left(1) ^ floor(i, event);
+            }
+            times.push(start.elapsed().as_secs_f64() * 1e9 / corpus.len() as f64);
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "floor/{name}: {} passes over {} events: median {:.0} ns/event (min {:.0}, max {:.0}); checksum {sum:x}",
+            times.len(),
+            corpus.len(),
+            times[times.len() / 2],
+            times[0],
+            times[times.len() - 1],
         );
     }
 }
