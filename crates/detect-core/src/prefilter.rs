@@ -103,6 +103,7 @@
 use aho_corasick::{AhoCorasick, AhoCorasickKind, Input, MatchKind};
 
 pub mod dfa;
+pub mod memo;
 pub mod teddy;
 use dfa::PrefixDfa;
 use teddy::Teddy;
@@ -198,7 +199,13 @@ struct FieldScanner {
     /// For each atom of the field, the rule variants it enables (all of them
     /// are marked when the automata cannot be trusted).
     all_targets: &'static [&'static [u32]],
+    /// The scanner's own number (never 0, never reused), by which the
+    /// [`memo`] tables tell its values from other fields'.
+    id: usize,
 }
+
+/// The last [`FieldScanner::id`] given.
+static SCANNERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// One automaton over some of a field's atoms, with each atom's targets in
 /// the automaton's pattern order.
@@ -267,18 +274,16 @@ impl Atoms {
         })
     }
 
-    /// Marks the variants of the atoms found in `text[start..]`.
+    /// Calls `mark` with the variants of each atom found in `text[start..]`.
     #[inline]
-    fn mark(&self, text: &str, start: usize, candidates: &mut [u64]) {
+    fn mark(&self, text: &str, start: usize, mark: &mut impl FnMut(&[u32])) {
         match &self.automaton {
             Some(Automaton::Prefix(dfa)) => {
-                dfa.for_each_hit_with_targets(text.as_bytes(), start, |_, targets| {
-                    set_all(candidates, targets)
-                })
+                dfa.for_each_hit_with_targets(text.as_bytes(), start, |_, targets| mark(targets))
             }
             Some(Automaton::Crate(ac)) => {
                 for m in ac.find_overlapping_iter(Input::new(text).range(start..)) {
-                    set_all(candidates, self.targets[m.pattern().as_usize()]);
+                    mark(self.targets[m.pattern().as_usize()]);
                 }
             }
             None => {}
@@ -355,6 +360,7 @@ impl FieldScanner {
             wide,
             quick,
             all_targets: f.targets,
+            id: SCANNERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
         }
     }
 
@@ -414,13 +420,35 @@ impl FieldScanner {
     }
 
     /// Marks the variants of the atoms in `text` (`ascii`: the event's
-    /// values are known to be ASCII).
+    /// values are known to be ASCII): those this thread's [`memo`] table
+    /// remembers for the value, else those a scan finds (then remembered).
     #[inline]
     fn mark_text(&self, text: &str, ascii: bool, candidates: &mut [u64]) {
+        let owner = self.id;
+        match memo::replay(owner, text.as_bytes(), |ids| set_all(candidates, ids)) {
+            memo::Lookup::Replayed => {}
+            memo::Lookup::Missed(at) => {
+                let mut marks = memo::Marks::new();
+                self.scan_text(text, ascii, &mut |ids| {
+                    set_all(candidates, ids);
+                    marks.note(ids);
+                });
+                memo::remember(owner, text.as_bytes(), at, &marks);
+            }
+            memo::Lookup::Skipped => {
+                self.scan_text(text, ascii, &mut |ids| set_all(candidates, ids))
+            }
+        }
+    }
+
+    /// Calls `mark` with the variants of each atom in `text` (`ascii`: the
+    /// event's values are known to be ASCII).
+    #[inline]
+    fn scan_text(&self, text: &str, ascii: bool, mark: &mut impl FnMut(&[u32])) {
         let ascii = ascii || text.is_ascii();
         if self.untrusted() || (!ascii && folds_into_ascii(text.as_bytes())) {
             for t in self.all_targets {
-                set_all(candidates, t);
+                mark(t);
             }
             return;
         }
@@ -429,10 +457,10 @@ impl FieldScanner {
             _ => Some(0),
         };
         if let Some(start) = start {
-            self.ascii.mark(text, start, candidates);
+            self.ascii.mark(text, start, mark);
         }
         if !ascii {
-            self.wide.mark(text, 0, candidates);
+            self.wide.mark(text, 0, mark);
         }
     }
 }
@@ -671,6 +699,58 @@ mod tests {
             vec![3]
         );
         assert_eq!(marked(r#"{"Other": "msiexec"}"#), Vec::<usize>::new());
+    }
+
+    /// A value seen again is marked from this thread's memo table: the same
+    /// marks as a scan, whatever came between, in every field of its own.
+    #[test]
+    fn values_seen_again_mark_what_a_scan_marks() {
+        let pf = Prefilter::new(FIELDS);
+        let events = [
+            r#"{"CommandLine": "C:\\Windows\\msiexec.exe /i http://e.example/x.msi"}"#,
+            r#"{"CommandLine": "C:\\Windows\\msiexec.exe /i ftp://e.example/x.msi"}"#,
+            r#"{"CommandLine": "C:\\Windows\\system32\\cmd.exe /c whoami", "Image": "C:\\Windows\\system32\\cmd.exe"}"#,
+            r#"{"Image": "C:\\Windows\\msiexec.exe /i http://e.example/x.msi"}"#,
+            r#"{"CommandLine": ["a much longer value holding http:// twice: http://", "C:\\Windows\\system32\\cmd.exe"]}"#,
+        ];
+        let expected = [vec![0, 1, 2, 65], vec![0, 1], vec![3], vec![], vec![2, 65]];
+        for round in 0..4 {
+            for (json, want) in events.iter().zip(&expected) {
+                let ev = JsonEvent::parse_str(json).unwrap();
+                let mut bits = [0u64; 2];
+                pf.mark(&ev, &mut bits);
+                let mut got = Vec::new();
+                for_each_bit(&bits, |i| got.push(i));
+                assert_eq!(&got, want, "round {round}: {json}");
+            }
+        }
+    }
+
+    /// Prefilters built one after the other (perhaps where a dropped one
+    /// was) do not share memo entries: each scanner has its own number.
+    #[test]
+    fn a_new_prefilter_never_replays_another_ones_marks() {
+        static FIRST: &[FieldAtoms] = &[FieldAtoms {
+            path: "Image",
+            atoms: &["cmd.exe"],
+            targets: &[&[1]],
+        }];
+        static SECOND: &[FieldAtoms] = &[FieldAtoms {
+            path: "Image",
+            atoms: &["powershell"],
+            targets: &[&[2]],
+        }];
+        let ev = JsonEvent::parse_str(r#"{"Image": "C:\\Windows\\system32\\cmd.exe"}"#).unwrap();
+        for _ in 0..3 {
+            for (fields, want) in [(FIRST, 0b10u64), (SECOND, 0)] {
+                let pf = Prefilter::new(fields);
+                for _ in 0..2 {
+                    let mut bits = [0u64; 1];
+                    pf.mark(&ev, &mut bits);
+                    assert_eq!(bits[0], want);
+                }
+            }
+        }
     }
 
     #[test]

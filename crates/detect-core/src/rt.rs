@@ -220,6 +220,7 @@ fn event_id_in(text: &str) -> Option<u32> {
     Some(id)
 }
 
+pub use crate::prefilter::memo::prepare_thread;
 pub use crate::prefilter::{FieldAtoms, Prefilter, for_each_bit};
 
 /// A string test with its pattern, as a static value: generated code passes a

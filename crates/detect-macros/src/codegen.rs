@@ -740,6 +740,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
 
                 fn __warm_up() {
                     #(#lazy_warm)*
+                    ::detect::__rt::prepare_thread();
                 }
 
                 #[allow(clippy::all, unused_variables, unused_mut)]
@@ -836,9 +837,11 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
 
             /// Builds now what the rule set otherwise builds on first use: the
             /// prefilter automata of every event layout, the regexes and the
-            /// `contains` sets. Without it, the first events of each layout pay
-            /// for it (for the whole SigmaHQ corpus, most of a second); a
-            /// sensor calls it at start-up. Idempotent and thread-safe.
+            /// `contains` sets, and the calling thread's memo table of the
+            /// prefilter (another thread allocates its own at its first scan).
+            /// Without it, the first events of each layout pay for it (for the
+            /// whole SigmaHQ corpus, most of a second); a sensor calls it at
+            /// start-up, from its scanning thread. Idempotent and thread-safe.
             pub fn warm_up() {
                 Self::__warm_up()
             }
