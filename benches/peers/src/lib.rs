@@ -290,19 +290,27 @@ impl Events {
             detect: Vec::new(),
             json: Vec::new(),
         };
-        for (n, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let at = |e: &dyn std::fmt::Display| format!("{}:{}: {e}", path.display(), n + 1);
+        // One engine's events at a time, so that each engine's lie
+        // together in memory as they would in that engine's own process
+        // (detect's were once interleaved with the JSON trees the peers'
+        // events are made from, which cost detect's pass about 10%).
+        let lines = || {
+            text.lines()
+                .enumerate()
+                .filter(|(_, line)| !line.trim().is_empty())
+        };
+        let at = |n: usize, e: &dyn std::fmt::Display| format!("{}:{}: {e}", path.display(), n + 1);
+        for (n, line) in lines() {
             events
                 .detect
-                .push(JsonEvent::parse_str(line).map_err(|e| at(&e))?);
+                .push(JsonEvent::parse_str(line).map_err(|e| at(n, &e))?);
+        }
+        for (n, line) in lines() {
             events
                 .json
-                .push(serde_json::from_str(line).map_err(|e| at(&e))?);
-            events.lines.push(line.to_string());
+                .push(serde_json::from_str(line).map_err(|e| at(n, &e))?);
         }
+        events.lines = lines().map(|(_, line)| line.to_string()).collect();
         Ok(events)
     }
 
