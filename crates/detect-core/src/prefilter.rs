@@ -735,6 +735,43 @@ mod tests {
         }
     }
 
+    /// Threads sharing one prefilter each keep their own memo table: the
+    /// same events in different orders on four threads at once mark what a
+    /// scan marks.
+    #[test]
+    fn threads_sharing_a_prefilter_mark_the_same() {
+        static PF: std::sync::OnceLock<Prefilter> = std::sync::OnceLock::new();
+        let pf = PF.get_or_init(|| Prefilter::new(FIELDS));
+        let events: Vec<(String, u64)> = (0..64)
+            .map(|i| {
+                let (cmd, bits) = match i % 4 {
+                    0 => ("msiexec.exe /i http://e.example/x.msi", 0b111),
+                    1 => ("msiexec.exe /quiet package.msi", 0b011),
+                    2 => ("powershell.exe -nop -w hidden", 0),
+                    _ => ("C:\\\\Windows\\\\regsvr32.exe /s http://x", 0b100),
+                };
+                // A few distinct values per kind: some repeat, some not.
+                (format!(r#"{{"CommandLine": "{cmd} {}"}}"#, i % 3), bits)
+            })
+            .collect();
+        std::thread::scope(|scope| {
+            for t in 0..4usize {
+                let events = &events;
+                scope.spawn(move || {
+                    for round in 0..20 {
+                        for k in 0..events.len() {
+                            let (json, want) = &events[(k * (2 * t + 1) + round) % events.len()];
+                            let ev = JsonEvent::parse_str(json).unwrap();
+                            let mut bits = [0u64; 2];
+                            pf.mark(&ev, &mut bits);
+                            assert_eq!(bits[0] & 0b111, *want, "thread {t}: {json}");
+                        }
+                    }
+                });
+            }
+        });
+    }
+
     /// Prefilters built one after the other (perhaps where a dropped one
     /// was) do not share memo entries: each scanner has its own number.
     #[test]
