@@ -235,7 +235,7 @@ pub(crate) fn replay(owner: usize, text: &[u8], replay: impl FnOnce(&[u32])) -> 
             let table = t.get_or_insert_with(Table::new);
             let score = table.score(owner);
             if score.score < BYPASS_BELOW {
-                score.bypassed += 1;
+                score.bypassed = score.bypassed.wrapping_add(1);
                 if score.bypassed % PROBE_EVERY != 0 {
                     return Lookup::Skipped;
                 }
