@@ -181,7 +181,7 @@ fn build(expr: &Expr) -> Result<Node, String> {
             let leaf = match &ft.test {
                 Test::Str(p) => Leaf::Str(p.clone()),
                 Test::Regex(r) => Leaf::Regex(
-                    Regex::new(&r.full_pattern())
+                    crate::matcher::build_regex(&r.full_pattern())
                         .map_err(|e| format!("invalid regex {:?}: {e}", r.pattern))?,
                 ),
                 Test::Cidr(c) => Leaf::Cidr(*c),

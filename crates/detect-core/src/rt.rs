@@ -115,7 +115,7 @@ pub use regex::Regex;
 /// Compiles a regex that the macro already validated at compile time.
 #[cold]
 pub fn compile_regex(pattern: &str) -> Regex {
-    Regex::new(pattern).unwrap_or_else(|e| {
+    crate::matcher::build_regex(pattern).unwrap_or_else(|e| {
         panic!("detect: regex {pattern:?} was validated at compile time but fails now: {e}")
     })
 }
