@@ -625,7 +625,7 @@ pub fn glob(hay: &str, toks: &[GlobTok<'_>], ci: bool) -> bool {
 /// 22 ns with a cache large enough (4 MB was; 8 MB leaves a margin).
 pub const REGEX_DFA_CACHE: usize = 8 << 20;
 
-/// Compiles `pattern` (flags inline, as [`crate::ir::Regex::full_pattern`]
+/// Compiles `pattern` (flags inline, as [`crate::ir::RegexPattern::full_pattern`]
 /// writes them) the way every rule's regex is compiled, generated code and
 /// interpreter alike (*compile time*: allocates).
 ///
