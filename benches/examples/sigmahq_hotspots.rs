@@ -82,8 +82,8 @@ fn main() {
     }
 }
 
-/// `passes` passes of each floor of the `sigmahq` bench (`floor/line`: a
-/// sum of every byte of each event's line; `floor/routed`:
+/// `passes` passes of each floor of the `sigmahq` bench (`floor/line`:
+/// [`detect_benches::floor_line`]; `floor/routed`:
 /// [`detect_benches::floor_scan`] of the fields that the rules routed to the
 /// event read); prints the medians in ns/event.
 fn floor_passes(corpus: &Corpus, passes: usize) {
@@ -97,37 +97,42 @@ fn floor_passes(corpus: &Corpus, passes: usize) {
     );
     type Floor<'a> = &'a dyn Fn(usize, &detect::JsonEvent) -> u64;
     let floors: [(&str, Floor); 2] = [
-        ("line", &|_, event| {
-            event
-                .raw()
-                .bytes()
-                .fold(0u64, |a, b| a.wrapping_add(u64::from(b)))
-        }),
+        ("line", &|_, event| detect_benches::floor_line(event)),
         ("routed", &|i, event| {
             detect_benches::floor_scan(event, &routed.lists[routed.of_event[i]])
         }),
     ];
     for (name, floor) in floors {
-        let mut times = Vec::with_capacity(passes);
         let mut sum = 0u64;
-        for _ in 0..passes.max(1) {
-            corpus.forget_lookups();
-            let start = Instant::now();
+        let times = timed_passes(corpus, passes, || {
             for (i, event) in corpus.events.iter().enumerate() {
                 sum = sum.rotate_left(1) ^ floor(i, event);
             }
-            times.push(start.elapsed().as_secs_f64() * 1e9 / corpus.len() as f64);
-        }
-        times.sort_by(f64::total_cmp);
-        println!(
-            "floor/{name}: {} passes over {} events: median {:.0} ns/event (min {:.0}, max {:.0}); checksum {sum:x}",
-            times.len(),
-            corpus.len(),
-            times[times.len() / 2],
-            times[0],
-            times[times.len() - 1],
-        );
+        });
+        println!("floor/{name}: {times}; checksum {sum:x}");
     }
+}
+
+/// Times `passes` runs of `pass` (at least one), each after the corpus's
+/// events forgot what their lookups cached (outside the time, as after a
+/// parse): "N passes over M events: median .. ns/event (min .., max ..)".
+fn timed_passes(corpus: &Corpus, passes: usize, mut pass: impl FnMut()) -> String {
+    let mut times = Vec::with_capacity(passes);
+    for _ in 0..passes.max(1) {
+        corpus.forget_lookups();
+        let start = Instant::now();
+        pass();
+        times.push(start.elapsed().as_secs_f64() * 1e9 / corpus.len() as f64);
+    }
+    times.sort_by(f64::total_cmp);
+    format!(
+        "{} passes over {} events: median {:.0} ns/event (min {:.0}, max {:.0})",
+        times.len(),
+        corpus.len(),
+        times[times.len() / 2],
+        times[0],
+        times[times.len() - 1],
+    )
 }
 
 /// `passes` whole passes over the corpus; prints the median in ns/event.
@@ -138,26 +143,11 @@ fn whole_passes(corpus: &Corpus, passes: usize) {
         "warm_up (every layout's prefilter automata and regexes): {:.0} ms",
         start.elapsed().as_secs_f64() * 1e3
     );
-    let mut times = Vec::with_capacity(passes);
     let mut matches = 0usize;
-    for _ in 0..passes.max(1) {
-        // What lookups cached in the previous pass is forgotten (as after a
-        // parse), outside the time.
-        corpus.forget_lookups();
-        let start = Instant::now();
+    let times = timed_passes(corpus, passes, || {
         for event in &corpus.events {
             SigmaHqWindows::scan(event, |_| matches += 1);
         }
-        times.push(start.elapsed().as_secs_f64() * 1e9 / corpus.len() as f64);
-    }
-    times.sort_by(f64::total_cmp);
-    println!(
-        "{} passes over {} events: median {:.0} ns/event (min {:.0}, max {:.0}); {} matches",
-        times.len(),
-        corpus.len(),
-        times[times.len() / 2],
-        times[0],
-        times[times.len() - 1],
-        matches
-    );
+    });
+    println!("{times}; {matches} matches");
 }

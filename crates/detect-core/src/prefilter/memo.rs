@@ -121,11 +121,12 @@ impl Table {
         }
     }
 
-    /// The score of `owner`, reset if another field had its place.
-    fn score(&mut self, owner: usize) -> &mut Score {
+    /// The score of `owner` in `scores`, reset if another field had its
+    /// place.
+    fn score_in(scores: &mut [Score], owner: usize) -> &mut Score {
         let at =
             (owner as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - FIELDS.trailing_zeros());
-        let s = &mut self.scores[at as usize];
+        let s = &mut scores[at as usize];
         if s.owner != owner {
             *s = Score {
                 owner,
@@ -232,23 +233,25 @@ pub(crate) fn replay(owner: usize, text: &[u8], replay: impl FnOnce(&[u32])) -> 
     TABLE
         .try_with(|t| {
             let mut t = t.borrow_mut();
-            let table = t.get_or_insert_with(Table::new);
-            let score = table.score(owner);
+            let Table {
+                slots,
+                texts,
+                scores,
+            } = t.get_or_insert_with(Table::new);
+            let score = Table::score_in(scores, owner);
             if score.score < BYPASS_BELOW {
                 score.bypassed = score.bypassed.wrapping_add(1);
-                if score.bypassed % PROBE_EVERY != 0 {
+                if !score.bypassed.is_multiple_of(PROBE_EVERY) {
                     return Lookup::Skipped;
                 }
             }
             let at = slot_of(owner, text);
-            let slot = &table.slots[at];
-            let hit = slot.owner == owner
+            let slot = &slots[at];
+            if slot.owner == owner
                 && slot.len as usize == text.len()
-                && &table.texts[at][..text.len()] == text;
-            let score = table.score(owner);
-            if hit {
+                && &texts[at][..text.len()] == text
+            {
                 score.score = (score.score + 1).min(SCORE_MAX);
-                let slot = &table.slots[at];
                 replay(&slot.marks[..slot.n as usize]);
                 Lookup::Replayed
             } else {
@@ -359,7 +362,11 @@ mod tests {
         for i in 0..20 {
             lookup(owner, &fresh(i), &[1]);
         }
-        let score = |owner| TABLE.with(|t| t.borrow_mut().as_mut().unwrap().score(owner).score);
+        let score = |owner| {
+            TABLE.with(|t| {
+                Table::score_in(&mut t.borrow_mut().as_mut().unwrap().scores, owner).score
+            })
+        };
         assert!(score(owner) < BYPASS_BELOW);
         // Bypassed: the same value again is scanned, not replayed, except
         // on a probe.
