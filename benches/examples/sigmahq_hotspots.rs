@@ -10,7 +10,11 @@
 //! times (as the criterion bench does: caches cold per event, lookup caches
 //! emptied before each pass) and prints the median pass in ns/event: a
 //! quick A/B check between two builds. With `floor N`, the same for the
-//! two floors of the `sigmahq` bench (no matching at all).
+//! two floors of the `sigmahq` bench (no matching at all). With `hot N`,
+//! what a scan costs once what it reads is in cache: each event scanned
+//! twice in a row (the second scan finds the event, the automaton rows its
+//! values lead to, its memo entries and its member lookups cached), and
+//! each event read whole (its line, then every value) before its scan.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -34,6 +38,10 @@ fn main() {
     if args.first().map(String::as_str) == Some("pass") {
         let passes = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(15);
         return whole_passes(&corpus, passes);
+    }
+    if args.first().map(String::as_str) == Some("hot") {
+        let passes = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(15);
+        return hot_passes(&corpus, passes);
     }
     if args.first().map(String::as_str) == Some("floor") {
         let passes = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(15);
@@ -115,8 +123,8 @@ fn floor_passes(corpus: &Corpus, passes: usize) {
 
 /// Times `passes` runs of `pass` (at least one), each after the corpus's
 /// events forgot what their lookups cached (outside the time, as after a
-/// parse): "N passes over M events: median .. ns/event (min .., max ..)".
-fn timed_passes(corpus: &Corpus, passes: usize, mut pass: impl FnMut()) -> String {
+/// parse), in ns/event.
+fn timed_passes(corpus: &Corpus, passes: usize, mut pass: impl FnMut()) -> Passes {
     let mut times = Vec::with_capacity(passes);
     for _ in 0..passes.max(1) {
         corpus.forget_lookups();
@@ -125,14 +133,33 @@ fn timed_passes(corpus: &Corpus, passes: usize, mut pass: impl FnMut()) -> Strin
         times.push(start.elapsed().as_secs_f64() * 1e9 / corpus.len() as f64);
     }
     times.sort_by(f64::total_cmp);
-    format!(
-        "{} passes over {} events: median {:.0} ns/event (min {:.0}, max {:.0})",
-        times.len(),
-        corpus.len(),
-        times[times.len() / 2],
-        times[0],
-        times[times.len() - 1],
-    )
+    Passes {
+        events: corpus.len(),
+        median: times[times.len() / 2],
+        times,
+    }
+}
+
+/// What [`timed_passes`] measured: each pass's ns/event, sorted.
+struct Passes {
+    events: usize,
+    median: f64,
+    times: Vec<f64>,
+}
+
+impl std::fmt::Display for Passes {
+    /// "N passes over M events: median .. ns/event (min .., max ..)".
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} passes over {} events: median {:.0} ns/event (min {:.0}, max {:.0})",
+            self.times.len(),
+            self.events,
+            self.median,
+            self.times[0],
+            self.times[self.times.len() - 1],
+        )
+    }
 }
 
 /// `passes` whole passes over the corpus; prints the median in ns/event.
@@ -150,4 +177,60 @@ fn whole_passes(corpus: &Corpus, passes: usize) {
         }
     });
     println!("{times}; {matches} matches");
+}
+
+/// `passes` passes of four kinds, to split a scan's cost into what waits
+/// on memory and what computes: scans (as `pass`), each event scanned twice
+/// in a row, each event read whole ([`read_whole`]), each event read whole
+/// then scanned. Prints each kind's median and the differences.
+fn hot_passes(corpus: &Corpus, passes: usize) {
+    SigmaHqWindows::warm_up();
+    let mut matches = 0usize;
+    let mut sink = 0u64;
+    let once = timed_passes(corpus, passes, || {
+        for event in &corpus.events {
+            SigmaHqWindows::scan(event, |_| matches += 1);
+        }
+    });
+    let twice = timed_passes(corpus, passes, || {
+        for event in &corpus.events {
+            SigmaHqWindows::scan(event, |_| matches += 1);
+            SigmaHqWindows::scan(event, |_| matches += 1);
+        }
+    });
+    let read = timed_passes(corpus, passes, || {
+        for event in &corpus.events {
+            sink ^= read_whole(event);
+        }
+    });
+    let read_scan = timed_passes(corpus, passes, || {
+        for event in &corpus.events {
+            sink ^= read_whole(event);
+            SigmaHqWindows::scan(event, |_| matches += 1);
+        }
+    });
+    std::hint::black_box((matches, sink));
+    println!("scan:                  {once}");
+    println!("scan twice:            {twice}");
+    println!("read whole:            {read}");
+    println!("read whole, then scan: {read_scan}");
+    println!(
+        "second scan of an event (twice - scan): {:.0} ns/event",
+        twice.median - once.median
+    );
+    println!(
+        "scan of an event just read (read whole, then scan - read whole): {:.0} ns/event",
+        read_scan.median - read.median
+    );
+}
+
+/// Reads all of an event: every byte of its line, then every value through
+/// its tape (what any lookup would bring into cache).
+fn read_whole(event: &detect::JsonEvent) -> u64 {
+    let mut sum = detect_benches::floor_line(event);
+    event.any_value(&mut |v| {
+        sum = sum.rotate_left(3) ^ v.with_text(|t| t.len() as u64).unwrap_or(1);
+        false
+    });
+    sum
 }
