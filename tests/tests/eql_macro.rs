@@ -350,3 +350,199 @@ fn generated_sequences_agree_with_the_reference_matcher() {
     );
     assert!(cancelled > 0, "`until` cancelled nothing");
 }
+
+mod endgame_chains {
+    detect::rules! {
+        /// Endgame-dialect sequences: the endgame engine's joins (null keys
+        /// join, keys compare lowercased, first value of several, older
+        /// events still advance).
+        pub ruleset EndgameChains;
+
+        sequence spawn_then_write = eql!(dialect = endgame, r#"
+            sequence by user_name with maxspan=30s
+              [process where opcode == 1] by unique_pid
+              [file where opcode == 0 and file_name == "*.exe"] by unique_pid
+            until [process where opcode == 2] by unique_pid
+        "#);
+
+        sequence writes_then_run = eql!(dialect = endgame, r#"
+            sequence
+              [file where opcode == 0] by file_path, unique_pid with runs=2
+              [process where true] by process_path, unique_ppid
+        "#);
+    }
+}
+
+/// The endgame joins, one at a time, on hand-written events: what the
+/// generated tables and the reference matcher must both report.
+#[test]
+fn endgame_sequences_join_as_the_endgame_engine() {
+    use detect_eql::reference::ReferenceMatcher;
+    use endgame_chains::EndgameChains;
+
+    let ir = EndgameChains::ir();
+    assert!(
+        ir.sequences
+            .iter()
+            .all(|s| s.joins == detect::ir::Joins::Endgame)
+    );
+    let process = |pid: &str, user: &str| {
+        format!(
+            r#"{{"event_type": "process", "opcode": 1, "unique_pid": {pid}, "user_name": {user}}}"#
+        )
+    };
+    let file = |pid: &str, user: &str| {
+        format!(
+            r#"{{"event_type": "file", "opcode": 0, "file_name": "a.EXE", "unique_pid": {pid}, "user_name": {user}}}"#
+        )
+    };
+    // (what, events as (line, time in ms), the completed sequence expected)
+    let cases: Vec<(&str, Vec<(String, i64)>, Vec<Vec<u64>>)> = vec![
+        (
+            "keys compare lowercased",
+            vec![
+                (process(r#""P-1""#, r#""Ann""#), 0),
+                (file(r#""p-1""#, r#""ANN""#), 1),
+            ],
+            vec![vec![0, 1]],
+        ),
+        (
+            "a missing key joins a null one",
+            vec![
+                (process("null", r#""ann""#), 0),
+                (file(r#"[]"#, r#""ann""#), 1),
+            ],
+            vec![vec![0, 1]],
+        ),
+        (
+            "a null key does not join a value",
+            vec![
+                (process("null", r#""ann""#), 0),
+                (file(r#""p-1""#, r#""ann""#), 1),
+            ],
+            vec![],
+        ),
+        (
+            "the first of several values is the key",
+            vec![
+                (process(r#"["p-1", "p-2"]"#, r#""ann""#), 0),
+                (file(r#""p-2""#, r#""ann""#), 1),
+                (file(r#"["P-1", "p-3"]"#, r#""ann""#), 2),
+            ],
+            vec![vec![0, 2]],
+        ),
+        (
+            "an older event still advances",
+            vec![
+                (process(r#""p-1""#, r#""ann""#), 5_000),
+                (file(r#""p-1""#, r#""ann""#), 1_000),
+            ],
+            vec![vec![0, 1]],
+        ),
+        (
+            "maxspan still holds",
+            vec![
+                (process(r#""p-1""#, r#""ann""#), 0),
+                (file(r#""p-1""#, r#""ann""#), 30_001),
+            ],
+            vec![],
+        ),
+    ];
+    for (what, events, expected) in cases {
+        let mut state = EndgameChains::sequences(16);
+        let mut reference = ReferenceMatcher::for_sequence(&ir.sequences[0]).unwrap();
+        let (mut got, mut want) = (Vec::new(), Vec::new());
+        for (pos, (line, ts)) in events.iter().enumerate() {
+            let event = parse(line);
+            state.step_at(&event, *ts, pos as u64, |rule, positions| {
+                assert_eq!(rule.name, "spawn_then_write");
+                got.push(positions.to_vec());
+            });
+            want.extend(reference.step(&event, *ts, pos as u64));
+        }
+        assert_eq!(got, expected, "generated: {what}");
+        assert_eq!(want, expected, "reference: {what}");
+    }
+}
+
+/// Random streams of endgame events (keys missing, null, in arrays, in
+/// either case; times out of order): the generated tables report what the
+/// reference matcher does.
+#[test]
+fn generated_endgame_sequences_agree_with_the_reference_matcher() {
+    use detect_eql::reference::ReferenceMatcher;
+    use endgame_chains::EndgameChains;
+
+    let ir = EndgameChains::ir();
+    let mut totals = [0usize; 2];
+    let mut late = 0usize;
+    for seed in 1..=20u64 {
+        let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ seed);
+        let mut references: Vec<ReferenceMatcher> = ir
+            .sequences
+            .iter()
+            .map(|s| ReferenceMatcher::for_sequence(s).unwrap())
+            .collect();
+        let mut state = EndgameChains::sequences(64);
+        let mut got: [Vec<Vec<u64>>; 2] = Default::default();
+        let mut want: [Vec<Vec<u64>>; 2] = Default::default();
+        let mut ts = 0i64;
+        for pos in 0..400u64 {
+            // Mostly forward, sometimes back.
+            let step = rng.below(6_000) as i64 - 1_000;
+            late += usize::from(step < 0);
+            ts += step;
+            let key = |rng: &mut Rng, names: &[&str]| -> String {
+                match rng.below(8) {
+                    0 => "null".into(),
+                    1 => format!(r#"["{}", "{}"]"#, rng.pick(names), rng.pick(names)),
+                    _ => format!(r#""{}""#, rng.pick(names)),
+                }
+            };
+            let mut fields = vec![
+                format!(
+                    r#""event_type": "{}""#,
+                    rng.pick(&["process", "file", "network"])
+                ),
+                format!(r#""opcode": {}"#, rng.below(3)),
+                format!(
+                    r#""file_name": "{}""#,
+                    rng.pick(&["a.exe", "B.EXE", "c.txt"])
+                ),
+            ];
+            for (field, names) in [
+                ("unique_pid", &["p1", "P1", "p2"][..]),
+                ("unique_ppid", &["p1", "p2", "P2"][..]),
+                ("user_name", &["ann", "ANN", "bob"][..]),
+                ("file_path", &[r"C:\A.exe", r"c:\a.exe", r"C:\b.exe"][..]),
+                ("process_path", &[r"C:\a.exe", r"C:\B.exe"][..]),
+            ] {
+                // Sometimes missing altogether.
+                if rng.below(10) > 0 {
+                    let value = key(&mut rng, names).replace('\\', r"\\");
+                    fields.push(format!(r#""{field}": {value}"#));
+                }
+            }
+            let event = parse(&format!("{{{}}}", fields.join(", ")));
+            state.step_at(&event, ts, pos, |rule, positions| {
+                let i = EndgameChains::SEQUENCES
+                    .iter()
+                    .position(|r| r.name == rule.name)
+                    .unwrap();
+                got[i].push(positions.to_vec());
+            });
+            for (i, r) in references.iter_mut().enumerate() {
+                want[i].extend(r.step(&event, ts, pos));
+            }
+        }
+        for i in 0..2 {
+            assert_eq!(got[i], want[i], "seed {seed}, sequence {i}");
+            totals[i] += got[i].len();
+        }
+    }
+    assert!(
+        totals.iter().all(|&n| n > 10),
+        "completed sequences: {totals:?}"
+    );
+    assert!(late > 100, "few events out of order: {late}");
+}

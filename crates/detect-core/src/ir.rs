@@ -519,12 +519,12 @@ impl Expr {
 /// A sequence rule (EQL `sequence`): events matching ordered stages, joined by
 /// key, within a time span.
 ///
-/// Semantics (the Elasticsearch EQL dialect): at most one pending sequence per
-/// (stage, join key); a newer match of the first stage restarts (overwrites) it;
-/// advancing moves a sequence to the next stage and empties the stage it left;
-/// every event must be within `maxspan` of the first; an `until` match cancels
-/// the pending sequences of its key; an event whose key is missing or null
-/// never joins.
+/// Semantics: at most one pending sequence per (stage, join key); a newer
+/// match of the first stage restarts (overwrites) it; advancing moves a
+/// sequence to the next stage and empties the stage it left; every event must
+/// be within `maxspan` of the first; an `until` match cancels the pending
+/// sequences of its key. How keys join and whether an older event may
+/// advance a sequence depend on [`Sequence::joins`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sequence {
     /// Identifier unique within the rule set.
@@ -539,6 +539,32 @@ pub struct Sequence {
     pub until: Option<SequenceStage>,
     /// Longest time from the first to the last event, in milliseconds.
     pub maxspan_ms: Option<u64>,
+    /// How events join: the rules of the EQL engine the query was written for.
+    #[serde(default)]
+    pub joins: Joins,
+}
+
+/// How a [`Sequence`] joins events: the two EQL engines differ.
+///
+/// ```
+/// use detect_core::ir::Joins;
+/// assert_eq!(Joins::default(), Joins::Elasticsearch);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Joins {
+    /// Elasticsearch EQL: every key field must hold exactly one value, not
+    /// null (a missing, null or multi-valued key never joins); values compare
+    /// exactly; an event older than a pending sequence's last event does not
+    /// advance it.
+    #[default]
+    Elasticsearch,
+    /// The endgame `eql` engine: a missing or null key value is a value like
+    /// any other (it joins another missing or null one); of several values the
+    /// first is the key; values compare lowercased, character by character
+    /// (`char::to_lowercase`: unlike Python's `str.lower`, a final capital
+    /// sigma becomes `σ`, not `ς`); events advance sequences whatever their
+    /// order in time.
+    Endgame,
 }
 
 /// One stage of a [`Sequence`].

@@ -780,6 +780,29 @@ pub fn join_key(
     Some(builder.finish())
 }
 
+/// The join key of a sequence stage under [`crate::ir::Joins::Endgame`]:
+/// each key field's first value, lowercased; a missing or null one (or an
+/// object) is the null value, which joins another null. Always a key.
+#[inline]
+pub fn join_key_endgame(
+    e: &dyn Event,
+    table: &crate::sequence::SequenceTable,
+    paths: &[&str],
+) -> Option<crate::sequence::Key> {
+    let mut builder = table.key_builder();
+    for path in paths {
+        let mut pushed = false;
+        e.lookup(path, &mut |v: Value<'_>| {
+            pushed = v.with_text(|t| builder.push_folded(t)).is_some();
+            true
+        });
+        if !pushed {
+            builder.push_null();
+        }
+    }
+    Some(builder.finish())
+}
+
 pub use crate::sequence::{Key, SequenceStats, SequenceTable};
 
 #[cfg(test)]

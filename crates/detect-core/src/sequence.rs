@@ -16,7 +16,8 @@
 //!   expired sequence is treated as absent and reclaimed when met;
 //! * events are expected in time order. An event older than the last event of
 //!   a pending sequence does not advance it (counted as `out_of_order`); it may
-//!   still start a new sequence;
+//!   still start a new sequence. A table made for the endgame engine's joins
+//!   ([`SequenceTable::with_joins`]) lets it advance;
 //! * when the table is full, the least recently touched sequence is dropped to
 //!   make room (counted as `evicted`, or `expired` when it was past maxspan).
 //!
@@ -25,6 +26,8 @@
 //! someone who writes the events.
 
 use std::hash::{BuildHasher, Hasher, RandomState};
+
+use crate::ir::Joins;
 
 /// A join key: 128 bits of keyed hash of the key fields' values.
 pub type Key = u128;
@@ -56,6 +59,9 @@ pub struct SequenceTable {
     stages: usize,
     capacity: usize,
     maxspan: Option<i64>,
+    /// An event older than a pending sequence's last event does not advance
+    /// it (Elasticsearch EQL).
+    reject_out_of_order: bool,
     // Slot storage (structure of arrays), `capacity` slots.
     slot_key: Vec<Key>,
     slot_stage: Vec<u32>,
@@ -97,6 +103,7 @@ impl SequenceTable {
             stages,
             capacity,
             maxspan: maxspan_ms.map(|m| i64::try_from(m).unwrap_or(i64::MAX)),
+            reject_out_of_order: true,
             slot_key: vec![0; capacity],
             slot_stage: vec![0; capacity],
             slot_start: vec![0; capacity],
@@ -114,6 +121,25 @@ impl SequenceTable {
             hasher: [RandomState::new(), RandomState::new()],
             scratch: vec![0; stages],
         }
+    }
+
+    /// The table, for sequences that join as `joins` says: with
+    /// [`Joins::Endgame`], an event older than a pending sequence's last
+    /// event still advances it (the keys' own rules are the caller's: see
+    /// [`KeyBuilder`]).
+    ///
+    /// ```
+    /// use detect_core::{ir::Joins, sequence::SequenceTable};
+    /// let mut t = SequenceTable::new(2, 4, None).with_joins(Joins::Endgame);
+    /// let k = t.key(&["proc-1"]);
+    /// let mut done = Vec::new();
+    /// t.step(2_000, 10, &[Some(k), None], None, |events| done.push(events.to_vec()));
+    /// t.step(1_000, 11, &[None, Some(k)], None, |events| done.push(events.to_vec()));
+    /// assert_eq!(done, vec![vec![10, 11]]);
+    /// ```
+    pub fn with_joins(mut self, joins: Joins) -> SequenceTable {
+        self.reject_out_of_order = joins == Joins::Elasticsearch;
+        self
     }
 
     /// The key of these field values (in key order). Allocates nothing.
@@ -258,7 +284,7 @@ impl SequenceTable {
                 self.stats.expired += 1;
                 continue;
             }
-            if ts < last {
+            if self.reject_out_of_order && ts < last {
                 self.stats.out_of_order += 1;
                 continue;
             }
@@ -435,6 +461,63 @@ impl KeyBuilder {
         for h in [&mut self.a, &mut self.b] {
             h.write_usize(value.len());
             h.write(value.as_bytes());
+        }
+    }
+
+    /// Adds a missing or null key value, which joins another missing or null
+    /// one ([`Joins::Endgame`]; use [`KeyBuilder::push_folded`] for values).
+    ///
+    /// ```
+    /// use detect_core::sequence::SequenceTable;
+    /// let t = SequenceTable::new(2, 4, None);
+    /// let key = |values: &[Option<&str>]| {
+    ///     let mut b = t.key_builder();
+    ///     for v in values {
+    ///         match v {
+    ///             Some(v) => b.push_folded(v),
+    ///             None => b.push_null(),
+    ///         }
+    ///     }
+    ///     b.finish()
+    /// };
+    /// assert_eq!(key(&[None, Some("A")]), key(&[None, Some("a")]));
+    /// assert_ne!(key(&[None, Some("a")]), key(&[Some("a"), None]));
+    /// assert_ne!(key(&[Some("")]), key(&[None]));
+    /// ```
+    pub fn push_null(&mut self) {
+        for h in [&mut self.a, &mut self.b] {
+            h.write_u8(0);
+        }
+    }
+
+    /// Adds the next key value lowercased character by character
+    /// (`char::to_lowercase`, as [`Joins::Endgame`] compares keys), without
+    /// allocating: the folded length (the value's own when it is ASCII),
+    /// then the folded text through a stack buffer.
+    pub fn push_folded(&mut self, value: &str) {
+        let folded = || value.chars().flat_map(char::to_lowercase);
+        let len = if value.is_ascii() {
+            value.len()
+        } else {
+            folded().map(char::len_utf8).sum()
+        };
+        for h in [&mut self.a, &mut self.b] {
+            h.write_u8(1);
+            h.write_usize(len);
+        }
+        let mut buf = [0u8; 64];
+        let mut used = 0;
+        for c in folded() {
+            if used + c.len_utf8() > buf.len() {
+                for h in [&mut self.a, &mut self.b] {
+                    h.write(&buf[..used]);
+                }
+                used = 0;
+            }
+            used += c.encode_utf8(&mut buf[used..]).len();
+        }
+        for h in [&mut self.a, &mut self.b] {
+            h.write(&buf[..used]);
         }
     }
 

@@ -97,7 +97,8 @@ mod parser;
 pub mod reference;
 
 use detect_core::ir::{
-    Condition, Detection, Expr, Metadata, Rule, Selection, Sequence, SequenceStage, Vocabulary,
+    Condition, Detection, Expr, Joins, Metadata, Rule, Selection, Sequence, SequenceStage,
+    Vocabulary,
 };
 
 pub use error::{EqlError, ErrorKind, Span};
@@ -270,6 +271,10 @@ pub fn parse_query(text: &str, options: &Options) -> Result<Query, EqlError> {
                 stages: out,
                 until,
                 maxspan_ms: *maxspan_ms,
+                joins: match options.dialect {
+                    Dialect::Elasticsearch => Joins::Elasticsearch,
+                    Dialect::Endgame => Joins::Endgame,
+                },
             }))
         }
     };

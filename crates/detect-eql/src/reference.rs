@@ -19,7 +19,8 @@
 //!   event of the pending sequence does not advance it (it stays pending);
 //! * join keys: the value of each key field, as text. A missing or null
 //!   value never joins unless [`Semantics::null_keys_join`]; with
-//!   [`Semantics::fold_keys`] values are compared lowercased. A key field
+//!   [`Semantics::fold_keys`] values are compared lowercased, character by
+//!   character (see [`detect_core::ir::Joins::Endgame`]). A key field
 //!   holding several values (an array) never joins in the Elasticsearch
 //!   dialect, which rejects multi-valued join keys, as
 //!   [`detect_core::rt::join_key`] does; the endgame dialect takes the first
@@ -32,7 +33,7 @@ use std::collections::HashMap;
 
 use detect_core::Event;
 use detect_core::interpreter::CompiledExpr;
-use detect_core::ir::Sequence;
+use detect_core::ir::{Joins, Sequence};
 
 use crate::Dialect;
 
@@ -58,13 +59,29 @@ impl Semantics {
     /// assert!(Semantics::of(Dialect::Endgame).fold_keys);
     /// ```
     pub fn of(dialect: Dialect) -> Semantics {
-        match dialect {
-            Dialect::Elasticsearch => Semantics {
+        Semantics::of_joins(match dialect {
+            Dialect::Elasticsearch => Joins::Elasticsearch,
+            Dialect::Endgame => Joins::Endgame,
+        })
+    }
+
+    /// The semantics of a sequence's [`Joins`] (what
+    /// [`ReferenceMatcher::for_sequence`] uses).
+    ///
+    /// ```
+    /// use detect_core::ir::Joins;
+    /// use detect_eql::reference::Semantics;
+    /// assert!(Semantics::of_joins(Joins::Elasticsearch).reject_out_of_order);
+    /// assert!(Semantics::of_joins(Joins::Endgame).null_keys_join);
+    /// ```
+    pub fn of_joins(joins: Joins) -> Semantics {
+        match joins {
+            Joins::Elasticsearch => Semantics {
                 null_keys_join: false,
                 fold_keys: false,
                 reject_out_of_order: true,
             },
-            Dialect::Endgame => Semantics {
+            Joins::Endgame => Semantics {
                 null_keys_join: true,
                 fold_keys: true,
                 reject_out_of_order: false,
@@ -112,6 +129,12 @@ impl ReferenceMatcher {
     /// names must be event paths.
     pub fn new(seq: &Sequence, dialect: Dialect) -> Result<ReferenceMatcher, String> {
         ReferenceMatcher::with_semantics(seq, Semantics::of(dialect))
+    }
+
+    /// A matcher with the semantics of the sequence's own [`Sequence::joins`]
+    /// (set from the dialect it was parsed in).
+    pub fn for_sequence(seq: &Sequence) -> Result<ReferenceMatcher, String> {
+        ReferenceMatcher::with_semantics(seq, Semantics::of_joins(seq.joins))
     }
 
     /// A matcher with explicit [`Semantics`].
@@ -181,9 +204,11 @@ impl ReferenceMatcher {
             if single && count > 1 {
                 return None;
             }
+            // Character by character (`str::to_lowercase` would make a
+            // final capital sigma `ς`): see `Joins::Endgame`.
             let value = first.flatten().map(|s| {
                 if self.semantics.fold_keys {
-                    s.to_lowercase()
+                    s.chars().flat_map(char::to_lowercase).collect()
                 } else {
                     s
                 }

@@ -29,8 +29,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use detect_core::atoms::{required_atom_alternatives_where, required_atoms_where};
 use detect_core::ir::{
-    Case, Expr, FieldTest, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test,
-    TimePart, Vocabulary,
+    Case, Expr, FieldTest, GlobToken, Joins, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern,
+    Test, TimePart, Vocabulary,
 };
 use detect_core::layout::{Layout, is_dispatch_field, map_field};
 use detect_core::logsource::Dispatch;
@@ -274,11 +274,15 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let mut seq_tables = Vec::new();
     for (i, seq) in set.sequences.iter().enumerate() {
         let v = seq.vocabulary;
+        let (join_key, joins) = match seq.joins {
+            Joins::Elasticsearch => (quote!(join_key), quote!(Elasticsearch)),
+            Joins::Endgame => (quote!(join_key_endgame), quote!(Endgame)),
+        };
         let stage_key = |stage: &detect_core::ir::SequenceStage, unit: usize| {
             let idx = stage.keys.iter().map(|k| fields.lookup(v, k));
             quote! {
                 if hits[#unit] {
-                    ::detect::__rt::join_key(e, table, &[#(p[#idx]),*])
+                    ::detect::__rt::#join_key(e, table, &[#(p[#idx]),*])
                 } else {
                     ::core::option::Option::None
                 }
@@ -298,7 +302,10 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             Some(m) => quote!(::core::option::Option::Some(#m)),
             None => quote!(::core::option::Option::None),
         };
-        seq_tables.push(quote!(::detect::__rt::SequenceTable::new(#stages, capacity, #maxspan)));
+        seq_tables.push(quote!(
+            ::detect::__rt::SequenceTable::new(#stages, capacity, #maxspan)
+                .with_joins(::detect::ir::Joins::#joins)
+        ));
         seq_steps.push(quote! {
             {
                 let table = &mut state.tables[#i];
@@ -747,6 +754,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 fn __sequences_step(
                     state: &mut #state_name,
                     e: &dyn ::detect::Event,
+                    time: ::core::option::Option<i64>,
                     pos: u64,
                     sink: &mut dyn FnMut(&'static ::detect::RuleInfo, &[u64]),
                 ) {
@@ -769,7 +777,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                     if !hits.iter().any(|h| *h) {
                         return;
                     }
-                    let ::core::option::Option::Some(ts) = ::detect::__rt::timestamp_ms(e, p[#ts_index]) else {
+                    let ::core::option::Option::Some(ts) = time.or_else(|| ::detect::__rt::timestamp_ms(e, p[#ts_index])) else {
                         state.untimed += 1;
                         return;
                     };
@@ -789,8 +797,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         impl #state_name {
             /// Feeds one event (in time order; `pos` is reported back, e.g. its
             /// line number) to every sequence rule and calls `sink` with the rule
-            /// and the positions of the events of each completed sequence.
-            /// Allocates nothing.
+            /// and the positions of the events of each completed sequence. The
+            /// event's time is its `@timestamp` (RFC 3339 or epoch milliseconds;
+            /// see `step_at` for another). Allocates nothing.
             pub fn step<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo, &[u64])>(
                 &mut self,
                 event: &E,
@@ -798,7 +807,22 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 mut sink: F,
             ) {
                 let e = ::detect::__rt::AsDyn(event);
-                #name::__sequences_step(self, &e, pos, &mut sink)
+                #name::__sequences_step(self, &e, ::core::option::Option::None, pos, &mut sink)
+            }
+
+            /// `step`, with the event's time given by the caller (milliseconds;
+            /// any epoch, the same for every event) rather than read from its
+            /// `@timestamp`: for events that carry their time elsewhere, such
+            /// as the endgame engine's `timestamp` in 100 ns ticks.
+            pub fn step_at<E: ::detect::Event + ?Sized, F: FnMut(&'static ::detect::RuleInfo, &[u64])>(
+                &mut self,
+                event: &E,
+                time_ms: i64,
+                pos: u64,
+                mut sink: F,
+            ) {
+                let e = ::detect::__rt::AsDyn(event);
+                #name::__sequences_step(self, &e, ::core::option::Option::Some(time_ms), pos, &mut sink)
             }
 
             /// Drops every pending sequence and zeroes the counters, keeping

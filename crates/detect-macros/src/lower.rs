@@ -573,13 +573,6 @@ fn lower_sequence(def: &SequenceDef, errors: &mut Errors) -> Option<Sequence> {
         );
         return None;
     }
-    if query.dialect == detect_eql::Dialect::Endgame {
-        errors.at(
-            def.eql.dialect.as_ref().map_or(def.eql.text.span(), syn::Ident::span),
-            "sequences in the endgame dialect are not generated (their joins differ: null keys join, keys compare case-insensitively, out-of-order events advance); use `detect_eql::reference::ReferenceMatcher` at run time",
-        );
-        return None;
-    }
     match query.to_sequence(&def.name.to_string()) {
         Ok(mut seq) => {
             seq.meta = attrs.meta;

@@ -173,10 +173,40 @@
 //! assert_eq!(hits, ["msiexec_v", "msiexec_endgame"]);
 //! ```
 //!
-//! A sequence query (below) can be written `sequence name = eql!(...)` too;
-//! sequences are generated in the Elasticsearch dialect only (the endgame
-//! engine joins differently: null keys join, keys compare
-//! case-insensitively).
+//! A sequence query (below) can be written `sequence name = eql!(...)` too,
+//! in either dialect: an endgame sequence joins as the endgame engine does
+//! ([`ir::Joins::Endgame`]: a missing or null key joins another, keys
+//! compare case-insensitively, the first of several values is the key, and
+//! an event older than a pending sequence's last event still advances it).
+//! Its events carry their time in `timestamp` (100 ns ticks since 1601):
+//! give it to `step_at` in milliseconds.
+//!
+//! ```
+//! detect::rules! {
+//!     pub ruleset Endgame;
+//!
+//!     /// A process, then a file it wrote, joined by process id.
+//!     sequence process_then_file = eql!(dialect = endgame, r#"
+//!         sequence [process where opcode == 1] by unique_pid
+//!                  [file where opcode == 0] by unique_pid"#);
+//! }
+//!
+//! use detect::JsonEvent;
+//! // The lines and their `timestamp`s (the endgame engine's 100 ns ticks).
+//! let events = [
+//!     (r#"{"event_type": "process", "opcode": 1, "unique_pid": "{AB-1}"}"#, 131485997150000000_i64),
+//!     (r#"{"event_type": "file", "opcode": 0, "unique_pid": "{ab-1}"}"#, 131485997160000000),
+//! ];
+//! let mut state = Endgame::sequences(64);
+//! let mut done = Vec::new();
+//! for (pos, (line, ticks)) in events.iter().enumerate() {
+//!     let event = JsonEvent::parse_str(line).unwrap();
+//!     state.step_at(&event, ticks / 10_000, pos as u64, |rule, events| {
+//!         done.push((rule.name, events.to_vec()))
+//!     });
+//! }
+//! assert_eq!(done, [("process_then_file", vec![0, 1])]);
+//! ```
 //!
 //! ## Sequences
 //!
