@@ -665,7 +665,7 @@ fn run(case: &Case, events: &[Row]) -> Result<Vec<i64>, String> {
     options.case_sensitive = case.case_sensitive;
     let q = parse_query(&case.query, &options).map_err(|e| e.to_string())?;
     // Each result: indices into `events`.
-    let mut results: Vec<Vec<usize>> = match &q.body {
+    let results: Vec<Vec<usize>> = match &q.body {
         Body::Event(expr) => {
             let m = CompiledExpr::new(expr)?;
             (0..events.len())
@@ -684,9 +684,19 @@ fn run(case: &Case, events: &[Row]) -> Result<Vec<i64>, String> {
             out
         }
     };
-    // Strings group and sort as the query compares them.
-    let fold = !case.case_sensitive;
-    for pipe in &q.pipes {
+    apply_pipes(&q.pipes, results, events, !case.case_sensitive)
+}
+
+/// Applies a query's pipes to its results (each: indices into `events`) and
+/// flattens them into `serial_event_id`s; strings group and sort as the
+/// query compares them (`fold`: case-insensitively).
+fn apply_pipes(
+    pipes: &[Pipe],
+    mut results: Vec<Vec<usize>>,
+    events: &[Row],
+    fold: bool,
+) -> Result<Vec<i64>, String> {
+    for pipe in pipes {
         match pipe {
             Pipe::Head(n) => results.truncate(*n),
             Pipe::Tail(n) => {
@@ -847,4 +857,68 @@ fn endgame_conformance_suite() {
         problems.len(),
         problems.join("\n\n")
     );
+}
+
+/// The suite's sequence queries compiled by `build.rs` into
+/// `suite::SuiteSequences`.
+mod suite {
+    include!(concat!(env!("OUT_DIR"), "/eql_suite_sequences.rs"));
+}
+
+/// The suite's sequence queries again, through the state machines that
+/// `rules!` generates (`build.rs` compiles every one the front end parses,
+/// pipes aside, into `suite::SuiteSequences`): events in file order with
+/// `step_at` (their `timestamp` in ms), each sequence's completions in
+/// order, the query's pipes applied as for the reference run. Every one
+/// must give exactly the expected ids.
+#[test]
+fn endgame_conformance_sequences_generated() {
+    use suite::{SUITE_INDEX, SuiteSequences};
+    let Some((cases, events)) = load() else {
+        return;
+    };
+    let mut state = SuiteSequences::sequences(1_024);
+    let mut results: Vec<Vec<Vec<usize>>> = vec![Vec::new(); SUITE_INDEX.len()];
+    for (pos, (event, _, ts)) in events.iter().enumerate() {
+        state.step_at(event, *ts, pos as u64, |rule, done| {
+            let k = SuiteSequences::SEQUENCES
+                .iter()
+                .position(|r| r.name == rule.name)
+                .expect("a rule of the set");
+            results[k].push(done.iter().map(|&p| p as usize).collect());
+        });
+    }
+    let mut problems = Vec::new();
+    for (k, &i) in SUITE_INDEX.iter().enumerate() {
+        let case = &cases[i];
+        let mut options = Options::endgame();
+        options.case_sensitive = case.case_sensitive;
+        let q = parse_query(&case.query, &options).expect("build.rs parsed it");
+        let got = apply_pipes(&q.pipes, std::mem::take(&mut results[k]), &events, true)
+            .expect("pipes apply");
+        if got != case.expected {
+            problems.push(format!(
+                "query #{i} (generated):\n{}\nexpected {:?}\ngot      {:?}",
+                case.query.trim(),
+                case.expected,
+                got
+            ));
+        }
+    }
+    println!(
+        "endgame conformance suite, generated sequences: {} of {} sequence queries compiled and pass",
+        SUITE_INDEX.len() - problems.len(),
+        cases
+            .iter()
+            .filter(|c| c.query.trim_start().starts_with("sequence"))
+            .count()
+    );
+    // The suite has 43 sequence queries; fewer compiled means `build.rs`
+    // stopped finding them.
+    assert!(
+        SUITE_INDEX.len() >= 30,
+        "only {} sequence queries compiled",
+        SUITE_INDEX.len()
+    );
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }

@@ -397,7 +397,8 @@ fn endgame_sequences_join_as_the_endgame_engine() {
         )
     };
     // (what, events as (line, time in ms), the completed sequence expected)
-    let cases: Vec<(&str, Vec<(String, i64)>, Vec<Vec<u64>>)> = vec![
+    type Case<'a> = (&'a str, Vec<(String, i64)>, Vec<Vec<u64>>);
+    let cases: Vec<Case> = vec![
         (
             "keys compare lowercased",
             vec![

@@ -107,3 +107,64 @@ fn steady_state_scanning_allocates_nothing() {
         lines.len()
     );
 }
+
+mod endgame {
+    detect::rules! {
+        /// An endgame-dialect sequence: its keys are folded and hashed
+        /// without allocating (`KeyBuilder::push_folded`).
+        pub ruleset EndgameChain;
+
+        sequence spawn_then_write = eql!(dialect = endgame, r#"
+            sequence by user_name with maxspan=1m
+              [process where opcode == 1] by unique_pid
+              [file where opcode == 0] by unique_pid
+        "#);
+    }
+}
+
+#[test]
+fn endgame_sequences_allocate_nothing() {
+    use endgame::EndgameChain;
+    // Keys in both cases, null, in arrays, non-ASCII and longer than the
+    // folding buffer (64 bytes).
+    let long = "Ünïcödé-ΣΑΣ-".repeat(8);
+    // Folded character by character, as endgame joins compare keys.
+    let folded: String = long.chars().flat_map(char::to_lowercase).collect();
+    let lines = [
+        format!(
+            r#"{{"event_type": "process", "opcode": 1, "unique_pid": "{long}", "user_name": "ANN"}}"#
+        ),
+        format!(
+            r#"{{"event_type": "file", "opcode": 0, "unique_pid": "{}", "user_name": "ann"}}"#,
+            folded
+        ),
+        r#"{"event_type": "process", "opcode": 1, "unique_pid": null, "user_name": ["Bob", "x"]}"#
+            .to_string(),
+        r#"{"event_type": "file", "opcode": 0, "user_name": "BOB"}"#.to_string(),
+    ];
+    let mut event = JsonEvent::new();
+    let mut state = EndgameChain::sequences(64);
+    let run = |state: &mut endgame::EndgameChainSequences, event: &mut JsonEvent| {
+        let mut completed = 0;
+        for (i, line) in lines.iter().enumerate() {
+            event.parse(line.as_bytes()).expect("valid JSON");
+            state.step_at(event, i as i64 * 1_000, i as u64, |_, _| completed += 1);
+        }
+        completed
+    };
+    let warm = run(&mut state, &mut event);
+    let (steady, counted) = measure(|| {
+        state.reset();
+        run(&mut state, &mut event)
+    });
+    assert_eq!(
+        (warm, steady),
+        (2, 2),
+        "both chains complete in both passes"
+    );
+    assert_eq!(
+        (counted.allocations, counted.bytes),
+        (0, 0),
+        "endgame sequence steps allocated"
+    );
+}

@@ -1,10 +1,10 @@
 //! The naive reference matcher and the bounded production table
 //! (`detect_core::sequence::SequenceTable`) agree on every stream while the
-//! table's capacity is not exceeded.
+//! table's capacity is not exceeded, under both [`Joins`] (which differ, at
+//! this level, on events older than a pending sequence's last one).
 
-use detect_core::ir::{Expr, Sequence, SequenceStage};
+use detect_core::ir::{Expr, Joins, Sequence, SequenceStage};
 use detect_core::sequence::SequenceTable;
-use detect_eql::Dialect;
 use detect_eql::reference::{KeyValue, ReferenceMatcher};
 
 /// A small deterministic generator (no dependency on `rand`).
@@ -20,7 +20,7 @@ impl Lcg {
     }
 }
 
-fn sequence(stages: usize, until: bool, maxspan: Option<u64>) -> Sequence {
+fn sequence(stages: usize, until: bool, maxspan: Option<u64>, joins: Joins) -> Sequence {
     let stage = || SequenceStage {
         logsource: Default::default(),
         condition: Expr::And(vec![]),
@@ -33,13 +33,24 @@ fn sequence(stages: usize, until: bool, maxspan: Option<u64>) -> Sequence {
         stages: (0..stages).map(|_| stage()).collect(),
         until: until.then(stage),
         maxspan_ms: maxspan,
+        joins,
     }
 }
 
 #[test]
 fn reference_and_table_agree_on_random_streams() {
+    agree_on_random_streams(Joins::Elasticsearch);
+}
+
+#[test]
+fn reference_and_table_agree_on_random_streams_with_endgame_joins() {
+    agree_on_random_streams(Joins::Endgame);
+}
+
+fn agree_on_random_streams(joins: Joins) {
     let mut rng = Lcg(0x5eed);
     let mut completed = 0;
+    let mut out_of_order = 0;
     for round in 0..300 {
         let stages = 1 + rng.next(4) as usize;
         let has_until = rng.next(2) == 0;
@@ -47,9 +58,9 @@ fn reference_and_table_agree_on_random_streams() {
             0 => None,
             _ => Some(rng.next(50)),
         };
-        let seq = sequence(stages, has_until, maxspan);
-        let mut reference = ReferenceMatcher::new(&seq, Dialect::Elasticsearch).unwrap();
-        let mut table = SequenceTable::new(stages, 10_000, maxspan);
+        let seq = sequence(stages, has_until, maxspan, joins);
+        let mut reference = ReferenceMatcher::for_sequence(&seq).unwrap();
+        let mut table = SequenceTable::new(stages, 10_000, maxspan).with_joins(joins);
         let keys = 1 + rng.next(6);
         let mut ts: i64 = 0;
         let mut got_ref = Vec::new();
@@ -88,9 +99,16 @@ fn reference_and_table_agree_on_random_streams() {
         );
         assert_eq!(table.stats().evicted, 0);
         completed += got_ref.len();
+        out_of_order += table.stats().out_of_order;
     }
     assert!(
         completed > 1_000,
         "the streams complete too few sequences ({completed})"
     );
+    // Elasticsearch joins hold back older events (the streams have them);
+    // endgame joins never do.
+    match joins {
+        Joins::Elasticsearch => assert!(out_of_order > 0, "no event was out of order"),
+        Joins::Endgame => assert_eq!(out_of_order, 0),
+    }
 }
