@@ -61,8 +61,10 @@
 //! | `startsWith`... | case-sensitive; `startsWith~` insensitive | case-insensitive |
 //! | `not` | boolean negation | three-valued: `not null` is null (see below) |
 //! | null join keys | never join | join each other (null is a value) |
-//! | join keys | compared exactly | compared case-insensitively |
+//! | multi-valued join keys | never join | the first value is the key |
+//! | join keys | compared exactly | compared lowercased, char by char |
 //! | out-of-order events | never advance a sequence | advance it |
+//! | a sequence's [`Sequence::joins`] | [`Joins::Elasticsearch`] | [`Joins::Endgame`] |
 //! | category field ([`Options::category_field`]) | `event.category` | `event_type` |
 //! | vocabulary of the IR | [`Vocabulary::Ecs`] | [`Vocabulary::Windows`] (names kept as written) |
 //!
@@ -111,6 +113,22 @@ pub enum Dialect {
     Elasticsearch,
     /// The endgame `eql` Python engine (the `test_queries.toml` suite).
     Endgame,
+}
+
+impl Dialect {
+    /// How the dialect's sequences join events.
+    ///
+    /// ```
+    /// use detect_core::ir::Joins;
+    /// use detect_eql::Dialect;
+    /// assert_eq!(Dialect::Endgame.joins(), Joins::Endgame);
+    /// ```
+    pub fn joins(self) -> Joins {
+        match self {
+            Dialect::Elasticsearch => Joins::Elasticsearch,
+            Dialect::Endgame => Joins::Endgame,
+        }
+    }
 }
 
 /// Parser options.
@@ -271,10 +289,7 @@ pub fn parse_query(text: &str, options: &Options) -> Result<Query, EqlError> {
                 stages: out,
                 until,
                 maxspan_ms: *maxspan_ms,
-                joins: match options.dialect {
-                    Dialect::Elasticsearch => Joins::Elasticsearch,
-                    Dialect::Endgame => Joins::Endgame,
-                },
+                joins: options.dialect.joins(),
             }))
         }
     };

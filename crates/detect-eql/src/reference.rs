@@ -59,10 +59,7 @@ impl Semantics {
     /// assert!(Semantics::of(Dialect::Endgame).fold_keys);
     /// ```
     pub fn of(dialect: Dialect) -> Semantics {
-        Semantics::of_joins(match dialect {
-            Dialect::Elasticsearch => Joins::Elasticsearch,
-            Dialect::Endgame => Joins::Endgame,
-        })
+        Semantics::of_joins(dialect.joins())
     }
 
     /// The semantics of a sequence's [`Joins`] (what

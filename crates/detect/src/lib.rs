@@ -214,9 +214,11 @@
 //! dialect: `:` is a case-insensitive wildcard match, `==` is case-sensitive;
 //! ECS field names), parsed at compile time. The macro generates a second
 //! type, `<Name>Sequences`, holding one bounded table of pending sequences per
-//! rule; feed it events in time order (their `@timestamp`, RFC 3339 or epoch
-//! milliseconds) and it reports each completed sequence with the positions of
-//! its events. Memory is fixed when the state is created: beyond `capacity`
+//! rule; feed it events in time order (`step`: their `@timestamp`, RFC 3339
+//! or epoch milliseconds; `step_at`: a time in milliseconds that the caller
+//! gives) and it reports each completed sequence with the positions of its
+//! events. `eql!(dialect = endgame, ...)` gives a sequence the endgame
+//! engine's joins (above). Memory is fixed when the state is created: beyond `capacity`
 //! pending sequences per rule the oldest is evicted and counted.
 //!
 //! ```
