@@ -266,11 +266,63 @@ impl Rng {
     }
 }
 
+/// What each sequence of a rule set completes, event by event: from the
+/// generated state machine (`got`) and from the reference matcher with the
+/// sequence's own joins (`want`).
+struct SideBySide {
+    infos: &'static [detect::RuleInfo],
+    references: Vec<detect_eql::reference::ReferenceMatcher>,
+    got: Vec<Vec<Vec<u64>>>,
+    want: Vec<Vec<Vec<u64>>>,
+}
+
+impl SideBySide {
+    fn new(infos: &'static [detect::RuleInfo], ir: &detect::ir::RuleSet) -> SideBySide {
+        SideBySide {
+            infos,
+            references: ir
+                .sequences
+                .iter()
+                .map(|s| detect_eql::reference::ReferenceMatcher::for_sequence(s).unwrap())
+                .collect(),
+            got: vec![Vec::new(); infos.len()],
+            want: vec![Vec::new(); infos.len()],
+        }
+    }
+
+    /// Feeds `event` (at `ts`, position `pos`) to the reference matchers,
+    /// and to the generated state through `step`, which passes on what the
+    /// state reports.
+    fn feed(
+        &mut self,
+        event: &JsonEvent,
+        ts: i64,
+        pos: u64,
+        step: impl FnOnce(&mut dyn FnMut(&'static detect::RuleInfo, &[u64])),
+    ) {
+        let (infos, got) = (self.infos, &mut self.got);
+        step(&mut |rule, positions| {
+            let i = infos.iter().position(|r| r.name == rule.name).unwrap();
+            got[i].push(positions.to_vec());
+        });
+        for (i, r) in self.references.iter_mut().enumerate() {
+            self.want[i].extend(r.step(event, ts, pos));
+        }
+    }
+
+    /// Asserts that both sides completed the same sequences; adds each
+    /// sequence's count to `totals`.
+    fn check(&self, seed: u64, totals: &mut [usize]) {
+        for (i, total) in totals.iter_mut().enumerate() {
+            assert_eq!(self.got[i], self.want[i], "seed {seed}, sequence {i}");
+            *total += self.got[i].len();
+        }
+    }
+}
+
 #[test]
 fn generated_sequences_agree_with_the_reference_matcher() {
     use chains::Chains;
-    use detect_eql::Dialect;
-    use detect_eql::reference::ReferenceMatcher;
 
     let ir = Chains::ir();
     assert_eq!(ir.sequences.len(), 2);
@@ -280,14 +332,8 @@ fn generated_sequences_agree_with_the_reference_matcher() {
     let mut cancelled = 0;
     for seed in 1..=20u64 {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15 ^ seed);
-        let mut references: Vec<ReferenceMatcher> = ir
-            .sequences
-            .iter()
-            .map(|s| ReferenceMatcher::new(s, Dialect::Elasticsearch).unwrap())
-            .collect();
+        let mut sides = SideBySide::new(Chains::SEQUENCES, &ir);
         let mut state = Chains::sequences(64);
-        let mut got: [Vec<Vec<u64>>; 2] = Default::default();
-        let mut want: [Vec<Vec<u64>>; 2] = Default::default();
         let mut ts = 0i64;
         for pos in 0..400u64 {
             ts += rng.below(4_000) as i64;
@@ -325,21 +371,9 @@ fn generated_sequences_agree_with_the_reference_matcher() {
                 rng.pick(&["x.dll", "Y.DLL", "z.txt"])
             ));
             let event = parse(&format!("{{{}}}", fields.join(", ")));
-            state.step(&event, pos, |rule, positions| {
-                let i = Chains::SEQUENCES
-                    .iter()
-                    .position(|r| r.name == rule.name)
-                    .unwrap();
-                got[i].push(positions.to_vec());
-            });
-            for (i, r) in references.iter_mut().enumerate() {
-                want[i].extend(r.step(&event, ts, pos));
-            }
+            sides.feed(&event, ts, pos, |sink| state.step(&event, pos, sink));
         }
-        for i in 0..2 {
-            assert_eq!(got[i], want[i], "seed {seed}, sequence {i}");
-            totals[i] += got[i].len();
-        }
+        sides.check(seed, &mut totals);
         cancelled += state.stats(0).cancelled;
     }
     // Both rules complete sequences and `until` cancels some, so the
@@ -471,7 +505,6 @@ fn endgame_sequences_join_as_the_endgame_engine() {
 /// reference matcher does.
 #[test]
 fn generated_endgame_sequences_agree_with_the_reference_matcher() {
-    use detect_eql::reference::ReferenceMatcher;
     use endgame_chains::EndgameChains;
 
     let ir = EndgameChains::ir();
@@ -479,14 +512,8 @@ fn generated_endgame_sequences_agree_with_the_reference_matcher() {
     let mut late = 0usize;
     for seed in 1..=20u64 {
         let mut rng = Rng(0x2545_F491_4F6C_DD1D ^ seed);
-        let mut references: Vec<ReferenceMatcher> = ir
-            .sequences
-            .iter()
-            .map(|s| ReferenceMatcher::for_sequence(s).unwrap())
-            .collect();
+        let mut sides = SideBySide::new(EndgameChains::SEQUENCES, &ir);
         let mut state = EndgameChains::sequences(64);
-        let mut got: [Vec<Vec<u64>>; 2] = Default::default();
-        let mut want: [Vec<Vec<u64>>; 2] = Default::default();
         let mut ts = 0i64;
         for pos in 0..400u64 {
             // Mostly forward, sometimes back.
@@ -525,21 +552,9 @@ fn generated_endgame_sequences_agree_with_the_reference_matcher() {
                 }
             }
             let event = parse(&format!("{{{}}}", fields.join(", ")));
-            state.step_at(&event, ts, pos, |rule, positions| {
-                let i = EndgameChains::SEQUENCES
-                    .iter()
-                    .position(|r| r.name == rule.name)
-                    .unwrap();
-                got[i].push(positions.to_vec());
-            });
-            for (i, r) in references.iter_mut().enumerate() {
-                want[i].extend(r.step(&event, ts, pos));
-            }
+            sides.feed(&event, ts, pos, |sink| state.step_at(&event, ts, pos, sink));
         }
-        for i in 0..2 {
-            assert_eq!(got[i], want[i], "seed {seed}, sequence {i}");
-            totals[i] += got[i].len();
-        }
+        sides.check(seed, &mut totals);
     }
     assert!(
         totals.iter().all(|&n| n > 10),
