@@ -7,7 +7,10 @@
 //! * with a small table, the table never holds more than its capacity, it
 //!   completes a subsequence of the reference's completions, and exactly the
 //!   same ones while the reference never held more pending sequences than
-//!   that capacity.
+//!   that capacity;
+//! * the endgame twin (`detect_fuzz::EndgameTwin`, the events' flat
+//!   renderings, their times given with `step_at`) completes exactly what the
+//!   reference matcher with the endgame joins completes.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -17,6 +20,7 @@ use detect::interpreter::CompiledExpr;
 use detect::ir::Sequence;
 use detect_eql::Dialect;
 use detect_eql::reference::ReferenceMatcher;
+use detect_fuzz::EndgameTwin;
 use detect_fuzz::stream::StreamInput;
 use detect_rules::Builtin;
 use libfuzzer_sys::fuzz_target;
@@ -103,4 +107,23 @@ fuzz_target!(|input: StreamInput| {
     }
     let stats = small.stats(0);
     assert_eq!(stats.completed as usize, got_small.len());
+
+    // The endgame twin, over the events that have a time.
+    let twin = EndgameTwin::ir().sequences.remove(0);
+    let mut reference = ReferenceMatcher::for_sequence(&twin).expect("the twin loads");
+    let mut state = EndgameTwin::sequences(4 * input.events.len() + 4);
+    let (mut want, mut got) = (Vec::new(), Vec::new());
+    for (i, e) in input.events.iter().enumerate() {
+        let Some(ts) = e.ts else { continue };
+        event
+            .parse(e.endgame_json.as_bytes())
+            .expect("generated JSON parses");
+        let pos = i as u64;
+        state.step_at(&event, ts, pos, |_, p| got.push(p.to_vec()));
+        want.extend(reference.step(&event, ts, pos));
+        assert_eq!(
+            got, want,
+            "endgame twin: generated state machine vs reference, after event {i}"
+        );
+    }
 });

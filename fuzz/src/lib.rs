@@ -20,6 +20,21 @@ use detect_benches::Gen1000;
 use detect_rules::Builtin;
 use detect_tests::semantics_rules::Semantics;
 
+detect::rules! {
+    /// Seed 003's shape in the endgame dialect, over the flat renderings of
+    /// the `sequence` target's events (`StreamEvent::endgame_json`): the
+    /// endgame joins (null keys join, keys folded, first of several values,
+    /// older events advance) against the reference matcher.
+    pub ruleset EndgameTwin;
+
+    sequence msiexec_chain = eql!(dialect = endgame, r#"
+        sequence with maxspan=1m
+          [process where event_action == "start" and process_name == "msiexec.exe"] by unique_pid
+          [network where event_action == "connection_attempted"] by unique_pid
+          [process where event_action == "start"] by unique_ppid
+    "#);
+}
+
 /// The rules' vocabulary: the built-in pack, the semantics table's rules and
 /// the 1,000 generated rules.
 pub fn vocab() -> &'static vocab::Vocab {

@@ -2,7 +2,9 @@
 //! stages of seed 003 (msiexec `/V` start, its connection attempt, a child it
 //! starts) and their near misses, with join keys from a small set (so
 //! sequences meet, restart and interleave), timestamps moving mostly forward
-//! but sometimes back, in several notations or missing.
+//! but sometimes back, in several notations or missing. Each event is also
+//! rendered flat, with endgame field names (`event_type`, `unique_pid`...,
+//! the same values), for the endgame twin of seed 003 (`crate::EndgameTwin`).
 
 use std::fmt;
 
@@ -18,6 +20,8 @@ pub const BASE_MS: i64 = 1_700_000_000_000;
 pub struct StreamEvent {
     /// The NDJSON line.
     pub json: String,
+    /// The same event, flat, with endgame field names and no timestamp.
+    pub endgame_json: String,
     /// The time the event carries, in milliseconds, as the reference must see
     /// it; `None` when it has no usable timestamp.
     pub ts: Option<i64>,
@@ -39,11 +43,29 @@ impl fmt::Debug for StreamInput {
         for e in &self.events {
             writeln!(f, "    ({}, {:?}),", raw_literal(&e.json), e.ts)?;
         }
+        writeln!(f, "];")?;
+        writeln!(f, "let endgame_events: &[&str] = &[")?;
+        for e in &self.events {
+            writeln!(f, "    {},", raw_literal(&e.endgame_json))?;
+        }
         writeln!(f, "];")
     }
 }
 
-const KEYS: &[&str] = &["p0", "p1", "p2", "P1", ""];
+/// Join keys: the first three are drawn most often; the others are case
+/// variants (`P1`; `İD` and `ΣΑΣ`, which the endgame joins, folding
+/// character by character, meet as `i̇d` and `σασ`) and the empty string.
+const KEYS: &[&str] = &[
+    "p0",
+    "p1",
+    "p2",
+    "P1",
+    "",
+    "\u{130}D",
+    "i\u{307}d",
+    "\u{3A3}\u{391}\u{3A3}",
+    "\u{3C3}\u{3B1}\u{3C3}",
+];
 const EXECUTABLES: &[&str] = &[
     r"C:\Users\bob\AppData\Local\Temp\payload.exe",
     r"C:\Windows\System32\msiexec.exe",
@@ -108,6 +130,8 @@ fn one(s: &str) -> Leaf {
 
 fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
     let mut doc = Doc::new();
+    // The endgame rendering: flat names, the same values.
+    let mut flat = Doc::new();
     let ts = match u.int_in_range(0..=9u8)? {
         0..=3 => {
             doc.insert(
@@ -152,6 +176,7 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
         1 => "network",
         _ => *u.choose(&["process", "network", "file"])?,
     };
+    flat.insert("event_type", one(category), false);
     if mutate(u)? {
         doc.insert("event.category", one(category), false);
     } else {
@@ -171,6 +196,7 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
         action
     };
     doc.insert("event.action", one(action), false);
+    flat.insert("event_action", one(action), false);
     if !mutate(u)? {
         doc.insert("host.os.type", one("windows"), false);
     } else if u.arbitrary()? {
@@ -182,7 +208,9 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
         "msiexec.exe"
     };
     doc.insert("process.name", one(name), false);
+    flat.insert("process_name", one(name), false);
     if let Some(k) = key(u)? {
+        flat.insert("unique_pid", k.clone(), false);
         doc.insert("process.entity_id", k, false);
     }
     match kind {
@@ -212,6 +240,7 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
                 false,
             );
             if let Some(k) = key(u)? {
+                flat.insert("unique_ppid", k.clone(), false);
                 doc.insert("process.parent.entity_id", k, false);
             }
             let exe = if mutate(u)? {
@@ -250,6 +279,7 @@ fn stream_event(u: &mut Unstructured<'_>, now: i64) -> Result<StreamEvent> {
     }
     Ok(StreamEvent {
         json: doc.render(Escapes::default()),
+        endgame_json: flat.render(Escapes::default()),
         ts,
     })
 }
