@@ -445,6 +445,18 @@ fn endgame_sequences_join_as_the_endgame_engine() {
             "a missing key joins a null one",
             vec![
                 (process("null", r#""ann""#), 0),
+                (
+                    r#"{"event_type": "file", "opcode": 0, "file_name": "a.exe", "user_name": "ann"}"#
+                        .to_string(),
+                    1,
+                ),
+            ],
+            vec![vec![0, 1]],
+        ),
+        (
+            "an empty array is no value: it joins a null one",
+            vec![
+                (process("null", r#""ann""#), 0),
                 (file(r#"[]"#, r#""ann""#), 1),
             ],
             vec![vec![0, 1]],

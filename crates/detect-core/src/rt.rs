@@ -756,48 +756,44 @@ pub fn timestamp_ms(e: &dyn Event, path: &str) -> Option<i64> {
     .flatten()
 }
 
-/// The join key of a sequence stage: every key field must hold exactly one
-/// non-null value (EQL: a null key never joins).
+/// The join key of a sequence stage, from its key fields' values, as
+/// `joins` says ([`crate::ir::Joins`]): Elasticsearch, every key field must
+/// hold exactly one non-null value (else `None`: the event does not join);
+/// endgame, each field's first value lowercased, a missing or null one (or an
+/// object) being the null value, which joins another null (always a key).
 #[inline]
 pub fn join_key(
     e: &dyn Event,
     table: &crate::sequence::SequenceTable,
     paths: &[&str],
+    joins: crate::ir::Joins,
 ) -> Option<crate::sequence::Key> {
+    use crate::ir::Joins;
     let mut builder = table.key_builder();
     for path in paths {
-        let mut count = 0;
-        let mut ok = false;
-        e.lookup(path, &mut |v: Value<'_>| {
-            count += 1;
-            ok = count == 1 && v.with_text(|t| builder.push(t)).is_some();
-            count > 1
-        });
-        if count != 1 || !ok {
-            return None;
-        }
-    }
-    Some(builder.finish())
-}
-
-/// The join key of a sequence stage under [`crate::ir::Joins::Endgame`]:
-/// each key field's first value, lowercased; a missing or null one (or an
-/// object) is the null value, which joins another null. Always a key.
-#[inline]
-pub fn join_key_endgame(
-    e: &dyn Event,
-    table: &crate::sequence::SequenceTable,
-    paths: &[&str],
-) -> Option<crate::sequence::Key> {
-    let mut builder = table.key_builder();
-    for path in paths {
-        let mut pushed = false;
-        e.lookup(path, &mut |v: Value<'_>| {
-            pushed = v.with_text(|t| builder.push_folded(t)).is_some();
-            true
-        });
-        if !pushed {
-            builder.push_null();
+        match joins {
+            Joins::Elasticsearch => {
+                let mut count = 0;
+                let mut ok = false;
+                e.lookup(path, &mut |v: Value<'_>| {
+                    count += 1;
+                    ok = count == 1 && v.with_text(|t| builder.push(t)).is_some();
+                    count > 1
+                });
+                if count != 1 || !ok {
+                    return None;
+                }
+            }
+            Joins::Endgame => {
+                let mut pushed = false;
+                e.lookup(path, &mut |v: Value<'_>| {
+                    pushed = v.with_text(|t| builder.push_folded(t)).is_some();
+                    true
+                });
+                if !pushed {
+                    builder.push_null();
+                }
+            }
         }
     }
     Some(builder.finish())

@@ -274,15 +274,15 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
     let mut seq_tables = Vec::new();
     for (i, seq) in set.sequences.iter().enumerate() {
         let v = seq.vocabulary;
-        let (join_key, joins) = match seq.joins {
-            Joins::Elasticsearch => (quote!(join_key), quote!(Elasticsearch)),
-            Joins::Endgame => (quote!(join_key_endgame), quote!(Endgame)),
+        let joins = match seq.joins {
+            Joins::Elasticsearch => quote!(::detect::ir::Joins::Elasticsearch),
+            Joins::Endgame => quote!(::detect::ir::Joins::Endgame),
         };
         let stage_key = |stage: &detect_core::ir::SequenceStage, unit: usize| {
             let idx = stage.keys.iter().map(|k| fields.lookup(v, k));
             quote! {
                 if hits[#unit] {
-                    ::detect::__rt::#join_key(e, table, &[#(p[#idx]),*])
+                    ::detect::__rt::join_key(e, table, &[#(p[#idx]),*], #joins)
                 } else {
                     ::core::option::Option::None
                 }
@@ -304,7 +304,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         };
         seq_tables.push(quote!(
             ::detect::__rt::SequenceTable::new(#stages, capacity, #maxspan)
-                .with_joins(::detect::ir::Joins::#joins)
+                .with_joins(#joins)
         ));
         seq_steps.push(quote! {
             {
