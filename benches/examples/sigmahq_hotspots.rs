@@ -13,8 +13,9 @@
 //! two floors of the `sigmahq` bench (no matching at all). With `hot N`,
 //! what a scan costs once what it reads is in cache: each event scanned
 //! twice in a row (the second scan finds the event, the automaton rows its
-//! values lead to, its memo entries and its member lookups cached), and
-//! each event read whole (its line, then every value) before its scan.
+//! values lead to, its memo entries and its member lookups cached, and its
+//! branches just taken), and each event read whole (its line, then every
+//! value) before its scan.
 
 use std::collections::BTreeMap;
 use std::time::Instant;

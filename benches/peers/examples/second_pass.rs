@@ -2,10 +2,11 @@
 //! engine runs passes over the corpus (events parsed beforehand into its own
 //! type, rules routed as in the criterion bench), once per event and twice
 //! in a row per event; the difference is the second evaluation, which finds
-//! the event and whatever the engine's work on it touched in cache. It splits
-//! each engine's cost into computation and memory waits, for comparing the
-//! engines' computations alone (see "Against the target of issue 8" in
-//! `BENCHMARKS.md`).
+//! the event and whatever the engine's work on it touched in cache, and its
+//! branches just taken the same way. It splits each engine's cost into
+//! computation and waits (on memory, or on mispredicted branches), for
+//! comparing the engines' computations alone (see "Against the target of
+//! issue 8" in `BENCHMARKS.md`).
 //!
 //! ```sh
 //! cargo run --release --ignore-rust-version --features corpus --example second_pass [passes]
