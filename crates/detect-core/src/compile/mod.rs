@@ -25,7 +25,7 @@ pub mod program;
 pub use plan::{Node, plan};
 pub use program::Program;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::atoms::{Atom, KEYWORDS, required_atom_alternatives_where};
 use crate::engine::sequences::MAX_KEYS;
@@ -89,29 +89,28 @@ impl From<UnknownLogSource> for CompileError {
 #[derive(Clone, Debug, Default)]
 pub struct FieldTable {
     names: Vec<(Vocabulary, String)>,
+    index: HashMap<(Vocabulary, String), u32>,
 }
 
 impl FieldTable {
     /// The index of a field, added if new.
     pub fn index(&mut self, vocab: Vocabulary, name: &str) -> u32 {
-        let at = self
-            .names
-            .iter()
-            .position(|(v, n)| *v == vocab && n == name)
-            .unwrap_or_else(|| {
-                self.names.push((vocab, name.to_string()));
-                self.names.len() - 1
-            });
-        at as u32
+        if let Some(&i) = self.index.get(&(vocab, name.to_string())) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push((vocab, name.to_string()));
+        self.index.insert((vocab, name.to_string()), i);
+        i
     }
 
     /// The index of a field already added (0 if it was not: every name a
     /// predicate reads is added before lookups).
     pub fn lookup(&self, vocab: Vocabulary, name: &str) -> u32 {
-        self.names
-            .iter()
-            .position(|(v, n)| *v == vocab && n == name)
-            .unwrap_or(0) as u32
+        self.index
+            .get(&(vocab, name.to_string()))
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Number of fields.
@@ -450,9 +449,39 @@ fn variant_tables(
         group_atoms[id].sort();
         group_atoms[id].dedup();
     }
+    // Layouts whose fields share paths the same way get the same tables
+    // (only the paths differ): built once, renamed for the others.
+    let mut built: Vec<(Vec<String>, Vec<usize>, PrefilterTables)> = Vec::new();
     let prefilters = Layout::ALL.map(|layout| {
         let paths: Vec<String> = (0..fields.len()).map(|i| fields.path(i, layout)).collect();
-        prefilter_tables(&group_atoms, &group_variant, &paths, &masks)
+        let mut first: HashMap<&str, usize> = HashMap::new();
+        let shape: Vec<usize> = paths
+            .iter()
+            .enumerate()
+            .map(|(i, p)| *first.entry(p.as_str()).or_insert(i))
+            .collect();
+        if let Some((old_paths, _, tables)) = built.iter().find(|(_, s, _)| *s == shape) {
+            let rename: HashMap<&str, &str> = old_paths
+                .iter()
+                .zip(&paths)
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            let mut tables = tables.clone();
+            tables.fields = List::Owned(
+                tables
+                    .fields
+                    .iter()
+                    .map(|f| FieldAtoms {
+                        path: Text::Owned(rename[&*f.path].to_string()),
+                        ..f.clone()
+                    })
+                    .collect(),
+            );
+            return tables;
+        }
+        let tables = prefilter_tables(&group_atoms, &group_variant, &paths, &masks);
+        built.push((paths, shape, tables.clone()));
+        tables
     });
     VariantTables {
         variant_target: List::Owned(variants.iter().map(|v| v.target as u32).collect()),
@@ -507,25 +536,39 @@ fn dispatch_table(variants: &[Variant]) -> (DispatchTable, Vec<Vec<usize>>) {
     }
     let other_arm = arms.len() as u32;
     arms.push((None, None));
-    let masks: Vec<Vec<usize>> = arms
+    // Each variant goes into the arms of its channels (those of its event
+    // IDs, or all of the channel's when it names none), or into every arm
+    // when it has no route.
+    let mut masks: Vec<Vec<usize>> = vec![Vec::new(); arms.len()];
+    let channel_index: HashMap<&str, usize> = channels
         .iter()
-        .map(|(ch, eid)| {
-            variants
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| match (&v.route, ch) {
-                    (None, _) => true,
-                    (Some(_), None) => false,
-                    (Some(d), Some(ci)) => {
-                        d.channels.iter().any(|c| fold(c) == channels[*ci])
-                            && (d.event_ids.is_empty()
-                                || eid.is_some_and(|e| d.event_ids.contains(&e)))
-                    }
-                })
-                .map(|(i, _)| i)
-                .collect()
-        })
+        .enumerate()
+        .map(|(i, c)| (c.as_str(), i))
         .collect();
+    for (i, v) in variants.iter().enumerate() {
+        let Some(d) = &v.route else {
+            masks.iter_mut().for_each(|m| m.push(i));
+            continue;
+        };
+        let mut mine: BTreeSet<usize> = BTreeSet::new();
+        for c in &d.channels {
+            let ci = channel_index[fold(c).as_str()];
+            let arms = &channel_arms[ci];
+            if d.event_ids.is_empty() {
+                mine.extend(arms.by_event_id.iter().map(|&(_, arm)| arm as usize));
+                mine.insert(arms.other as usize);
+            } else {
+                for id in &d.event_ids {
+                    if let Ok(at) = arms.by_event_id.binary_search_by_key(id, |&(e, _)| e) {
+                        mine.insert(arms.by_event_id[at].1 as usize);
+                    }
+                }
+            }
+        }
+        for arm in mine {
+            masks[arm].push(i);
+        }
+    }
     let words = words_for(variants.len());
     let table = DispatchTable {
         channels: List::Owned(channels.into_iter().map(Text::Owned).collect()),
@@ -573,33 +616,71 @@ fn prefilter_tables(
             }
         }
     }
-    // Tables in order of first use; `index` dedups them.
-    let mut tables: Vec<(&str, Atoms)> = Vec::new();
-    let mut index: BTreeMap<(&str, Atoms), u32> = BTreeMap::new();
-    let mut arm_fields: Vec<List<u32>> = Vec::new();
-    for mask in masks {
-        let in_arm = |g: &u32| mask.binary_search(&group_variant[*g as usize]).is_ok();
-        let mut ids: Vec<u32> = Vec::new();
-        for (path, atoms) in &by_path {
-            let share: Atoms = atoms
-                .iter()
-                .filter_map(|(text, targets)| {
-                    let t: Vec<u32> = targets.iter().copied().filter(in_arm).collect();
-                    (!t.is_empty()).then_some((*text, t))
-                })
+    // The variants each field's atoms can mark: an arm holding none of
+    // them skips the field without looking at its atoms.
+    let variants = group_variant.iter().max().map_or(0, |m| m + 1);
+    let words = words_for(variants);
+    let path_variants: Vec<Vec<u64>> = by_path
+        .values()
+        .map(|atoms| {
+            let mut ids: Vec<usize> = atoms
+                .values()
+                .flatten()
+                .map(|&g| group_variant[g as usize])
                 .collect();
-            if share.is_empty() {
+            ids.sort_unstable();
+            ids.dedup();
+            bitset(&ids, words)
+        })
+        .collect();
+    // Tables in order of first use, deduplicated (a field's full table by
+    // its path alone, an arm's share by its content).
+    let mut tables: Vec<(&str, Atoms)> = Vec::new();
+    let mut full: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut shares: BTreeMap<(&str, Atoms), u32> = BTreeMap::new();
+    let mut arm_fields: Vec<List<u32>> = Vec::new();
+    let mut in_arm = vec![false; group_variant.len()];
+    for mask in masks {
+        let arm_bits = bitset(mask, words);
+        let mut filled = false;
+        let mut ids: Vec<u32> = Vec::new();
+        for ((path, atoms), marks) in by_path.iter().zip(&path_variants) {
+            if !arm_bits.iter().zip(marks).any(|(a, m)| a & m != 0) {
                 continue;
             }
-            let table = if share.len() <= crate::prefilter::TEDDY_MAX_ATOMS {
-                share
+            if !filled {
+                for (g, v) in group_variant.iter().enumerate() {
+                    in_arm[g] = arm_bits[v / 64] & (1 << (v % 64)) != 0;
+                }
+                filled = true;
+            }
+            let hits = |targets: &Vec<u32>| targets.iter().any(|&g| in_arm[g as usize]);
+            let count = atoms.values().filter(|t| hits(t)).count();
+            if count == 0 {
+                continue;
+            }
+            let id = if count > crate::prefilter::TEDDY_MAX_ATOMS {
+                *full.entry(path).or_insert_with(|| {
+                    tables.push((path, atoms.clone()));
+                    tables.len() as u32 - 1
+                })
             } else {
-                atoms.clone()
+                let share: Atoms = atoms
+                    .iter()
+                    .filter_map(|(text, targets)| {
+                        let t: Vec<u32> = targets
+                            .iter()
+                            .copied()
+                            .filter(|&g| in_arm[g as usize])
+                            .collect();
+                        (!t.is_empty()).then_some((*text, t))
+                    })
+                    .collect();
+                *shares.entry((path, share.clone())).or_insert_with(|| {
+                    tables.push((path, share));
+                    tables.len() as u32 - 1
+                })
             };
-            let id = *index.entry((path, table.clone())).or_insert_with(|| {
-                tables.push((path, table));
-                tables.len() as u32 - 1
-            });
             ids.push(id);
         }
         arm_fields.push(List::Owned(ids));
