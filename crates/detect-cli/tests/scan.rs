@@ -1178,3 +1178,213 @@ fn sequences_do_not_join_across_inputs_and_filters_apply() {
         stderr(&out)
     );
 }
+
+/// A file that claims to be EVTX but is damaged is refused with one error and
+/// exit status 2, as `--help` says: never read as NDJSON.
+#[test]
+fn damaged_evtx_files_exit_2_with_one_error() {
+    // Named .evtx, without the signature (a damaged header): even when the
+    // bytes happen to be valid NDJSON.
+    let binary: Vec<u8> = (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    for (tag, contents) in [
+        ("garbage", binary.clone()),
+        ("ndjson-inside", format!("{HIT}\n").into_bytes()),
+        ("empty", Vec::new()),
+    ] {
+        let file = TempFile::with_ext(tag, "evtx", &contents);
+        let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+        assert_eq!(out.status.code(), Some(2), "{tag}: {}", stderr(&out));
+        assert!(hits(&out).is_empty(), "{tag}");
+        let err = stderr(&out);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{tag}: one error and the summary: {err}");
+        assert_eq!(
+            lines[0],
+            format!(
+                "detect: {}: not an EVTX file: it is named .evtx but does not start with the \
+                 EVTX signature `ElfFile` (a damaged or foreign file header); skipping this input",
+                file.path()
+            ),
+            "{tag}"
+        );
+        assert!(lines[1].contains("1 unreadable file"), "{tag}: {err}");
+    }
+    // The signature, then a damaged header: the evtx crate refuses it, whatever the name.
+    let mut header = b"ElfFile\0".to_vec();
+    header.extend(&binary);
+    for ext in ["evtx", "log"] {
+        let file = TempFile::with_ext("bad-header", ext, &header);
+        let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+        assert_eq!(out.status.code(), Some(2), "{ext}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 2, "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "detect: {}: not an EVTX file: its file header is damaged (header size ",
+                file.path()
+            )) && err
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("; EVTX has 128, 3 and 4096); skipping this input"),
+            "{err}"
+        );
+    }
+    // A gzip-compressed file named .evtx is read by its content.
+    let file = TempFile::with_ext("gzipped", "evtx", &gzip(format!("{HIT}\n").as_bytes()));
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hits(&out), [(1, "msiexec_web_install".to_string())]);
+}
+
+/// A real log whose header checksum no longer matches (a byte the checksum
+/// covers changed, the fields still sound): reported, and its chunks read.
+#[test]
+#[ignore = "needs ../shared (run with --ignored)"]
+fn evtx_with_a_wrong_header_checksum_is_reported_and_read() {
+    let mut bytes = rogue_msi();
+    bytes[60] ^= 0xff; // in the unused part of the header, under the checksum
+    let file = TempFile::with_ext("stale-header", "evtx", &bytes);
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(events_scanned(&out), ROGUE_MSI_RECORDS);
+    assert_eq!(jsonl(&out)[0]["record"], 350);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "detect: {}: the file header's checksum is wrong (",
+            file.path()
+        )) && err.contains("1 EVTX error"),
+        "{err}"
+    );
+}
+
+/// An input holding one JSON array of events, pretty-printed or on one line,
+/// from a file, gzip or stdin: every element is scanned as an event located
+/// by the line it starts on, as its lines would be in NDJSON.
+#[test]
+fn json_array_files_are_read_as_events() {
+    let example = std::fs::read_to_string(Path::new(WORKSPACE).join(EXAMPLE)).unwrap();
+    let events: Vec<serde_json::Value> = example
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ndjson = detect(&["scan", "-f", "jsonl", EXAMPLE], None);
+    let expected_rules: Vec<String> = hits(&ndjson).into_iter().map(|(_, r)| r).collect();
+    assert_eq!(expected_rules.len(), 14);
+
+    // One line: every event on line 1.
+    let compact = serde_json::to_string(&events).unwrap();
+    // Pretty-printed, after a blank line: each event starts on its own line.
+    let pretty = format!("\n{}\n", serde_json::to_string_pretty(&events).unwrap());
+    for (tag, text) in [("compact", &compact), ("pretty", &pretty)] {
+        let file = TempFile::with_ext(tag, "json", text.as_bytes());
+        for out in [
+            detect(&["scan", "-f", "jsonl", file.path()], None),
+            detect(&["scan", "-f", "jsonl", "-"], Some(gzip(text.as_bytes()))),
+        ] {
+            assert_eq!(out.status.code(), Some(0), "{tag}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert_eq!(err.lines().count(), 1, "{tag}: only the summary: {err}");
+            assert!(
+                err.contains("scanned 33 events") && err.contains(" 0 malformed lines"),
+                "{tag}: {err}"
+            );
+            let got = hits(&out);
+            assert_eq!(
+                got.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+                expected_rules,
+                "{tag}"
+            );
+            if tag == "compact" {
+                assert!(got.iter().all(|(line, _)| *line == 1), "{got:?}");
+            } else {
+                // The line each event's `{` is on, counted in the file.
+                let starts: Vec<u64> = text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| *l == "  {")
+                    .map(|(i, _)| i as u64 + 1)
+                    .collect();
+                assert_eq!(starts.len(), 33);
+                let want: Vec<u64> = hits(&ndjson)
+                    .iter()
+                    .map(|(line, _)| starts[*line as usize - 1])
+                    .collect();
+                assert_eq!(got.iter().map(|(l, _)| *l).collect::<Vec<_>>(), want);
+            }
+        }
+    }
+}
+
+/// Bad JSON arrays: an element that is not an event is skipped with a
+/// report, a broken array ends the input with one report; exit status 0, as
+/// for malformed lines.
+#[test]
+fn malformed_json_arrays_are_reported_with_their_line() {
+    let text = format!("[\n  {HIT},\n  42,\n  {{\"a\": }},\n  {HIT}\n  {HIT}\n]\n");
+    let file = TempFile::with_ext("bad-array", "json", text.as_bytes());
+    let out = detect(
+        &[
+            "scan",
+            "-f",
+            "jsonl",
+            "--max-line-bytes",
+            "200",
+            file.path(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        hits(&out),
+        [
+            (2, "msiexec_web_install".to_string()),
+            (5, "msiexec_web_install".to_string())
+        ]
+    );
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    let name = file.path();
+    assert!(
+        lines[0].starts_with(&format!(
+            "detect: {name}:3: array element is not a valid JSON object at byte 0: "
+        )) && lines[0].ends_with("; element skipped"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "detect: {name}:4: array element is not a valid JSON object at byte 6: "
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        lines[2],
+        format!(
+            "detect: {name}:6: not a well-formed JSON array: expected ',' or ']' after an \
+             array element; the rest of this input is skipped"
+        )
+    );
+    assert!(
+        lines[3].contains("scanned 2 events") && lines[3].contains("3 malformed lines"),
+        "{err}"
+    );
+
+    // An element longer than --max-line-bytes is skipped whole.
+    let long = format!("[{HIT}, {{\"pad\": \"{}\"}}, {HIT}]", "x".repeat(300));
+    let out = detect(
+        &["scan", "-f", "jsonl", "--max-line-bytes", "200", "-"],
+        Some(long.into_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hits(&out).len(), 2);
+    assert!(
+        stderr(&out).starts_with(
+            "detect: <stdin>:1: array element is longer than 200 bytes; skipped (raise the \
+             limit with --max-line-bytes)"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
