@@ -504,3 +504,41 @@ fn sigmahq_pack_agrees_with_generated_code_and_the_interpreter() {
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out).lines().count(), SigmaHqWindows::LEN + 1);
 }
+
+/// A Sigma rule on Windows Defender's data, written as SigmaHQ writes it
+/// (`ThreatName`, `ProcessName`), read at run time and run on the real
+/// Defender EVTX log, whose data names have spaces (`Threat Name`, `Process
+/// Name`): it fires on the PowerSploit detections (1116) and actions (1117)
+/// in powershell.exe, in the evtx layout.
+#[test]
+#[ignore = "needs ../shared (run with --ignored)"]
+fn sigma_rules_read_defender_names_with_spaces_in_evtx() {
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/evtx/EVTX-ATTACK-SAMPLES/AutomatedTestingTools/\
+         WinDefender_Events_1117_1116_AtomicRedTeam.evtx"
+    );
+    assert!(
+        Path::new(log).exists(),
+        "{log} not found: this test needs ../shared/data beside the workspace"
+    );
+    let dir = TempDir::new("defender");
+    let rule = dir.file(
+        "powersploit.yml",
+        "title: PowerSploit in PowerShell\nlogsource: {product: windows, service: windefend}\n\
+         detection:\n  selection:\n    EventID: [1116, 1117]\n    ThreatName|contains: Powersploit\n\
+         \x20   ProcessName|endswith: '\\powershell.exe'\n  condition: selection\n",
+    );
+    let out = detect(&["scan", "-q", "--sigma", &rule, "-f", "jsonl", log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hits: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(
+        hits.iter()
+            .all(|h| h["rule"] == "powersploit" && h["layout"] == "evtx"),
+        "{hits:?}"
+    );
+}
