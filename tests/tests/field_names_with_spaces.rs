@@ -6,8 +6,8 @@
 //! in every layout, in generated code (with and without the prefilter) and
 //! in the reference interpreter alike.
 
+use detect::JsonEvent;
 use detect::interpreter::Interpreter;
-use detect::{CompiledRuleSet, JsonEvent};
 use detect_tests::shared_data;
 
 detect::rules! {
