@@ -46,7 +46,12 @@ Inputs are recognised by content, not name: EVTX files (`ElfFile` header), gzip
 (NDJSON inside), or NDJSON with one JSON object per line in any of three
 layouts, detected per line: flat Windows fields (`EventID`, `Channel`,
 `CommandLine`), the evtx crate's nested rendering (`Event.System`,
-`Event.EventData`) or ECS (`winlog.*`, `process.*`).
+`Event.EventData`) or ECS (`winlog.*`, `process.*`). An input whose first
+non-blank character is `[` is one JSON array of such objects (pretty-printed
+or not): it is read element by element, each event located by the line it
+starts on, an element counting against --max-line-bytes like a line. A file
+named `.evtx` that does not start with the EVTX header is a damaged EVTX file:
+it is reported and skipped (exit status 2), never read as text.
 
 Sequence rules (log source `ECS sequence` in `detect rules`) match ordered events of
 one input: the events of each file are taken to be in time order, and a
@@ -62,7 +67,8 @@ skipped.
 
 Exit status: 0 when the scan completed; 1 with --fail-on-match when a rule
 matched; 2 when an input could not be read (missing, not readable, truncated
-gzip, not an EVTX file, no event files in a directory), the output could not be
+gzip, not an EVTX file: a `.evtx` file without the EVTX header or an EVTX
+header that cannot be read, no event files in a directory), the output could not be
 written or the command line is invalid.";
 
 /// Scan Windows event logs (EVTX, NDJSON, gzip) with detect's built-in detection rules, the

@@ -144,8 +144,9 @@ fn sigmahq() -> Result<(Pack, Skipped), PackError> {
 fn sigmahq() -> Result<(Pack, Skipped), PackError> {
     Err(PackError(
         "this detect was built without the SigmaHQ pack; rebuild it with \
-         `cargo build --release -p detect-cli --features sigmahq` (needs the SigmaHQ rules in \
-         ../shared/data/sigma/rules/windows), or load the YAML at run time with --sigma DIR"
+         `cargo build --release -p detect-cli --features sigmahq` with DETECT_SIGMAHQ_DIR set to \
+         a checkout of SigmaHQ/sigma (see the README), or load the YAML at run time with \
+         --sigma DIR"
             .into(),
     ))
 }

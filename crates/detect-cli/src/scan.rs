@@ -41,6 +41,7 @@ use std::error::Error;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
 use std::time::Duration;
 
 use detect::{JsonEvent, RuleInfo};
@@ -52,6 +53,7 @@ use indicatif::ProgressBar;
 
 use crate::fields::push_sanitized;
 use crate::inputs::{self, Counting, EVTX_CHUNK_SIZE, EVTX_HEADER_SIZE, Input, Kind, Padded};
+use crate::json_array::{self, Next};
 use crate::pack::Pack;
 
 /// Size of the read buffer of each input.
@@ -304,7 +306,7 @@ impl Scanner {
                 Ok(())
             }
             Input::File(path) => match File::open(path) {
-                Ok(file) => self.scan_file(file, name, sink),
+                Ok(file) => self.scan_file(file, path, name, sink),
                 Err(e) => {
                     self.stats.unreadable += 1;
                     sink.report(format_args!(
@@ -317,7 +319,13 @@ impl Scanner {
     }
 
     /// Scans an open file, of any kind.
-    fn scan_file(&mut self, mut file: File, name: &str, sink: &mut dyn Sink) -> io::Result<()> {
+    fn scan_file(
+        &mut self,
+        mut file: File,
+        path: &Path,
+        name: &str,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
         let len = match file.metadata() {
             Ok(meta) if meta.is_dir() => {
                 self.stats.unreadable += 1;
@@ -341,7 +349,17 @@ impl Scanner {
         let read = Cell::new(head.len() as u64);
         let progress = self.progress.clone();
         progress.inc(head.len() as u64);
-        match Kind::sniff(head) {
+        let kind = Kind::sniff(head);
+        if kind == Kind::Ndjson && inputs::named_evtx(path) {
+            // Never read a damaged EVTX file as lines of text.
+            self.stats.unreadable += 1;
+            sink.report(format_args!(
+                "{name}: not an EVTX file: it is named .evtx but does not start with the EVTX \
+                 signature `ElfFile` (a damaged or foreign file header); skipping this input"
+            ));
+            return Ok(());
+        }
+        match kind {
             Kind::Evtx => match file.seek(SeekFrom::Start(0)) {
                 Ok(_) => self.scan_evtx(Counting::new(file, &read, &progress), len, name, sink),
                 // Not seekable (a pipe given by name): read it whole.
@@ -406,11 +424,35 @@ impl Scanner {
     /// order the evtx crate reads them (oldest chunk first, records in order).
     fn scan_evtx<T: Read + Seek>(
         &mut self,
-        data: T,
+        mut data: T,
         len: u64,
         name: &str,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
+        // A damaged file header is refused here: the evtx crate would read
+        // chunk counts and numbers out of it as they are.
+        let mut header = [0u8; inputs::EVTX_HEADER_FIELDS];
+        let checked = read_head(&mut data, &mut header)
+            .and_then(|n| data.seek(SeekFrom::Start(0)).map(|_| n))
+            .map(|n| inputs::check_evtx_header(&header[..n]));
+        match checked {
+            Err(e) => {
+                self.unreadable(name, 0, &e, sink);
+                return Ok(());
+            }
+            Ok(Err(why)) => {
+                self.stats.unreadable += 1;
+                sink.report(format_args!(
+                    "{name}: not an EVTX file: {why}; skipping this input"
+                ));
+                return Ok(());
+            }
+            Ok(Ok(Some(damage))) => {
+                self.stats.evtx_errors += 1;
+                sink.report(format_args!("{name}: {damage}"));
+            }
+            Ok(Ok(None)) => {}
+        }
         let padded_len = inputs::evtx_padded_len(len);
         if padded_len != len && len > EVTX_HEADER_SIZE {
             self.stats.evtx_errors += 1;
@@ -477,6 +519,7 @@ impl Scanner {
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
         let mut line_no = 0u64;
+        let mut first = true;
         // One byte more than allowed, to tell "exactly the limit" from "over it".
         let take = self.max_line_bytes.saturating_add(1);
         loop {
@@ -488,6 +531,15 @@ impl Scanner {
                 Err(e) => {
                     self.unreadable(name, line_no, &e, sink);
                     return Ok(());
+                }
+            }
+            // The first line that holds something decides: NDJSON, or one
+            // JSON array (whose first line may be longer than a line may be).
+            if first && !self.line.iter().all(u8::is_ascii_whitespace) {
+                first = false;
+                if json_array::opens_array(&self.line) {
+                    let head = Cursor::new(std::mem::take(&mut self.line));
+                    return self.scan_json_array(head.chain(reader), line_no, name, sink);
                 }
             }
             if self.line.last() != Some(&b'\n') && self.line.len() as u64 > self.max_line_bytes {
@@ -516,6 +568,59 @@ impl Scanner {
                 continue;
             }
             self.scan_event(name, Location::Line(line_no), sink)?;
+        }
+    }
+
+    /// Scans the events of a JSON array (see [`crate::json_array`]), whose
+    /// `[` is on line `first_line`: each element is an event located by the
+    /// line it starts on. An element that is not a JSON object, or is longer
+    /// than `--max-line-bytes`, is reported and skipped like a malformed
+    /// line; an array that cannot be split further ends the input with one
+    /// report.
+    fn scan_json_array<R: BufRead>(
+        &mut self,
+        reader: R,
+        first_line: u64,
+        name: &str,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        let mut elements = json_array::Elements::new(reader, first_line, self.max_line_bytes);
+        loop {
+            match elements.next(&mut self.line) {
+                Ok(Next::Element(line)) => {
+                    if let Err(e) = self.event.parse(&self.line) {
+                        self.stats.malformed += 1;
+                        sink.report(format_args!(
+                            "{name}:{line}: array element is not a valid JSON object at byte {}: \
+                             {}; element skipped",
+                            e.offset, e.message
+                        ));
+                        continue;
+                    }
+                    self.scan_event(name, Location::Line(line), sink)?;
+                }
+                Ok(Next::TooLong(line)) => {
+                    self.stats.malformed += 1;
+                    sink.report(format_args!(
+                        "{name}:{line}: array element is longer than {} bytes; skipped \
+                         (raise the limit with --max-line-bytes)",
+                        self.max_line_bytes
+                    ));
+                }
+                Ok(Next::End) => return Ok(()),
+                Ok(Next::Malformed(line, why)) => {
+                    self.stats.malformed += 1;
+                    sink.report(format_args!(
+                        "{name}:{line}: not a well-formed JSON array: {why}; \
+                         the rest of this input is skipped"
+                    ));
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.unreadable(name, elements.line(), &e, sink);
+                    return Ok(());
+                }
+            }
         }
     }
 
@@ -946,14 +1051,10 @@ mod tests {
             fn report(&mut self, _: fmt::Arguments<'_>) {}
         }
         let example = include_str!("../../../examples/events.ndjson");
-        // The example's events in all three layouts. Its malformed line is left
-        // out: a parse error carries a `String` message, which allocates (an
-        // error path, once per bad line).
-        let events: Vec<&str> = example
-            .lines()
-            .filter(|l| JsonEvent::parse_str(l).is_ok())
-            .collect();
-        assert_eq!(events.len(), 32);
+        // The example's events in all three layouts.
+        let events: Vec<&str> = example.lines().collect();
+        assert!(events.iter().all(|l| JsonEvent::parse_str(l).is_ok()));
+        assert_eq!(events.len(), 33);
         let input = (events.join("\n") + "\n").repeat(3);
         let mut scanner = Scanner::new(1 << 20);
         let mut sink = Count(0);
