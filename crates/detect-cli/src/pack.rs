@@ -44,6 +44,8 @@ pub(crate) struct SigmaPack {
     rules: &'static [RuleInfo],
     /// The rules, prepared for evaluation.
     interpreter: Interpreter,
+    /// The rules' IR (the report reads the fields rules test).
+    ir: detect::ir::RuleSet,
 }
 
 impl Pack {
@@ -62,6 +64,17 @@ impl Pack {
         match self {
             Pack::Builtin => Builtin::SEQUENCES,
             _ => &[],
+        }
+    }
+
+    /// The IR of the stateless rules, indexed as [`Pack::rules`] (built
+    /// from the compiled pack's IR or kept from loading: start-up only).
+    pub(crate) fn ir(&self) -> detect::ir::RuleSet {
+        match self {
+            Pack::Builtin => Builtin::ir(),
+            #[cfg(feature = "sigmahq")]
+            Pack::SigmaHq => <detect_sigmahq::SigmaHqWindows as detect::CompiledRuleSet>::ir(),
+            Pack::Sigma(p) => p.ir.clone(),
         }
     }
 
@@ -248,7 +261,11 @@ fn load_sigma(
         .collect::<Vec<_>>()
         .leak();
     Ok((
-        Pack::Sigma(SigmaPack { rules, interpreter }),
+        Pack::Sigma(SigmaPack {
+            rules,
+            interpreter,
+            ir: set,
+        }),
         Skipped(skipped),
     ))
 }
