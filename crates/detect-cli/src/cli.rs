@@ -67,7 +67,7 @@ title, level and tags, and DETAILS, the fields that tell what happened, chosen
 per log source (process creation: command line and parent; registry: key and
 value; logons: user, logon type, address; service installs: name and image...;
 else the fields the rule tests). The table fits the output width (`COLUMNS`,
-else the terminal's, else 160 characters), leaving out TAGS, CHANNEL, RECORD,
+else the terminal's, else 200 characters), leaving out TAGS, CHANNEL, RECORD,
 LOCATION, EID and COMPUTER in that order when too narrow, and shows inputs
 relative to the directory they were found in. JSON lines: `record` is the
 event's own record id; the position in the input is `line` (NDJSON) or

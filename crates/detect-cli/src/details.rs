@@ -463,7 +463,8 @@ fn read_one<E: Event + ?Sized>(
     let mut value = String::new();
     event.lookup(field.path(layout), &mut |v: Value<'_>| {
         v.with_text(|t| {
-            if !t.is_empty() {
+            // `(NULL)` is how some providers write an unset parameter.
+            if !t.is_empty() && t != "(NULL)" {
                 if !value.is_empty() {
                     value.push_str(", ");
                 }
@@ -649,7 +650,7 @@ mod tests {
         // on a channel the table does not list, its fields are shown.
         let rule = Builtin::rule("msi_install_from_web").unwrap().index;
         let (items, from) = details(
-            r#"{"Channel": "Other", "EventID": 1040, "Provider_Name": "MsiInstaller", "Data": ["http://x/y", "1"]}"#,
+            r#"{"Channel": "Other", "EventID": 1040, "Provider_Name": "MsiInstaller", "Data": ["http://x/y", "(NULL)", "", "1"]}"#,
             Some(rule),
         );
         assert_eq!(from, DetailsFrom::Rule);

@@ -294,8 +294,8 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
         let mut held: BTreeMap<usize, Vec<Piece>> = BTreeMap::new();
         // CSV starts with its header even when nothing matches; the table's
         // comes with its first row.
-        let mut header_written = args.format != Format::Csv;
-        if !header_written && !sorting {
+        let mut header_written = false;
+        if args.format == Format::Csv && !sorting {
             if let Err(e) = out.write_all(&header) {
                 failure = Some(e);
             }

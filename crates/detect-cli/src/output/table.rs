@@ -14,10 +14,10 @@
 //! LOCATION (the input relative to the directory it was found in, and the
 //! line or EVTX record number; a sequence shows its last event and `+N`) and
 //! DETAILS (the rest of the width). When the width cannot hold every column
-//! with RULE and DETAILS still readable (24 and 30 characters), TAGS, then
-//! CHANNEL, RECORD, LOCATION, EID and COMPUTER are left out, in that order:
-//! CSV and JSON lines always carry them (at 100 columns the table shows
-//! TIME, COMPUTER, LEVEL, RULE and DETAILS; at 160 every column).
+//! with each a fair share ([`fair_share`]; DETAILS 24 characters), TAGS,
+//! then CHANNEL, RECORD, LOCATION, EID and COMPUTER are left out, in that
+//! order: CSV and JSON lines always carry them (at 100 columns the table
+//! shows TIME, COMPUTER, LEVEL, RULE and DETAILS; at 200 every column).
 //!
 //! LEVEL and RULE are coloured by level (critical bold red, high red,
 //! medium yellow, low green) when [`ColorChoice`] says so.
@@ -37,12 +37,10 @@ use crate::fields::{push_sanitized, truncate_chars};
 use crate::record::Record;
 
 /// Output width when it is neither given by `COLUMNS` nor a terminal's.
-pub(crate) const DEFAULT_WIDTH: usize = 160;
+pub(crate) const DEFAULT_WIDTH: usize = 200;
 
-/// Width of RULE that optional columns give way to.
-const COMFORTABLE_RULE: usize = 24;
 /// Width of DETAILS that optional columns give way to.
-const COMFORTABLE_DETAILS: usize = 30;
+const COMFORTABLE_DETAILS: usize = 24;
 
 /// `--color`: when the table is coloured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -228,12 +226,17 @@ impl TableLayout {
                 .sum::<usize>()
                 + 2 * cols.len().saturating_sub(1)
         };
-        // Optional columns are left out until RULE and DETAILS can have a
-        // readable width, not merely their narrowest.
+        // Optional columns are left out until every column shown can have
+        // its fair share (DETAILS 24 characters), not merely its narrowest.
         let comfortable = |cols: &[Column]| -> usize {
-            needed(cols)
-                + (natural(Column::Rule).min(COMFORTABLE_RULE) - Column::Rule.min())
-                + (COMFORTABLE_DETAILS - Column::Details.min())
+            cols.iter()
+                .map(|&c| match c {
+                    Column::Details => COMFORTABLE_DETAILS,
+                    c if Column::GROW_ORDER.contains(&c) => natural(c).min(fair_share(c)),
+                    c => c.min().max(c.header().len()),
+                })
+                .sum::<usize>()
+                + 2 * cols.len().saturating_sub(1)
         };
         for drop in Column::DROP_ORDER {
             if comfortable(&shown) <= spec.width {
@@ -246,14 +249,23 @@ impl TableLayout {
             .map(|&c| (c, c.min().max(c.header().len())))
             .collect();
         let mut spare = spec.width.saturating_sub(needed(&shown));
-        // DETAILS keeps at least a third of what is spare.
-        let mut for_others = spare - spare / 3;
-        for grow in Column::GROW_ORDER {
-            if let Some((_, w)) = widths.iter_mut().find(|(c, _)| *c == grow) {
-                let add = natural(grow).saturating_sub(*w).min(for_others);
-                *w += add;
-                for_others -= add;
-                spare -= add;
+        // The columns grow first to their fair share, then take a third of
+        // what is left (DETAILS has the rest), so that a long title does not
+        // starve LOCATION nor DETAILS.
+        for round in 0..2 {
+            let mut budget = if round == 0 { spare } else { spare / 3 };
+            for grow in Column::GROW_ORDER {
+                if let Some((_, w)) = widths.iter_mut().find(|(c, _)| *c == grow) {
+                    let target = if round == 0 {
+                        natural(grow).min(fair_share(grow))
+                    } else {
+                        natural(grow)
+                    };
+                    let add = target.saturating_sub(*w).min(budget);
+                    *w += add;
+                    budget -= add;
+                    spare -= add;
+                }
             }
         }
         if let Some((_, w)) = widths.iter_mut().find(|(c, _)| *c == Column::Details) {
@@ -308,6 +320,29 @@ fn short_channel(channel: &str) -> &str {
         .strip_prefix("Microsoft-Windows-")
         .unwrap_or(channel);
     c.strip_suffix("/Operational").unwrap_or(c)
+}
+
+/// Cuts `s` to at most `max` characters by its start, which becomes `…`.
+fn truncate_start(s: &mut String, max: usize) {
+    let n = s.chars().count();
+    if n <= max {
+        return;
+    }
+    let keep = max.saturating_sub(1);
+    let at = s.char_indices().nth(n - keep).map_or(s.len(), |(i, _)| i);
+    s.replace_range(..at, "…");
+}
+
+/// The width a column grows to before any column grows further.
+fn fair_share(column: Column) -> usize {
+    match column {
+        Column::Rule => 28,
+        Column::Computer => 12,
+        Column::Location => 28,
+        Column::Channel => 12,
+        Column::Tags => 12,
+        _ => 8,
+    }
 }
 
 /// `crit`, `high`, `med`, `low`, `info`.
@@ -399,7 +434,12 @@ impl TableRows {
             if self.cell.is_empty() {
                 self.cell.push('-');
             }
-            truncate_chars(&mut self.cell, width);
+            if column == Column::Location {
+                // The end (file name, line or record) says the most.
+                truncate_start(&mut self.cell, width);
+            } else {
+                truncate_chars(&mut self.cell, width);
+            }
             let styled = self.layout.color && matches!(column, Column::Level | Column::Rule);
             let style = level_style(rec.rule.level);
             if styled {
@@ -451,4 +491,22 @@ pub(crate) fn shown_names(
             name.clone()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locations_are_cut_by_their_start() {
+        let mut s = "a/b/c/file.evtx#350".to_string();
+        truncate_start(&mut s, 12);
+        assert_eq!(s, "…le.evtx#350");
+        assert_eq!(s.chars().count(), 12);
+        let mut s = "é/ü.evtx#1".to_string();
+        truncate_start(&mut s, 10);
+        assert_eq!(s, "é/ü.evtx#1");
+        truncate_start(&mut s, 4);
+        assert_eq!(s, "…x#1");
+    }
 }
