@@ -14,7 +14,7 @@
 //! LOCATION (the input relative to the directory it was found in, and the
 //! line or EVTX record number; a sequence shows its last event and `+N`) and
 //! DETAILS (the rest of the width). When the width cannot hold every column
-//! with each a fair share ([`fair_share`]; DETAILS 24 characters), TAGS,
+//! with each a fair share ([`fair_share`]; DETAILS 40 characters), TAGS,
 //! then CHANNEL, RECORD, LOCATION, EID and COMPUTER are left out, in that
 //! order: CSV and JSON lines always carry them (at 100 columns the table
 //! shows TIME, COMPUTER, LEVEL, RULE and DETAILS; at 200 every column).
@@ -40,7 +40,7 @@ use crate::record::Record;
 pub(crate) const DEFAULT_WIDTH: usize = 200;
 
 /// Width of DETAILS that optional columns give way to.
-const COMFORTABLE_DETAILS: usize = 24;
+const COMFORTABLE_DETAILS: usize = 40;
 
 /// `--color`: when the table is coloured.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -227,7 +227,7 @@ impl TableLayout {
                 + 2 * cols.len().saturating_sub(1)
         };
         // Optional columns are left out until every column shown can have
-        // its fair share (DETAILS 24 characters), not merely its narrowest.
+        // its fair share (DETAILS 40 characters), not merely its narrowest.
         let comfortable = |cols: &[Column]| -> usize {
             cols.iter()
                 .map(|&c| match c {
