@@ -680,8 +680,9 @@ mod tests {
         let fields = selection_fields(&rule.detection.condition, &rule.detection.selections);
         // `filter_local` (under `not`) tests DestinationIp: not listed.
         assert_eq!(fields, ["Initiated", "Image", "DestinationPort"]);
-        let mut d = Details::default();
-        d.items = pairs(&[("A", "1"), ("B", "x, y")]);
+        let d = Details {
+            items: pairs(&[("A", "1"), ("B", "x, y")]),
+        };
         let mut s = String::new();
         d.joined(&mut s);
         assert_eq!(s, "A: 1 ¦ B: x, y");

@@ -160,6 +160,9 @@ fn write_entry(w: &mut impl Write, time: i64, order: u64, row: &[u8]) -> io::Res
     w.write_all(row)
 }
 
+/// Receives merged entries: time, arrival order, row.
+type Emit<'a> = dyn FnMut(i64, u64, &[u8]) -> io::Result<()> + 'a;
+
 /// A run being merged: its reader and its next entry.
 struct RunReader {
     reader: BufReader<File>,
@@ -187,10 +190,7 @@ impl RunReader {
 }
 
 /// Merges sorted runs, calling `emit` with each entry in order.
-fn merge(
-    runs: Vec<File>,
-    emit: &mut dyn FnMut(i64, u64, &[u8]) -> io::Result<()>,
-) -> io::Result<()> {
+fn merge(runs: Vec<File>, emit: &mut Emit<'_>) -> io::Result<()> {
     let mut readers: Vec<RunReader> = runs
         .into_iter()
         .map(|f| RunReader {

@@ -75,10 +75,11 @@ pub(crate) fn output_width(to_stdout: bool) -> usize {
     {
         return n;
     }
-    if to_stdout && io::stdout().is_terminal() {
-        if let Some((_, cols)) = console::Term::stdout().size_checked() {
-            return usize::from(cols);
-        }
+    if to_stdout
+        && io::stdout().is_terminal()
+        && let Some((_, cols)) = console::Term::stdout().size_checked()
+    {
+        return usize::from(cols);
     }
     DEFAULT_WIDTH
 }
