@@ -101,6 +101,11 @@ pub(crate) const SOURCE_DETAILS: &[(&str, &[u32], &[&str])] = &[
     (SYSMON, &[21], &["Consumer", "Filter"]),
     (SYSMON, &[22], &["QueryName", "QueryResults", "Image"]),
     (SYSMON, &[24, 25], &["Image", "Type"]),
+    (
+        SYSMON,
+        &[4, 16],
+        &["State", "Configuration", "ConfigurationFileHash"],
+    ),
     // Security.
     (
         SECURITY,
@@ -124,6 +129,11 @@ pub(crate) const SOURCE_DETAILS: &[(&str, &[u32], &[&str])] = &[
             "Status",
             "SubStatus",
         ],
+    ),
+    (
+        SECURITY,
+        &[4634, 4647],
+        &["TargetUserName", "TargetDomainName", "LogonType"],
     ),
     (
         SECURITY,

@@ -5,7 +5,8 @@
 //! time, and the rate of the scan.
 //!
 //! With the table it is a block after the rows; with JSON lines and CSV,
-//! whose stream carries nothing but matches, it is one line on stderr.
+//! whose stream carries nothing but matches, it is one line on stderr
+//! (naming the [`MAX_RULES_IN_LINE`] first rules).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -19,6 +20,9 @@ use crate::scan::Stats;
 
 /// Computers listed in the summary block; the others are counted in one line.
 const MAX_COMPUTERS: usize = 20;
+
+/// Rules named in the one-line summary (most severe first); the others are counted.
+const MAX_RULES_IN_LINE: usize = 10;
 
 /// Counts of the reported matches.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -246,15 +250,7 @@ pub(crate) fn summary_line(pack: &Pack, stats: &Stats, tally: &Tally) -> String 
         tally.matches,
         plural(tally.matches, "match", "matches"),
     );
-    let mut first = true;
-    for (rule, n) in tally.rule_counts(pack) {
-        s.push_str(if first { " (" } else { ", " });
-        first = false;
-        let _ = write!(s, "{} [{}]: {n}", rule.name, rule.level.as_str());
-    }
-    if !first {
-        s.push(')');
-    }
+    push_rule_counts(&mut s, &tally.rule_counts(pack), MAX_RULES_IN_LINE);
     let computers = tally.computer_counts();
     if !computers.is_empty() {
         let _ = write!(
@@ -286,6 +282,27 @@ pub(crate) fn summary_line(pack: &Pack, stats: &Stats, tally: &Tally) -> String 
         );
     }
     s
+}
+
+/// Appends ` (name [level]: n, ...)` for the first `max` of `hits`, and how
+/// many matches the others had.
+fn push_rule_counts(s: &mut String, hits: &[(&'static RuleInfo, u64)], max: usize) {
+    for (i, (rule, n)) in hits.iter().take(max).enumerate() {
+        s.push_str(if i == 0 { " (" } else { ", " });
+        let _ = write!(s, "{} [{}]: {n}", rule.name, rule.level.as_str());
+    }
+    if hits.len() > max {
+        let rest: u64 = hits[max..].iter().map(|(_, n)| n).sum();
+        let others = hits.len() - max;
+        let _ = write!(
+            s,
+            ", {others} other {}: {rest}",
+            if others == 1 { "rule" } else { "rules" }
+        );
+    }
+    if !hits.is_empty() {
+        s.push(')');
+    }
 }
 
 fn plural(n: u64, one: &'static str, many: &'static str) -> &'static str {
@@ -453,6 +470,17 @@ mod tests {
             line.ends_with(" on 3 computers from t500 to t9000, 1 malformed line, 3 EVTX errors, 0 unreadable files"),
             "{line}"
         );
+        // Past the limit, the other rules are counted.
+        let hits = tally().rule_counts(&Pack::Builtin);
+        let mut s = String::new();
+        push_rule_counts(&mut s, &hits, 1);
+        assert_eq!(s, " (msiexec_web_install [medium]: 2, 2 other rules: 4)");
+        s.clear();
+        push_rule_counts(&mut s, &hits, 2);
+        assert!(s.ends_with("[medium]: 1, 1 other rule: 3)"), "{s}");
+        s.clear();
+        push_rule_counts(&mut s, &[], 2);
+        assert_eq!(s, "");
         // No match: no per-rule section.
         let empty = summary_block(&Pack::Builtin, &stats(), &Tally::default());
         assert!(!empty.contains("Matches per rule"), "{empty}");
