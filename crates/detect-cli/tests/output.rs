@@ -483,3 +483,44 @@ fn table_fits_the_width_and_colours_on_request() {
     // Only the table is coloured.
     assert!(!coloured(&["--color", "always", "-f", "jsonl"], &[]));
 }
+
+#[test]
+#[ignore = "needs ../shared (run with --include-ignored)"]
+fn details_name_what_happened_on_real_logs() {
+    assert!(shared(), "{SERVICE_EVTX} is missing");
+    let out = detect(&[
+        "scan",
+        "-q",
+        "-f",
+        "jsonl",
+        "--sigma",
+        "../shared/data/sigma/rules/windows/builtin",
+        "../shared/data/evtx/DeepBlueCLI",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let matches = jsonl(&out);
+    assert!(matches.len() > 50, "{} matches", matches.len());
+    let has =
+        |v: &serde_json::Value, keys: &[&str]| keys.iter().all(|k| v["details"][k].is_string());
+    let mut checked = 0;
+    for v in &matches {
+        assert!(
+            v["details"].as_object().is_some_and(|d| !d.is_empty()),
+            "no DETAILS: {v}"
+        );
+        let source = (
+            v["channel"].as_str().unwrap(),
+            v["event_id"].as_u64().unwrap(),
+        );
+        let expected: &[&str] = match source {
+            ("System", 7045) => &["ServiceName", "ImagePath"],
+            ("Security", 4624 | 4625) => &["TargetUserName", "LogonType"],
+            ("Security", 4720 | 4726) => &["TargetUserName", "SubjectUserName"],
+            ("Security", 1102) => &["SubjectUserName"],
+            _ => continue,
+        };
+        assert!(has(v, expected), "{source:?} without {expected:?}: {v}");
+        checked += 1;
+    }
+    assert!(checked > 10, "{checked} matches of listed sources");
+}
