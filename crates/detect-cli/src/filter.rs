@@ -16,7 +16,9 @@
 //! (`2019-03-19T13:05:42Z`, `2019-03-19T15:05:42+02:00`), a date and time
 //! without offset (read as UTC), or a date (`--from 2019-03-19` is that day's
 //! start, `--to 2019-03-19` its end). Matches whose event has no time that
-//! parses are left out when either is given.
+//! parses are left out when either is given. A completed sequence is judged
+//! by its last event's time. The bounds select what is reported: every event
+//! is still read and matched (sequences see the events before `--from`).
 
 use detect::RuleInfo;
 use detect::ir::{Level, Status};
