@@ -497,6 +497,44 @@ pub(crate) fn shown_names(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn inputs_are_shown_relative_to_their_directory() {
+        use crate::inputs::Input;
+        let dir = std::env::temp_dir().join(format!("detect-cli-shown-{}", std::process::id()));
+        let (a, b) = (dir.join("case1"), dir.join("case2"));
+        std::fs::create_dir_all(a.join("sub")).unwrap();
+        std::fs::create_dir_all(&b).unwrap();
+        let inputs = [
+            Input::File(a.join("sub/x.evtx")),
+            Input::File(b.join("y.evtx")),
+            Input::File(PathBuf::from("loose.ndjson")),
+            Input::Stdin,
+        ];
+        let names: Vec<String> = ["full-a", "full-b", "loose.ndjson", "<stdin>"]
+            .map(String::from)
+            .to_vec();
+        // One directory: relative to it.
+        let shown = shown_names(std::slice::from_ref(&a), &inputs[..1], &names[..1]);
+        assert_eq!(shown, ["sub/x.evtx"]);
+        // Several: prefixed with the directory's name; files as given.
+        let shown = shown_names(
+            &[a.clone(), b.clone(), PathBuf::from("loose.ndjson")],
+            &inputs,
+            &names,
+        );
+        assert_eq!(
+            shown,
+            [
+                "case1/sub/x.evtx",
+                "case2/y.evtx",
+                "loose.ndjson",
+                "<stdin>"
+            ]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn locations_are_cut_by_their_start() {
