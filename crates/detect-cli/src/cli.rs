@@ -7,8 +7,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use detect::ir::Level;
+use detect::ir::{Level, Status};
 
+use crate::output::ColorChoice;
 use crate::scan::DEFAULT_SEQUENCE_CAPACITY;
 
 /// Examples shown at the end of `detect --help` and `detect scan --help`.
@@ -21,12 +22,16 @@ Examples:
       in parallel.
   detect scan --format jsonl --include-event -o matches.jsonl logs/
       One JSON object per match, with the event, written to matches.jsonl.
-  detect scan --min-level medium --rule msi_install_from_web --fail-on-match logs/
-      Only report some rules; exit with status 1 if any of them matched.
+  detect scan --min-level medium --rule 'msi*' --exclude-rule msiexec_http_connection --fail-on-match logs/
+      Only report some rules (names or globs); exit with status 1 if any of them matched.
+  detect scan --tag 'attack.t1059*' --status stable --status test --from 2019-03-19 --to 2019-03-20 logs/
+      Rules by ATT&CK tag and status, events of two days (UTC).
+  detect scan --sort time --format csv -o timeline.csv logs/
+      One timeline across every file, ordered by event time, as CSV.
   zcat events.ndjson.gz | detect scan -q -
       Read events from stdin (`-`): NDJSON, gzip or EVTX.
   detect rules
-      List the built-in rules.
+      List the built-in rules (`detect rules --tag 'attack.*' --format csv` for some, as CSV).
   detect scan --sigma rules/windows/ --pipeline acme.yml logs/
       Run Sigma YAML loaded at run time, after mapping its fields with a
       processing pipeline.
@@ -56,9 +61,25 @@ it is reported and skipped (exit status 2), never read as text.
 Sequence rules (log source `ECS sequence` in `detect rules`) match ordered events of
 one input: the events of each file are taken to be in time order, and a
 sequence never joins events of different files (nor of stdin and a file). A
-completed sequence is reported once, with the lines (or EVTX record ids) of its
-events: `FILE:L1,L2,L3` in the table, `\"lines\": [...]` (or `\"records\"`) in
-JSON lines.
+completed sequence is reported once, at its last event, with the lines (or EVTX
+record numbers) of its events: `FILE:L3 +2` in the table's LOCATION and every
+position in DETAILS, `\"lines\": [...]` (or `\"records\"`) in JSON lines.
+
+Output: every format carries the event's time, computer, channel, event ID and
+own record id (`EventRecordID` when it has one, else its line), the rule's
+title, level and tags, and DETAILS, the fields that tell what happened, chosen
+per log source (process creation: command line and parent; registry: key and
+value; logons: user, logon type, address; service installs: name and image...;
+else the fields the rule tests). The table fits the output width (`COLUMNS`,
+else the terminal's, else 200 characters), leaving out TAGS, CHANNEL, RECORD,
+LOCATION, EID and COMPUTER in that order when too narrow, and shows inputs
+relative to the directory they were found in. JSON lines: `record` is the
+event's own record id; the position in the input is `line` (NDJSON) or
+`position` (EVTX record number). CSV (RFC 4180) has a header row.
+`--sort time` orders the matches of all inputs by event time, holding at most
+64 MiB of rows in memory and spilling sorted runs to temporary files (TMPDIR)
+beyond; events without a time come last. Without it, matches stream in input
+order.
 
 Damaged input never stops a scan: every malformed line, damaged EVTX chunk or
 record and unreadable file is reported on stderr with where it happened
@@ -93,8 +114,8 @@ pub(crate) enum Command {
     /// Scan event files and directories with a rule pack (the built-in rules by default) and report the matches.
     #[command(after_help = EXAMPLES)]
     Scan(ScanArgs),
-    /// List the rules of a pack (the built-in rules by default): name, id, level, log source, title and tags.
-    Rules(PackArgs),
+    /// List the rules of a pack (the built-in rules by default): name, id, level, status, log source, title and tags.
+    Rules(RulesArgs),
 }
 
 /// Which rules to run (`detect scan`) or list (`detect rules`).
@@ -149,18 +170,33 @@ pub(crate) struct ScanArgs {
     #[arg(short, long, value_enum, default_value_t = Format::Table)]
     pub(crate) format: Format,
 
+    /// Order of the matches: as the inputs are read (streamed), or by event
+    /// time across every input (a timeline, written when the scan ends).
+    #[arg(long, value_enum, default_value_t = SortOrder::Input)]
+    pub(crate) sort: SortOrder,
+
+    /// Colour the table's levels: `auto` when writing to a terminal and the
+    /// environment variable NO_COLOR is not set.
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub(crate) color: ColorChoice,
+
     /// Write the matches (and, for the table, the summary) to FILE instead of stdout.
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
 
-    /// Report only rules of this level or above.
-    #[arg(long, value_enum, value_name = "LEVEL")]
-    pub(crate) min_level: Option<MinLevel>,
+    /// Which rules are reported.
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
 
-    /// Report only this rule (repeatable; names as listed by `detect rules`
-    /// with the same pack options).
-    #[arg(long = "rule", value_name = "NAME")]
-    pub(crate) rules: Vec<String>,
+    /// Report only events at or after this time: RFC 3339
+    /// (2019-03-19T13:05:42Z), a date and time read as UTC, or a date (its
+    /// start). Events without a time are then left out.
+    #[arg(long, value_name = "TIME", value_parser = crate::filter::parse_from)]
+    pub(crate) from: Option<i64>,
+
+    /// Report only events at or before this time (a date means its end).
+    #[arg(long, value_name = "TIME", value_parser = crate::filter::parse_to)]
+    pub(crate) to: Option<i64>,
 
     /// With --format jsonl, add the matching event (as read, or as rendered from EVTX) under `event`.
     #[arg(long)]
@@ -194,10 +230,108 @@ pub(crate) struct ScanArgs {
 /// How matches are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Format {
-    /// An aligned table followed by a summary block.
+    /// An aligned table fitted to the output width, followed by a summary block.
     Table,
     /// One JSON object per match; the summary is one line on stderr.
     Jsonl,
+    /// CSV (RFC 4180) with a header row; the summary is one line on stderr.
+    Csv,
+}
+
+/// The order of the matches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum SortOrder {
+    /// Input order (each input in order, inputs in command-line order), streamed.
+    Input,
+    /// Event time across every input.
+    Time,
+}
+
+/// Which rules are reported (`detect scan`) or listed (`detect rules`). A
+/// rule must pass every option given; an option given several times passes
+/// a rule matching any of its values.
+#[derive(Debug, Args, Default, Clone)]
+pub(crate) struct FilterArgs {
+    /// Only this rule: a name as listed by `detect rules` with the same pack
+    /// options, or a glob over names (`'msiexec_*'`) (repeatable).
+    #[arg(long = "rule", value_name = "NAME")]
+    pub(crate) rules: Vec<String>,
+
+    /// Leave out this rule: a name or a glob over names (repeatable).
+    #[arg(long = "exclude-rule", value_name = "NAME")]
+    pub(crate) exclude_rules: Vec<String>,
+
+    /// Only rules with this tag, or a tag matching this glob, compared
+    /// without regard to case (`attack.t1059*`; repeatable).
+    #[arg(long = "tag", value_name = "TAG")]
+    pub(crate) tags: Vec<String>,
+
+    /// Only rules of this status (repeatable).
+    #[arg(long = "status", value_enum, value_name = "STATUS")]
+    pub(crate) statuses: Vec<StatusArg>,
+
+    /// Only the rule with this id (repeatable).
+    #[arg(long = "id", value_name = "ID")]
+    pub(crate) ids: Vec<String>,
+
+    /// Only rules of this level or above.
+    #[arg(long, value_enum, value_name = "LEVEL")]
+    pub(crate) min_level: Option<MinLevel>,
+}
+
+/// Options of `detect rules`.
+#[derive(Debug, Args, Default)]
+pub(crate) struct RulesArgs {
+    /// The rules to list.
+    #[command(flatten)]
+    pub(crate) pack: PackArgs,
+
+    /// Which of them.
+    #[command(flatten)]
+    pub(crate) filter: FilterArgs,
+
+    /// Output format.
+    #[arg(short, long, value_enum, default_value_t = RulesFormat::Table)]
+    pub(crate) format: RulesFormat,
+}
+
+/// How `detect rules` lists rules.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub(crate) enum RulesFormat {
+    /// An aligned table.
+    #[default]
+    Table,
+    /// One JSON object per rule.
+    Jsonl,
+    /// CSV (RFC 4180) with a header row.
+    Csv,
+}
+
+/// The statuses accepted by `--status` (Sigma's).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StatusArg {
+    /// Stable.
+    Stable,
+    /// Test.
+    Test,
+    /// Experimental.
+    Experimental,
+    /// Deprecated.
+    Deprecated,
+    /// Unsupported.
+    Unsupported,
+}
+
+impl From<StatusArg> for Status {
+    fn from(status: StatusArg) -> Status {
+        match status {
+            StatusArg::Stable => Status::Stable,
+            StatusArg::Test => Status::Test,
+            StatusArg::Experimental => Status::Experimental,
+            StatusArg::Deprecated => Status::Deprecated,
+            StatusArg::Unsupported => Status::Unsupported,
+        }
+    }
 }
 
 /// The levels accepted by `--min-level` (Sigma's, least severe first).
@@ -249,10 +383,15 @@ mod tests {
         assert_eq!(args.max_line_bytes, 256 << 20);
         assert_eq!(args.sequence_capacity, 65536);
         assert_eq!(
-            (args.output, args.min_level, args.threads),
+            (args.output, args.filter.min_level, args.threads),
             (None, None, None)
         );
-        assert!(args.rules.is_empty());
+        assert!(args.filter.rules.is_empty());
+        assert_eq!(
+            (args.sort, args.color),
+            (SortOrder::Input, ColorChoice::Auto)
+        );
+        assert_eq!((args.from, args.to), (None, None));
     }
 
     #[test]
@@ -276,8 +415,8 @@ mod tests {
         let Command::Scan(args) = cli.command else {
             panic!("expected scan");
         };
-        assert_eq!(args.rules, ["a", "b"]);
-        assert_eq!(args.min_level.map(Level::from), Some(Level::High));
+        assert_eq!(args.filter.rules, ["a", "b"]);
+        assert_eq!(args.filter.min_level.map(Level::from), Some(Level::High));
         assert_eq!(args.threads, Some(3));
         assert_eq!(args.output, Some(PathBuf::from("out.jsonl")));
     }
@@ -305,14 +444,67 @@ mod tests {
         assert!(args.pack.sigma_strict);
         assert_eq!(args.pack.pack, None);
         let cli = Cli::try_parse_from(["detect", "rules", "--pack", "sigmahq"]).unwrap();
-        let Command::Rules(pack) = cli.command else {
+        let Command::Rules(rules) = cli.command else {
             panic!("expected rules");
         };
-        assert_eq!(pack.pack, Some(PackName::Sigmahq));
+        assert_eq!(rules.pack.pack, Some(PackName::Sigmahq));
         // --pipeline and --sigma-strict only make sense with --sigma.
         assert!(Cli::try_parse_from(["detect", "scan", "--pipeline", "p.yml", "a"]).is_err());
         assert!(Cli::try_parse_from(["detect", "scan", "--sigma-strict", "a"]).is_err());
         assert!(Cli::try_parse_from(["detect", "scan", "--pack", "nope", "a"]).is_err());
+    }
+
+    #[test]
+    fn filter_time_sort_and_color_options() {
+        let cli = Cli::try_parse_from([
+            "detect",
+            "scan",
+            "--tag",
+            "attack.t1059*",
+            "--status",
+            "stable",
+            "--status",
+            "test",
+            "--id",
+            "x",
+            "--exclude-rule",
+            "y*",
+            "--from",
+            "2019-03-19",
+            "--to",
+            "2019-03-19",
+            "--sort",
+            "time",
+            "--color",
+            "never",
+            "-f",
+            "csv",
+            "a",
+        ])
+        .unwrap();
+        let Command::Scan(args) = cli.command else {
+            panic!("expected scan");
+        };
+        assert_eq!(args.filter.tags, ["attack.t1059*"]);
+        assert_eq!(args.filter.statuses, [StatusArg::Stable, StatusArg::Test]);
+        assert_eq!(args.filter.ids, ["x"]);
+        assert_eq!(args.filter.exclude_rules, ["y*"]);
+        assert_eq!(args.from, Some(1_552_953_600_000));
+        assert_eq!(args.to, Some(1_552_953_600_000 + 86_400_000 - 1));
+        assert_eq!(
+            (args.sort, args.color, args.format),
+            (SortOrder::Time, ColorChoice::Never, Format::Csv)
+        );
+        assert!(Cli::try_parse_from(["detect", "scan", "--from", "soon", "a"]).is_err());
+        assert!(Cli::try_parse_from(["detect", "scan", "--status", "beta", "a"]).is_err());
+        let cli = Cli::try_parse_from(["detect", "rules", "--tag", "t", "-f", "jsonl"]).unwrap();
+        let Command::Rules(rules) = cli.command else {
+            panic!("expected rules");
+        };
+        assert_eq!(
+            (rules.filter.tags.len(), rules.format),
+            (1, RulesFormat::Jsonl)
+        );
     }
 
     #[test]

