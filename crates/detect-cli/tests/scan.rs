@@ -1309,7 +1309,7 @@ fn evtx_with_a_wrong_header_checksum_is_reported_and_read() {
     let out = detect(&["scan", "-f", "jsonl", file.path()], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(events_scanned(&out), ROGUE_MSI_RECORDS);
-    assert_eq!(jsonl(&out)[0]["record"], 350);
+    assert_eq!(jsonl(&out)[0]["position"], 350);
     let err = stderr(&out);
     assert!(
         err.starts_with(&format!(
