@@ -20,11 +20,15 @@ mod output;
 mod pack;
 mod rules;
 mod scan;
+#[cfg(feature = "serve")]
+mod serve;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Scan(args) => driver::run(&args),
         cli::Command::Rules(pack) => rules::run(&pack),
+        #[cfg(feature = "serve")]
+        cli::Command::Serve(args) => serve::run(&args),
     }
 }

@@ -102,5 +102,7 @@ pub use detector::{Detection, Detector, EventMessage, Reload, RuleSetHandle};
 pub use error::Error;
 pub use publish::{PublishStats, publish_events};
 pub use settings::Settings;
-pub use topology::{host_token, message_id, server_config};
+pub use topology::{
+    DETECTIONS_STREAM, EVENTS_STREAM, RELOAD_SUBJECT, host_token, message_id, server_config,
+};
 pub use worker::run_worker;

@@ -74,7 +74,9 @@ impl<D: Detector> Partition<D> {
                 .messages()
                 .await
                 .map_err(|e| Error::context(format!("partition {p}: pull request"), e))?;
-            let rules = self.rules.current();
+            // Taken at the batch's first event (not when the pull request
+            // is sent), so that events arriving after a swap see the new rules.
+            let mut batch_rules: Option<Arc<D>> = None;
             let mut last = None;
             loop {
                 let next = tokio::select! {
@@ -102,6 +104,7 @@ impl<D: Detector> Partition<D> {
                     subject: message.subject.as_str(),
                     stream_sequence: seq,
                 };
+                let rules = batch_rules.get_or_insert_with(|| self.rules.current());
                 if let Err(why) = rules.detect(&mut state, &event, &mut detections) {
                     self.metrics.malformed.fetch_add(1, Ordering::Relaxed);
                     eprintln!(
@@ -147,13 +150,15 @@ impl<D: Detector> Partition<D> {
                     .await
                     .map_err(|e| Error::context(format!("partition {p}: acknowledging"), e))?;
             }
-            let evicted = rules.evicted(&state);
-            if evicted > evicted_seen {
-                self.metrics
-                    .evictions
-                    .fetch_add(evicted - evicted_seen, Ordering::Relaxed);
+            if let Some(rules) = &batch_rules {
+                let evicted = rules.evicted(&state);
+                if evicted > evicted_seen {
+                    self.metrics
+                        .evictions
+                        .fetch_add(evicted - evicted_seen, Ordering::Relaxed);
+                }
+                evicted_seen = evicted;
             }
-            evicted_seen = evicted;
             if let Ok(info) = consumer.info().await {
                 self.metrics
                     .set_lag(p, Some((info.num_pending, info.num_ack_pending as u64)));

@@ -10,17 +10,30 @@ use async_nats::jetstream::{self, kv, stream};
 use crate::{Error, Settings};
 
 /// The stream holding events, as `events.<partition>.<host>`.
-pub(crate) const EVENTS_STREAM: &str = "DETECT_EVENTS";
+///
+/// ```
+/// assert_eq!(detect_serve::EVENTS_STREAM, "DETECT_EVENTS");
+/// ```
+pub const EVENTS_STREAM: &str = "DETECT_EVENTS";
 /// The stream capturing detections (`detections.<level>`).
-pub(crate) const DETECTIONS_STREAM: &str = "DETECT_DETECTIONS";
+///
+/// ```
+/// assert_eq!(detect_serve::DETECTIONS_STREAM, "DETECT_DETECTIONS");
+/// ```
+pub const DETECTIONS_STREAM: &str = "DETECT_DETECTIONS";
 /// The key-value bucket of partition leases and worker presence.
 pub(crate) const LEASE_BUCKET: &str = "detect-serve-leases";
 /// Subject prefix of published events.
 pub(crate) const EVENTS_PREFIX: &str = "events";
 /// Subject prefix of detections.
 pub(crate) const DETECTIONS_PREFIX: &str = "detections";
-/// Subject on which every worker reloads its rules.
-pub(crate) const RELOAD_SUBJECT: &str = "detect.control.reload";
+/// Subject on which every worker reloads its rules (any message; a
+/// request gets the first worker's answer).
+///
+/// ```
+/// assert_eq!(detect_serve::RELOAD_SUBJECT, "detect.control.reload");
+/// ```
+pub const RELOAD_SUBJECT: &str = "detect.control.reload";
 /// Prefix of the partition consumers' names (`detect-p<p>-<claim revision>`).
 pub(crate) const CONSUMER_PREFIX: &str = "detect";
 
@@ -136,24 +149,34 @@ pub(crate) async fn ensure_streams(
 }
 
 /// The lease bucket, created if missing (entries live `lease_ttl`).
+///
+/// Its stream is created here with the configuration of a key-value bucket
+/// (`KV_<bucket>`, `$KV.<bucket>.>`, one value per key, rollups, direct
+/// gets) rather than by the client's bucket creation, which first reads the
+/// account's limits in a form nats-server 2.9 does not answer.
 pub(crate) async fn lease_bucket(
     js: &jetstream::Context,
     lease_ttl: Duration,
 ) -> Result<kv::Store, Error> {
-    match js.get_key_value(LEASE_BUCKET).await {
-        Ok(store) => Ok(store),
-        Err(_) => js
-            .create_key_value(kv::Config {
-                bucket: LEASE_BUCKET.into(),
-                description: "detect serve: partition leases and live workers".into(),
-                history: 1,
-                max_age: lease_ttl,
-                storage: stream::StorageType::Memory,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| Error::context(format!("creating the bucket {LEASE_BUCKET}"), e)),
-    }
+    js.get_or_create_stream(stream::Config {
+        name: format!("KV_{LEASE_BUCKET}"),
+        description: Some("detect serve: partition leases and live workers".into()),
+        subjects: vec![format!("$KV.{LEASE_BUCKET}.>")],
+        max_messages_per_subject: 1,
+        max_age: lease_ttl,
+        storage: stream::StorageType::Memory,
+        allow_rollup: true,
+        deny_delete: true,
+        allow_direct: true,
+        discard: stream::DiscardPolicy::New,
+        num_replicas: 1,
+        ..Default::default()
+    })
+    .await
+    .map_err(|e| Error::context(format!("creating the bucket {LEASE_BUCKET}"), e))?;
+    js.get_key_value(LEASE_BUCKET)
+        .await
+        .map_err(|e| Error::context(format!("opening the bucket {LEASE_BUCKET}"), e))
 }
 
 #[cfg(test)]
