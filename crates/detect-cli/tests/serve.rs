@@ -66,6 +66,33 @@ impl Worker {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The worker's Prometheus text (GET /metrics on the address it logged).
+    fn metrics(&self) -> String {
+        use std::io::{Read, Write};
+        let log = self.log();
+        let addr = log
+            .split("metrics on http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .unwrap_or_else(|| panic!("no metrics address in the log:\n{log}"));
+        let mut conn = std::net::TcpStream::connect(addr).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        conn.write_all(b"GET /metrics HTTP/1.1\r\nhost: localhost\r\n\r\n")
+            .unwrap();
+        let mut text = String::new();
+        conn.read_to_string(&mut text).unwrap();
+        assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+        text
+    }
+
+    /// One unlabelled sample of the worker's metrics.
+    fn metric(&self, name: &str) -> u64 {
+        let text = self.metrics();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+    }
+
     fn signal(&self, signal: &str) {
         let status = Command::new("kill")
             .args([&format!("-{signal}"), &self.child.id().to_string()])
@@ -306,10 +333,18 @@ fn two_workers_store_every_match_of_the_sample_events_exactly_once() {
     );
     wait_until(Duration::from_secs(90), &logs, || all_acknowledged(&server));
     assert_exactly_once(&detections(&server), &expected, &logs);
-    // Both workers took part.
-    for w in &workers {
-        assert!(!w.log().contains("after 0 events"), "{}", logs());
-    }
+    // Both workers took part, and together scanned every event.
+    let scanned: Vec<u64> = workers
+        .iter()
+        .map(|w| w.metric("detect_serve_events_total"))
+        .collect();
+    assert!(scanned.iter().all(|&n| n > 0), "{scanned:?}\n{}", logs());
+    assert!(scanned.iter().sum::<u64>() >= 14646, "{scanned:?}");
+    let stored: u64 = workers
+        .iter()
+        .map(|w| w.metric("detect_serve_matches_total"))
+        .sum();
+    assert_eq!(stored as usize, expected.len());
 }
 
 #[test]
@@ -338,6 +373,8 @@ fn a_worker_killed_mid_way_loses_no_match_and_repeats_none() {
     wait_until(Duration::from_secs(60), &logs, || {
         server.messages(DETECTIONS_STREAM).unwrap().len() * 5 >= expected.len()
     });
+    assert!(!all_acknowledged(&server), "killed too late: all was done");
+    assert!(victim.metric("detect_serve_events_total") > 0, "{}", logs());
     victim.signal("KILL");
     assert_eq!(
         victim.wait(Duration::from_secs(10)),
@@ -346,9 +383,10 @@ fn a_worker_killed_mid_way_loses_no_match_and_repeats_none() {
     );
     wait_until(Duration::from_secs(90), &logs, || all_acknowledged(&server));
     assert_exactly_once(&detections(&server), &expected, &logs);
-    assert!(
-        !server.consumers().unwrap().is_empty(),
-        "the survivor holds every partition"
+    // The survivor took the victim's partitions over.
+    assert_eq!(
+        survivor.metric("detect_serve_partitions_owned"),
+        u64::from(PARTITIONS)
     );
 }
 
