@@ -304,10 +304,6 @@ impl PackDetector {
         for line in pack::skipped_report(&skipped) {
             eprintln!("detect serve: {line}");
         }
-        if let Some(notice) = pack.notice() {
-            eprintln!("detect serve: {notice}");
-        }
-        pack.warm_up();
         Ok(PackDetector {
             pack,
             fields: ContextFields::new(),
@@ -445,7 +441,7 @@ impl Detector for PackDetector {
         let (rules, sequences) = (self.pack.rules().len(), self.pack.sequences().len());
         let name = match &self.pack {
             Pack::Builtin => "built-in pack",
-            Pack::Sigma(_) => "Sigma rules loaded at run time",
+            Pack::Sigma(_) => "Sigma rules compiled at run time",
             #[allow(unreachable_patterns)]
             _ => "compiled pack",
         };

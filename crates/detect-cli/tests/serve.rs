@@ -496,7 +496,7 @@ fn reload_swaps_the_rules_and_sigterm_drains() {
     std::fs::write(rules.join("needle.yml"), rule("second-needle")).unwrap();
     let answer = server.request(RELOAD_SUBJECT, "").unwrap();
     assert!(
-        answer.starts_with("reloaded: Sigma rules loaded at run time: 1 rules"),
+        answer.starts_with("reloaded: Sigma rules compiled at run time: 1 rules"),
         "{answer}"
     );
     publish(&server, &batch);
