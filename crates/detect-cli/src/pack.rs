@@ -218,7 +218,10 @@ fn load_sigma(
         .collect::<Vec<_>>()
         .leak();
     let engine = RuntimeRuleSet::compile(set).map_err(|e| PackError(e.to_string()))?;
-    Ok((Pack::Sigma(Box::new(SigmaPack { rules, engine })), Skipped(skipped)))
+    Ok((
+        Pack::Sigma(Box::new(SigmaPack { rules, engine })),
+        Skipped(skipped),
+    ))
 }
 
 /// `a, b, c` for error messages.

@@ -158,22 +158,36 @@ pub(crate) async fn lease_bucket(
     js: &jetstream::Context,
     lease_ttl: Duration,
 ) -> Result<kv::Store, Error> {
-    js.get_or_create_stream(stream::Config {
-        name: format!("KV_{LEASE_BUCKET}"),
-        description: Some("detect serve: partition leases and live workers".into()),
-        subjects: vec![format!("$KV.{LEASE_BUCKET}.>")],
-        max_messages_per_subject: 1,
-        max_age: lease_ttl,
-        storage: stream::StorageType::Memory,
-        allow_rollup: true,
-        deny_delete: true,
-        allow_direct: true,
-        discard: stream::DiscardPolicy::New,
-        num_replicas: 1,
-        ..Default::default()
-    })
-    .await
-    .map_err(|e| Error::context(format!("creating the bucket {LEASE_BUCKET}"), e))?;
+    let mut bucket = js
+        .get_or_create_stream(stream::Config {
+            name: format!("KV_{LEASE_BUCKET}"),
+            description: Some("detect serve: partition leases and live workers".into()),
+            subjects: vec![format!("$KV.{LEASE_BUCKET}.>")],
+            max_messages_per_subject: 1,
+            max_age: lease_ttl,
+            storage: stream::StorageType::Memory,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            num_replicas: 1,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| Error::context(format!("creating the bucket {LEASE_BUCKET}"), e))?;
+    let existing = bucket
+        .info()
+        .await
+        .map_err(|e| Error::context(format!("reading the bucket {LEASE_BUCKET}"), e))?
+        .config
+        .max_age;
+    if existing != lease_ttl {
+        return Err(Error::new(format!(
+            "the lease bucket {LEASE_BUCKET} was created with a lease of {existing:?}, not \
+             {lease_ttl:?}: start every worker with the same lease time (or delete the stream \
+             KV_{LEASE_BUCKET} while no worker runs)"
+        )));
+    }
     js.get_key_value(LEASE_BUCKET)
         .await
         .map_err(|e| Error::context(format!("opening the bucket {LEASE_BUCKET}"), e))

@@ -2,7 +2,7 @@
 //! share of partition leases, runs one task per owned partition, reloads
 //! rules on SIGHUP or on the control subject, and drains on SIGTERM/SIGINT.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -97,6 +97,8 @@ pub async fn run_worker<D: Detector>(
 
     let mut owned: BTreeMap<u32, Owned> = BTreeMap::new();
     let mut tasks: JoinSet<(u32, Result<(), Error>)> = JoinSet::new();
+    // The partition of each task, for a task that panicked.
+    let mut task_partitions: HashMap<tokio::task::Id, u32> = HashMap::new();
     let offset = fnv1a(worker.as_bytes()) % u64::from(settings.partitions);
     let mut tick = tokio::time::interval(settings.renew_every());
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -104,7 +106,7 @@ pub async fn run_worker<D: Detector>(
         tokio::select! {
             _ = tick.tick() => {
                 let context = Context { js: &js, settings: &settings, rules: &rules, metrics: &metrics, leases: &leases };
-                context.maintain(offset as u32, &mut owned, &mut tasks).await;
+                context.maintain(offset as u32, &mut owned, &mut tasks, &mut task_partitions).await;
             }
             _ = sigterm.recv() => break,
             _ = sigint.recv() => break,
@@ -117,10 +119,9 @@ pub async fn run_worker<D: Detector>(
                     let _ = client.publish(reply, answer.into()).await;
                 }
             }
-            Some(done) = tasks.join_next() => {
-                if let Ok((p, result)) = done {
-                    finished(p, result, &mut owned, &leases, &metrics).await;
-                }
+            Some(done) = tasks.join_next_with_id() => {
+                let (p, result) = outcome(done, &mut task_partitions);
+                finished(p, result, &mut owned, &leases, &metrics).await;
             }
         }
     }
@@ -133,10 +134,9 @@ pub async fn run_worker<D: Detector>(
         o.run.send_replace(Run::Drain);
     }
     let drained = tokio::time::timeout(settings.drain_timeout, async {
-        while let Some(done) = tasks.join_next().await {
-            if let Ok((p, result)) = done {
-                finished(p, result, &mut owned, &leases, &metrics).await;
-            }
+        while let Some(done) = tasks.join_next_with_id().await {
+            let (p, result) = outcome(done, &mut task_partitions);
+            finished(p, result, &mut owned, &leases, &metrics).await;
         }
     })
     .await;
@@ -178,6 +178,7 @@ impl<D: Detector> Context<'_, D> {
         offset: u32,
         owned: &mut BTreeMap<u32, Owned>,
         tasks: &mut JoinSet<(u32, Result<(), Error>)>,
+        task_partitions: &mut HashMap<tokio::task::Id, u32>,
     ) {
         if let Err(e) = self.leases.heartbeat().await {
             eprintln!("detect serve: {e}");
@@ -238,12 +239,33 @@ impl<D: Detector> Context<'_, D> {
                         p,
                         claim: revision,
                     };
-                    tasks.spawn(async move { (p, task.run(watch).await) });
+                    let handle = tasks.spawn(async move { (p, task.run(watch).await) });
+                    task_partitions.insert(handle.id(), p);
                     count += 1;
                 }
                 Ok(None) => {}
                 Err(e) => eprintln!("detect serve: {e}"),
             }
+        }
+    }
+}
+
+/// The partition and result of a finished task; a panic is an error.
+fn outcome(
+    done: Result<(tokio::task::Id, (u32, Result<(), Error>)), tokio::task::JoinError>,
+    task_partitions: &mut HashMap<tokio::task::Id, u32>,
+) -> (u32, Result<(), Error>) {
+    match done {
+        Ok((id, done)) => {
+            task_partitions.remove(&id);
+            done
+        }
+        Err(e) => {
+            let p = task_partitions.remove(&e.id()).unwrap_or(u32::MAX);
+            (
+                p,
+                Err(Error::context(format!("partition {p}: the task failed"), e)),
+            )
         }
     }
 }
