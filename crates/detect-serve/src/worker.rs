@@ -20,6 +20,9 @@ use crate::partition::{Partition, Run};
 use crate::topology::{RELOAD_SUBJECT, ensure_streams, lease_bucket};
 use crate::{Error, Settings};
 
+/// What a partition task returns: its partition and how it ended.
+type Ended = (u32, Result<(), Error>);
+
 /// A partition this worker holds.
 struct Owned {
     /// Revision of the lease key as last written by this worker.
@@ -96,7 +99,7 @@ pub async fn run_worker<D: Detector>(
     );
 
     let mut owned: BTreeMap<u32, Owned> = BTreeMap::new();
-    let mut tasks: JoinSet<(u32, Result<(), Error>)> = JoinSet::new();
+    let mut tasks: JoinSet<Ended> = JoinSet::new();
     // The partition of each task, for a task that panicked.
     let mut task_partitions: HashMap<tokio::task::Id, u32> = HashMap::new();
     let offset = fnv1a(worker.as_bytes()) % u64::from(settings.partitions);
@@ -177,7 +180,7 @@ impl<D: Detector> Context<'_, D> {
         &self,
         offset: u32,
         owned: &mut BTreeMap<u32, Owned>,
-        tasks: &mut JoinSet<(u32, Result<(), Error>)>,
+        tasks: &mut JoinSet<Ended>,
         task_partitions: &mut HashMap<tokio::task::Id, u32>,
     ) {
         if let Err(e) = self.leases.heartbeat().await {
@@ -252,9 +255,9 @@ impl<D: Detector> Context<'_, D> {
 
 /// The partition and result of a finished task; a panic is an error.
 fn outcome(
-    done: Result<(tokio::task::Id, (u32, Result<(), Error>)), tokio::task::JoinError>,
+    done: Result<(tokio::task::Id, Ended), tokio::task::JoinError>,
     task_partitions: &mut HashMap<tokio::task::Id, u32>,
-) -> (u32, Result<(), Error>) {
+) -> Ended {
     match done {
         Ok((id, done)) => {
             task_partitions.remove(&id);
