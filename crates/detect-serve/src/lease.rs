@@ -118,3 +118,55 @@ mod tests {
         }
     }
 }
+
+#[cfg(all(test, feature = "testing"))]
+mod server_tests {
+    use std::time::Duration;
+
+    use super::Leases;
+    use crate::testing::NatsServer;
+    use crate::topology::lease_bucket;
+
+    #[tokio::test]
+    async fn a_lease_is_exclusive_expires_and_cannot_be_renewed_once_taken() {
+        let server = NatsServer::start(2).unwrap();
+        let client = async_nats::connect(server.url()).await.unwrap();
+        let js = async_nats::jetstream::new(client);
+        let ttl = Duration::from_secs(1);
+        let a = Leases::new(lease_bucket(&js, ttl).await.unwrap(), "a".into());
+        let b = Leases::new(lease_bucket(&js, ttl).await.unwrap(), "b".into());
+
+        let rev = a.claim(0).await.unwrap().expect("free partition");
+        assert_eq!(b.claim(0).await.unwrap(), None, "held by a");
+        let rev = a.renew(0, rev).await.unwrap();
+        assert!(b.renew(0, rev).await.is_ok(), "renewal is by revision only");
+        // a's revision is stale now: it has lost the lease.
+        assert!(a.renew(0, rev).await.is_err());
+
+        // Released: free at once.
+        let rev = b.claim(1).await.unwrap().unwrap();
+        b.release(1, rev).await;
+        assert!(a.claim(1).await.unwrap().is_some());
+
+        // Not renewed: free after the lease time (bounded wait).
+        a.heartbeat().await.unwrap();
+        b.heartbeat().await.unwrap();
+        assert_eq!(a.live_workers().await.unwrap(), 2);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if b.claim(1).await.unwrap().is_some() {
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "lease never expired"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(a.live_workers().await.unwrap(), 0, "presence expired too");
+
+        // Another lease time for the same bucket is refused.
+        let e = lease_bucket(&js, Duration::from_secs(5)).await.unwrap_err();
+        assert!(e.to_string().contains("same lease time"), "{e}");
+    }
+}
