@@ -3,14 +3,16 @@
 #
 #   crates/detect-serve/bench/throughput.sh FILE [WORKERS] [RUNS] [-- WORKER OPTIONS...]
 #
-# For each run: a fresh nats-server (JetStream, partition mapping, temporary
-# store, loopback port), WORKERS workers started and settled (every
-# partition owned), then the file published with `detect serve publish`;
-# the time is from the start of the publish to the moment the workers'
-# metrics count every event scanned and no partition has an event pending
-# or unacknowledged. Prints each run and the median events/s, then the
-# same for `detect scan --format jsonl` (same rules) and for the publish
-# alone. Needs a release build with the feature:
+# Each run has a fresh nats-server (JetStream, partition mapping, temporary
+# store, loopback port). Four measures, RUNS times each, median events/s:
+# - live: WORKERS workers started and settled (every partition owned), then
+#   the file published with `detect serve publish`; timed from the start of
+#   the publish until the workers' metrics count every event scanned;
+# - backlog: the file published first, then WORKERS workers started; timed
+#   from their start (connecting, claiming) until every event is scanned;
+# - scan: `detect scan --format jsonl` on the file (same rule options);
+# - publish: `detect serve publish` of the file alone, no worker.
+# Needs a release build with the feature:
 #   cargo build --release -p detect-cli --features serve
 set -euo pipefail
 FILE=${1:?usage: throughput.sh FILE [WORKERS] [RUNS] [-- WORKER OPTIONS...]}
@@ -37,25 +39,34 @@ metric_sum() { # NAME PORTS...
     echo "$total"
 }
 
+live_run() { serve_run live; }
+backlog_run() { serve_run backlog; }
+
 serve_run() {
-    local dir port pids=() mports=() t0 t1
+    local mode=$1 dir port pids=() mports=() t0 t1
     dir=$(mktemp -d); port=$(free_port)
     "$DETECT" serve server-config --partitions $PARTITIONS --listen "127.0.0.1:$port" --store-dir "$dir/store" > "$dir/nats.conf"
     "$NATS" -c "$dir/nats.conf" 2> "$dir/nats.log" & local nats=$!
     for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+    if [ "$mode" = backlog ]; then
+        "$DETECT" serve publish --url "nats://127.0.0.1:$port" "$FILE" 2> "$dir/publish.log"
+        t0=$(now)
+    fi
     for w in $(seq "$WORKERS"); do
         local mp; mp=$(free_port); mports+=("$mp")
         "$DETECT" serve --url "nats://127.0.0.1:$port" --partitions $PARTITIONS --metrics "127.0.0.1:$mp" \
             "${EXTRA[@]}" 2> "$dir/worker$w.log" & pids+=($!)
     done
-    for _ in $(seq 400); do
-        [ "$(metric_sum detect_serve_partitions_owned "${mports[@]}" 2>/dev/null)" = "$PARTITIONS" ] && break
-        sleep 0.05
-    done
-    t0=$(now)
-    "$DETECT" serve publish --url "nats://127.0.0.1:$port" "$FILE" 2> "$dir/publish.log"
+    if [ "$mode" = live ]; then
+        for _ in $(seq 400); do
+            [ "$(metric_sum detect_serve_partitions_owned "${mports[@]}" 2>/dev/null)" = "$PARTITIONS" ] && break
+            sleep 0.05
+        done
+        t0=$(now)
+        "$DETECT" serve publish --url "nats://127.0.0.1:$port" "$FILE" 2> "$dir/publish.log"
+    fi
     for _ in $(seq 6000); do
-        [ "$(metric_sum detect_serve_events_total "${mports[@]}")" -ge "$EVENTS" ] && break
+        [ "$(metric_sum detect_serve_events_total "${mports[@]}" 2>/dev/null)" -ge "$EVENTS" ] && break
         sleep 0.02
     done
     t1=$(now)
@@ -89,11 +100,14 @@ scan_run() {
 }
 
 echo "file: $FILE ($EVENTS events); $WORKERS worker(s), $PARTITIONS partitions; worker options: ${EXTRA[*]:-none}"
-for kind in serve scan publish; do
+for kind in live backlog scan publish; do
     rates=()
     for r in $(seq "$RUNS"); do
         line=$(${kind}_run)
-        echo "  $kind run $r: $line (events/s, seconds${kind/serve/, matches stored})"
+        case $kind in
+            live|backlog) echo "  $kind run $r: $line (events/s, seconds, matches stored)";;
+            *) echo "  $kind run $r: $line (events/s, seconds)";;
+        esac
         rates+=("${line%% *}")
     done
     echo "$kind median: $(printf '%s\n' "${rates[@]}" | median) events/s"
