@@ -7,6 +7,11 @@
 //! finish with the rules they started with and the next batch of every
 //! partition uses the new ones. Per-partition state (sequence tables) is
 //! [`Detector::State`], owned by the partition, and carried over a reload.
+//!
+//! `detect_core::runtime::SharedRuleSet` swaps rules compiled at run time
+//! the same way; this handle swaps a whole [`Detector`] instead (rule
+//! metadata and output options with the rules, compiled packs included),
+//! which is what a worker reloads.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};

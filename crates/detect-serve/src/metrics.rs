@@ -25,8 +25,9 @@ pub(crate) struct Metrics {
     pub(crate) events: AtomicU64,
     /// Events that were not a JSON event (acknowledged without detections).
     pub(crate) malformed: AtomicU64,
-    /// Events delivered more than once (after a worker died, a lease moved
-    /// or an ack was lost).
+    /// Events delivered more than once: by the server after the ack wait,
+    /// or left unacknowledged by a partition's previous owner (counted when
+    /// this worker takes the partition over).
     pub(crate) redelivered: AtomicU64,
     /// Detections published and stored.
     pub(crate) published: AtomicU64,
@@ -96,7 +97,7 @@ impl Metrics {
         counter(
             &mut s,
             "detect_serve_events_redelivered_total",
-            "Events delivered more than once.",
+            "Events delivered again (ack wait expired, or left unacknowledged by a partition's previous owner).",
             &self.redelivered,
         );
         counter(

@@ -194,6 +194,11 @@ impl<D: Detector> Partition<D> {
             done_through = done_through
                 .max(info.ack_floor.stream_sequence)
                 .max(started_after);
+            // Delivered to the previous owner and never acknowledged: they
+            // come again through this claim's consumer.
+            self.metrics
+                .redelivered
+                .fetch_add(info.num_ack_pending as u64, Ordering::Relaxed);
             stream.delete_consumer(name).await.map_err(|e| {
                 Error::context(format!("partition {p}: deleting consumer {name}"), e)
             })?;
