@@ -116,10 +116,13 @@ pub(crate) enum Command {
     Scan(ScanArgs),
     /// List the rules of a pack (the built-in rules by default): name, id, level, status, log source, title and tags.
     Rules(RulesArgs),
+    /// Run as a service on NATS JetStream: consume events, publish detections (see `detect serve --help`).
+    #[cfg(feature = "serve")]
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Which rules to run (`detect scan`) or list (`detect rules`).
-#[derive(Debug, Args, Default)]
+#[derive(Debug, Args, Default, Clone)]
 pub(crate) struct PackArgs {
     /// The compiled rule pack: `builtin` (default), or `sigmahq`, the SigmaHQ
     /// windows corpus compiled to native code (only in binaries built with the

@@ -29,11 +29,15 @@ mod rules;
 mod scan;
 mod summary;
 mod timeline;
+#[cfg(feature = "serve")]
+mod serve;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Scan(args) => driver::run(&args),
         cli::Command::Rules(args) => rules::run(&args),
+        #[cfg(feature = "serve")]
+        cli::Command::Serve(args) => serve::run(&args),
     }
 }
