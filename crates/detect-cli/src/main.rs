@@ -27,10 +27,10 @@ mod pack;
 mod record;
 mod rules;
 mod scan;
-mod summary;
-mod timeline;
 #[cfg(feature = "serve")]
 mod serve;
+mod summary;
+mod timeline;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
