@@ -1,0 +1,829 @@
+//! [`EvtxEvent`]: one decoded record, read by rules through [`Event`].
+//!
+//! Rules read EVTX records in the "evtx-nested" layout ([`Layout::EvtxNested`]):
+//! the paths of the evtx crate's JSON rendering (`Event.System.EventID`,
+//! `Event.System.Provider.#attributes.Name`, `Event.EventData.CommandLine`),
+//! which is how the CLI read them when it rendered each record to JSON and
+//! parsed the text again. Here the record's element tape is turned into the
+//! *shape* of that JSON without its text: a tape of objects, arrays, keys
+//! and scalar values built by the same rules the evtx crate renders by
+//! (`Data` elements named by their `Name` attribute, `#attributes` and
+//! `#text` for elements with attributes, `_1`, `_2` for repeated names,
+//! arrays for repeated `Data` names and unnamed `Data`), and looked up as
+//! [`detect_core::JsonEvent`] looks up JSON (an object with `#text` stands
+//! for it, arrays are walked, keys may hold dots, and a field missing from
+//! `Event.EventData` is looked for one level below `Event.UserData`).
+//! Strings are handed out from the decoder's text: nothing is parsed twice.
+
+use detect_core::{Event, Layout, Single, Value};
+
+use crate::Error;
+use crate::binxml::{Decoder, Piece, Span, XNode};
+use crate::chunk::RawRecord;
+
+/// Spans of the joined-texts arena have this bit (and not the name bit).
+const JOIN_BIT: u32 = 1 << 30;
+
+/// A scalar of the JSON shape.
+#[derive(Clone, Copy, Debug)]
+enum Scalar {
+    Null,
+    Str(Span),
+    Num(Span),
+    Bool(bool),
+}
+
+/// One node of the JSON shape, in document order.
+#[derive(Clone, Copy, Debug)]
+enum JNode {
+    /// An object whose members (key, value) follow up to `end`; `text` is
+    /// the index of its `#text` value (0: none).
+    Obj { end: u32, text: u32 },
+    /// An array whose elements follow up to `end`.
+    Arr { end: u32 },
+    /// A member's key.
+    Key(Span),
+    /// A scalar value.
+    Val(Scalar),
+}
+
+/// One EVTX record decoded for the rules. Reuse one per thread: once its
+/// buffers have grown to the size of the records, [`EvtxEvent::decode`]
+/// allocates nothing.
+///
+/// ```
+/// use detect_evtx::EvtxEvent;
+/// use detect_core::{Event, Layout};
+/// let event = EvtxEvent::new();
+/// assert_eq!(event.layout(), Layout::EvtxNested);
+/// assert!(!event.lookup("Event.System.EventID", &mut |_| false));
+/// ```
+#[derive(Debug, Default)]
+pub struct EvtxEvent {
+    dec: Decoder,
+    tape: Vec<JNode>,
+    /// Texts made for the shape: joined content, numbered keys.
+    joined: String,
+    record_id: u64,
+    ascii: bool,
+}
+
+/// A child of an element on the element tape.
+#[derive(Clone, Copy)]
+enum Child {
+    Elem(usize),
+    Piece(Piece),
+}
+
+impl EvtxEvent {
+    /// An empty event (no fields) with empty buffers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Tells the event that the records to come are from another chunk (the
+    /// names it has read belong to the chunk).
+    pub fn start_chunk(&mut self) {
+        self.dec.new_chunk();
+    }
+
+    /// Decodes `record` of `chunk` (found by [`crate::Records`] on the same
+    /// chunk, after [`EvtxEvent::start_chunk`]), replacing the previous
+    /// event. On error the event is left empty.
+    pub fn decode(&mut self, chunk: &[u8], record: &RawRecord) -> Result<(), Error> {
+        self.tape.clear();
+        self.joined.clear();
+        self.record_id = record.id;
+        let decoded = self
+            .dec
+            .decode(chunk, record.binxml_start, record.binxml_end)
+            .and_then(|()| self.build());
+        if decoded.is_err() {
+            self.tape.clear();
+        }
+        self.ascii = self.dec.text.is_ascii() && self.joined.is_ascii() && self.dec.names.is_ascii();
+        decoded
+    }
+
+    /// The record id of the record decoded last.
+    pub fn record_id(&self) -> u64 {
+        self.record_id
+    }
+
+    /// The event as one JSON object: the evtx crate's rendering of the
+    /// record, with the same members in the same order (the text of a few
+    /// value types may differ: see the crate docs).
+    ///
+    /// ```
+    /// assert_eq!(detect_evtx::EvtxEvent::new().to_json(), "{}");
+    /// ```
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        if self.tape.is_empty() {
+            out.push_str("{}");
+        } else {
+            self.write_json(0, &mut out);
+        }
+        out
+    }
+
+    fn write_json(&self, i: usize, out: &mut String) -> usize {
+        match self.tape[i] {
+            JNode::Obj { end, .. } | JNode::Arr { end } => {
+                let object = matches!(self.tape[i], JNode::Obj { .. });
+                out.push(if object { '{' } else { '[' });
+                let mut j = i + 1;
+                let mut first = true;
+                while j < end as usize {
+                    if !first {
+                        out.push(',');
+                    }
+                    first = false;
+                    if let JNode::Key(k) = self.tape[j] {
+                        push_json_str(out, self.str(k));
+                        out.push(':');
+                        j += 1;
+                    }
+                    j = self.write_json(j, out);
+                }
+                out.push(if object { '}' } else { ']' });
+                end as usize
+            }
+            JNode::Key(k) => {
+                push_json_str(out, self.str(k));
+                i + 1
+            }
+            JNode::Val(v) => {
+                match v {
+                    Scalar::Null => out.push_str("null"),
+                    Scalar::Bool(b) => out.push_str(if b { "true" } else { "false" }),
+                    Scalar::Num(s) => out.push_str(self.str(s)),
+                    Scalar::Str(s) => push_json_str(out, self.str(s)),
+                }
+                i + 1
+            }
+        }
+    }
+
+    fn str(&self, span: Span) -> &str {
+        if !span.is_name() && span.start & JOIN_BIT != 0 {
+            let start = (span.start & !JOIN_BIT) as usize;
+            return self
+                .joined
+                .get(start..start + span.len as usize)
+                .unwrap_or_default();
+        }
+        self.dec.str(span)
+    }
+
+    fn scalar_value(&self, s: Scalar) -> Value<'_> {
+        match s {
+            Scalar::Null => Value::Null,
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Num(span) => Value::Number(self.str(span)),
+            Scalar::Str(span) => Value::Str(self.str(span)),
+        }
+    }
+
+    // --- building the JSON shape from the element tape ---
+
+    fn build(&mut self) -> Result<(), Error> {
+        let XNode::Elem { name, .. } = self.dec.xml[0] else {
+            return Err(Error::new(0, "record holds no element"));
+        };
+        let obj = self.open_obj();
+        self.tape.push(JNode::Key(name));
+        self.element_value(0, false);
+        self.close(obj);
+        if self.tape.len() > u32::MAX as usize / 2 {
+            return Err(Error::new(0, "record too large"));
+        }
+        Ok(())
+    }
+
+    fn open_obj(&mut self) -> usize {
+        self.tape.push(JNode::Obj { end: 0, text: 0 });
+        self.tape.len() - 1
+    }
+
+    fn open_arr(&mut self) -> usize {
+        self.tape.push(JNode::Arr { end: 0 });
+        self.tape.len() - 1
+    }
+
+    fn close(&mut self, at: usize) {
+        let len = self.tape.len() as u32;
+        match &mut self.tape[at] {
+            JNode::Obj { end, .. } | JNode::Arr { end } => *end = len,
+            _ => {}
+        }
+    }
+
+    fn val(&mut self, s: Scalar) {
+        self.tape.push(JNode::Val(s));
+    }
+
+    fn elem(&self, i: usize) -> (Span, usize, usize) {
+        match self.dec.xml[i] {
+            XNode::Elem {
+                name,
+                attrs_end,
+                end,
+            } => (name, attrs_end as usize, end as usize),
+            _ => (Span::default(), i + 1, i + 1),
+        }
+    }
+
+    /// The children of element `e` (content pieces and elements).
+    fn children(&self, e: usize) -> impl Iterator<Item = Child> + '_ {
+        let (_, mut i, end) = self.elem(e);
+        std::iter::from_fn(move || {
+            if i >= end {
+                return None;
+            }
+            let here = i;
+            match self.dec.xml[here] {
+                XNode::Elem { end: e_end, .. } => {
+                    i = (e_end as usize).max(here + 1);
+                    Some(Child::Elem(here))
+                }
+                XNode::Content(p) => {
+                    i += 1;
+                    Some(Child::Piece(p))
+                }
+                XNode::Attr { end: a_end, .. } => {
+                    i = (a_end as usize).max(here + 1);
+                    Some(Child::Piece(Piece::Empty))
+                }
+            }
+        })
+    }
+
+    /// The attributes of element `e`: name and the range of its pieces.
+    fn attrs(&self, e: usize) -> impl Iterator<Item = (Span, usize, usize)> + '_ {
+        let (_, attrs_end, _) = self.elem(e);
+        let mut i = e + 1;
+        std::iter::from_fn(move || {
+            while i < attrs_end {
+                let here = i;
+                match self.dec.xml[here] {
+                    XNode::Attr { name, end } => {
+                        i = (end as usize).max(here + 1);
+                        return Some((name, here + 1, (end as usize).min(attrs_end)));
+                    }
+                    XNode::Elem { end, .. } => i = (end as usize).max(here + 1),
+                    XNode::Content(_) => i += 1,
+                }
+            }
+            None
+        })
+    }
+
+    fn pieces(&self, from: usize, to: usize) -> impl Iterator<Item = Piece> + '_ {
+        self.dec.xml[from..to].iter().filter_map(|n| match n {
+            XNode::Content(p) => Some(*p),
+            _ => None,
+        })
+    }
+
+    fn layout_of(&self, e: usize) -> (bool, bool) {
+        let (mut text, mut elem) = (false, false);
+        for c in self.children(e) {
+            match c {
+                Child::Elem(_) => elem = true,
+                Child::Piece(p) => text |= p.is_content(),
+            }
+        }
+        (text, elem)
+    }
+
+    fn attr_text(&self, e: usize) -> bool {
+        self.attrs(e)
+            .any(|(_, a, b)| self.pieces(a, b).any(Piece::is_content))
+    }
+
+    /// A lone child piece of `e` as its value (the evtx crate's leaf value).
+    fn try_leaf(&mut self, e: usize, empty_as_string: bool) -> bool {
+        let mut children = self.children(e);
+        let (Some(Child::Piece(p)), None) = (children.next(), children.next()) else {
+            return false;
+        };
+        drop(children);
+        match p {
+            Piece::Num(s) => self.val(Scalar::Num(s)),
+            Piece::Bool(b) => self.val(Scalar::Bool(b)),
+            p if !p.is_content() => {
+                let empty = if empty_as_string {
+                    Scalar::Str(Span::default())
+                } else {
+                    Scalar::Null
+                };
+                self.val(empty);
+            }
+            p => {
+                let s = self.join(&[p]);
+                self.val(Scalar::Str(s));
+            }
+        }
+        true
+    }
+
+    /// A single number or boolean among `pieces` (empty ones skipped when
+    /// `skip`), as the evtx crate writes bare.
+    fn as_number(pieces: &[Piece], skip: bool) -> Option<Scalar> {
+        let mut single = None;
+        for &p in pieces {
+            if skip && !p.is_content() {
+                continue;
+            }
+            if single.is_some() {
+                return None;
+            }
+            single = Some(p);
+        }
+        match single? {
+            Piece::Num(s) => Some(Scalar::Num(s)),
+            Piece::Bool(b) => Some(Scalar::Bool(b)),
+            _ => None,
+        }
+    }
+
+    /// The text of `pieces`, as one span.
+    fn join(&mut self, pieces: &[Piece]) -> Span {
+        let mut content = pieces.iter().filter(|p| p.is_content());
+        if let (Some(&Piece::Str(s)), None) = (content.next(), content.next()) {
+            return s;
+        }
+        let start = self.joined.len();
+        for &p in pieces {
+            self.push_piece_text(p);
+        }
+        Span {
+            start: start as u32 | JOIN_BIT,
+            len: (self.joined.len() - start) as u32,
+        }
+    }
+
+    fn push_piece_text(&mut self, p: Piece) {
+        match p {
+            Piece::Empty => {}
+            Piece::Str(s) | Piece::Num(s) => {
+                let (arena, start) = if s.is_name() {
+                    (&self.dec.names, (s.start & !(1 << 31)) as usize)
+                } else {
+                    (&self.dec.text, s.start as usize)
+                };
+                let text = arena.get(start..start + s.len as usize).unwrap_or_default();
+                self.joined.push_str(text);
+            }
+            Piece::Bool(b) => self.joined.push_str(if b { "true" } else { "false" }),
+            Piece::Array { first, count } => {
+                for k in 0..count {
+                    if k > 0 {
+                        self.joined.push(',');
+                    }
+                    let item = self.dec.items[(first + k) as usize];
+                    self.push_piece_text(item);
+                }
+            }
+        }
+    }
+
+    /// Content as a value: a lone number, or the joined text.
+    fn content_value(&mut self, pieces: &[Piece], skip: bool) {
+        if let Some(n) = Self::as_number(pieces, skip) {
+            self.val(n);
+        } else {
+            let s = self.join(pieces);
+            self.val(Scalar::Str(s));
+        }
+    }
+
+    fn child_pieces(&self, e: usize) -> (Vec<Piece>, bool) {
+        let mut out = Vec::new();
+        let mut elem = false;
+        for c in self.children(e) {
+            match c {
+                Child::Piece(p) => out.push(p),
+                Child::Elem(_) => elem = true,
+            }
+        }
+        (out, elem)
+    }
+
+    fn element_value(&mut self, e: usize, container: bool) {
+        let has_attrs = self.attrs(e).next().is_some();
+        if !has_attrs && self.try_leaf(e, false) {
+            return;
+        }
+        let (has_text, has_elem) = self.layout_of(e);
+        let attr_text = self.attr_text(e);
+        if !has_elem && !has_text && !attr_text {
+            self.val(Scalar::Null);
+        } else if !has_elem && !attr_text {
+            let (pieces, _) = self.child_pieces(e);
+            self.content_value(&pieces, false);
+        } else {
+            self.body(e, container, false, has_text);
+        }
+    }
+
+    fn data_value(&mut self, e: usize) {
+        if self.try_leaf(e, true) {
+            return;
+        }
+        let (has_text, has_elem) = self.layout_of(e);
+        if !has_text && !has_elem {
+            self.val(Scalar::Str(Span::default()));
+        } else if has_elem {
+            self.body(e, false, true, has_text);
+        } else {
+            let (pieces, _) = self.child_pieces(e);
+            self.content_value(&pieces, false);
+        }
+    }
+
+    fn is_data(&self, e: usize) -> bool {
+        self.str(self.elem(e).0) == "Data"
+    }
+
+    /// The `Name` attribute of a `Data` element, when it has content.
+    fn data_name(&self, e: usize) -> Option<(usize, usize)> {
+        self.attrs(e)
+            .find(|&(name, _, _)| self.str(name) == "Name")
+            .map(|(_, a, b)| (a, b))
+    }
+
+    fn data_name_text(&self, e: usize) -> Option<String> {
+        let (a, b) = self.data_name(e)?;
+        let mut s = String::new();
+        for p in self.pieces(a, b) {
+            match p {
+                Piece::Str(sp) | Piece::Num(sp) => s.push_str(self.str(sp)),
+                Piece::Bool(v) => s.push_str(if v { "true" } else { "false" }),
+                _ => {}
+            }
+        }
+        Some(s)
+    }
+
+    fn body(&mut self, e: usize, in_data: bool, omit_attrs: bool, has_text: bool) {
+        let elems: Vec<usize> = self
+            .children(e)
+            .filter_map(|c| match c {
+                Child::Elem(i) => Some(i),
+                Child::Piece(_) => None,
+            })
+            .collect();
+        let flatten = in_data
+            && elems.iter().any(|&c| {
+                self.is_data(c)
+                    && self
+                        .data_name(c)
+                        .is_some_and(|(a, b)| self.pieces(a, b).any(Piece::is_content))
+            });
+        let obj = self.open_obj();
+        if !omit_attrs && self.attr_text(e) {
+            self.push_key_str("#attributes");
+            let attrs_obj = self.open_obj();
+            let attrs: Vec<(Span, usize, usize)> = self.attrs(e).collect();
+            for (name, a, b) in attrs {
+                let pieces: Vec<Piece> = self.pieces(a, b).collect();
+                if !pieces.iter().any(|p| p.is_content()) {
+                    continue;
+                }
+                self.tape.push(JNode::Key(name));
+                self.content_value(&pieces, false);
+            }
+            self.close(attrs_obj);
+        }
+        if has_text {
+            self.push_key_str("#text");
+            let at = self.tape.len() as u32;
+            let (pieces, _) = self.child_pieces(e);
+            self.content_value(&pieces, true);
+            if let JNode::Obj { text, .. } = &mut self.tape[obj] {
+                *text = at;
+            }
+        }
+        let positional = if in_data && !flatten {
+            elems.iter().filter(|&&c| self.is_data(c)).count()
+        } else {
+            0
+        };
+        let mut positional_done = false;
+        let mut names: Vec<(String, u32)> = Vec::new();
+        let mut data_names: Vec<(String, u32)> = Vec::new();
+        let mut k = 0;
+        while k < elems.len() {
+            let c = elems[k];
+            k += 1;
+            if in_data && self.is_data(c) {
+                if flatten {
+                    let Some(name) = self.data_name_text(c).filter(|n| !n.is_empty()) else {
+                        continue;
+                    };
+                    let run = 1 + elems[k..]
+                        .iter()
+                        .take_while(|&&f| {
+                            self.is_data(f) && self.data_name_text(f).as_deref() == Some(&*name)
+                        })
+                        .count();
+                    let suffix = next_suffix(&mut data_names, &name);
+                    self.push_key_suffixed(&name, suffix);
+                    if run == 1 {
+                        self.data_value(c);
+                    } else {
+                        let arr = self.open_arr();
+                        for &d in &elems[k - 1..k - 1 + run] {
+                            self.data_value(d);
+                        }
+                        self.close(arr);
+                        k += run - 1;
+                    }
+                    continue;
+                }
+                if positional_done || positional == 0 {
+                    continue;
+                }
+                positional_done = true;
+                self.push_key_str("Data");
+                let inner = self.open_obj();
+                self.push_key_str("#text");
+                let at = self.tape.len() as u32;
+                if positional == 1 {
+                    self.data_value(c);
+                } else {
+                    let arr = self.open_arr();
+                    let datas: Vec<usize> =
+                        elems.iter().copied().filter(|&d| self.is_data(d)).collect();
+                    for d in datas {
+                        self.data_value(d);
+                    }
+                    self.close(arr);
+                }
+                if let JNode::Obj { text, .. } = &mut self.tape[inner] {
+                    *text = at;
+                }
+                self.close(inner);
+                continue;
+            }
+            let (name, _, _) = self.elem(c);
+            let name_text = self.str(name).to_owned();
+            let suffix = next_suffix(&mut names, &name_text);
+            if suffix == 0 {
+                self.tape.push(JNode::Key(name));
+            } else {
+                self.push_key_suffixed(&name_text, suffix);
+            }
+            let container = name_text == "EventData" || name_text == "UserData";
+            self.element_value(c, container);
+        }
+        self.close(obj);
+    }
+
+    fn push_key_str(&mut self, key: &str) {
+        let start = self.joined.len();
+        self.joined.push_str(key);
+        self.tape.push(JNode::Key(Span {
+            start: start as u32 | JOIN_BIT,
+            len: key.len() as u32,
+        }));
+    }
+
+    fn push_key_suffixed(&mut self, name: &str, suffix: u32) {
+        let start = self.joined.len();
+        self.joined.push_str(name);
+        if suffix > 0 {
+            use std::fmt::Write as _;
+            let _ = write!(self.joined, "_{suffix}");
+        }
+        self.tape.push(JNode::Key(Span {
+            start: start as u32 | JOIN_BIT,
+            len: (self.joined.len() - start) as u32,
+        }));
+    }
+
+    // --- lookups, as JsonEvent's over the same shape ---
+
+    fn end_of(&self, i: usize) -> usize {
+        match self.tape[i] {
+            JNode::Obj { end, .. } | JNode::Arr { end } => end as usize,
+            _ => i + 1,
+        }
+    }
+
+    fn emit<'s>(&'s self, mut i: usize, visit: &mut dyn FnMut(Value<'s>) -> bool) -> bool {
+        while let JNode::Obj { text, .. } = self.tape[i] {
+            if text == 0 {
+                return false;
+            }
+            i = text as usize;
+        }
+        match self.tape[i] {
+            JNode::Val(v) => visit(self.scalar_value(v)),
+            JNode::Arr { end } => {
+                let mut j = i + 1;
+                while j < end as usize {
+                    match self.tape[j] {
+                        JNode::Arr { .. } => j += 1,
+                        JNode::Obj { end, text } => {
+                            if text != 0 && self.emit(text as usize, visit) {
+                                return true;
+                            }
+                            j = end as usize;
+                        }
+                        JNode::Val(v) => {
+                            if visit(self.scalar_value(v)) {
+                                return true;
+                            }
+                            j += 1;
+                        }
+                        JNode::Key(_) => j += 1,
+                    }
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    fn lookup_at<'s>(
+        &'s self,
+        i: usize,
+        path: &str,
+        visit: &mut dyn FnMut(Value<'s>) -> bool,
+        found: &mut bool,
+    ) -> bool {
+        match self.tape[i] {
+            JNode::Obj { end, .. } => {
+                let mut j = i + 1;
+                while j < end as usize {
+                    let JNode::Key(k) = self.tape[j] else {
+                        j += 1;
+                        continue;
+                    };
+                    let value = j + 1;
+                    let key = self.str(k);
+                    if let Some(rest) = path.strip_prefix(key) {
+                        if rest.is_empty() {
+                            *found = true;
+                            if self.emit(value, visit) {
+                                return true;
+                            }
+                        } else if let Some(rest) = rest.strip_prefix('.')
+                            && matches!(self.tape[value], JNode::Obj { .. } | JNode::Arr { .. })
+                            && self.lookup_at(value, rest, visit, found)
+                        {
+                            return true;
+                        }
+                    }
+                    j = self.end_of(value);
+                }
+                false
+            }
+            JNode::Arr { end } => {
+                let mut j = i + 1;
+                while j < end as usize {
+                    match self.tape[j] {
+                        JNode::Arr { .. } => j += 1,
+                        JNode::Obj { end, .. } => {
+                            if self.lookup_at(j, path, visit, found) {
+                                return true;
+                            }
+                            j = end as usize;
+                        }
+                        _ => j += 1,
+                    }
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// The value of key `name` in the object at `object`, when an object.
+    fn child(&self, object: usize, name: &str) -> Option<usize> {
+        let JNode::Obj { end, .. } = self.tape[object] else {
+            return None;
+        };
+        let mut j = object + 1;
+        while j < end as usize {
+            if let JNode::Key(k) = self.tape[j]
+                && self.str(k) == name
+            {
+                return matches!(self.tape[j + 1], JNode::Obj { .. }).then_some(j + 1);
+            }
+            j = self.end_of(j + 1);
+        }
+        None
+    }
+
+    fn lookup_inner<'s>(&'s self, path: &str, visit: &mut dyn FnMut(Value<'s>) -> bool) -> bool {
+        if self.tape.is_empty() {
+            return false;
+        }
+        let mut found = false;
+        if self.lookup_at(0, path, visit, &mut found) {
+            return true;
+        }
+        if !found && let Some(field) = path.strip_prefix("Event.EventData.") {
+            let Some(user_data) = self
+                .child(0, "Event")
+                .and_then(|event| self.child(event, "UserData"))
+            else {
+                return false;
+            };
+            let end = self.end_of(user_data);
+            let mut j = user_data + 1;
+            while j < end {
+                let value = j + 1;
+                if matches!(self.tape[value], JNode::Obj { .. })
+                    && self.lookup_at(value, field, visit, &mut found)
+                {
+                    return true;
+                }
+                j = self.end_of(value);
+            }
+        }
+        found
+    }
+}
+
+fn next_suffix(counts: &mut Vec<(String, u32)>, name: &str) -> u32 {
+    if let Some((_, n)) = counts.iter_mut().find(|(k, _)| k == name) {
+        *n += 1;
+        return *n - 1;
+    }
+    counts.push((name.to_owned(), 1));
+    0
+}
+
+fn push_json_str(out: &mut String, s: &str) {
+    use std::fmt::Write as _;
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+impl Event for EvtxEvent {
+    fn layout(&self) -> Layout {
+        Layout::EvtxNested
+    }
+
+    fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        self.lookup_inner(path, visit)
+    }
+
+    fn single(&self, path: &str) -> Single<'_> {
+        let mut first = None;
+        let mut n = 0;
+        let found = self.lookup_inner(path, &mut |v| {
+            n += 1;
+            if n == 1 {
+                first = Some(v);
+            }
+            n > 1
+        });
+        match (found, n, first) {
+            (false, _, _) => Single::Absent,
+            (true, 1, Some(v)) => Single::One(v),
+            _ => Single::Ask,
+        }
+    }
+
+    fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        self.tape.iter().any(|n| match *n {
+            JNode::Val(v) => visit(self.scalar_value(v)),
+            _ => false,
+        })
+    }
+
+    /// The record's decoded texts (every string and number value), the
+    /// texts joined from several pieces, and the booleans' words.
+    fn value_texts(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        visit(&self.dec.text);
+        visit(&self.joined);
+        // Booleans are written in no text.
+        visit("true false");
+        true
+    }
+
+    fn all_ascii(&self) -> bool {
+        self.ascii
+    }
+}
