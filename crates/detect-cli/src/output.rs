@@ -426,6 +426,7 @@ fn rate(stats: &Stats) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::EventRef;
     use detect::JsonEvent;
     use detect_rules::Builtin;
     use std::time::Duration;
@@ -468,7 +469,7 @@ mod tests {
         let rule = &Builtin::RULES[0];
         let m = Match {
             rule,
-            event: &ev,
+            event: &EventRef::Json(&ev),
             file: "a\"b.ndjson",
             at: Location::Line(7),
             sequence: None,
@@ -518,7 +519,7 @@ mod tests {
         let rule = &Builtin::SEQUENCES[0];
         let m = Match {
             rule,
-            event: &ev,
+            event: &EventRef::Json(&ev),
             file: "f.evtx",
             at: Location::Record(9),
             sequence: Some(&[4, 7, 9]),
@@ -552,7 +553,7 @@ mod tests {
         let text = jsonl(
             &Match {
                 rule: &Builtin::RULES[0],
-                event: &ev,
+                event: &EventRef::Json(&ev),
                 file: "f",
                 at: Location::Line(1),
                 sequence: None,
@@ -595,7 +596,7 @@ mod tests {
                 &mut out,
                 &Match {
                     rule: &Builtin::RULES[0],
-                    event: &ev,
+                    event: &EventRef::Json(&ev),
                     file: "events.ndjson",
                     at,
                     sequence: None,

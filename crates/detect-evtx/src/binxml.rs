@@ -354,7 +354,14 @@ impl Decoder {
                         // Nested BinXML: its elements go where the slot is.
                         self.close_attr(&mut attr);
                         if sub.len > 0 {
-                            self.walk(data, sub.start, sub.start + sub.len, false, 0..0, depth + 1)?;
+                            self.walk(
+                                data,
+                                sub.start,
+                                sub.start + sub.len,
+                                false,
+                                0..0,
+                                depth + 1,
+                            )?;
                         }
                     } else {
                         let piece = self.value(data, sub.ty, sub.start, sub.len, depth)?;
@@ -422,7 +429,11 @@ impl Decoder {
             .filter(|&e| e <= data.len())
             .ok_or(Error::new(at, "template definition out of the chunk"))?;
         let count = c.u32()? as usize;
-        let descriptors = c.bytes(count.checked_mul(4).ok_or(Error::new(at, "too many values"))?)?;
+        let descriptors = c.bytes(
+            count
+                .checked_mul(4)
+                .ok_or(Error::new(at, "too many values"))?,
+        )?;
         let first = self.subs.len();
         let mut pos = c.pos;
         for d in descriptors.chunks_exact(4) {
@@ -431,11 +442,22 @@ impl Decoder {
             if pos + len > c.end {
                 return Err(Error::new(pos, "substitution value cut short"));
             }
-            self.subs.push(Sub { ty, start: pos, len });
+            self.subs.push(Sub {
+                ty,
+                start: pos,
+                len,
+            });
             pos += len;
         }
         c.pos = pos;
-        let result = self.walk(data, body, body_end, true, first..self.subs.len(), depth + 1);
+        let result = self.walk(
+            data,
+            body,
+            body_end,
+            true,
+            first..self.subs.len(),
+            depth + 1,
+        );
         self.subs.truncate(first);
         result
     }
@@ -643,7 +665,8 @@ impl Decoder {
                 }
             }
             _ => {
-                let size = fixed_size(ty).ok_or(Error::new(start, "array of an unsupported type"))?;
+                let size =
+                    fixed_size(ty).ok_or(Error::new(start, "array of an unsupported type"))?;
                 for k in 0..bytes.len() / size {
                     let data = &bytes[..];
                     let piece = self.value(data, ty, k * size, size, depth)?;

@@ -155,7 +155,10 @@ impl<'a> Records<'a> {
             .get(at..at + RECORD_HEADER_SIZE)
             .ok_or(Error::new(at, "record header cut short by the chunk's end"))?;
         if &header[..4] != RECORD_MAGIC {
-            return Err(Error::new(at, "no record magic where a record should start"));
+            return Err(Error::new(
+                at,
+                "no record magic where a record should start",
+            ));
         }
         let size = u32_at(header, 4) as usize;
         let end = at

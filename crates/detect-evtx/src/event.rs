@@ -64,15 +64,12 @@ pub struct EvtxEvent {
     tape: Vec<JNode>,
     /// Texts made for the shape: joined content, numbered keys.
     joined: String,
+    /// The child elements of the elements being shaped (a stack).
+    elems: Vec<usize>,
+    /// Names seen in the objects being shaped, with their counts (a stack).
+    counts: Vec<(Span, u32)>,
     record_id: u64,
     ascii: bool,
-}
-
-/// A child of an element on the element tape.
-#[derive(Clone, Copy)]
-enum Child {
-    Elem(usize),
-    Piece(Piece),
 }
 
 impl EvtxEvent {
@@ -101,7 +98,8 @@ impl EvtxEvent {
         if decoded.is_err() {
             self.tape.clear();
         }
-        self.ascii = self.dec.text.is_ascii() && self.joined.is_ascii() && self.dec.names.is_ascii();
+        self.ascii =
+            self.dec.text.is_ascii() && self.joined.is_ascii() && self.dec.names.is_ascii();
         decoded
     }
 
@@ -185,423 +183,25 @@ impl EvtxEvent {
         }
     }
 
-    // --- building the JSON shape from the element tape ---
-
     fn build(&mut self) -> Result<(), Error> {
         let XNode::Elem { name, .. } = self.dec.xml[0] else {
             return Err(Error::new(0, "record holds no element"));
         };
-        let obj = self.open_obj();
-        self.tape.push(JNode::Key(name));
-        self.element_value(0, false);
-        self.close(obj);
+        let mut b = Builder {
+            dec: &self.dec,
+            tape: &mut self.tape,
+            joined: &mut self.joined,
+            elems: &mut self.elems,
+            counts: &mut self.counts,
+        };
+        let obj = b.open_obj();
+        b.tape.push(JNode::Key(name));
+        b.element_value(0, false);
+        b.close(obj);
         if self.tape.len() > u32::MAX as usize / 2 {
             return Err(Error::new(0, "record too large"));
         }
         Ok(())
-    }
-
-    fn open_obj(&mut self) -> usize {
-        self.tape.push(JNode::Obj { end: 0, text: 0 });
-        self.tape.len() - 1
-    }
-
-    fn open_arr(&mut self) -> usize {
-        self.tape.push(JNode::Arr { end: 0 });
-        self.tape.len() - 1
-    }
-
-    fn close(&mut self, at: usize) {
-        let len = self.tape.len() as u32;
-        match &mut self.tape[at] {
-            JNode::Obj { end, .. } | JNode::Arr { end } => *end = len,
-            _ => {}
-        }
-    }
-
-    fn val(&mut self, s: Scalar) {
-        self.tape.push(JNode::Val(s));
-    }
-
-    fn elem(&self, i: usize) -> (Span, usize, usize) {
-        match self.dec.xml[i] {
-            XNode::Elem {
-                name,
-                attrs_end,
-                end,
-            } => (name, attrs_end as usize, end as usize),
-            _ => (Span::default(), i + 1, i + 1),
-        }
-    }
-
-    /// The children of element `e` (content pieces and elements).
-    fn children(&self, e: usize) -> impl Iterator<Item = Child> + '_ {
-        let (_, mut i, end) = self.elem(e);
-        std::iter::from_fn(move || {
-            if i >= end {
-                return None;
-            }
-            let here = i;
-            match self.dec.xml[here] {
-                XNode::Elem { end: e_end, .. } => {
-                    i = (e_end as usize).max(here + 1);
-                    Some(Child::Elem(here))
-                }
-                XNode::Content(p) => {
-                    i += 1;
-                    Some(Child::Piece(p))
-                }
-                XNode::Attr { end: a_end, .. } => {
-                    i = (a_end as usize).max(here + 1);
-                    Some(Child::Piece(Piece::Empty))
-                }
-            }
-        })
-    }
-
-    /// The attributes of element `e`: name and the range of its pieces.
-    fn attrs(&self, e: usize) -> impl Iterator<Item = (Span, usize, usize)> + '_ {
-        let (_, attrs_end, _) = self.elem(e);
-        let mut i = e + 1;
-        std::iter::from_fn(move || {
-            while i < attrs_end {
-                let here = i;
-                match self.dec.xml[here] {
-                    XNode::Attr { name, end } => {
-                        i = (end as usize).max(here + 1);
-                        return Some((name, here + 1, (end as usize).min(attrs_end)));
-                    }
-                    XNode::Elem { end, .. } => i = (end as usize).max(here + 1),
-                    XNode::Content(_) => i += 1,
-                }
-            }
-            None
-        })
-    }
-
-    fn pieces(&self, from: usize, to: usize) -> impl Iterator<Item = Piece> + '_ {
-        self.dec.xml[from..to].iter().filter_map(|n| match n {
-            XNode::Content(p) => Some(*p),
-            _ => None,
-        })
-    }
-
-    fn layout_of(&self, e: usize) -> (bool, bool) {
-        let (mut text, mut elem) = (false, false);
-        for c in self.children(e) {
-            match c {
-                Child::Elem(_) => elem = true,
-                Child::Piece(p) => text |= p.is_content(),
-            }
-        }
-        (text, elem)
-    }
-
-    fn attr_text(&self, e: usize) -> bool {
-        self.attrs(e)
-            .any(|(_, a, b)| self.pieces(a, b).any(Piece::is_content))
-    }
-
-    /// A lone child piece of `e` as its value (the evtx crate's leaf value).
-    fn try_leaf(&mut self, e: usize, empty_as_string: bool) -> bool {
-        let mut children = self.children(e);
-        let (Some(Child::Piece(p)), None) = (children.next(), children.next()) else {
-            return false;
-        };
-        drop(children);
-        match p {
-            Piece::Num(s) => self.val(Scalar::Num(s)),
-            Piece::Bool(b) => self.val(Scalar::Bool(b)),
-            p if !p.is_content() => {
-                let empty = if empty_as_string {
-                    Scalar::Str(Span::default())
-                } else {
-                    Scalar::Null
-                };
-                self.val(empty);
-            }
-            p => {
-                let s = self.join(&[p]);
-                self.val(Scalar::Str(s));
-            }
-        }
-        true
-    }
-
-    /// A single number or boolean among `pieces` (empty ones skipped when
-    /// `skip`), as the evtx crate writes bare.
-    fn as_number(pieces: &[Piece], skip: bool) -> Option<Scalar> {
-        let mut single = None;
-        for &p in pieces {
-            if skip && !p.is_content() {
-                continue;
-            }
-            if single.is_some() {
-                return None;
-            }
-            single = Some(p);
-        }
-        match single? {
-            Piece::Num(s) => Some(Scalar::Num(s)),
-            Piece::Bool(b) => Some(Scalar::Bool(b)),
-            _ => None,
-        }
-    }
-
-    /// The text of `pieces`, as one span.
-    fn join(&mut self, pieces: &[Piece]) -> Span {
-        let mut content = pieces.iter().filter(|p| p.is_content());
-        if let (Some(&Piece::Str(s)), None) = (content.next(), content.next()) {
-            return s;
-        }
-        let start = self.joined.len();
-        for &p in pieces {
-            self.push_piece_text(p);
-        }
-        Span {
-            start: start as u32 | JOIN_BIT,
-            len: (self.joined.len() - start) as u32,
-        }
-    }
-
-    fn push_piece_text(&mut self, p: Piece) {
-        match p {
-            Piece::Empty => {}
-            Piece::Str(s) | Piece::Num(s) => {
-                let (arena, start) = if s.is_name() {
-                    (&self.dec.names, (s.start & !(1 << 31)) as usize)
-                } else {
-                    (&self.dec.text, s.start as usize)
-                };
-                let text = arena.get(start..start + s.len as usize).unwrap_or_default();
-                self.joined.push_str(text);
-            }
-            Piece::Bool(b) => self.joined.push_str(if b { "true" } else { "false" }),
-            Piece::Array { first, count } => {
-                for k in 0..count {
-                    if k > 0 {
-                        self.joined.push(',');
-                    }
-                    let item = self.dec.items[(first + k) as usize];
-                    self.push_piece_text(item);
-                }
-            }
-        }
-    }
-
-    /// Content as a value: a lone number, or the joined text.
-    fn content_value(&mut self, pieces: &[Piece], skip: bool) {
-        if let Some(n) = Self::as_number(pieces, skip) {
-            self.val(n);
-        } else {
-            let s = self.join(pieces);
-            self.val(Scalar::Str(s));
-        }
-    }
-
-    fn child_pieces(&self, e: usize) -> (Vec<Piece>, bool) {
-        let mut out = Vec::new();
-        let mut elem = false;
-        for c in self.children(e) {
-            match c {
-                Child::Piece(p) => out.push(p),
-                Child::Elem(_) => elem = true,
-            }
-        }
-        (out, elem)
-    }
-
-    fn element_value(&mut self, e: usize, container: bool) {
-        let has_attrs = self.attrs(e).next().is_some();
-        if !has_attrs && self.try_leaf(e, false) {
-            return;
-        }
-        let (has_text, has_elem) = self.layout_of(e);
-        let attr_text = self.attr_text(e);
-        if !has_elem && !has_text && !attr_text {
-            self.val(Scalar::Null);
-        } else if !has_elem && !attr_text {
-            let (pieces, _) = self.child_pieces(e);
-            self.content_value(&pieces, false);
-        } else {
-            self.body(e, container, false, has_text);
-        }
-    }
-
-    fn data_value(&mut self, e: usize) {
-        if self.try_leaf(e, true) {
-            return;
-        }
-        let (has_text, has_elem) = self.layout_of(e);
-        if !has_text && !has_elem {
-            self.val(Scalar::Str(Span::default()));
-        } else if has_elem {
-            self.body(e, false, true, has_text);
-        } else {
-            let (pieces, _) = self.child_pieces(e);
-            self.content_value(&pieces, false);
-        }
-    }
-
-    fn is_data(&self, e: usize) -> bool {
-        self.str(self.elem(e).0) == "Data"
-    }
-
-    /// The `Name` attribute of a `Data` element, when it has content.
-    fn data_name(&self, e: usize) -> Option<(usize, usize)> {
-        self.attrs(e)
-            .find(|&(name, _, _)| self.str(name) == "Name")
-            .map(|(_, a, b)| (a, b))
-    }
-
-    fn data_name_text(&self, e: usize) -> Option<String> {
-        let (a, b) = self.data_name(e)?;
-        let mut s = String::new();
-        for p in self.pieces(a, b) {
-            match p {
-                Piece::Str(sp) | Piece::Num(sp) => s.push_str(self.str(sp)),
-                Piece::Bool(v) => s.push_str(if v { "true" } else { "false" }),
-                _ => {}
-            }
-        }
-        Some(s)
-    }
-
-    fn body(&mut self, e: usize, in_data: bool, omit_attrs: bool, has_text: bool) {
-        let elems: Vec<usize> = self
-            .children(e)
-            .filter_map(|c| match c {
-                Child::Elem(i) => Some(i),
-                Child::Piece(_) => None,
-            })
-            .collect();
-        let flatten = in_data
-            && elems.iter().any(|&c| {
-                self.is_data(c)
-                    && self
-                        .data_name(c)
-                        .is_some_and(|(a, b)| self.pieces(a, b).any(Piece::is_content))
-            });
-        let obj = self.open_obj();
-        if !omit_attrs && self.attr_text(e) {
-            self.push_key_str("#attributes");
-            let attrs_obj = self.open_obj();
-            let attrs: Vec<(Span, usize, usize)> = self.attrs(e).collect();
-            for (name, a, b) in attrs {
-                let pieces: Vec<Piece> = self.pieces(a, b).collect();
-                if !pieces.iter().any(|p| p.is_content()) {
-                    continue;
-                }
-                self.tape.push(JNode::Key(name));
-                self.content_value(&pieces, false);
-            }
-            self.close(attrs_obj);
-        }
-        if has_text {
-            self.push_key_str("#text");
-            let at = self.tape.len() as u32;
-            let (pieces, _) = self.child_pieces(e);
-            self.content_value(&pieces, true);
-            if let JNode::Obj { text, .. } = &mut self.tape[obj] {
-                *text = at;
-            }
-        }
-        let positional = if in_data && !flatten {
-            elems.iter().filter(|&&c| self.is_data(c)).count()
-        } else {
-            0
-        };
-        let mut positional_done = false;
-        let mut names: Vec<(String, u32)> = Vec::new();
-        let mut data_names: Vec<(String, u32)> = Vec::new();
-        let mut k = 0;
-        while k < elems.len() {
-            let c = elems[k];
-            k += 1;
-            if in_data && self.is_data(c) {
-                if flatten {
-                    let Some(name) = self.data_name_text(c).filter(|n| !n.is_empty()) else {
-                        continue;
-                    };
-                    let run = 1 + elems[k..]
-                        .iter()
-                        .take_while(|&&f| {
-                            self.is_data(f) && self.data_name_text(f).as_deref() == Some(&*name)
-                        })
-                        .count();
-                    let suffix = next_suffix(&mut data_names, &name);
-                    self.push_key_suffixed(&name, suffix);
-                    if run == 1 {
-                        self.data_value(c);
-                    } else {
-                        let arr = self.open_arr();
-                        for &d in &elems[k - 1..k - 1 + run] {
-                            self.data_value(d);
-                        }
-                        self.close(arr);
-                        k += run - 1;
-                    }
-                    continue;
-                }
-                if positional_done || positional == 0 {
-                    continue;
-                }
-                positional_done = true;
-                self.push_key_str("Data");
-                let inner = self.open_obj();
-                self.push_key_str("#text");
-                let at = self.tape.len() as u32;
-                if positional == 1 {
-                    self.data_value(c);
-                } else {
-                    let arr = self.open_arr();
-                    let datas: Vec<usize> =
-                        elems.iter().copied().filter(|&d| self.is_data(d)).collect();
-                    for d in datas {
-                        self.data_value(d);
-                    }
-                    self.close(arr);
-                }
-                if let JNode::Obj { text, .. } = &mut self.tape[inner] {
-                    *text = at;
-                }
-                self.close(inner);
-                continue;
-            }
-            let (name, _, _) = self.elem(c);
-            let name_text = self.str(name).to_owned();
-            let suffix = next_suffix(&mut names, &name_text);
-            if suffix == 0 {
-                self.tape.push(JNode::Key(name));
-            } else {
-                self.push_key_suffixed(&name_text, suffix);
-            }
-            let container = name_text == "EventData" || name_text == "UserData";
-            self.element_value(c, container);
-        }
-        self.close(obj);
-    }
-
-    fn push_key_str(&mut self, key: &str) {
-        let start = self.joined.len();
-        self.joined.push_str(key);
-        self.tape.push(JNode::Key(Span {
-            start: start as u32 | JOIN_BIT,
-            len: key.len() as u32,
-        }));
-    }
-
-    fn push_key_suffixed(&mut self, name: &str, suffix: u32) {
-        let start = self.joined.len();
-        self.joined.push_str(name);
-        if suffix > 0 {
-            use std::fmt::Write as _;
-            let _ = write!(self.joined, "_{suffix}");
-        }
-        self.tape.push(JNode::Key(Span {
-            start: start as u32 | JOIN_BIT,
-            len: (self.joined.len() - start) as u32,
-        }));
     }
 
     // --- lookups, as JsonEvent's over the same shape ---
@@ -750,15 +350,6 @@ impl EvtxEvent {
     }
 }
 
-fn next_suffix(counts: &mut Vec<(String, u32)>, name: &str) -> u32 {
-    if let Some((_, n)) = counts.iter_mut().find(|(k, _)| k == name) {
-        *n += 1;
-        return *n - 1;
-    }
-    counts.push((name.to_owned(), 1));
-    0
-}
-
 fn push_json_str(out: &mut String, s: &str) {
     use std::fmt::Write as _;
     out.push('"');
@@ -825,5 +416,490 @@ impl Event for EvtxEvent {
 
     fn all_ascii(&self) -> bool {
         self.ascii
+    }
+}
+
+/// A child of an element on the element tape.
+#[derive(Clone, Copy)]
+enum Child {
+    Elem(usize),
+    Piece(Piece),
+}
+
+/// Where content pieces come from: an attribute's value (a range of the
+/// element tape) or an element's children.
+#[derive(Clone, Copy)]
+enum Src {
+    Attr(usize, usize),
+    Children(usize),
+}
+
+/// Text of a span of the decoder's arenas or of the joined texts.
+fn span_str<'s>(dec: &'s Decoder, joined: &'s str, span: Span) -> &'s str {
+    if !span.is_name() && span.start & JOIN_BIT != 0 {
+        let start = (span.start & !JOIN_BIT) as usize;
+        return joined
+            .get(start..start + span.len as usize)
+            .unwrap_or_default();
+    }
+    dec.str(span)
+}
+
+/// Element `i`: its name, where its attributes end and where it ends.
+fn elem(dec: &Decoder, i: usize) -> (Span, usize, usize) {
+    match dec.xml[i] {
+        XNode::Elem {
+            name,
+            attrs_end,
+            end,
+        } => (name, attrs_end as usize, end as usize),
+        _ => (Span::default(), i + 1, i + 1),
+    }
+}
+
+/// The children of element `e` (content pieces and elements).
+fn children(dec: &Decoder, e: usize) -> impl Iterator<Item = Child> + '_ {
+    let (_, mut i, end) = elem(dec, e);
+    std::iter::from_fn(move || {
+        if i >= end {
+            return None;
+        }
+        let here = i;
+        match dec.xml[here] {
+            XNode::Elem { end: e_end, .. } => {
+                i = (e_end as usize).max(here + 1);
+                Some(Child::Elem(here))
+            }
+            XNode::Content(p) => {
+                i += 1;
+                Some(Child::Piece(p))
+            }
+            XNode::Attr { end: a_end, .. } => {
+                i = (a_end as usize).max(here + 1);
+                Some(Child::Piece(Piece::Empty))
+            }
+        }
+    })
+}
+
+/// The child elements of element `e`.
+fn child_elems(dec: &Decoder, e: usize) -> impl Iterator<Item = usize> + '_ {
+    children(dec, e).filter_map(|c| match c {
+        Child::Elem(i) => Some(i),
+        Child::Piece(_) => None,
+    })
+}
+
+/// The attributes of element `e`: name and the range of its pieces.
+fn attrs(dec: &Decoder, e: usize) -> impl Iterator<Item = (Span, usize, usize)> + '_ {
+    let (_, attrs_end, _) = elem(dec, e);
+    let mut i = e + 1;
+    std::iter::from_fn(move || {
+        while i < attrs_end {
+            let here = i;
+            match dec.xml[here] {
+                XNode::Attr { name, end } => {
+                    i = (end as usize).max(here + 1);
+                    return Some((name, here + 1, (end as usize).min(attrs_end)));
+                }
+                XNode::Elem { end, .. } => i = (end as usize).max(here + 1),
+                XNode::Content(_) => i += 1,
+            }
+        }
+        None
+    })
+}
+
+/// The content pieces of `src`.
+fn pieces(dec: &Decoder, src: Src) -> impl Iterator<Item = Piece> + '_ {
+    let (range, kids) = match src {
+        Src::Attr(a, b) => (a..b, None),
+        Src::Children(e) => (0..0, Some(children(dec, e))),
+    };
+    let attr = dec.xml[range].iter().filter_map(|n| match n {
+        XNode::Content(p) => Some(*p),
+        _ => None,
+    });
+    let kids = kids.into_iter().flatten().filter_map(|c| match c {
+        Child::Piece(p) => Some(p),
+        Child::Elem(_) => None,
+    });
+    attr.chain(kids)
+}
+
+/// Appends the text of piece `p` (array items joined by commas).
+fn push_piece_text(dec: &Decoder, joined: &mut String, p: Piece) {
+    match p {
+        Piece::Empty => {}
+        Piece::Str(s) | Piece::Num(s) => {
+            let text = span_str(dec, "", s);
+            joined.push_str(text);
+        }
+        Piece::Bool(b) => joined.push_str(if b { "true" } else { "false" }),
+        Piece::Array { first, count } => {
+            for k in 0..count {
+                if k > 0 {
+                    joined.push(',');
+                }
+                if let Some(&item) = dec.items.get((first + k) as usize) {
+                    push_piece_text(dec, joined, item);
+                }
+            }
+        }
+    }
+}
+
+/// Builds the JSON shape of the decoded record, by the rules the evtx crate
+/// renders JSON by (its `JsonCompiler`'s materialized layer): the same
+/// decisions, in the same order, written as tape nodes instead of text.
+/// Works in the event's reused buffers.
+struct Builder<'e> {
+    dec: &'e Decoder,
+    tape: &'e mut Vec<JNode>,
+    joined: &'e mut String,
+    elems: &'e mut Vec<usize>,
+    counts: &'e mut Vec<(Span, u32)>,
+}
+
+impl Builder<'_> {
+    fn str(&self, span: Span) -> &str {
+        span_str(self.dec, self.joined, span)
+    }
+
+    fn open_obj(&mut self) -> usize {
+        self.tape.push(JNode::Obj { end: 0, text: 0 });
+        self.tape.len() - 1
+    }
+
+    fn open_arr(&mut self) -> usize {
+        self.tape.push(JNode::Arr { end: 0 });
+        self.tape.len() - 1
+    }
+
+    fn close(&mut self, at: usize) {
+        let len = self.tape.len() as u32;
+        if let JNode::Obj { end, .. } | JNode::Arr { end } = &mut self.tape[at] {
+            *end = len;
+        }
+    }
+
+    fn val(&mut self, s: Scalar) {
+        self.tape.push(JNode::Val(s));
+    }
+
+    fn push_key_str(&mut self, key: &str) {
+        let start = self.joined.len();
+        self.joined.push_str(key);
+        self.tape.push(JNode::Key(Span {
+            start: start as u32 | JOIN_BIT,
+            len: key.len() as u32,
+        }));
+    }
+
+    /// The key `name` followed by `_suffix` (when not 0).
+    fn push_key_suffixed(&mut self, name: Span, suffix: u32) {
+        if suffix == 0 {
+            self.tape.push(JNode::Key(name));
+            return;
+        }
+        let start = self.joined.len();
+        if name.is_name() || name.start & JOIN_BIT == 0 {
+            self.joined.push_str(self.dec.str(name));
+        } else {
+            // A name joined from several pieces (rare): copied through a
+            // temporary string.
+            let text = self.str(name).to_owned();
+            self.joined.push_str(&text);
+        }
+        use std::fmt::Write as _;
+        let _ = write!(self.joined, "_{suffix}");
+        self.tape.push(JNode::Key(Span {
+            start: start as u32 | JOIN_BIT,
+            len: (self.joined.len() - start) as u32,
+        }));
+    }
+
+    fn layout_of(&self, e: usize) -> (bool, bool) {
+        let (mut text, mut has_elem) = (false, false);
+        for c in children(self.dec, e) {
+            match c {
+                Child::Elem(_) => has_elem = true,
+                Child::Piece(p) => text |= p.is_content(),
+            }
+        }
+        (text, has_elem)
+    }
+
+    fn attr_text(&self, e: usize) -> bool {
+        attrs(self.dec, e).any(|(_, a, b)| pieces(self.dec, Src::Attr(a, b)).any(Piece::is_content))
+    }
+
+    /// A lone child piece of `e` as its value (the evtx crate's leaf value).
+    fn try_leaf(&mut self, e: usize, empty_as_string: bool) -> bool {
+        let mut kids = children(self.dec, e);
+        let (Some(Child::Piece(p)), None) = (kids.next(), kids.next()) else {
+            return false;
+        };
+        match p {
+            Piece::Num(s) => self.val(Scalar::Num(s)),
+            Piece::Bool(b) => self.val(Scalar::Bool(b)),
+            p if !p.is_content() => {
+                let empty = if empty_as_string {
+                    Scalar::Str(Span::default())
+                } else {
+                    Scalar::Null
+                };
+                self.val(empty);
+            }
+            _ => {
+                let s = self.join(Src::Children(e));
+                self.val(Scalar::Str(s));
+            }
+        }
+        true
+    }
+
+    /// A single number or boolean among the pieces (empty ones skipped
+    /// when `skip`), which the evtx crate writes bare.
+    fn as_number(&self, src: Src, skip: bool) -> Option<Scalar> {
+        let mut single = None;
+        for p in pieces(self.dec, src) {
+            if skip && !p.is_content() {
+                continue;
+            }
+            if single.is_some() {
+                return None;
+            }
+            single = Some(p);
+        }
+        match single? {
+            Piece::Num(s) => Some(Scalar::Num(s)),
+            Piece::Bool(b) => Some(Scalar::Bool(b)),
+            _ => None,
+        }
+    }
+
+    /// The text of the pieces, as one span (the piece's own when there is
+    /// one, else joined).
+    fn join(&mut self, src: Src) -> Span {
+        let dec = self.dec;
+        let mut content = pieces(dec, src).filter(|p| p.is_content());
+        if let (Some(Piece::Str(s)), None) = (content.next(), content.next()) {
+            return s;
+        }
+        let start = self.joined.len();
+        for p in pieces(dec, src) {
+            push_piece_text(dec, self.joined, p);
+        }
+        Span {
+            start: start as u32 | JOIN_BIT,
+            len: (self.joined.len() - start) as u32,
+        }
+    }
+
+    /// Content as a value: a lone number, or the joined text.
+    fn content_value(&mut self, src: Src, skip: bool) {
+        if let Some(n) = self.as_number(src, skip) {
+            self.val(n);
+        } else {
+            let s = self.join(src);
+            self.val(Scalar::Str(s));
+        }
+    }
+
+    fn element_value(&mut self, e: usize, container: bool) {
+        let has_attrs = attrs(self.dec, e).next().is_some();
+        if !has_attrs && self.try_leaf(e, false) {
+            return;
+        }
+        let (has_text, has_elem) = self.layout_of(e);
+        let attr_text = self.attr_text(e);
+        if !has_elem && !has_text && !attr_text {
+            self.val(Scalar::Null);
+        } else if !has_elem && !attr_text {
+            self.content_value(Src::Children(e), false);
+        } else {
+            self.body(e, container, false, has_text);
+        }
+    }
+
+    fn data_value(&mut self, e: usize) {
+        if self.try_leaf(e, true) {
+            return;
+        }
+        let (has_text, has_elem) = self.layout_of(e);
+        if !has_text && !has_elem {
+            self.val(Scalar::Str(Span::default()));
+        } else if has_elem {
+            self.body(e, false, true, has_text);
+        } else {
+            self.content_value(Src::Children(e), false);
+        }
+    }
+
+    fn is_data(&self, e: usize) -> bool {
+        self.dec.str(elem(self.dec, e).0) == "Data"
+    }
+
+    /// The pieces of the `Name` attribute of element `e`, if it has one.
+    fn data_name(&self, e: usize) -> Option<Src> {
+        attrs(self.dec, e)
+            .find(|&(name, _, _)| self.dec.str(name) == "Name")
+            .map(|(_, a, b)| Src::Attr(a, b))
+    }
+
+    fn has_named_data(&self, e: usize) -> bool {
+        self.is_data(e)
+            && self
+                .data_name(e)
+                .is_some_and(|src| pieces(self.dec, src).any(Piece::is_content))
+    }
+
+    /// Whether `Data` element `e` has the name `name` (compared piece by piece).
+    fn has_data_name(&self, e: usize, name: Span) -> bool {
+        let Some(src) = self.data_name(e) else {
+            return false;
+        };
+        let mut rest = self.str(name);
+        for p in pieces(self.dec, src) {
+            let ok = match p {
+                Piece::Str(s) | Piece::Num(s) => rest.strip_prefix(self.str(s)),
+                Piece::Bool(b) => rest.strip_prefix(if b { "true" } else { "false" }),
+                Piece::Empty => Some(rest),
+                Piece::Array { .. } => None,
+            };
+            match ok {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+
+    /// How many times `name` was seen before in the object being shaped
+    /// (whose counts are `counts[base..]`), counting this time. `Data`
+    /// names are counted apart from element names (the count's high bit
+    /// says which).
+    fn next_suffix(&mut self, base: usize, name: Span, data: bool) -> u32 {
+        const DATA: u32 = 1 << 31;
+        let tag = if data { DATA } else { 0 };
+        let (dec, joined) = (self.dec, &*self.joined);
+        let text = span_str(dec, joined, name);
+        if let Some((_, n)) = self.counts[base..]
+            .iter_mut()
+            .find(|(k, n)| *n & DATA == tag && span_str(dec, joined, *k) == text)
+        {
+            *n += 1;
+            return (*n & !DATA) - 1;
+        }
+        self.counts.push((name, tag | 1));
+        0
+    }
+
+    /// An element with child elements or attributes, as an object.
+    fn body(&mut self, e: usize, in_data: bool, omit_attrs: bool, has_text: bool) {
+        let dec = self.dec;
+        let base = self.elems.len();
+        self.elems.extend(child_elems(dec, e));
+        let end = self.elems.len();
+        let flatten = in_data && (base..end).any(|k| self.has_named_data(self.elems[k]));
+        let obj = self.open_obj();
+        if !omit_attrs && self.attr_text(e) {
+            self.push_key_str("#attributes");
+            let attrs_obj = self.open_obj();
+            for (name, a, b) in attrs(dec, e) {
+                if !pieces(dec, Src::Attr(a, b)).any(Piece::is_content) {
+                    continue;
+                }
+                self.tape.push(JNode::Key(name));
+                self.content_value(Src::Attr(a, b), false);
+            }
+            self.close(attrs_obj);
+        }
+        if has_text {
+            self.push_key_str("#text");
+            let at = self.tape.len() as u32;
+            self.content_value(Src::Children(e), true);
+            if let JNode::Obj { text, .. } = &mut self.tape[obj] {
+                *text = at;
+            }
+        }
+        let positional = if in_data && !flatten {
+            (base..end).filter(|&k| self.is_data(self.elems[k])).count()
+        } else {
+            0
+        };
+        let mut positional_done = false;
+        let names_base = self.counts.len();
+        let mut k = base;
+        while k < end {
+            let c = self.elems[k];
+            k += 1;
+            if in_data && self.is_data(c) {
+                if flatten {
+                    if !self.has_named_data(c) {
+                        continue;
+                    }
+                    let Some(src) = self.data_name(c) else {
+                        continue;
+                    };
+                    let name = self.join(src);
+                    let run = 1
+                        + (k..end)
+                            .take_while(|&f| {
+                                self.is_data(self.elems[f])
+                                    && self.has_data_name(self.elems[f], name)
+                            })
+                            .count();
+                    let suffix = self.next_suffix(names_base, name, true);
+                    self.push_key_suffixed(name, suffix);
+                    if run == 1 {
+                        self.data_value(c);
+                    } else {
+                        let arr = self.open_arr();
+                        for j in k - 1..k - 1 + run {
+                            let d = self.elems[j];
+                            self.data_value(d);
+                        }
+                        self.close(arr);
+                        k += run - 1;
+                    }
+                    continue;
+                }
+                if positional_done || positional == 0 {
+                    continue;
+                }
+                positional_done = true;
+                self.push_key_str("Data");
+                let inner = self.open_obj();
+                self.push_key_str("#text");
+                let at = self.tape.len() as u32;
+                if positional == 1 {
+                    self.data_value(c);
+                } else {
+                    let arr = self.open_arr();
+                    for j in base..end {
+                        let d = self.elems[j];
+                        if self.is_data(d) {
+                            self.data_value(d);
+                        }
+                    }
+                    self.close(arr);
+                }
+                if let JNode::Obj { text, .. } = &mut self.tape[inner] {
+                    *text = at;
+                }
+                self.close(inner);
+                continue;
+            }
+            let (name, _, _) = elem(dec, c);
+            let suffix = self.next_suffix(names_base, name, false);
+            self.push_key_suffixed(name, suffix);
+            let container = matches!(dec.str(name), "EventData" | "UserData");
+            self.element_value(c, container);
+        }
+        self.counts.truncate(names_base);
+        self.elems.truncate(base);
+        self.close(obj);
     }
 }

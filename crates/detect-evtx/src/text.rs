@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 /// Appends UTF-16LE `units` (a lone surrogate becomes U+FFFD), stopping at
 /// the first NUL when `until_nul`.
 pub(crate) fn push_utf16(out: &mut String, units: &[u8], until_nul: bool) {
-    let units = units.chunks_exact(2).map(|u| u16::from_le_bytes([u[0], u[1]]));
+    let units = units
+        .chunks_exact(2)
+        .map(|u| u16::from_le_bytes([u[0], u[1]]));
     if until_nul {
         push_units(out, units.take_while(|&u| u != 0));
     } else {
@@ -24,8 +26,8 @@ fn push_units(out: &mut String, units: impl Iterator<Item = u16>) {
 /// The characters of Windows-1252 at 0x80..=0x9F (U+FFFD where unassigned).
 const CP1252_HIGH: [char; 32] = [
     '€', '\u{fffd}', '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', '\u{fffd}', 'Ž',
-    '\u{fffd}', '\u{fffd}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ',
-    '\u{fffd}', 'ž', 'Ÿ',
+    '\u{fffd}', '\u{fffd}', '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', '\u{fffd}',
+    'ž', 'Ÿ',
 ];
 
 /// Appends an ANSI string (code page 1252, as the evtx crate reads it by
@@ -89,7 +91,11 @@ pub(crate) fn push_sid(out: &mut String, b: &[u8]) {
     let authority = u64::from_be_bytes([0, 0, a0, a1, a2, a3, a4, a5]);
     let _ = write!(out, "S-{revision}-{authority}");
     for sub in subs.chunks_exact(4).take(usize::from(count)) {
-        let _ = write!(out, "-{}", u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]]));
+        let _ = write!(
+            out,
+            "-{}",
+            u32::from_le_bytes([sub[0], sub[1], sub[2], sub[3]])
+        );
     }
 }
 
@@ -161,7 +167,10 @@ pub(crate) fn push_systemtime(out: &mut String, b: &[u8]) {
 }
 
 fn push_datetime(out: &mut String, [y, mo, d, h, mi, s]: [u64; 6], ticks: u64) {
-    let _ = write!(out, "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ticks:07}Z");
+    let _ = write!(
+        out,
+        "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ticks:07}Z"
+    );
 }
 
 #[cfg(test)]
@@ -181,31 +190,52 @@ mod tests {
             0xc3, 0x0d,
         ];
         let cases: Vec<(String, &str)> = vec![
-            (text(|s| push_guid(s, &guid)), "{54849625-5478-4994-a5ba-3e3b0328c30d}"),
+            (
+                text(|s| push_guid(s, &guid)),
+                "{54849625-5478-4994-a5ba-3e3b0328c30d}",
+            ),
             (
                 text(|s| push_sid(s, &[1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0])),
                 "S-1-5-32-544",
             ),
             (text(|s| push_sid(s, &[1, 2])), "S-?"),
-            (text(|s| push_filetime(s, 0)), "1601-01-01T00:00:00.0000000Z"),
+            (
+                text(|s| push_filetime(s, 0)),
+                "1601-01-01T00:00:00.0000000Z",
+            ),
             (
                 text(|s| push_filetime(s, 132_223_104_000_000_001)),
                 "2020-01-01T00:00:00.0000001Z",
             ),
-            (text(|s| push_filetime(s, u64::MAX)), "0000-00-00T00:00:00.0000000Z"),
+            (
+                text(|s| push_filetime(s, u64::MAX)),
+                "0000-00-00T00:00:00.0000000Z",
+            ),
             (
                 text(|s| {
                     push_systemtime(s, &[0xe4, 7, 2, 0, 0, 0, 29, 0, 23, 0, 59, 0, 58, 0, 7, 0])
                 }),
                 "2020-02-29T23:59:58.0070000Z",
             ),
-            (text(|s| push_systemtime(s, &[0; 16])), "1601-01-01T00:00:00.0000000Z"),
-            (text(|s| push_hex_prefixed(s, 0x80_0000_0000_0000)), "0x80000000000000"),
+            (
+                text(|s| push_systemtime(s, &[0; 16])),
+                "1601-01-01T00:00:00.0000000Z",
+            ),
+            (
+                text(|s| push_hex_prefixed(s, 0x80_0000_0000_0000)),
+                "0x80000000000000",
+            ),
             (text(|s| push_hex_prefixed(s, 0)), "0x0"),
             (text(|s| push_hex_upper(s, &[0x0a, 0xff])), "0AFF"),
             (text(|s| push_ansi(s, b"a\0b\x80\xe9")), "ab€é"),
-            (text(|s| push_utf16(s, &[0x41, 0, 0, 0, 0x42, 0], true)), "A"),
-            (text(|s| push_utf16(s, &[0x41, 0, 0x00, 0xd8], false)), "A\u{fffd}"),
+            (
+                text(|s| push_utf16(s, &[0x41, 0, 0, 0, 0x42, 0], true)),
+                "A",
+            ),
+            (
+                text(|s| push_utf16(s, &[0x41, 0, 0x00, 0xd8], false)),
+                "A\u{fffd}",
+            ),
             (text(|s| push_f64(s, 1.5)), "1.5"),
         ];
         for (got, want) in cases {

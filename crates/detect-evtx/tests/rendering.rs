@@ -12,12 +12,18 @@ fn shared_evtx() -> PathBuf {
 }
 
 fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
             evtx_files(&path, out);
-        } else if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("evtx")) {
+        } else if path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
+        {
             out.push(path);
         }
     }
@@ -28,7 +34,10 @@ fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
 fn decoded(bytes: &[u8]) -> (Vec<(u64, String)>, usize) {
     let mut out = Vec::new();
     let mut errors = 0;
-    let chunks = bytes.len().saturating_sub(FILE_HEADER_SIZE).div_ceil(CHUNK_SIZE);
+    let chunks = bytes
+        .len()
+        .saturating_sub(FILE_HEADER_SIZE)
+        .div_ceil(CHUNK_SIZE);
     let chunk = |n: usize| {
         let start = FILE_HEADER_SIZE + n * CHUNK_SIZE;
         let mut c = bytes[start..bytes.len().min(start + CHUNK_SIZE)].to_vec();
