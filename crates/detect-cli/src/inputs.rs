@@ -176,7 +176,6 @@ pub(crate) fn evtx_padded_len(len: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Cursor;
 
     #[test]
     fn sniffing() {

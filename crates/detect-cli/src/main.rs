@@ -3,7 +3,8 @@
 //!
 //! This file only parses the command line and dispatches; the work is in
 //! [`driver`] (threads, ordered output, exit status), [`inputs`] (what to
-//! read and how), [`scan`] (reading and matching one input), [`output`]
+//! read and how), [`scan`] (reading and matching one input), [`chunked`]
+//! (one EVTX file's chunks on several threads), [`output`]
 //! (table, JSON lines, summary), [`fields`] (context columns per event
 //! layout), [`pack`] (which rules run: built-in, compiled SigmaHQ, or Sigma
 //! YAML through the interpreter) and [`rules`] (`detect rules`).
@@ -12,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod chunked;
 mod cli;
 mod driver;
 mod fields;

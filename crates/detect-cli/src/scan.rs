@@ -174,6 +174,22 @@ impl Event for EventRef<'_> {
     }
 }
 
+/// The event [`Scanner::scan_event`] runs the rules on.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'e> {
+    /// The line just parsed (`Scanner::event`).
+    Json,
+    /// The record just decoded (`Scanner::evtx`).
+    Evtx,
+    /// A record decoded and scanned by the stateless rules on another
+    /// thread: `rules` are the indices (in [`Pack::rules`]) of those that
+    /// matched, in rule order; only the sequence rules are left to run.
+    Scanned {
+        event: &'e EvtxEvent,
+        rules: &'e [u32],
+    },
+}
+
 /// Which rules are reported (after `--rule` and `--min-level`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct RuleFilter {
@@ -293,6 +309,8 @@ pub(crate) struct Scanner {
     sequences: Option<BuiltinSequences>,
     /// Pending sequences held per sequence rule.
     sequence_capacity: usize,
+    /// Threads that scan the chunks of one EVTX file (1: this one only).
+    chunk_threads: usize,
     /// Advanced as bytes are read (hidden unless the run shows one).
     progress: ProgressBar,
     /// What has been seen so far.
@@ -326,6 +344,7 @@ impl Scanner {
             any_sequence: pack.has_sequences() && !pack.sequences().is_empty(),
             sequences: None,
             sequence_capacity: DEFAULT_SEQUENCE_CAPACITY as usize,
+            chunk_threads: 1,
             progress: ProgressBar::hidden(),
             stats: Stats::new(pack),
         }
@@ -342,6 +361,18 @@ impl Scanner {
     pub(crate) fn with_sequence_capacity(mut self, capacity: usize) -> Self {
         self.sequence_capacity = capacity;
         self
+    }
+
+    /// Scans the chunks of each EVTX file on `threads` threads (see
+    /// [`crate::chunked`]); 1 scans them on this thread.
+    pub(crate) fn with_chunk_threads(mut self, threads: usize) -> Self {
+        self.chunk_threads = threads.max(1);
+        self
+    }
+
+    /// The rules.
+    pub(crate) fn pack(&self) -> &'static Pack {
+        self.pack
     }
 
     /// Advances `progress` by the bytes read.
@@ -546,8 +577,14 @@ impl Scanner {
                 .and_then(|_| first_record_id(head));
             firsts.push(first);
         }
+        let order = chunk_order(count, |n| firsts[n]);
+        if self.chunk_threads > 1 && order.len() > 1 {
+            self.chunk = chunk;
+            let threads = self.chunk_threads;
+            return self.scan_chunks_parallel(&mut data, &order, threads, name, sink);
+        }
         let result = (|| {
-            for n in chunk_order(count, |n| firsts[n]) {
+            for n in order {
                 chunk.fill(0);
                 if let Err(e) = read_at(&mut data, chunk_start(n), &mut chunk) {
                     self.unreadable(name, 0, &e, sink);
@@ -606,7 +643,7 @@ impl Scanner {
                 ));
                 continue;
             }
-            self.scan_event(true, name, Location::Record(record.id), sink)?;
+            self.scan_event(Source::Evtx, name, Location::Record(record.id), sink)?;
         }
         Ok(())
     }
@@ -658,29 +695,29 @@ impl Scanner {
                 ));
                 continue;
             }
-            self.scan_event(false, name, Location::Line(line_no), sink)?;
+            self.scan_event(Source::Json, name, Location::Line(line_no), sink)?;
         }
     }
 
-    /// Runs the rules, then the sequence rules, on the event just read:
-    /// the record in `self.evtx` if `evtx`, else the line in `self.event`.
-    fn scan_event(
+    /// Runs the rules, then the sequence rules, on the event just read
+    /// (or on one whose rules have run already, see [`Source`]).
+    pub(crate) fn scan_event(
         &mut self,
-        evtx: bool,
+        source: Source<'_>,
         name: &str,
         at: Location,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
         self.stats.events += 1;
-        let event = &if evtx {
-            EventRef::Evtx(&self.evtx)
-        } else {
-            EventRef::Json(&self.event)
+        let event = &match source {
+            Source::Evtx => EventRef::Evtx(&self.evtx),
+            Source::Json => EventRef::Json(&self.event),
+            Source::Scanned { event, .. } => EventRef::Evtx(event),
         };
         let stats = &mut self.stats;
         let enabled = &self.filter.rules;
         let mut result = Ok(());
-        self.pack.scan(event, &mut |rule| {
+        let on_rule = &mut |rule: &'static RuleInfo| {
             if !enabled.get(rule.index).copied().unwrap_or(true) {
                 return;
             }
@@ -697,7 +734,17 @@ impl Scanner {
                     sequence: None,
                 });
             }
-        });
+        };
+        match source {
+            Source::Scanned { rules, .. } => {
+                let all = self.pack.rules();
+                rules
+                    .iter()
+                    .filter_map(|&r| all.get(r as usize))
+                    .for_each(on_rule);
+            }
+            _ => self.pack.scan(event, on_rule),
+        }
         if !self.any_sequence {
             return result;
         }
@@ -729,7 +776,13 @@ impl Scanner {
     }
 
     /// Counts and reports an input that failed while being read.
-    fn unreadable(&mut self, name: &str, line_no: u64, e: &io::Error, sink: &mut dyn Sink) {
+    pub(crate) fn unreadable(
+        &mut self,
+        name: &str,
+        line_no: u64,
+        e: &io::Error,
+        sink: &mut dyn Sink,
+    ) {
         self.stats.unreadable += 1;
         if line_no == 0 {
             sink.report(format_args!(
@@ -759,7 +812,11 @@ fn read_head(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
 
 /// Reads `buf.len()` bytes at `offset`, fewer only at the end of the data
 /// (the rest of `buf` is left as it was). Returns how many were read.
-fn read_at(data: &mut (impl Read + Seek), offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+pub(crate) fn read_at(
+    data: &mut (impl Read + Seek),
+    offset: u64,
+    buf: &mut [u8],
+) -> io::Result<usize> {
     data.seek(SeekFrom::Start(offset))?;
     read_head(data, buf)
 }

@@ -34,10 +34,17 @@ impl FileHeader {
     /// head[42..44].copy_from_slice(&3u16.to_le_bytes());
     /// assert_eq!(FileHeader::parse(&head).unwrap().chunk_count, 3);
     /// assert!(FileHeader::parse(b"not evtx").is_err());
+    /// assert!(FileHeader::parse(&head[..1000]).is_err());
     /// ```
     pub fn parse(file: &[u8]) -> Result<FileHeader, Error> {
-        if file.len() < 128 || !file.starts_with(b"ElfFile\0") {
+        if !file.starts_with(b"ElfFile\0") {
             return Err(Error::new(0, "not an EVTX file (no `ElfFile` header)"));
+        }
+        if file.len() < FILE_HEADER_SIZE {
+            return Err(Error::new(
+                file.len(),
+                "file shorter than its 4096-byte header",
+            ));
         }
         Ok(FileHeader {
             chunk_count: u16::from_le_bytes([file[42], file[43]]),
