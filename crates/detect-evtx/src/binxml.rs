@@ -77,6 +77,9 @@ struct Sub {
     len: usize,
 }
 
+/// Slots of the name cache.
+const NAME_SLOTS: usize = 512;
+
 /// Deepest nesting of elements and of template instances in values.
 const MAX_DEPTH: usize = 256;
 
@@ -91,9 +94,12 @@ pub(crate) struct Decoder {
     pub(crate) names: String,
     /// Array items.
     pub(crate) items: Vec<Piece>,
-    /// Name offset in the chunk -> span in `names` (small linear cache:
-    /// a chunk uses a few dozen names).
+    /// Name offset in the chunk -> span in `names`: an open-addressing
+    /// table of [`NAME_SLOTS`] slots (a chunk uses a few dozen names),
+    /// `u32::MAX` marking an empty slot.
     name_cache: Vec<(u32, Span)>,
+    /// Names in `name_cache`.
+    names_cached: usize,
     /// Elements open.
     open: Vec<u32>,
     /// For each element open, whether it is left out of the record.
@@ -144,6 +150,22 @@ impl Decoder {
     pub(crate) fn new_chunk(&mut self) {
         self.names.clear();
         self.name_cache.clear();
+        self.name_cache
+            .resize(NAME_SLOTS, (u32::MAX, Span::default()));
+        self.names_cached = 0;
+    }
+
+    /// The slot of name offset `offset`: where it is, or the empty slot
+    /// where it goes.
+    fn name_slot(&self, offset: u32) -> usize {
+        let mut i = (offset as usize >> 1).wrapping_mul(0x9e37_79b1) % NAME_SLOTS;
+        loop {
+            let (o, _) = self.name_cache[i];
+            if o == offset || o == u32::MAX {
+                return i;
+            }
+            i = (i + 1) % NAME_SLOTS;
+        }
     }
 
     /// Decodes the BinXML at `chunk[start..end]` into the tape.
@@ -471,8 +493,12 @@ impl Decoder {
             let n = c.u16()? as usize;
             c.bytes(n * 2 + 2)?;
         }
-        if let Some(&(_, span)) = self.name_cache.iter().find(|(o, _)| *o == offset) {
-            return Ok(span);
+        if self.name_cache.len() != NAME_SLOTS || self.names_cached >= NAME_SLOTS / 2 {
+            self.new_chunk();
+        }
+        let slot = self.name_slot(offset);
+        if self.name_cache[slot].0 == offset {
+            return Ok(self.name_cache[slot].1);
         }
         let data = c.data;
         let at = offset as usize;
@@ -489,7 +515,8 @@ impl Decoder {
             start: start as u32 | NAME_BIT,
             len: (self.names.len() - start) as u32,
         };
-        self.name_cache.push((offset, span));
+        self.name_cache[slot] = (offset, span);
+        self.names_cached += 1;
         Ok(span)
     }
 

@@ -66,10 +66,17 @@ pub struct EvtxEvent {
     joined: String,
     /// The child elements of the elements being shaped (a stack).
     elems: Vec<usize>,
-    /// Names seen in the objects being shaped, with their counts (a stack).
-    counts: Vec<(Span, u32)>,
+    /// Names seen in the objects being shaped, with their counts and
+    /// hashes (a stack).
+    counts: Vec<(Span, u32, u32)>,
     record_id: u64,
     ascii: bool,
+    /// Tape indices of the objects `Event.System` and `Event.EventData`
+    /// (0: none), when every lookup of a path below them can start there
+    /// (see `EvtxEvent::find_shortcuts`).
+    system: u32,
+    event_data: u32,
+    shortcuts: bool,
 }
 
 impl EvtxEvent {
@@ -98,6 +105,7 @@ impl EvtxEvent {
         if decoded.is_err() {
             self.tape.clear();
         }
+        self.find_shortcuts();
         self.ascii =
             self.dec.text.is_ascii() && self.joined.is_ascii() && self.dec.names.is_ascii();
         decoded
@@ -302,6 +310,47 @@ impl EvtxEvent {
         }
     }
 
+    /// Finds where `Event.System` and `Event.EventData` are, so that
+    /// lookups below them start there. Exact only when the top-level and
+    /// `Event` objects have no key with a dot and the element `Event` once
+    /// (a general lookup could otherwise also match `{"Event.System": ..}`
+    /// or a second `Event`): else lookups walk from the top.
+    fn find_shortcuts(&mut self) {
+        self.shortcuts = false;
+        self.system = 0;
+        self.event_data = 0;
+        if self.tape.is_empty() {
+            return;
+        }
+        let plain = |object: usize| {
+            let JNode::Obj { end, .. } = self.tape[object] else {
+                return false;
+            };
+            let mut j = object + 1;
+            let mut events = 0;
+            while j < end as usize {
+                if let JNode::Key(k) = self.tape[j] {
+                    let key = self.str(k);
+                    if key.contains('.') {
+                        return false;
+                    }
+                    events += usize::from(key == "Event");
+                }
+                j = self.end_of(j + 1);
+            }
+            events <= 1
+        };
+        let Some(event) = self.child(0, "Event") else {
+            return;
+        };
+        if !plain(0) || !plain(event) {
+            return;
+        }
+        self.system = self.child(event, "System").unwrap_or(0) as u32;
+        self.event_data = self.child(event, "EventData").unwrap_or(0) as u32;
+        self.shortcuts = true;
+    }
+
     /// The value of key `name` in the object at `object`, when an object.
     fn child(&self, object: usize, name: &str) -> Option<usize> {
         let JNode::Obj { end, .. } = self.tape[object] else {
@@ -324,7 +373,23 @@ impl EvtxEvent {
             return false;
         }
         let mut found = false;
-        if self.lookup_at(0, path, visit, &mut found) {
+        let start = if !self.shortcuts {
+            None
+        } else if let Some(rest) = path.strip_prefix("Event.EventData.") {
+            Some((self.event_data as usize, rest))
+        } else if let Some(rest) = path.strip_prefix("Event.System.") {
+            Some((self.system as usize, rest))
+        } else {
+            None
+        };
+        let stop = match start {
+            // No such object (a `System` or `EventData` that is not an
+            // object has nothing below it).
+            Some((0, _)) => false,
+            Some((object, rest)) => self.lookup_at(object, rest, visit, &mut found),
+            None => self.lookup_at(0, path, visit, &mut found),
+        };
+        if stop {
             return true;
         }
         if !found && let Some(field) = path.strip_prefix("Event.EventData.") {
@@ -558,7 +623,7 @@ struct Builder<'e> {
     tape: &'e mut Vec<JNode>,
     joined: &'e mut String,
     elems: &'e mut Vec<usize>,
-    counts: &'e mut Vec<(Span, u32)>,
+    counts: &'e mut Vec<(Span, u32, u32)>,
 }
 
 impl Builder<'_> {
@@ -785,14 +850,18 @@ impl Builder<'_> {
         let tag = if data { DATA } else { 0 };
         let (dec, joined) = (self.dec, &*self.joined);
         let text = span_str(dec, joined, name);
-        if let Some((_, n)) = self.counts[base..]
+        // FNV-1a: most names differ in their hash, which spares comparing them.
+        let hash = text.bytes().fold(0x811c_9dc5u32, |h, b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        });
+        if let Some((_, n, _)) = self.counts[base..]
             .iter_mut()
-            .find(|(k, n)| *n & DATA == tag && span_str(dec, joined, *k) == text)
+            .find(|(k, n, h)| *h == hash && *n & DATA == tag && span_str(dec, joined, *k) == text)
         {
             *n += 1;
             return (*n & !DATA) - 1;
         }
-        self.counts.push((name, tag | 1));
+        self.counts.push((name, tag | 1, hash));
         0
     }
 

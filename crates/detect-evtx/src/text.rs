@@ -6,20 +6,47 @@ use std::fmt::Write as _;
 
 /// Appends UTF-16LE `units` (a lone surrogate becomes U+FFFD), stopping at
 /// the first NUL when `until_nul`.
-pub(crate) fn push_utf16(out: &mut String, units: &[u8], until_nul: bool) {
-    let units = units
+pub(crate) fn push_utf16(out: &mut String, mut units: &[u8], until_nul: bool) {
+    out.reserve(units.len() / 2);
+    // Most text is ASCII: taken 16 units at a time while it is (and holds
+    // no NUL), then unit by unit.
+    let mut ascii = [0u8; 16];
+    while let Some((block, rest)) = units.split_first_chunk::<32>() {
+        let mut other = 0;
+        for (k, pair) in block.chunks_exact(2).enumerate() {
+            ascii[k] = pair[0];
+            other |= pair[1] | (pair[0] & 0x80) | u8::from(pair[0] == 0);
+        }
+        if other != 0 {
+            break;
+        }
+        out.push_str(std::str::from_utf8(&ascii).unwrap_or_default());
+        units = rest;
+    }
+    let mut units = units
         .chunks_exact(2)
         .map(|u| u16::from_le_bytes([u[0], u[1]]));
-    if until_nul {
-        push_units(out, units.take_while(|&u| u != 0));
-    } else {
-        push_units(out, units);
-    }
-}
-
-fn push_units(out: &mut String, units: impl Iterator<Item = u16>) {
-    for c in char::decode_utf16(units) {
-        out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    while let Some(u) = units.next() {
+        let c = match u {
+            0 if until_nul => return,
+            0..=0x7f => char::from(u as u8),
+            0xd800..=0xdbff => {
+                // A high surrogate: a character with the low one that follows.
+                let mut rest = units.clone();
+                match rest.next() {
+                    Some(low @ 0xdc00..=0xdfff) => {
+                        units = rest;
+                        let c =
+                            0x10000 + ((u32::from(u) - 0xd800) << 10) + (u32::from(low) - 0xdc00);
+                        char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER)
+                    }
+                    _ => char::REPLACEMENT_CHARACTER,
+                }
+            }
+            0xdc00..=0xdfff => char::REPLACEMENT_CHARACTER,
+            _ => char::from_u32(u32::from(u)).unwrap_or(char::REPLACEMENT_CHARACTER),
+        };
+        out.push(c);
     }
 }
 
