@@ -56,7 +56,7 @@ fn big_evtx(copies: usize) -> Vec<u8> {
 fn scan(path: &Path, threads: &str) -> Output {
     let args = ["scan", "-f", "jsonl", "-j", threads];
     Command::new(BIN)
-        .args(&args)
+        .args(args)
         .arg(path)
         .output()
         .expect("the detect binary runs")

@@ -695,8 +695,7 @@ impl Decoder {
                 let size =
                     fixed_size(ty).ok_or(Error::new(start, "array of an unsupported type"))?;
                 for k in 0..bytes.len() / size {
-                    let data = &bytes[..];
-                    let piece = self.value(data, ty, k * size, size, depth)?;
+                    let piece = self.value(bytes, ty, k * size, size, depth)?;
                     self.items.push(piece);
                 }
             }

@@ -377,10 +377,9 @@ impl EvtxEvent {
             None
         } else if let Some(rest) = path.strip_prefix("Event.EventData.") {
             Some((self.event_data as usize, rest))
-        } else if let Some(rest) = path.strip_prefix("Event.System.") {
-            Some((self.system as usize, rest))
         } else {
-            None
+            path.strip_prefix("Event.System.")
+                .map(|rest| (self.system as usize, rest))
         };
         let stop = match start {
             // No such object (a `System` or `EventData` that is not an
