@@ -231,8 +231,9 @@ impl JsonlRows {
         out.write_all(b",\"timestamp\":")?;
         serde_json::to_writer(&mut *out, &timestamp)?;
         if self.include_event {
-            // The event parsed as one JSON object, so its text is valid JSON;
-            // it is written as read (NDJSON) or as the evtx crate rendered it.
+            // An NDJSON event parsed as one JSON object, so its text is valid
+            // JSON, written as read; an EVTX record is written as JSON with
+            // the members of the evtx crate's rendering (`EvtxEvent::to_json`).
             out.write_all(b",\"event\":")?;
             out.write_all(m.event.raw().as_bytes())?;
         }
