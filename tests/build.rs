@@ -10,7 +10,8 @@
 //! results, as it does for the reference matcher. Queries that need
 //! `case_sensitive` (a parser option, not a dialect) are left to the
 //! reference run. Without the shared data the rule set holds one stand-in
-//! sequence, `SUITE_INDEX` is empty and the test says it skipped.
+//! sequence and `SUITE_INDEX` is empty; the test that uses them needs the
+//! shared data (it is ignored unless asked for, and then fails without it).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -58,7 +59,7 @@ fn main() {
     }
     if items.is_empty() {
         // A rule set needs an item: without the suite, a stand-in that no
-        // event satisfies (the test skips before using it).
+        // event satisfies (the test needs the suite and fails before using it).
         items.push_str(
             "sequence no_suite = eql!(dialect = endgame, \"sequence [any where false] [any where false]\");\n",
         );

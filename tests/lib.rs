@@ -1,29 +1,35 @@
 //! Helpers for the workspace-level test suites in `tests/tests/`.
 //!
 //! The suites read real data from `../shared/data` next to the workspace (see
-//! its README). When it is absent (a user's fresh clone) they print why they
-//! skip and pass; CI always has it.
+//! its README). The tests that do are marked
+//! `#[ignore = "needs ../shared (run with --ignored)"]`, so that a user's fresh
+//! clone lists them as ignored instead of passing them silently; CI has the
+//! data and runs them with `cargo test -- --ignored`, where a missing file is
+//! a failure.
 
 pub mod counting_alloc;
 pub mod semantics_rules;
 
 use std::path::PathBuf;
 
-/// The path of `rel` under `../shared/data`, or `None` (after printing a skip
-/// notice naming `test`) when the shared data is not there.
-pub fn shared_data(test: &str, rel: &str) -> Option<PathBuf> {
+/// The path of `rel` under `../shared/data`.
+///
+/// # Panics
+///
+/// When it does not exist: a test that needs the shared data must fail, not
+/// pass, without it (such tests are `#[ignore]`d, so this only happens when
+/// they are asked for).
+pub fn shared_data(rel: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../shared/data")
         .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!(
-            "skipping {test}: {} not found (../shared/data is absent)",
-            path.display()
-        );
-        None
-    }
+    assert!(
+        path.exists(),
+        "{} not found: this test needs ../shared/data beside the workspace \
+         (see the README's Testing section)",
+        path.display()
+    );
+    path
 }
 
 /// Splits a file holding one or more concatenated JSON documents (the

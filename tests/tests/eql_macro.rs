@@ -195,13 +195,9 @@ fn elasticsearch_dialect_hand_written() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn endgame_dialect_over_the_suite_events() {
-    let Some(path) = detect_tests::shared_data(
-        "endgame_dialect_over_the_suite_events",
-        "eql/test_data.json",
-    ) else {
-        return;
-    };
+    let path = detect_tests::shared_data("eql/test_data.json");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let options = Options::endgame();

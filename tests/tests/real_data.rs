@@ -52,13 +52,9 @@ fn differential<R: CompiledRuleSet>(path: &Path) -> (usize, Vec<(usize, &'static
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn builtin_rules_fire_only_on_the_real_msiexec_url_install() {
-    let Some(path) = shared_data(
-        "builtin_rules_fire_only_on_the_real_msiexec_url_install",
-        "events/windows-samples.ndjson",
-    ) else {
-        return;
-    };
+    let path = shared_data("events/windows-samples.ndjson");
     let (count, matches) = differential::<Builtin>(&path);
     assert_eq!(
         count, 14_646,
@@ -80,13 +76,9 @@ fn builtin_rules_fire_only_on_the_real_msiexec_url_install() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn builtin_rules_on_the_msiexec_related_events() {
-    let Some(path) = shared_data(
-        "builtin_rules_on_the_msiexec_related_events",
-        "events/msiexec-related.ndjson",
-    ) else {
-        return;
-    };
+    let path = shared_data("events/msiexec-related.ndjson");
     let (count, matches) = differential::<Builtin>(&path);
     assert_eq!(count, 670);
     assert_eq!(
@@ -96,23 +88,18 @@ fn builtin_rules_on_the_msiexec_related_events() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn semantics_rules_agree_with_the_interpreter_on_real_events() {
-    let Some(path) = shared_data(
-        "semantics_rules_agree_with_the_interpreter_on_real_events",
-        "events/windows-samples.ndjson",
-    ) else {
-        return;
-    };
+    let path = shared_data("events/windows-samples.ndjson");
     let (_, matches) = differential::<Semantics>(&path);
     // Keyword and wildcard rules do fire on real data; the point is agreement.
     assert!(!matches.is_empty());
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn evtx_nested_regression_samples_agree_and_do_not_fire_the_builtin_rules() {
-    let Some(root) = shared_data("evtx_nested_regression_samples", "sigma/regression") else {
-        return;
-    };
+    let root = shared_data("sigma/regression");
     let interp_builtin = Interpreter::new(&Builtin::ir()).unwrap();
     let interp_sem = Interpreter::new(&Semantics::ir()).unwrap();
     let mut files = Vec::new();

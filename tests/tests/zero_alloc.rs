@@ -89,13 +89,12 @@ fn steady_state_scanning_allocates_nothing() {
     let (v, counted) = measure(|| std::hint::black_box(vec![1u8; 16]));
     drop(v);
     assert!(counted.allocations > 0, "the counting allocator works");
+}
 
-    let Some(path) = shared_data(
-        "steady_state_scanning_allocates_nothing",
-        "events/windows-samples.ndjson",
-    ) else {
-        return;
-    };
+#[test]
+#[ignore = "needs ../shared (run with --ignored)"]
+fn steady_state_scanning_of_real_events_allocates_nothing() {
+    let path = shared_data("events/windows-samples.ndjson");
     let text = std::fs::read_to_string(path).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let (matches, allocations, bytes) = steady_state(&lines);

@@ -72,14 +72,11 @@ use harness::{
     Loaded, Peer, Rsigma, SigmaRust, Tau, compare, detect_verdicts, peer_events, print_report,
 };
 
-fn events() -> Option<Events> {
-    match Events::load() {
-        Ok(e) => Some(e),
-        Err(why) => {
-            eprintln!("skipping: {why}");
-            None
-        }
-    }
+/// The real events. This workspace compiles SigmaHQ rules from
+/// `../shared/data` and cannot build without it, so a missing events file is
+/// a failure, never a skip.
+fn events() -> Events {
+    Events::load().unwrap_or_else(|why| panic!("{why}"))
 }
 
 /// Checks one peer on one case; returns the names of the rules it disagrees on.
@@ -102,7 +99,7 @@ fn check<P: Peer>(
 
 #[test]
 fn case1_seed_and_msiexec_rules() {
-    let Some(events) = events() else { return };
+    let events = events();
     let pack = Pack::msiexec();
     let routing = Routing::new(&pack.ir, &events.detect).unwrap();
     // The benchmark routes peer events by Channel and EventID alone.
@@ -129,7 +126,7 @@ fn case1_seed_and_msiexec_rules() {
 #[cfg(feature = "corpus")]
 #[test]
 fn case2_sigmahq_windows() {
-    let Some(events) = events() else { return };
+    let events = events();
     let pack = Pack::corpus();
     let routing = Routing::new(&pack.ir, &events.detect).unwrap();
     // The benchmark routes peer events by Channel and EventID alone.

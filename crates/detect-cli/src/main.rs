@@ -3,8 +3,9 @@
 //!
 //! This file only parses the command line and dispatches; the work is in
 //! [`driver`] (threads, ordered output, exit status), [`inputs`] (what to
-//! read and how), [`scan`] (reading and matching one input), [`chunked`]
-//! (one EVTX file's chunks on several threads), [`output`]
+//! read and how), [`json_array`] (events given as one JSON array), [`scan`]
+//! (reading and matching one input), [`chunked`] (one EVTX file's chunks on
+//! several threads), [`output`]
 //! (table, JSON lines, summary), [`fields`] (context columns per event
 //! layout), [`pack`] (which rules run: built-in, compiled SigmaHQ, or Sigma
 //! YAML through the interpreter) and [`rules`] (`detect rules`).
@@ -18,6 +19,7 @@ mod cli;
 mod driver;
 mod fields;
 mod inputs;
+mod json_array;
 mod output;
 mod pack;
 mod rules;

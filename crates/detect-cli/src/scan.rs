@@ -41,6 +41,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
+use std::path::Path;
 use std::time::Duration;
 
 use std::borrow::Cow;
@@ -53,6 +54,7 @@ use indicatif::ProgressBar;
 
 use crate::fields::push_sanitized;
 use crate::inputs::{self, Counting, EVTX_CHUNK_SIZE, EVTX_HEADER_SIZE, Input, Kind};
+use crate::json_array::{self, Next};
 use crate::pack::Pack;
 
 /// Size of the read buffer of each input.
@@ -329,10 +331,10 @@ impl Scanner {
     /// A scanner running `pack`, reporting every rule, that skips (and
     /// reports) lines longer than `max_line_bytes`.
     pub(crate) fn with_pack(pack: &'static Pack, max_line_bytes: u64) -> Self {
-        // Automata and regexes are built here, before the first event, so
-        // that per-event timings and the progress bar do not start with a
-        // stall (most of a second for the SigmaHQ pack).
-        pack.warm_up();
+        // Nothing is built ahead: each field's automaton, each regex and set
+        // is built when the first event that needs it arrives, so a scan
+        // pays only for the log sources its inputs hold (a one-event file
+        // with the SigmaHQ pack would otherwise wait for every automaton).
         Scanner {
             pack,
             event: JsonEvent::new(),
@@ -420,7 +422,7 @@ impl Scanner {
                 Ok(())
             }
             Input::File(path) => match File::open(path) {
-                Ok(file) => self.scan_file(file, name, sink),
+                Ok(file) => self.scan_file(file, path, name, sink),
                 Err(e) => {
                     self.stats.unreadable += 1;
                     sink.report(format_args!(
@@ -433,7 +435,13 @@ impl Scanner {
     }
 
     /// Scans an open file, of any kind.
-    fn scan_file(&mut self, mut file: File, name: &str, sink: &mut dyn Sink) -> io::Result<()> {
+    fn scan_file(
+        &mut self,
+        mut file: File,
+        path: &Path,
+        name: &str,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
         let len = match file.metadata() {
             Ok(meta) if meta.is_dir() => {
                 self.stats.unreadable += 1;
@@ -457,7 +465,17 @@ impl Scanner {
         let read = Cell::new(head.len() as u64);
         let progress = self.progress.clone();
         progress.inc(head.len() as u64);
-        match Kind::sniff(head) {
+        let kind = Kind::sniff(head);
+        if kind == Kind::Ndjson && inputs::named_evtx(path) {
+            // Never read a damaged EVTX file as lines of text.
+            self.stats.unreadable += 1;
+            sink.report(format_args!(
+                "{name}: not an EVTX file: it is named .evtx but does not start with the EVTX \
+                 signature `ElfFile` (a damaged or foreign file header); skipping this input"
+            ));
+            return Ok(());
+        }
+        match kind {
             Kind::Evtx => match file.seek(SeekFrom::Start(0)) {
                 Ok(_) => self.scan_evtx(Counting::new(file, &read, &progress), len, name, sink),
                 // Not seekable (a pipe given by name): read it whole.
@@ -528,6 +546,30 @@ impl Scanner {
         name: &str,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
+        // A damaged file header is refused here: chunk counts and numbers
+        // would otherwise be read out of it as they are.
+        let mut header = [0u8; inputs::EVTX_HEADER_FIELDS];
+        let checked = read_head(&mut data, &mut header)
+            .and_then(|n| data.seek(SeekFrom::Start(0)).map(|_| n))
+            .map(|n| inputs::check_evtx_header(&header[..n]));
+        match checked {
+            Err(e) => {
+                self.unreadable(name, 0, &e, sink);
+                return Ok(());
+            }
+            Ok(Err(why)) => {
+                self.stats.unreadable += 1;
+                sink.report(format_args!(
+                    "{name}: not an EVTX file: {why}; skipping this input"
+                ));
+                return Ok(());
+            }
+            Ok(Ok(Some(damage))) => {
+                self.stats.evtx_errors += 1;
+                sink.report(format_args!("{name}: {damage}"));
+            }
+            Ok(Ok(None)) => {}
+        }
         let padded_len = inputs::evtx_padded_len(len);
         if padded_len != len && len > EVTX_HEADER_SIZE {
             self.stats.evtx_errors += 1;
@@ -657,6 +699,7 @@ impl Scanner {
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
         let mut line_no = 0u64;
+        let mut first = true;
         // One byte more than allowed, to tell "exactly the limit" from "over it".
         let take = self.max_line_bytes.saturating_add(1);
         loop {
@@ -668,6 +711,15 @@ impl Scanner {
                 Err(e) => {
                     self.unreadable(name, line_no, &e, sink);
                     return Ok(());
+                }
+            }
+            // The first line that holds something decides: NDJSON, or one
+            // JSON array (whose first line may be longer than a line may be).
+            if first && !self.line.iter().all(u8::is_ascii_whitespace) {
+                first = false;
+                if json_array::opens_array(&self.line) {
+                    let head = Cursor::new(std::mem::take(&mut self.line));
+                    return self.scan_json_array(head.chain(reader), line_no, name, sink);
                 }
             }
             if self.line.last() != Some(&b'\n') && self.line.len() as u64 > self.max_line_bytes {
@@ -696,6 +748,59 @@ impl Scanner {
                 continue;
             }
             self.scan_event(Source::Json, name, Location::Line(line_no), sink)?;
+        }
+    }
+
+    /// Scans the events of a JSON array (see [`crate::json_array`]), whose
+    /// `[` is on line `first_line`: each element is an event located by the
+    /// line it starts on. An element that is not a JSON object, or is longer
+    /// than `--max-line-bytes`, is reported and skipped like a malformed
+    /// line; an array that cannot be split further ends the input with one
+    /// report.
+    fn scan_json_array<R: BufRead>(
+        &mut self,
+        reader: R,
+        first_line: u64,
+        name: &str,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        let mut elements = json_array::Elements::new(reader, first_line, self.max_line_bytes);
+        loop {
+            match elements.next(&mut self.line) {
+                Ok(Next::Element(line)) => {
+                    if let Err(e) = self.event.parse(&self.line) {
+                        self.stats.malformed += 1;
+                        sink.report(format_args!(
+                            "{name}:{line}: array element is not a valid JSON object at byte {}: \
+                             {}; element skipped",
+                            e.offset, e.message
+                        ));
+                        continue;
+                    }
+                    self.scan_event(Source::Json, name, Location::Line(line), sink)?;
+                }
+                Ok(Next::TooLong(line)) => {
+                    self.stats.malformed += 1;
+                    sink.report(format_args!(
+                        "{name}:{line}: array element is longer than {} bytes; skipped \
+                         (raise the limit with --max-line-bytes)",
+                        self.max_line_bytes
+                    ));
+                }
+                Ok(Next::End) => return Ok(()),
+                Ok(Next::Malformed(line, why)) => {
+                    self.stats.malformed += 1;
+                    sink.report(format_args!(
+                        "{name}:{line}: not a well-formed JSON array: {why}; \
+                         the rest of this input is skipped"
+                    ));
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.unreadable(name, elements.line(), &e, sink);
+                    return Ok(());
+                }
+            }
         }
     }
 
@@ -1115,14 +1220,10 @@ mod tests {
             fn report(&mut self, _: fmt::Arguments<'_>) {}
         }
         let example = include_str!("../../../examples/events.ndjson");
-        // The example's events in all three layouts. Its malformed line is left
-        // out: a parse error carries a `String` message, which allocates (an
-        // error path, once per bad line).
-        let events: Vec<&str> = example
-            .lines()
-            .filter(|l| JsonEvent::parse_str(l).is_ok())
-            .collect();
-        assert_eq!(events.len(), 32);
+        // The example's events in all three layouts.
+        let events: Vec<&str> = example.lines().collect();
+        assert!(events.iter().all(|l| JsonEvent::parse_str(l).is_ok()));
+        assert_eq!(events.len(), 33);
         let input = (events.join("\n") + "\n").repeat(3);
         let mut scanner = Scanner::new(1 << 20);
         let mut sink = Count(0);

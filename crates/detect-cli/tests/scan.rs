@@ -16,6 +16,7 @@ use detect_rules::Builtin;
 const BIN: &str = env!("CARGO_BIN_EXE_detect");
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 const EXAMPLE: &str = "examples/events.ndjson";
+const MALFORMED_EXAMPLE: &str = "examples/malformed.ndjson";
 const WINDOWS_SAMPLES: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/data/events/windows-samples.ndjson"
@@ -260,22 +261,48 @@ fn example_file_fires_exactly_what_the_readme_says() {
         assert_eq!(v.as_object().unwrap().len(), 8, "{v}");
     }
 
-    // The malformed line is reported with file and line; the summary is one stderr line.
+    // No error: the summary is the one stderr line.
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(
+        lines[0].starts_with("detect: scanned 33 events in "),
+        "{err}"
+    );
+    assert!(
+        lines[0].contains(": 14 matches (")
+            && lines[0].contains("msiexec_remote_file_execution [low]: 1)")
+            && lines[0].contains("0 malformed lines, 0 EVTX errors, 0 unreadable files"),
+        "{err}"
+    );
+}
+
+/// `examples/malformed.ndjson` (see `examples/README.md`): its truncated
+/// second line is reported with file and line, counted, and skipped; the
+/// lines around it are scanned and the status is 0.
+#[test]
+fn malformed_example_line_is_reported_and_skipped() {
+    let out = detect(&["scan", "--format", "jsonl", MALFORMED_EXAMPLE], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        hits(&out),
+        [
+            (1, "msiexec_web_install".to_string()),
+            (3, "msi_install_from_web".to_string())
+        ]
+    );
     let err = stderr(&out);
     let lines: Vec<&str> = err.lines().collect();
     assert_eq!(lines.len(), 2, "{err}");
     assert!(
-        lines[0].starts_with("detect: examples/events.ndjson:18: "),
+        lines[0]
+            .starts_with("detect: examples/malformed.ndjson:2: not a valid JSON object at byte "),
         "{err}"
     );
     assert!(lines[0].contains("unexpected end of input"), "{err}");
+    assert!(lines[0].ends_with("; line skipped"), "{err}");
     assert!(
-        lines[1].starts_with("detect: scanned 32 events in "),
-        "{err}"
-    );
-    assert!(
-        lines[1].contains(": 14 matches (")
-            && lines[1].contains("msiexec_remote_file_execution [low]: 1)")
+        lines[1].starts_with("detect: scanned 2 events in ")
             && lines[1].contains("1 malformed line, 0 EVTX errors, 0 unreadable files"),
         "{err}"
     );
@@ -425,7 +452,7 @@ fn reads_stdin() {
         )]
     );
     assert!(
-        stderr(&out).starts_with("detect: <stdin>:18: "),
+        stderr(&out).starts_with("detect: scanned 33 events "),
         "{}",
         stderr(&out)
     );
@@ -452,9 +479,9 @@ fn table_format_has_the_matches_and_a_summary() {
     assert!(text.contains("wks-05.corp.example"), "{text}");
     for row in [
         "Summary",
-        "  events scanned    32",
+        "  events scanned    33",
         "  matches           14",
-        "  malformed lines   1",
+        "  malformed lines   0",
         "  EVTX errors       0",
         "  unreadable files  0",
         "  elapsed           ",
@@ -480,13 +507,15 @@ fn table_format_has_the_matches_and_a_summary() {
     assert!(row.contains(" msiexec_remote_file_execution "), "{row}");
     assert!(row.contains("wks-07.corp.example"), "{row}");
     assert!(row.ends_with("  sequence of 3 events"), "{row}");
-    assert!(stderr(&out).starts_with("detect: examples/events.ndjson:18: "));
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 
     // --quiet drops the summary in both formats.
     let out = detect(&["scan", "--quiet", EXAMPLE], None);
     assert!(!stdout(&out).contains("Summary"));
     assert_eq!(stdout(&out).lines().count(), 15);
     let out = detect(&["scan", "-q", "-f", "jsonl", EXAMPLE], None);
+    assert!(stderr(&out).is_empty(), "{}", stderr(&out));
+    let out = detect(&["scan", "-q", "-f", "jsonl", MALFORMED_EXAMPLE], None);
     assert_eq!(stderr(&out).lines().count(), 1, "{}", stderr(&out));
 }
 
@@ -540,13 +569,9 @@ fn help_version_and_usage_errors() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn windows_samples_have_exactly_one_match() {
-    if !Path::new(WINDOWS_SAMPLES).exists() {
-        println!(
-            "skipping: {WINDOWS_SAMPLES} not found (../shared/data is not beside the workspace)"
-        );
-        return;
-    }
+    needs_shared(WINDOWS_SAMPLES);
     let out = detect(&["scan", "-f", "jsonl", WINDOWS_SAMPLES], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let objects = jsonl(&out);
@@ -588,17 +613,20 @@ const ROGUE_MSI_RECORDS: u64 = 351;
 const EVTX_HEADER: usize = 4096;
 const EVTX_CHUNK: usize = 65536;
 
-/// The bytes of `ROGUE_MSI`, or `None` (after saying why) when the shared data is absent.
-fn rogue_msi() -> Option<Vec<u8>> {
-    match std::fs::read(ROGUE_MSI) {
-        Ok(bytes) => Some(bytes),
-        Err(_) => {
-            println!(
-                "skipping: {ROGUE_MSI} not found (../shared/data is not beside the workspace)"
-            );
-            None
-        }
-    }
+/// Fails the test when `path` (under `../shared/data`) is absent: the
+/// tests that need the shared data are ignored unless asked for, and must
+/// not pass without it.
+fn needs_shared(path: &str) {
+    assert!(
+        Path::new(path).exists(),
+        "{path} not found: this test needs ../shared/data beside the workspace"
+    );
+}
+
+/// The bytes of `ROGUE_MSI` (see [`needs_shared`]).
+fn rogue_msi() -> Vec<u8> {
+    needs_shared(ROGUE_MSI);
+    std::fs::read(ROGUE_MSI).unwrap_or_else(|e| panic!("{ROGUE_MSI}: {e}"))
 }
 
 /// The number after `scanned ` in the one-line summary.
@@ -611,8 +639,9 @@ fn events_scanned(o: &Output) -> u64 {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn rogue_msi_evtx_fires_msi_install_from_web_on_its_1040_event() {
-    let Some(_) = rogue_msi() else { return };
+    needs_shared(ROGUE_MSI);
     let out = detect(&["scan", "-f", "jsonl", "--include-event", ROGUE_MSI], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let objects = jsonl(&out);
@@ -652,11 +681,10 @@ fn rogue_msi_evtx_fires_msi_install_from_web_on_its_1040_event() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn evtx_corpus_scans_like_its_ndjson_export() {
-    if !Path::new(EVTX_DIR).exists() || !Path::new(WINDOWS_SAMPLES).exists() {
-        println!("skipping: {EVTX_DIR} or {WINDOWS_SAMPLES} not found");
-        return;
-    }
+    needs_shared(EVTX_DIR);
+    needs_shared(WINDOWS_SAMPLES);
     // Every EVTX file of the corpus, in parallel: the same events as the
     // NDJSON export of the same files, the same single match, no error.
     let out = detect(&["scan", "-f", "jsonl", "-j", "2", EVTX_DIR], None);
@@ -683,8 +711,9 @@ fn evtx_corpus_scans_like_its_ndjson_export() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn truncated_evtx_is_reported_and_what_remains_is_scanned() {
-    let Some(bytes) = rogue_msi() else { return };
+    let bytes = rogue_msi();
     // Cut in the middle of chunk 2 (records 286-351).
     let cut = EVTX_HEADER + 2 * EVTX_CHUNK + 20_000;
     let file = TempFile::with_ext("truncated", "evtx", &bytes[..cut]);
@@ -737,8 +766,9 @@ fn truncated_evtx_is_reported_and_what_remains_is_scanned() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn corrupted_evtx_chunk_and_record_are_reported_and_skipped() {
-    let Some(bytes) = rogue_msi() else { return };
+    let bytes = rogue_msi();
 
     // A chunk header whose magic is flipped: chunk 1's 145 records are lost,
     // chunks 0 and 2 are read, the 1040 event (chunk 2) still fires.
@@ -832,7 +862,7 @@ fn gzip_ndjson_and_evtx_from_stdin() {
     let expected: Vec<(u64, String)> = hits(&detect(&["scan", "-f", "jsonl", EXAMPLE], None));
     assert_eq!(hits(&out), expected);
     assert!(
-        stderr(&out).starts_with(&format!("detect: {}:18: ", file.path())),
+        stderr(&out).starts_with("detect: scanned 33 events "),
         "{}",
         stderr(&out)
     );
@@ -847,9 +877,13 @@ fn gzip_ndjson_and_evtx_from_stdin() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(stderr(&out).contains(&format!("detect: {}: read error after line ", cut.path())));
     assert!(!hits(&out).is_empty());
+}
 
+#[test]
+#[ignore = "needs ../shared (run with --ignored)"]
+fn evtx_from_stdin_and_gzip_compressed() {
     // EVTX on stdin (read into memory), and gzip-compressed EVTX.
-    let Some(evtx) = rogue_msi() else { return };
+    let evtx = rogue_msi();
     let out = detect(&["scan", "-f", "jsonl", "-"], Some(evtx.clone()));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(jsonl(&out)[0]["record"], 350);
@@ -878,9 +912,6 @@ fn directories_are_walked_and_output_is_in_input_order_whatever_the_threads() {
     std::fs::write(dir.0.join("b/c/z.json.gz"), gzip(&example)).unwrap();
     std::fs::write(dir.0.join("b/ignored.txt"), &example).unwrap();
     std::fs::write(dir.0.join("b/HIT.NDJSON"), format!("{HIT}\n")).unwrap();
-    if let Some(evtx) = rogue_msi() {
-        std::fs::write(dir.0.join("b/rogue.evtx"), evtx).unwrap();
-    }
     let d = dir.0.to_str().unwrap();
     let one = detect(&["scan", "-f", "jsonl", "-j", "1", d], None);
     assert_eq!(one.status.code(), Some(0), "{}", stderr(&one));
@@ -896,12 +927,9 @@ fn directories_are_walked_and_output_is_in_input_order_whatever_the_threads() {
         })
         .collect();
     let mut expected = vec!["/a.jsonl".to_string(); 14];
-    // Byte order of names: `HIT.NDJSON` < `c` < `rogue.evtx`.
+    // Byte order of names: `HIT.NDJSON` < `c`.
     expected.push("/b/HIT.NDJSON".into());
     expected.extend(vec!["/b/c/z.json.gz".to_string(); 14]);
-    if Path::new(ROGUE_MSI).exists() {
-        expected.push("/b/rogue.evtx".into());
-    }
     assert_eq!(files, expected);
     for threads in ["2", "3"] {
         let many = detect(&["scan", "-f", "jsonl", "-j", threads, d], None);
@@ -1146,6 +1174,216 @@ fn sequences_do_not_join_across_inputs_and_filters_apply() {
     assert_eq!(sequences(&out), [(SEQ.to_string(), vec![2, 4, 6])]);
     assert!(
         stderr(&out).contains("1 pending sequence evicted (raise --sequence-capacity)"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// A file that claims to be EVTX but is damaged is refused with one error and
+/// exit status 2, as `--help` says: never read as NDJSON.
+#[test]
+fn damaged_evtx_files_exit_2_with_one_error() {
+    // Named .evtx, without the signature (a damaged header): even when the
+    // bytes happen to be valid NDJSON.
+    let binary: Vec<u8> = (0..20_000u32).map(|i| (i * 7919 % 251) as u8).collect();
+    for (tag, contents) in [
+        ("garbage", binary.clone()),
+        ("ndjson-inside", format!("{HIT}\n").into_bytes()),
+        ("empty", Vec::new()),
+    ] {
+        let file = TempFile::with_ext(tag, "evtx", &contents);
+        let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+        assert_eq!(out.status.code(), Some(2), "{tag}: {}", stderr(&out));
+        assert!(hits(&out).is_empty(), "{tag}");
+        let err = stderr(&out);
+        let lines: Vec<&str> = err.lines().collect();
+        assert_eq!(lines.len(), 2, "{tag}: one error and the summary: {err}");
+        assert_eq!(
+            lines[0],
+            format!(
+                "detect: {}: not an EVTX file: it is named .evtx but does not start with the \
+                 EVTX signature `ElfFile` (a damaged or foreign file header); skipping this input",
+                file.path()
+            ),
+            "{tag}"
+        );
+        assert!(lines[1].contains("1 unreadable file"), "{tag}: {err}");
+    }
+    // The signature, then a damaged header: the evtx crate refuses it, whatever the name.
+    let mut header = b"ElfFile\0".to_vec();
+    header.extend(&binary);
+    for ext in ["evtx", "log"] {
+        let file = TempFile::with_ext("bad-header", ext, &header);
+        let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+        assert_eq!(out.status.code(), Some(2), "{ext}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert_eq!(err.lines().count(), 2, "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "detect: {}: not an EVTX file: its file header is damaged (header size ",
+                file.path()
+            )) && err
+                .lines()
+                .next()
+                .unwrap()
+                .ends_with("; EVTX has 128, 3 and 4096); skipping this input"),
+            "{err}"
+        );
+    }
+    // A gzip-compressed file named .evtx is read by its content.
+    let file = TempFile::with_ext("gzipped", "evtx", &gzip(format!("{HIT}\n").as_bytes()));
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hits(&out), [(1, "msiexec_web_install".to_string())]);
+}
+
+/// A real log whose header checksum no longer matches (a byte the checksum
+/// covers changed, the fields still sound): reported, and its chunks read.
+#[test]
+#[ignore = "needs ../shared (run with --ignored)"]
+fn evtx_with_a_wrong_header_checksum_is_reported_and_read() {
+    let mut bytes = rogue_msi();
+    bytes[60] ^= 0xff; // in the unused part of the header, under the checksum
+    let file = TempFile::with_ext("stale-header", "evtx", &bytes);
+    let out = detect(&["scan", "-f", "jsonl", file.path()], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(events_scanned(&out), ROGUE_MSI_RECORDS);
+    assert_eq!(jsonl(&out)[0]["record"], 350);
+    let err = stderr(&out);
+    assert!(
+        err.starts_with(&format!(
+            "detect: {}: the file header's checksum is wrong (",
+            file.path()
+        )) && err.contains("1 EVTX error"),
+        "{err}"
+    );
+}
+
+/// An input holding one JSON array of events, pretty-printed or on one line,
+/// from a file, gzip or stdin: every element is scanned as an event located
+/// by the line it starts on, as its lines would be in NDJSON.
+#[test]
+fn json_array_files_are_read_as_events() {
+    let example = std::fs::read_to_string(Path::new(WORKSPACE).join(EXAMPLE)).unwrap();
+    let events: Vec<serde_json::Value> = example
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ndjson = detect(&["scan", "-f", "jsonl", EXAMPLE], None);
+    let expected_rules: Vec<String> = hits(&ndjson).into_iter().map(|(_, r)| r).collect();
+    assert_eq!(expected_rules.len(), 14);
+
+    // One line: every event on line 1.
+    let compact = serde_json::to_string(&events).unwrap();
+    // Pretty-printed, after a blank line: each event starts on its own line.
+    let pretty = format!("\n{}\n", serde_json::to_string_pretty(&events).unwrap());
+    for (tag, text) in [("compact", &compact), ("pretty", &pretty)] {
+        let file = TempFile::with_ext(tag, "json", text.as_bytes());
+        for out in [
+            detect(&["scan", "-f", "jsonl", file.path()], None),
+            detect(&["scan", "-f", "jsonl", "-"], Some(gzip(text.as_bytes()))),
+        ] {
+            assert_eq!(out.status.code(), Some(0), "{tag}: {}", stderr(&out));
+            let err = stderr(&out);
+            assert_eq!(err.lines().count(), 1, "{tag}: only the summary: {err}");
+            assert!(
+                err.contains("scanned 33 events") && err.contains(" 0 malformed lines"),
+                "{tag}: {err}"
+            );
+            let got = hits(&out);
+            assert_eq!(
+                got.iter().map(|(_, r)| r.clone()).collect::<Vec<_>>(),
+                expected_rules,
+                "{tag}"
+            );
+            if tag == "compact" {
+                assert!(got.iter().all(|(line, _)| *line == 1), "{got:?}");
+            } else {
+                // The line each event's `{` is on, counted in the file.
+                let starts: Vec<u64> = text
+                    .lines()
+                    .enumerate()
+                    .filter(|(_, l)| *l == "  {")
+                    .map(|(i, _)| i as u64 + 1)
+                    .collect();
+                assert_eq!(starts.len(), 33);
+                let want: Vec<u64> = hits(&ndjson)
+                    .iter()
+                    .map(|(line, _)| starts[*line as usize - 1])
+                    .collect();
+                assert_eq!(got.iter().map(|(l, _)| *l).collect::<Vec<_>>(), want);
+            }
+        }
+    }
+}
+
+/// Bad JSON arrays: an element that is not an event is skipped with a
+/// report, a broken array ends the input with one report; exit status 0, as
+/// for malformed lines.
+#[test]
+fn malformed_json_arrays_are_reported_with_their_line() {
+    let text = format!("[\n  {HIT},\n  42,\n  {{\"a\": }},\n  {HIT}\n  {HIT}\n]\n");
+    let file = TempFile::with_ext("bad-array", "json", text.as_bytes());
+    let out = detect(
+        &[
+            "scan",
+            "-f",
+            "jsonl",
+            "--max-line-bytes",
+            "200",
+            file.path(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        hits(&out),
+        [
+            (2, "msiexec_web_install".to_string()),
+            (5, "msiexec_web_install".to_string())
+        ]
+    );
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 4, "{err}");
+    let name = file.path();
+    assert!(
+        lines[0].starts_with(&format!(
+            "detect: {name}:3: array element is not a valid JSON object at byte 0: "
+        )) && lines[0].ends_with("; element skipped"),
+        "{err}"
+    );
+    assert!(
+        lines[1].starts_with(&format!(
+            "detect: {name}:4: array element is not a valid JSON object at byte 6: "
+        )),
+        "{err}"
+    );
+    assert_eq!(
+        lines[2],
+        format!(
+            "detect: {name}:6: not a well-formed JSON array: expected ',' or ']' after an \
+             array element; the rest of this input is skipped"
+        )
+    );
+    assert!(
+        lines[3].contains("scanned 2 events") && lines[3].contains("3 malformed lines"),
+        "{err}"
+    );
+
+    // An element longer than --max-line-bytes is skipped whole.
+    let long = format!("[{HIT}, {{\"pad\": \"{}\"}}, {HIT}]", "x".repeat(300));
+    let out = detect(
+        &["scan", "-f", "jsonl", "--max-line-bytes", "200", "-"],
+        Some(long.into_bytes()),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(hits(&out).len(), 2);
+    assert!(
+        stderr(&out).starts_with(
+            "detect: <stdin>:1: array element is longer than 200 bytes; skipped (raise the \
+             limit with --max-line-bytes)"
+        ),
         "{}",
         stderr(&out)
     );

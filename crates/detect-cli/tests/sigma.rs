@@ -1,10 +1,10 @@
 //! End-to-end tests of the rule packs of `detect scan` and `detect rules`:
-//! Sigma YAML loaded at run time (`--sigma`, the reference interpreter),
+//! Sigma YAML loaded at run time (`--sigma`, the run-time engine),
 //! pipelines (`--pipeline`), unsupported and invalid rules, and `--pack`.
 //!
 //! The run-time path is checked against the same YAML compiled by
-//! `sigma_rules!` (`detect_sigmahq::Seeds`): generated code and the CLI's
-//! interpreter must report the same (line, rule) pairs.
+//! `sigma_rules!` (`detect_sigmahq::Seeds`): generated code and the rules
+//! compiled at run time must report the same (line, rule) pairs.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -16,6 +16,7 @@ use detect_sigmahq::Seeds;
 const BIN: &str = env!("CARGO_BIN_EXE_detect");
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 const EXAMPLE: &str = "examples/events.ndjson";
+const MALFORMED_EXAMPLE: &str = "examples/malformed.ndjson";
 /// The Sigma seed rules (YAML), also compiled into `detect_sigmahq::Seeds`.
 const SEED_YAML: &str = "crates/detect-sigmahq/rules";
 const WINDOWS_SAMPLES: &str = concat!(
@@ -100,7 +101,7 @@ fn compiled_seed_hits(path: &Path) -> Vec<(u64, String)> {
 }
 
 #[test]
-fn sigma_yaml_through_the_interpreter_agrees_with_the_compiled_rules() {
+fn sigma_yaml_compiled_at_run_time_agrees_with_the_compiled_rules() {
     let out = detect(&["scan", "--sigma", SEED_YAML, "-f", "jsonl", EXAMPLE]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let got = hits(&out);
@@ -110,29 +111,36 @@ fn sigma_yaml_through_the_interpreter_agrees_with_the_compiled_rules() {
         "the example file exercises the seed rules"
     );
     assert_eq!(got, want);
-    // The slower path says so, and the summary still counts per rule.
+    // The summary counts per rule.
     let err = stderr(&out);
-    assert!(
-        err.contains(
-            "detect: running 3 Sigma rules through the reference interpreter: the slower path"
-        ),
-        "{err}"
-    );
     assert!(
         err.contains("(net_connection_win_msiexec_http [low]: 5)"),
         "{err}"
     );
-    // Line 18 of the example is malformed: reported as with the built-in pack.
-    assert!(err.contains("examples/events.ndjson:18: "), "{err}");
+    // A malformed line is reported as with the built-in pack.
+    let out = detect(&[
+        "scan",
+        "--sigma",
+        SEED_YAML,
+        "-f",
+        "jsonl",
+        MALFORMED_EXAMPLE,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("detect: examples/malformed.ndjson:2: not a valid JSON object"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn sigma_yaml_on_the_real_events_agrees_with_the_compiled_rules() {
-    let path = Path::new(WINDOWS_SAMPLES);
-    if !path.exists() {
-        println!("skipped: {} is absent", path.display());
-        return;
-    }
+    assert!(
+        Path::new(WINDOWS_SAMPLES).exists(),
+        "{WINDOWS_SAMPLES} not found: this test needs ../shared/data beside the workspace"
+    );
     let out = detect(&[
         "scan",
         "-q",
@@ -143,7 +151,7 @@ fn sigma_yaml_on_the_real_events_agrees_with_the_compiled_rules() {
         WINDOWS_SAMPLES,
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(hits(&out), compiled_seed_hits(path));
+    assert_eq!(hits(&out), compiled_seed_hits(Path::new(WINDOWS_SAMPLES)));
 }
 
 #[test]
@@ -256,7 +264,6 @@ fn unsupported_rules_are_skipped_and_listed_or_an_error_with_sigma_strict() {
         ),
         "{err}"
     );
-    assert!(err.contains("running 1 Sigma rule through"), "{err}");
 
     let out = detect(&["scan", "--sigma-strict", "--sigma", dir.path(), &events]);
     assert_eq!(out.status.code(), Some(2));
@@ -433,16 +440,15 @@ fn sigmahq_pack_needs_the_feature() {
 /// `--features sigmahq`; CI runs it in release.
 #[cfg(feature = "sigmahq")]
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn sigmahq_pack_agrees_with_generated_code_and_the_interpreter() {
     use detect_sigmahq::SigmaHqWindows;
-    let corpus = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/sigma/rules/windows"
+    // The rules the pack was compiled from.
+    let corpus = SigmaHqWindows::ROOTS[0];
+    assert!(
+        Path::new(WINDOWS_SAMPLES).exists(),
+        "{WINDOWS_SAMPLES} not found: this test needs ../shared/data beside the workspace"
     );
-    if !Path::new(WINDOWS_SAMPLES).exists() || !Path::new(corpus).exists() {
-        println!("skipped: ../shared/data is absent");
-        return;
-    }
     let compiled = detect(&[
         "scan",
         "-q",
@@ -497,4 +503,42 @@ fn sigmahq_pack_agrees_with_generated_code_and_the_interpreter() {
     let out = detect(&["rules", "--pack", "sigmahq"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(stdout(&out).lines().count(), SigmaHqWindows::LEN + 1);
+}
+
+/// A Sigma rule on Windows Defender's data, written as SigmaHQ writes it
+/// (`ThreatName`, `ProcessName`), read at run time and run on the real
+/// Defender EVTX log, whose data names have spaces (`Threat Name`, `Process
+/// Name`): it fires on the PowerSploit detections (1116) and actions (1117)
+/// in powershell.exe, in the evtx layout.
+#[test]
+#[ignore = "needs ../shared (run with --ignored)"]
+fn sigma_rules_read_defender_names_with_spaces_in_evtx() {
+    let log = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/data/evtx/EVTX-ATTACK-SAMPLES/AutomatedTestingTools/\
+         WinDefender_Events_1117_1116_AtomicRedTeam.evtx"
+    );
+    assert!(
+        Path::new(log).exists(),
+        "{log} not found: this test needs ../shared/data beside the workspace"
+    );
+    let dir = TempDir::new("defender");
+    let rule = dir.file(
+        "powersploit.yml",
+        "title: PowerSploit in PowerShell\nlogsource: {product: windows, service: windefend}\n\
+         detection:\n  selection:\n    EventID: [1116, 1117]\n    ThreatName|contains: Powersploit\n\
+         \x20   ProcessName|endswith: '\\powershell.exe'\n  condition: selection\n",
+    );
+    let out = detect(&["scan", "-q", "--sigma", &rule, "-f", "jsonl", log]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let hits: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(hits.len(), 2, "{hits:?}");
+    assert!(
+        hits.iter()
+            .all(|h| h["rule"] == "powersploit" && h["layout"] == "evtx"),
+        "{hits:?}"
+    );
 }

@@ -385,9 +385,17 @@ const MAX_SPELLINGS: usize = 8;
 /// (CYRILLIC SMALL LETTER A, from a SigmaHQ homoglyph rule) is matched by
 /// `а` and `А`, so both are atoms, one of which must occur.
 fn case_spellings(folded: &str) -> Option<Vec<String>> {
+    // Most literals are ASCII: one spelling, the literal itself.
+    if folded.is_ascii() {
+        return Some(vec![folded.to_string()]);
+    }
     let mut out = vec![String::new()];
     for c in folded.chars() {
         let variants = case_variants(c);
+        if variants.len() == 1 {
+            out.iter_mut().for_each(|s| s.push(c));
+            continue;
+        }
         if out.len() * variants.len() > MAX_SPELLINGS {
             return None;
         }

@@ -19,6 +19,12 @@
 //! Security 1102, AppLocker...). [`crate::JsonEvent`] therefore looks a
 //! missing `Event.EventData.X` up as `Event.UserData.<any element>.X`; an
 //! [`crate::Event`] implemented by hand for this layout should do the same.
+//!
+//! Some Windows providers name their data with spaces (Windows Defender's
+//! `Threat Name`, `Process Name`...), which rules write without (`ThreatName`).
+//! The mapping keeps the rule's name; in every layout, an event with no key
+//! for it is read through its keys that equal it once their spaces are
+//! removed ([`crate::event::same_name_without_spaces`]).
 
 use crate::ir::Vocabulary;
 use serde::{Deserialize, Serialize};

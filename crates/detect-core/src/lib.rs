@@ -20,6 +20,8 @@
 //! together with the `rules!` macro.
 
 pub mod atoms;
+pub mod compile;
+pub mod engine;
 pub mod event;
 pub mod interpreter;
 pub mod ir;
@@ -33,6 +35,7 @@ pub mod pattern;
 pub mod prefilter;
 pub mod rt;
 pub mod ruleset;
+pub mod runtime;
 pub mod sequence;
 pub mod sigma;
 

@@ -7,8 +7,19 @@
 //!     pub ruleset Other = "corpus", skip_unsupported;
 //!     pub ruleset Picked = ["corpus/a.yml", "corpus/b.yml", "more"];
 //!     pub ruleset Mapped = "rules", pipeline = "acme.yml", pipeline = "more.yml";
+//!     pub ruleset Theirs = env("SIGMA_DIR", "../sigma") / "rules/windows";
 //! }
 //! ```
+//!
+//! `env("VAR", "default") / "sub/dir"` is a path chosen when the crate is
+//! built: the directory named by the environment variable `VAR` when it is
+//! set (to an absolute path), else `default` (relative to
+//! `CARGO_MANIFEST_DIR`), then `sub/dir` below it (the `/ "..."` part is
+//! optional). It lets a crate compile rules that live outside it, such as a
+//! checkout of the SigmaHQ repository, from wherever its user keeps them.
+//! When the chosen path does not exist, the error names the variable to set.
+//! The expansion reads the variable with `option_env!`, so cargo rebuilds the
+//! crate when it changes.
 //!
 //! `pipeline = "file.yml"` applies a processing pipeline (field and log
 //! source mappings, `detect_sigma::pipeline`) to every rule, in the order
@@ -32,10 +43,11 @@ use detect_sigma::{LoadOptions, ParseOptions, load_paths};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, Ident, LitStr, Token, Visibility, bracketed};
+use syn::{Attribute, Ident, LitStr, Token, Visibility, bracketed, parenthesized};
 
 mod kw {
     syn::custom_keyword!(ruleset);
+    syn::custom_keyword!(env);
     syn::custom_keyword!(skip_unsupported);
 }
 
@@ -45,9 +57,146 @@ pub struct SigmaItem {
     vis: Visibility,
     name: Ident,
     /// One path, or the paths of a `[...]` list (never empty).
-    paths: Vec<LitStr>,
+    paths: Vec<RulePath>,
     skip_unsupported: bool,
     pipelines: Vec<LitStr>,
+}
+
+/// Where rules are read: `"path"`, or `env("VAR", "default") [/ "sub/dir"]`.
+struct RulePath {
+    /// The written path, or the default when `env` is set.
+    lit: LitStr,
+    /// With `env(...)`: the variable's name.
+    var: Option<LitStr>,
+    /// With `/ "sub/dir"`: the part below the chosen directory.
+    below: Option<LitStr>,
+}
+
+impl Parse for RulePath {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        if !input.peek(kw::env) {
+            return Ok(RulePath {
+                lit: input.parse()?,
+                var: None,
+                below: None,
+            });
+        }
+        input.parse::<kw::env>()?;
+        let args;
+        let paren = parenthesized!(args in input);
+        let shape = "write `env(\"VARIABLE\", \"default/dir\")`, optionally followed by \
+                     `/ \"sub/dir\"`";
+        let var: LitStr = args.parse().map_err(|e| syn::Error::new(e.span(), shape))?;
+        if var.value().is_empty() || var.value().contains(['=', '\0']) {
+            return Err(syn::Error::new(
+                var.span(),
+                "not an environment variable name",
+            ));
+        }
+        args.parse::<Token![,]>()
+            .map_err(|_| syn::Error::new(paren.span.join(), shape))?;
+        let lit: LitStr = args.parse().map_err(|e| syn::Error::new(e.span(), shape))?;
+        if !args.is_empty() {
+            return Err(syn::Error::new(args.span(), shape));
+        }
+        let below = if input.peek(Token![/]) {
+            input.parse::<Token![/]>()?;
+            Some(input.parse::<LitStr>().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    "expected the path below the directory, as a string",
+                )
+            })?)
+        } else {
+            None
+        };
+        Ok(RulePath {
+            lit,
+            var: Some(var),
+            below,
+        })
+    }
+}
+
+impl RulePath {
+    /// The path as written, for messages.
+    fn shown(&self) -> String {
+        let mut text = match &self.var {
+            Some(var) => format!("env(\"{}\", \"{}\")", var.value(), self.lit.value()),
+            None => self.lit.value(),
+        };
+        if let Some(below) = &self.below {
+            text = format!("{text} / \"{}\"", below.value());
+        }
+        text
+    }
+
+    /// The directory or file to read, given the calling crate's manifest
+    /// directory `base` and the environment (`env` reads a variable), or an
+    /// error saying what to change.
+    fn resolve(&self, base: &Path, env: &dyn Fn(&str) -> Option<String>) -> syn::Result<PathBuf> {
+        let set = self.var.as_ref().and_then(|var| {
+            env(&var.value())
+                .filter(|v| !v.is_empty())
+                .map(|v| (var, v))
+        });
+        let dir = match &set {
+            Some((var, value)) => {
+                let dir = PathBuf::from(value);
+                if !dir.is_absolute() {
+                    return Err(syn::Error::new(
+                        var.span(),
+                        format!(
+                            "the environment variable {} is `{value}`, a relative path: set it to \
+                             an absolute path (for example `${}=$PWD/{value}`)",
+                            var.value(),
+                            var.value()
+                        ),
+                    ));
+                }
+                dir
+            }
+            None => base.join(self.lit.value()),
+        };
+        let root = match &self.below {
+            Some(below) => dir.join(below.value()),
+            None => dir,
+        };
+        if root.exists() {
+            return Ok(root);
+        }
+        let span = self.var.as_ref().map_or(self.lit.span(), LitStr::span);
+        let message = match (&self.var, &set) {
+            (None, _) => format!(
+                "`{}` does not exist (paths are relative to CARGO_MANIFEST_DIR, {})",
+                self.lit.value(),
+                base.display()
+            ),
+            (Some(var), Some((_, value))) => format!(
+                "`{}` does not exist: the environment variable {} is `{value}`; set it to the \
+                 directory that holds `{}`",
+                root.display(),
+                var.value(),
+                self.below
+                    .as_ref()
+                    .map_or(String::from("the rules"), LitStr::value)
+            ),
+            (Some(var), None) => format!(
+                "`{}` does not exist and the environment variable {} is not set: set {} to the \
+                 absolute path of the directory that holds `{}` (the default, `{}`, is relative \
+                 to CARGO_MANIFEST_DIR, {})",
+                root.display(),
+                var.value(),
+                var.value(),
+                self.below
+                    .as_ref()
+                    .map_or(String::from("the rules"), LitStr::value),
+                self.lit.value(),
+                base.display()
+            ),
+        };
+        Err(syn::Error::new(span, message))
+    }
 }
 
 /// The whole macro input.
@@ -73,14 +222,14 @@ impl Parse for SigmaInput {
                 syn::Error::new(
                     e.span(),
                     "expected the path of a Sigma file or folder, relative to CARGO_MANIFEST_DIR, \
-                     or a `[...]` list of them",
+                     `env(\"VARIABLE\", \"default/dir\")`, or a `[...]` list of them",
                 )
             };
-            let paths: Vec<LitStr> = if input.peek(syn::token::Bracket) {
+            let paths: Vec<RulePath> = if input.peek(syn::token::Bracket) {
                 let content;
                 let bracket = bracketed!(content in input);
                 let list = content
-                    .parse_terminated(<LitStr as Parse>::parse, Token![,])
+                    .parse_terminated(<RulePath as Parse>::parse, Token![,])
                     .map_err(expected)?;
                 if list.is_empty() {
                     return Err(syn::Error::new(
@@ -169,29 +318,27 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
             ));
         }
     }
-    let span = item.paths[0].span();
+    let span = item.paths[0].lit.span();
     let base = manifest_dir();
-    let mut roots = Vec::with_capacity(item.paths.len());
-    for path in &item.paths {
-        let root = base.join(path.value());
-        if !root.exists() {
-            return Err(syn::Error::new(
-                path.span(),
-                format!(
-                    "`{}` does not exist (paths are relative to CARGO_MANIFEST_DIR, {})",
-                    path.value(),
-                    base.display()
-                ),
-            ));
-        }
-        roots.push(root);
-    }
+    let env = |var: &str| std::env::var(var).ok();
+    let roots = item
+        .paths
+        .iter()
+        .map(|path| path.resolve(&base, &env))
+        .collect::<syn::Result<Vec<PathBuf>>>()?;
     let shown_paths = item
         .paths
         .iter()
-        .map(LitStr::value)
+        .map(RulePath::shown)
         .collect::<Vec<_>>()
         .join("`, `");
+    // `option_env!` makes cargo rebuild the crate when a variable changes.
+    let tracked = item.paths.iter().filter_map(|p| p.var.as_ref()).map(|var| {
+        quote!(
+            const _: ::core::option::Option<&str> = ::core::option_env!(#var);
+        )
+    });
+    let shown_roots = roots.iter().map(|r| r.display().to_string());
     let mut pipelines = Vec::new();
     let mut pipeline_files = Vec::new();
     for lit in &item.pipelines {
@@ -218,8 +365,8 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
             ..ParseOptions::default()
         },
     };
-    let roots: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
-    let loaded = match load_paths(&roots, &options) {
+    let root_paths: Vec<&Path> = roots.iter().map(PathBuf::as_path).collect();
+    let loaded = match load_paths(&root_paths, &options) {
         Ok(l) => l,
         Err(failed) => {
             let (_, failures) = *failed;
@@ -269,8 +416,12 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
         #generated
 
         #(#includes)*
+        #(#tracked)*
 
         impl #name {
+            /// The files or folders the rules were read from, in the order
+            /// given (absolute paths, as found when the crate was built).
+            pub const ROOTS: &'static [&'static str] = &[#(#shown_roots),*];
             /// Rule files left out because they use Sigma features or log
             /// sources detect does not support: (path, reason).
             pub const SKIPPED: &'static [(&'static str, &'static str)] = &[#(#skipped),*];
@@ -279,4 +430,133 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
             pub const SOURCES: &'static [&'static str] = &[#(#sources),*];
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn path(text: &str) -> RulePath {
+        syn::parse_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
+    }
+
+    /// A directory that exists, with `rules/windows` below it.
+    fn checkout(test: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("detect-macros-{test}-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("rules/windows")).unwrap();
+        dir
+    }
+
+    #[test]
+    fn env_paths_take_the_variable_else_the_default() {
+        let dir = checkout("env-paths");
+        let base = dir.join("crate");
+        std::fs::create_dir_all(&base).unwrap();
+        let p = path(r#"env("SIGMA_DIR", "..") / "rules/windows""#);
+        let value = dir.display().to_string();
+        let set = |_: &str| Some(value.clone());
+        let unset = |_: &str| None;
+        let empty = |_: &str| Some(String::new());
+        assert_eq!(p.resolve(&base, &set).unwrap(), dir.join("rules/windows"));
+        // Unset or empty: the default, relative to the manifest directory.
+        assert_eq!(
+            p.resolve(&base, &unset).unwrap(),
+            base.join("../rules/windows")
+        );
+        assert_eq!(
+            p.resolve(&base, &empty).unwrap(),
+            base.join("../rules/windows")
+        );
+        // Without `/ "..."`, the directory itself.
+        let p = path(r#"env("SIGMA_DIR", "nowhere")"#);
+        assert_eq!(p.resolve(&base, &set).unwrap(), dir);
+        assert_eq!(p.shown(), r#"env("SIGMA_DIR", "nowhere")"#);
+        // A plain path is unchanged.
+        let p = path(r#""..""#);
+        assert_eq!(p.resolve(&base, &set).unwrap(), base.join(".."));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn missing_directories_name_the_variable_to_set() {
+        let base = PathBuf::from("/nonexistent/detect/crate");
+        let p = path(r#"env("SIGMA_DIR", "../sigma") / "rules/windows""#);
+        let err = p.resolve(&base, &|_| None).unwrap_err().to_string();
+        assert!(
+            err.contains("the environment variable SIGMA_DIR is not set: set SIGMA_DIR to the absolute path of the directory that holds `rules/windows`"),
+            "{err}"
+        );
+        assert!(
+            err.contains("/nonexistent/detect/crate/../sigma/rules/windows"),
+            "{err}"
+        );
+        let err = p
+            .resolve(&base, &|_| Some("/nonexistent/sigma".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("`/nonexistent/sigma/rules/windows` does not exist: the environment variable SIGMA_DIR is `/nonexistent/sigma`"),
+            "{err}"
+        );
+        let err = p
+            .resolve(&base, &|_| Some("sigma".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`sigma`, a relative path"), "{err}");
+        let err = path(r#""no/such/dir""#)
+            .resolve(&base, &|_| None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("`no/such/dir` does not exist"), "{err}");
+    }
+
+    #[test]
+    fn malformed_env_paths_are_errors() {
+        for (text, message) in [
+            (r#"env("A")"#, "write `env(\"VARIABLE\", \"default/dir\")`"),
+            (r#"env("A", "b", "c")"#, "write `env("),
+            (r#"env("", "b")"#, "not an environment variable name"),
+            (
+                r#"env("A", "b") / 3"#,
+                "expected the path below the directory",
+            ),
+        ] {
+            let err = syn::parse_str::<RulePath>(text)
+                .err()
+                .map(|e| e.to_string());
+            assert!(
+                err.as_deref().is_some_and(|e| e.contains(message)),
+                "{text}: {err:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_expansion_tracks_the_variable_and_lists_its_roots() {
+        let dir = checkout("expansion");
+        let windows = dir.join("rules/windows");
+        std::fs::write(
+            windows.join("a.yml"),
+            "title: A\nlogsource: {product: windows, category: process_creation}\n\
+             detection: {sel: {Image|endswith: '\\\\a.exe'}, condition: sel}\n",
+        )
+        .unwrap();
+        // SAFETY: no other test of this crate reads or writes this variable.
+        unsafe { std::env::set_var("DETECT_MACROS_TEST_SIGMA_DIR", &dir) };
+        let input: SigmaInput = syn::parse_str(
+            r#"pub ruleset Theirs = env("DETECT_MACROS_TEST_SIGMA_DIR", "nowhere") / "rules/windows";"#,
+        )
+        .unwrap();
+        let code = expand(&input).to_string();
+        assert!(!code.contains("compile_error"), "{code}");
+        assert!(
+            code.contains(r#"option_env ! ("DETECT_MACROS_TEST_SIGMA_DIR")"#),
+            "{code}"
+        );
+        assert!(
+            code.contains(&format!("{:?}", windows.display().to_string())),
+            "ROOTS"
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -239,11 +239,12 @@ fn load_files(paths: &[&Path], options: &LoadOptions) -> (Loaded, Vec<(PathBuf, 
     let mut loaded = Loaded::default();
     let mut failures = Vec::new();
     let mut files = Vec::new();
+    let mut seen: HashSet<PathBuf> = HashSet::new();
     for path in paths {
         match rule_files(path) {
             Ok(found) => {
                 for f in found {
-                    if !files.contains(&f) {
+                    if seen.insert(f.clone()) {
                         files.push(f);
                     }
                 }

@@ -12,10 +12,9 @@ use detect_tests::{SIGMAHQ_UNSUPPORTED, shared_data};
 const FLOOR: usize = 2300;
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn windows_corpus_loads() {
-    let Some(dir) = shared_data("windows_corpus_loads", "sigma/rules/windows") else {
-        return;
-    };
+    let dir = shared_data("sigma/rules/windows");
     let files = detect_sigma::rule_files(&dir).unwrap();
     let (set, failures) = load_dir(&dir, &LoadOptions::default());
     let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();

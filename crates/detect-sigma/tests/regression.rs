@@ -15,10 +15,9 @@ use detect_tests::{SIGMAHQ_REGRESSION_KNOWN as KNOWN, json_documents, shared_dat
 const FLOOR: usize = 138;
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn sigma_regression_samples() {
-    let Some(sigma) = shared_data("sigma_regression_samples", "sigma") else {
-        return;
-    };
+    let sigma = shared_data("sigma");
     let index = std::fs::read_to_string(sigma.join("regression-index.jsonl")).unwrap();
     let mut total = 0;
     let mut passed = 0;

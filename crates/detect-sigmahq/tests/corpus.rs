@@ -62,13 +62,9 @@ fn corpus_compiles_and_lists_what_it_skips() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn corpus_generated_equals_interpreter_on_real_events() {
-    let Some(path) = shared_data(
-        "corpus_generated_equals_interpreter_on_real_events",
-        "events/windows-samples.ndjson",
-    ) else {
-        return;
-    };
+    let path = shared_data("events/windows-samples.ndjson");
     let interp = Interpreter::new(&SigmaHqWindows::ir()).expect("IR loads");
     let text = std::fs::read_to_string(&path).unwrap();
     let mut event = JsonEvent::new();
@@ -94,10 +90,9 @@ fn corpus_generated_equals_interpreter_on_real_events() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn corpus_regression_samples() {
-    let Some(sigma) = shared_data("corpus_regression_samples", "sigma") else {
-        return;
-    };
+    let sigma = shared_data("sigma");
     let interp = Interpreter::new(&SigmaHqWindows::ir()).expect("IR loads");
     let index = std::fs::read_to_string(sigma.join("regression-index.jsonl")).unwrap();
     let (mut total, mut passed) = (0, 0);

@@ -114,16 +114,10 @@ fn compiled_pipeline_agrees_with_the_run_time_pipeline() {
 #[test]
 fn kernel_file_rules_compile_through_a_pipeline() {
     use detect_sigmahq::{KernelFileAccess, KernelFileRename};
-    let Some(dir) = detect_tests::shared_data(
-        "kernel_file_rules_compile_through_a_pipeline",
-        "sigma/rules/windows/file",
-    ) else {
-        return;
-    };
-    let access = run_time(
-        dir.join("file_access").to_str().unwrap(),
-        "pipelines/kernel_file_etw.yml",
-    );
+    // The folder the compiled rules were read from.
+    let access_dir = KernelFileAccess::ROOTS[0];
+    assert!(access_dir.ends_with("rules/windows/file/file_access"));
+    let access = run_time(access_dir, "pipelines/kernel_file_etw.yml");
     assert_eq!(access, KernelFileAccess::ir());
     assert_eq!(KernelFileAccess::LEN, 7);
     assert_eq!(KernelFileRename::LEN, 1);

@@ -30,6 +30,15 @@
 //!   the top-level members they found. Each shortcut answers only when the
 //!   walk would give the same answer, and falls back to it otherwise.
 //!
+//! * **Keys with spaces.** Windows writes some event data under names with
+//!   spaces (Windows Defender's `Threat Name`, `Source Name`, `Process
+//!   Name`; Windows Firewall's `Rule Name`, `Application Path`), where Sigma
+//!   rules write the name without them (`ThreatName`). A lookup that finds
+//!   no key for a path tries, as a last resort, the keys that equal its last
+//!   segment once their spaces are removed (see
+//!   [`crate::event::same_name_without_spaces`]). The parse notes whether any
+//!   key holds a space, so events without one never pay for it.
+//!
 //! The parser is strict JSON (RFC 8259) with an object at the top level, does
 //! not recurse (nesting is tracked on an explicit stack bounded by a maximum
 //! depth), and never panics: every malformed input yields a [`JsonError`]
@@ -196,26 +205,32 @@ fn key_eq(a: &[u8], b: &[u8]) -> bool {
     a.last_chunk::<8>() == b.last_chunk::<8>()
 }
 
-/// Whether `p` holds a '.': eight bytes at a time (the last eight
-/// overlapping), which for a path of a few words beats `memchr`'s call and
-/// a byte loop alike.
+/// Whether `p` holds a '.' (see [`has_byte`]).
 #[inline]
 fn has_dot(p: &[u8]) -> bool {
+    has_byte::<b'.'>(p)
+}
+
+/// Whether `p` holds the byte `B`: eight bytes at a time (the last eight
+/// overlapping), which for a path or key of a few words beats `memchr`'s
+/// call and a byte loop alike. `B` must not be 0x01 (the filler below).
+#[inline]
+fn has_byte<const B: u8>(p: &[u8]) -> bool {
     const ONES: u64 = 0x0101_0101_0101_0101;
     let dot = |w: u64| {
-        let x = w ^ (ONES * u64::from(b'.'));
+        let x = w ^ (ONES * u64::from(B));
         (x.wrapping_sub(ONES) & !x & (ONES << 7)) != 0
     };
     if p.len() < 4 {
         let mut dotted = false;
         for &b in p {
-            dotted |= b == b'.';
+            dotted |= b == B;
         }
         return dotted;
     }
     if p.len() < 8 {
         // Four and four (overlapping), the upper half of the word filled
-        // with bytes that are not '.'.
+        // with bytes that are not `B`.
         let word = |w: &[u8; 4]| u64::from(u32::from_le_bytes(*w)) | (ONES << 32);
         return p.first_chunk::<4>().is_some_and(|w| dot(word(w)))
             || p.last_chunk::<4>().is_some_and(|w| dot(word(w)));
@@ -379,6 +394,10 @@ pub struct JsonEvent {
     /// rest. (Asking at the first question instead had cost a pass over a
     /// line often no longer in cache.)
     ascii: bool,
+    /// Whether some key holds a space, found out by the parse: only then
+    /// does a lookup that finds nothing try the keys without their spaces
+    /// (`lookup_without_spaces`).
+    spaced_keys: bool,
     /// The document, in order.
     tape: Vec<Node>,
     /// Decoded strings that contained escapes.
@@ -527,6 +546,7 @@ impl JsonEvent {
             buf: String::new(),
             tape: Vec::new(),
             ascii: false,
+            spaced_keys: false,
             scratch: String::new(),
             stack: Vec::new(),
             max_depth: depth.max(1),
@@ -552,6 +572,7 @@ impl JsonEvent {
         self.keys = KeyIndex::default();
         self.dispatch = Default::default();
         self.ascii = false;
+        self.spaced_keys = false;
         for slot in &mut self.members.0 {
             *slot.get_mut() = 0;
         }
@@ -580,9 +601,11 @@ impl JsonEvent {
             stack: &mut self.stack,
             max_depth: self.max_depth,
             non_ascii: false,
+            spaced_keys: false,
         };
         let result = parser.run();
         let escaped_non_ascii = parser.non_ascii;
+        let spaced_keys = parser.spaced_keys;
         if let Err(e) = result {
             self.buf.clear();
             self.tape.clear();
@@ -591,6 +614,7 @@ impl JsonEvent {
             return Err(e);
         }
         self.ascii = ascii && !escaped_non_ascii;
+        self.spaced_keys = spaced_keys;
         (self.detected, self.keys) = self.detect_layout();
         self.dispatch = self.detected.dispatch_paths().map(|path| {
             match self.resolve_member(path.as_bytes()) {
@@ -1218,6 +1242,128 @@ impl JsonEvent {
     }
 }
 
+impl JsonEvent {
+    /// [`Event::single`]'s answer for a path that names no key: `Absent`,
+    /// unless a key with spaces may stand for it (then the lookup decides).
+    #[inline]
+    fn absent(&self) -> Single<'static> {
+        if self.spaced_keys {
+            Single::Ask
+        } else {
+            Single::Absent
+        }
+    }
+
+    /// The last resort of a lookup that found no key: the keys with spaces
+    /// that equal the path's last segment once their spaces are removed
+    /// ([`crate::event::same_name_without_spaces`]), wherever the exact
+    /// lookup would have looked for that segment (for `Event.EventData.X`,
+    /// also in the elements under `Event.UserData`). Visits each such key's
+    /// values, in document order; returns whether one was found (or the
+    /// visitor asked to stop).
+    #[inline(never)]
+    fn lookup_without_spaces(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        let name = path.rsplit('.').next().unwrap_or_default();
+        if name.is_empty() || name.contains(' ') {
+            return false;
+        }
+        let mut found = false;
+        if self.lookup_at_without_spaces(0, path, visit, &mut found) {
+            return true;
+        }
+        if !found
+            && let Some(field) = path.strip_prefix(EVENT_DATA_PREFIX)
+            && let Some(user_data) = self
+                .child(0, b"Event")
+                .and_then(|event| self.child(event, b"UserData"))
+        {
+            let end = self.tape[user_data].a as usize;
+            let mut i = user_data + 1;
+            while i < end {
+                let value = i + 1;
+                if self.tape[value].kind == Kind::Object
+                    && self.lookup_at_without_spaces(value, field, visit, &mut found)
+                {
+                    return true;
+                }
+                i = self.subtree_end(value);
+            }
+        }
+        found
+    }
+
+    /// [`lookup_at`](Self::lookup_at) with the last segment of `path`
+    /// compared by [`crate::event::same_name_without_spaces`]: below the
+    /// container at `i`, a key that is `path` up to its last segment plus
+    /// that segment with spaces (or, for a dotless path, only the latter)
+    /// is visited; a key equal to a part of the path before a '.' is
+    /// descended into. Sets `found`; returns `true` if the visitor asked to
+    /// stop. Recurses once per dot of `path` and array level.
+    fn lookup_at_without_spaces(
+        &self,
+        i: usize,
+        path: &str,
+        visit: &mut dyn FnMut(Value<'_>) -> bool,
+        found: &mut bool,
+    ) -> bool {
+        let node = self.tape[i];
+        let end = node.a as usize;
+        let mut j = i + 1;
+        match node.kind {
+            Kind::Object => {
+                let p = path.as_bytes();
+                let (parent, name) = match path.rfind('.') {
+                    Some(dot) => (&p[..dot], &p[dot + 1..]),
+                    None => (&p[..0], p),
+                };
+                while j < end {
+                    let key = self.key_bytes(j);
+                    let value = j + 1;
+                    let last = match key.strip_prefix(parent) {
+                        Some(last) if parent.is_empty() => Some(last),
+                        Some([b'.', last @ ..]) => Some(last),
+                        _ => None,
+                    };
+                    if last.is_some_and(|last| crate::event::same_name_without_spaces(last, name)) {
+                        *found = true;
+                        if self.emit_values(value, visit) {
+                            return true;
+                        }
+                    } else if let Some([b'.', ..]) = p.strip_prefix(key)
+                        && matches!(self.tape[value].kind, Kind::Object | Kind::Array)
+                        && self.lookup_at_without_spaces(
+                            value,
+                            path.get(key.len() + 1..).unwrap_or_default(),
+                            visit,
+                            found,
+                        )
+                    {
+                        return true;
+                    }
+                    j = self.subtree_end(value);
+                }
+                false
+            }
+            Kind::Array => {
+                while j < end {
+                    match self.tape[j].kind {
+                        Kind::Array => j += 1,
+                        Kind::Object => {
+                            if self.lookup_at_without_spaces(j, path, visit, found) {
+                                return true;
+                            }
+                            j = self.tape[j].a as usize;
+                        }
+                        _ => j += 1,
+                    }
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+}
+
 impl Event for JsonEvent {
     fn layout(&self) -> Layout {
         self.layout_override.unwrap_or(self.detected)
@@ -1225,7 +1371,9 @@ impl Event for JsonEvent {
 
     /// Resolves `path`; in the evtx-nested layout, a field missing from
     /// `Event.EventData` is looked for in `Event.UserData` (see
-    /// `JsonEvent::lookup_user_data`).
+    /// `JsonEvent::lookup_user_data`). When no key is found at all, keys
+    /// with spaces that equal the path's last segment without them are
+    /// (see [`crate::event::same_name_without_spaces`]).
     fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
         if self.tape.is_empty() {
             return false;
@@ -1235,17 +1383,19 @@ impl Event for JsonEvent {
                 self.emit_values(value, visit);
                 return true;
             }
-            Member::Absent => return false,
+            Member::Absent => return self.spaced_keys && self.lookup_without_spaces(path, visit),
             Member::Other => {}
         }
         let mut found = false;
-        if self.lookup_at(0, path, visit, &mut found) {
+        if self.lookup_at(0, path, visit, &mut found) || found {
             return true;
         }
-        if !found && let Some(field) = path.strip_prefix(EVENT_DATA_PREFIX) {
-            return self.lookup_user_data(field, visit);
+        if let Some(field) = path.strip_prefix(EVENT_DATA_PREFIX)
+            && self.lookup_user_data(field, visit)
+        {
+            return true;
         }
-        found
+        self.spaced_keys && self.lookup_without_spaces(path, visit)
     }
 
     fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
@@ -1313,7 +1463,7 @@ impl Event for JsonEvent {
                         .scalar_of(d.kind, d.a, d.b)
                         .map_or(Single::Ask, Single::One);
                 }
-                Found::Absent => return Single::Absent,
+                Found::Absent => return self.absent(),
                 Found::Unknown => {}
             }
         }
@@ -1322,7 +1472,7 @@ impl Event for JsonEvent {
         }
         match self.member_not_dispatched(path) {
             Member::Once(value) => self.scalar(value).map_or(Single::Ask, Single::One),
-            Member::Absent => Single::Absent,
+            Member::Absent => self.absent(),
             Member::Other => Single::Ask,
         }
     }
@@ -1339,6 +1489,8 @@ struct Parser<'a> {
     max_depth: usize,
     /// Some decoded escape is not ASCII.
     non_ascii: bool,
+    /// Some key holds a space.
+    spaced_keys: bool,
 }
 
 impl Parser<'_> {
@@ -1513,7 +1665,9 @@ impl Parser<'_> {
         } else {
             self.src.get(a..b)
         };
-        let fp = key_fingerprint(key.unwrap_or_default());
+        let key = key.unwrap_or_default();
+        let fp = key_fingerprint(key);
+        self.spaced_keys |= has_byte::<b' '>(key);
         self.tape.push(Node {
             kind,
             fp,
@@ -1818,6 +1972,120 @@ mod tests {
         assert_eq!(get(&e, "Event.EventData.A"), None);
         let e = parse(r#"{"Event": 3}"#);
         assert_eq!(get(&e, "Event.EventData.A"), None);
+    }
+
+    /// Keys with spaces (Windows Defender's data names) are read by the
+    /// name without them, in every layout, only when no key has the name
+    /// itself; `single` never answers `Absent` for them.
+    #[test]
+    fn keys_with_spaces_answer_for_their_name_without_spaces() {
+        let flat = parse(
+            r#"{"Channel": "Microsoft-Windows-Windows Defender/Operational", "EventID": 1116,
+                "Threat Name": "Trojan:PowerShell/Powersploit.M", "Source Name": "AMSI",
+                "Process Name": "C:\\p.exe", "Path": "file:_C:\\x.ps1", "Tags": ["a", "b"]}"#,
+        );
+        let evtx = parse(
+            r#"{"Event": {"System": {"Channel": "Microsoft-Windows-Windows Defender/Operational", "EventID": 1116},
+                "EventData": {"Threat Name": "Trojan:PowerShell/Powersploit.M", "Source Name": "AMSI",
+                "Process Name": "C:\\p.exe", "Path": "file:_C:\\x.ps1"}}}"#,
+        );
+        let ecs_nested = parse(
+            r#"{"@timestamp": "t", "winlog": {"channel": "Microsoft-Windows-Windows Defender/Operational",
+                "event_data": {"Threat Name": "Trojan:PowerShell/Powersploit.M", "Source Name": "AMSI",
+                "Process Name": "C:\\p.exe"}}}"#,
+        );
+        let ecs_dotted = parse(
+            r#"{"@timestamp": "t", "winlog.event_data.Threat Name": "Trojan:PowerShell/Powersploit.M",
+                "winlog.event_data": {"Source Name": "AMSI"}}"#,
+        );
+        let user_data = parse(
+            r#"{"Event": {"System": {"EventID": 1}, "UserData": {"Element": {"Source Name": "AMSI"}}}}"#,
+        );
+        for (event, prefix) in [
+            (&flat, ""),
+            (&evtx, "Event.EventData."),
+            (&ecs_nested, "winlog.event_data."),
+        ] {
+            let path = |name: &str| format!("{prefix}{name}");
+            assert!(event.spaced_keys);
+            assert_eq!(
+                get(event, &path("ThreatName")),
+                strs(&["s:Trojan:PowerShell/Powersploit.M"]),
+                "{prefix}"
+            );
+            assert_eq!(get(event, &path("SourceName")), strs(&["s:AMSI"]));
+            assert_eq!(get(event, &path("ProcessName")), strs(&[r"s:C:\p.exe"]));
+            // The exact names still work; names that are not there are not found.
+            assert_eq!(
+                get(event, &path("Threat Name")),
+                strs(&["s:Trojan:PowerShell/Powersploit.M"])
+            );
+            for missing in [
+                "Threat",
+                "Name",
+                "threatname",
+                "ThreatNam",
+                "ThreatNames",
+                "Threat  Name",
+            ] {
+                assert_eq!(get(event, &path(missing)), None, "{prefix}{missing}");
+            }
+            // `single` asks the lookup instead of answering `Absent`.
+            assert_eq!(event.single(&path("ThreatName")), Single::Ask);
+            assert_eq!(event.single(&path("Missing")), Single::Ask);
+        }
+        assert_eq!(
+            get(&ecs_dotted, "winlog.event_data.ThreatName"),
+            strs(&["s:Trojan:PowerShell/Powersploit.M"])
+        );
+        assert_eq!(
+            get(&ecs_dotted, "winlog.event_data.SourceName"),
+            strs(&["s:AMSI"])
+        );
+        // The evtx layout's `Event.UserData` fallback too.
+        assert_eq!(
+            get(&user_data, "Event.EventData.SourceName"),
+            strs(&["s:AMSI"])
+        );
+        // The visitor can stop early; `any_value` is unchanged.
+        assert!(flat.lookup("ThreatName", &mut |_| true));
+        // A key written as the rule writes it wins over the spaced one.
+        let both =
+            parse(r#"{"Source Name": "spaced", "SourceName": "exact", "A B": 1, "A  B": 2}"#);
+        assert_eq!(get(&both, "SourceName"), strs(&["s:exact"]));
+        // Several spaced keys for one name: all of them, in document order.
+        assert_eq!(get(&both, "AB"), strs(&["n:1", "n:2"]));
+        // Without any key holding a space, a missing field is `Absent` at once.
+        let plain = parse(r#"{"ThreatID": "1", "Nested": {"Source Name": 1}}"#);
+        assert!(plain.spaced_keys, "a nested key counts");
+        let plain = parse(r#"{"ThreatID": "1", "Value": "a b c"}"#);
+        assert!(!plain.spaced_keys, "spaces in values do not count");
+        assert_eq!(plain.single("ThreatName"), Single::Absent);
+        assert_eq!(get(&plain, "ThreatName"), None);
+        // An escaped key is compared decoded.
+        let escaped = parse(r#"{"Threat\u0020Name": "x"}"#);
+        assert_eq!(get(&escaped, "ThreatName"), strs(&["s:x"]));
+        // A key with spaces is never found by a dotted path's inner segments.
+        assert_eq!(get(&flat, "Threat.Name"), None);
+        // Arrays of objects are walked like the exact lookup walks them.
+        let arrays = parse(r#"{"a": [{"Threat Name": "x"}, {"Threat Name": "y"}]}"#);
+        assert_eq!(get(&arrays, "a.ThreatName"), strs(&["s:x", "s:y"]));
+        assert!(!flat.lookup("", &mut |_| false));
+    }
+
+    #[test]
+    fn has_byte_agrees_with_a_byte_loop() {
+        for len in 0..40 {
+            for at in 0..=len {
+                let mut key = vec![b'a'; len];
+                if at < len {
+                    key[at] = b' ';
+                }
+                assert_eq!(has_byte::<b' '>(&key), at < len, "{len} {at}");
+                key.iter_mut().for_each(|b| *b = b' ' + 1);
+                assert!(!has_byte::<b' '>(&key));
+            }
+        }
     }
 
     #[test]
@@ -2902,6 +3170,13 @@ mod tests {
                     &mut slow.0,
                 );
                 assert!(!stop);
+                // Found nowhere: keys with spaces may stand for the path.
+                if !slow.0 && event.spaced_keys {
+                    slow.0 = event.lookup_without_spaces(path, &mut |v| {
+                        slow.1.push(show(v));
+                        false
+                    });
+                }
                 assert_eq!(fast, slow, "{path:?} in {text}");
                 checked += usize::from(fast.0);
             }
@@ -2996,29 +3271,24 @@ mod tests {
         assert!(ascii_seen.iter().all(|&n| n > 1000), "{ascii_seen:?}");
     }
 
-    fn shared_data(relative: &str) -> Option<std::path::PathBuf> {
+    /// `relative` under `../shared/data`; panics when it is absent (the
+    /// tests that call it are ignored unless asked for).
+    fn shared_data(relative: &str) -> std::path::PathBuf {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
         let path = std::path::Path::new(root).join(relative);
-        if path.exists() {
-            Some(path)
-        } else {
-            println!("skipping: ../shared/data not found");
-            None
-        }
+        assert!(
+            path.exists(),
+            "{} not found: this test needs ../shared/data beside the workspace",
+            path.display()
+        );
+        path
     }
 
-    #[test]
-    fn every_prefix_of_real_lines_is_handled() {
-        let mut lines: Vec<String> = vec![
-            r##"{"Event": {"System": {"EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}}, "EventData": {"Data": ["a\u00e9\ud83d\ude00", -2.5e3, true, null, false, {}]}}}"##.to_string(),
-            r#"{"process": {"parent.name": "C:\\x\\日本.exe", "args": [[1, 2], []]}, "@timestamp": "t"}"#.to_string(),
-        ];
-        if let Some(path) = shared_data("events/windows-samples.ndjson") {
-            let text = std::fs::read_to_string(path).unwrap();
-            lines.extend(text.lines().step_by(1500).map(str::to_string));
-        }
+    /// Every strict prefix of each line is an error at an offset within
+    /// it, never a panic, and leaves the event usable.
+    fn check_every_prefix(lines: &[String]) {
         let mut event = JsonEvent::new();
-        for line in &lines {
+        for line in lines {
             let bytes = line.as_bytes();
             event.parse(bytes).unwrap_or_else(|e| panic!("{e}: {line}"));
             for end in 0..bytes.len() {
@@ -3036,10 +3306,25 @@ mod tests {
     }
 
     #[test]
+    fn every_prefix_of_hand_written_lines_is_handled() {
+        check_every_prefix(&[
+            r##"{"Event": {"System": {"EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}}, "EventData": {"Data": ["a\u00e9\ud83d\ude00", -2.5e3, true, null, false, {}]}}}"##.to_string(),
+            r#"{"process": {"parent.name": "C:\\x\\日本.exe", "args": [[1, 2], []]}, "@timestamp": "t"}"#.to_string(),
+        ]);
+    }
+
+    #[test]
+    #[ignore = "needs ../shared (run with --ignored)"]
+    fn every_prefix_of_real_lines_is_handled() {
+        let text = std::fs::read_to_string(shared_data("events/windows-samples.ndjson")).unwrap();
+        let lines: Vec<String> = text.lines().step_by(1500).map(str::to_string).collect();
+        check_every_prefix(&lines);
+    }
+
+    #[test]
+    #[ignore = "needs ../shared (run with --ignored)"]
     fn windows_samples_parse() {
-        let Some(path) = shared_data("events/windows-samples.ndjson") else {
-            return;
-        };
+        let path = shared_data("events/windows-samples.ndjson");
         let text = std::fs::read_to_string(path).unwrap();
         let mut event = JsonEvent::new();
         let mut lines = 0;
@@ -3089,10 +3374,9 @@ mod tests {
     }
 
     #[test]
+    #[ignore = "needs ../shared (run with --ignored)"]
     fn sigma_regression_samples_parse() {
-        let Some(index) = shared_data("sigma/regression-index.jsonl") else {
-            return;
-        };
+        let index = shared_data("sigma/regression-index.jsonl");
         let root = index.with_file_name("regression");
         let index = std::fs::read_to_string(index).unwrap();
         let mut event = JsonEvent::new();

@@ -77,6 +77,51 @@ impl Value<'_> {
     }
 }
 
+/// Whether the event key `key` names the rule field `name` once its spaces
+/// are removed: `key` holds at least one ASCII space, and without them it is
+/// `name`, byte for byte (case matters, as for any field name).
+///
+/// Windows writes the data of some providers under names with spaces, where
+/// Sigma rules (and SigmaHQ's) write them without: Windows Defender
+/// (`Microsoft-Windows-Windows Defender/Operational`: `Threat Name`, `Source
+/// Name`, `Process Name`, `Detection User`, `Severity Name`...; rules write
+/// `ThreatName`, `SourceName`, `ProcessName`), Windows Firewall With Advanced
+/// Security (`Rule Name`, `Application Path`, `Modifying Application`). So
+/// when an event has no key for a field at all, the keys this function
+/// accepts stand for it, in every layout: the flat `Threat Name`, the evtx
+/// crate's `Event.EventData.Threat Name` and ECS `winlog.event_data.Threat
+/// Name` are all read by a rule's `ThreatName`. A key written exactly as the
+/// rule writes it wins: the keys with spaces are only tried when there is
+/// none. Only the last segment of a dotted path is compared this way.
+///
+/// [`crate::JsonEvent`] applies the rule in its lookups; an [`Event`]
+/// implemented by hand over Windows events should do the same.
+///
+/// ```
+/// use detect_core::event::same_name_without_spaces;
+/// assert!(same_name_without_spaces(b"Threat Name", b"ThreatName"));
+/// assert!(same_name_without_spaces(b" Source  Name ", b"SourceName"));
+/// assert!(!same_name_without_spaces(b"ThreatName", b"ThreatName")); // no space: an exact match
+/// assert!(!same_name_without_spaces(b"threat name", b"ThreatName"));
+/// assert!(!same_name_without_spaces(b"Threat Name", b"Threat"));
+/// ```
+pub fn same_name_without_spaces(key: &[u8], name: &[u8]) -> bool {
+    if key.len() <= name.len() {
+        return false;
+    }
+    let mut rest = name;
+    for &b in key {
+        if b == b' ' {
+            continue;
+        }
+        match rest.split_first() {
+            Some((&first, tail)) if first == b => rest = tail,
+            _ => return false,
+        }
+    }
+    rest.is_empty()
+}
+
 /// Read access to an event, by field path.
 ///
 /// Paths are the names rules use after layout mapping: a flat name
