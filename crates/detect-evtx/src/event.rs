@@ -77,6 +77,8 @@ pub struct EvtxEvent {
     system: u32,
     event_data: u32,
     shortcuts: bool,
+    /// Whether some key holds a space (see `EvtxEvent::lookup_inner`).
+    spaced: bool,
 }
 
 impl EvtxEvent {
@@ -319,6 +321,10 @@ impl EvtxEvent {
         self.shortcuts = false;
         self.system = 0;
         self.event_data = 0;
+        self.spaced = self
+            .tape
+            .iter()
+            .any(|n| matches!(*n, JNode::Key(k) if self.str(k).contains(' ')));
         if self.tape.is_empty() {
             return;
         }
@@ -368,7 +374,119 @@ impl EvtxEvent {
         None
     }
 
+    /// The lookup: the exact one, then, when it found no key and some key
+    /// holds a space, the keys that equal the path's last segment without
+    /// their spaces ([`detect_core::event::same_name_without_spaces`]), as
+    /// `JsonEvent` does (Windows Defender's `Threat Name` for `ThreatName`).
     fn lookup_inner<'s>(&'s self, path: &str, visit: &mut dyn FnMut(Value<'s>) -> bool) -> bool {
+        if self.lookup_exact(path, visit) {
+            return true;
+        }
+        if !self.spaced {
+            return false;
+        }
+        let name = path.rsplit('.').next().unwrap_or_default();
+        if name.is_empty() || name.contains(' ') {
+            return false;
+        }
+        let mut found = false;
+        if self.lookup_at_without_spaces(0, path, visit, &mut found) {
+            return true;
+        }
+        if !found
+            && let Some(field) = path.strip_prefix("Event.EventData.")
+            && let Some(user_data) = self
+                .child(0, "Event")
+                .and_then(|event| self.child(event, "UserData"))
+        {
+            let end = self.end_of(user_data);
+            let mut j = user_data + 1;
+            while j < end {
+                let value = j + 1;
+                if matches!(self.tape[value], JNode::Obj { .. })
+                    && self.lookup_at_without_spaces(value, field, visit, &mut found)
+                {
+                    return true;
+                }
+                j = self.end_of(value);
+            }
+        }
+        found
+    }
+
+    /// [`EvtxEvent::lookup_at`] with the last segment of `path` compared
+    /// without the keys' spaces (a port of `JsonEvent`'s).
+    fn lookup_at_without_spaces<'s>(
+        &'s self,
+        i: usize,
+        path: &str,
+        visit: &mut dyn FnMut(Value<'s>) -> bool,
+        found: &mut bool,
+    ) -> bool {
+        match self.tape[i] {
+            JNode::Obj { end, .. } => {
+                let p = path.as_bytes();
+                let (parent, name) = match path.rfind('.') {
+                    Some(dot) => (&p[..dot], &p[dot + 1..]),
+                    None => (&p[..0], p),
+                };
+                let mut j = i + 1;
+                while j < end as usize {
+                    let JNode::Key(k) = self.tape[j] else {
+                        j += 1;
+                        continue;
+                    };
+                    let key = self.str(k).as_bytes();
+                    let value = j + 1;
+                    let last = match key.strip_prefix(parent) {
+                        Some(last) if parent.is_empty() => Some(last),
+                        Some([b'.', last @ ..]) => Some(last),
+                        _ => None,
+                    };
+                    if last.is_some_and(|last| {
+                        detect_core::event::same_name_without_spaces(last, name)
+                    }) {
+                        *found = true;
+                        if self.emit(value, visit) {
+                            return true;
+                        }
+                    } else if let Some([b'.', ..]) = p.strip_prefix(key)
+                        && matches!(self.tape[value], JNode::Obj { .. } | JNode::Arr { .. })
+                        && self.lookup_at_without_spaces(
+                            value,
+                            path.get(key.len() + 1..).unwrap_or_default(),
+                            visit,
+                            found,
+                        )
+                    {
+                        return true;
+                    }
+                    j = self.end_of(value);
+                }
+                false
+            }
+            JNode::Arr { end } => {
+                let mut j = i + 1;
+                while j < end as usize {
+                    match self.tape[j] {
+                        JNode::Arr { .. } => j += 1,
+                        JNode::Obj { end, .. } => {
+                            if self.lookup_at_without_spaces(j, path, visit, found) {
+                                return true;
+                            }
+                            j = end as usize;
+                        }
+                        _ => j += 1,
+                    }
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// The lookup of `path` as `JsonEvent` resolves it, keys compared whole.
+    fn lookup_exact<'s>(&'s self, path: &str, visit: &mut dyn FnMut(Value<'s>) -> bool) -> bool {
         if self.tape.is_empty() {
             return false;
         }
