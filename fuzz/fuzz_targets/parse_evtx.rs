@@ -1,13 +1,16 @@
-//! EVTX on arbitrary bytes, read the way `detect scan` reads it: padded to
-//! whole 64 KiB chunks, parsed by the evtx crate (one thread), each record's
-//! JSON rendering read by `JsonEvent` and scanned. Errors are fine; panics
-//! and hangs are not. Records that render agree between generated code and
-//! the interpreter, and go through the sequence state machine.
+//! EVTX on arbitrary bytes, read two ways: the way `detect scan` reads it
+//! (padded to whole 64 KiB chunks, chunks in record order, each record
+//! decoded from its BinXML by `detect-evtx`), and the way it read it before
+//! (the evtx crate, one thread, each record's JSON rendering read by
+//! `JsonEvent`). Errors are fine; panics and hangs are not. Records that
+//! are read agree between generated code and the interpreter, and go
+//! through the sequence state machine.
 #![no_main]
 
 use std::io::Cursor;
 
 use detect::JsonEvent;
+use detect_evtx::{EvtxEvent, FileHeader, Records, chunk_order, first_record_id};
 use detect_rules::Builtin;
 use evtx::{EvtxParser, ParserSettings};
 use libfuzzer_sys::fuzz_target;
@@ -22,6 +25,7 @@ fuzz_target!(|data: &[u8]| {
         let chunks = (bytes.len() - HEADER).div_ceil(CHUNK);
         bytes.resize(HEADER + chunks * CHUNK, 0);
     }
+    scan_binxml(&bytes);
     let Ok(parser) = EvtxParser::from_read_seek(Cursor::new(bytes)) else {
         return;
     };
@@ -38,3 +42,30 @@ fuzz_target!(|data: &[u8]| {
         sequences.step(&event, pos as u64, |_, _| {});
     }
 });
+
+/// The records of `bytes` (padded) through `detect-evtx`.
+fn scan_binxml(bytes: &[u8]) {
+    if FileHeader::parse(bytes).is_err() {
+        return;
+    }
+    let count = bytes.len().saturating_sub(HEADER) / CHUNK;
+    let chunk = |n: usize| &bytes[HEADER + n * CHUNK..HEADER + (n + 1) * CHUNK];
+    let mut event = EvtxEvent::new();
+    let mut sequences = Builtin::sequences(16);
+    for n in chunk_order(count, |n| first_record_id(chunk(n))) {
+        let data = chunk(n);
+        let Ok(records) = Records::new(data) else {
+            continue;
+        };
+        event.start_chunk();
+        for record in records {
+            let Ok(record) = record else { continue };
+            if event.decode(data, &record).is_err() {
+                continue;
+            }
+            detect_fuzz::check_all(&event, false);
+            sequences.step(&event, record.id, |_, _| {});
+            let _ = event.to_json();
+        }
+    }
+}

@@ -4,7 +4,9 @@
 //! Files are the unit of parallelism: each of `--threads` workers (one per
 //! core by default) takes the next input from a shared counter and scans it
 //! from start to end with its own [`Scanner`], so the events of one file are
-//! always seen in order (sequence rules depend on it). A worker formats
+//! always seen in order (sequence rules depend on it). With fewer inputs than
+//! threads, the threads left over scan the chunks of an EVTX file in
+//! parallel (see [`crate::chunked`]), its events still seen in order. A worker formats
 //! its matches and problem reports into buffers and sends them to the main
 //! thread in pieces (at the end of each input, or every [`FLUSH_BYTES`]);
 //! the main thread writes the pieces of input 0, then of input 1, and so on,
@@ -218,11 +220,15 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
     let mut timeline = sorting.then(Timeline::new);
     let mut tally = Tally::default();
     let header = output::header(args.format, &layout);
-    let threads = args
+    let requested = args
         .threads
         .map(usize::from)
         .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()))
-        .clamp(1, inputs.len().max(1));
+        .max(1);
+    let threads = requested.clamp(1, inputs.len().max(1));
+    // Threads left over when there are fewer inputs than threads scan the
+    // chunks of each EVTX file (see `crate::chunked`).
+    let chunk_threads = requested / threads;
 
     // Panics are caught and reported per input (see `worker`); the default
     // hook's multi-line message would garble stderr.
@@ -250,6 +256,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
                 let mut scanner = Scanner::with_pack(pack, max_line_bytes)
                     .with_filter(enabled.clone())
                     .with_sequence_capacity(sequence_capacity)
+                    .with_chunk_threads(chunk_threads)
                     .with_progress(progress);
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);

@@ -12,8 +12,7 @@
 //! exception is a file named `.evtx` without the EVTX header: it is a
 //! damaged EVTX file ([`named_evtx`]), refused rather than read as text.
 //!
-//! [`Counting`] measures what is read, for the progress bar, and [`Padded`]
-//! lets the evtx crate read a truncated EVTX file: see its docs.
+//! [`Counting`] measures what is read, for the progress bar.
 
 use std::cell::Cell;
 use std::fs;
@@ -222,64 +221,6 @@ impl<R: Seek> Seek for Counting<'_, R> {
     }
 }
 
-/// A seekable reader made longer with zeros, up to `len` bytes.
-///
-/// The evtx crate reads whole 64 KiB chunks and silently ignores a last
-/// chunk that is cut short (the usual damage of a log copied off a live or
-/// crashed system). Padding the file to a whole number of chunks lets it read
-/// the records that survive in that chunk; the truncation itself is reported
-/// by the caller, and records cut in half fail to parse and are reported too.
-pub(crate) struct Padded<R> {
-    inner: R,
-    real_len: u64,
-    len: u64,
-    pos: u64,
-}
-
-impl<R: Read + Seek> Padded<R> {
-    /// `inner`, whose length is `real_len`, read as if it were `len` bytes long.
-    pub(crate) fn new(inner: R, real_len: u64, len: u64) -> Self {
-        Padded {
-            inner,
-            real_len,
-            len: len.max(real_len),
-            pos: 0,
-        }
-    }
-}
-
-impl<R: Read + Seek> Read for Padded<R> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if self.pos < self.real_len {
-            let room = usize::try_from(self.real_len - self.pos).unwrap_or(usize::MAX);
-            let want = buf.len().min(room);
-            let n = self.inner.read(&mut buf[..want])?;
-            self.pos += n as u64;
-            return Ok(n);
-        }
-        let room = usize::try_from(self.len.saturating_sub(self.pos)).unwrap_or(usize::MAX);
-        let n = buf.len().min(room);
-        buf[..n].fill(0);
-        self.pos += n as u64;
-        Ok(n)
-    }
-}
-
-impl<R: Read + Seek> Seek for Padded<R> {
-    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
-        let target = match pos {
-            SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len.checked_add_signed(d),
-            SeekFrom::Current(d) => self.pos.checked_add_signed(d),
-        }
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "seek before the start"))?;
-        self.inner
-            .seek(SeekFrom::Start(target.min(self.real_len)))?;
-        self.pos = target;
-        Ok(target)
-    }
-}
-
 /// The length an EVTX file of `len` bytes is padded to: the header plus a
 /// whole number of chunks.
 pub(crate) fn evtx_padded_len(len: u64) -> u64 {
@@ -293,7 +234,6 @@ pub(crate) fn evtx_padded_len(len: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Cursor;
 
     #[test]
     fn sniffing() {
@@ -380,25 +320,6 @@ mod tests {
             warning.starts_with("the file header's checksum is wrong ("),
             "{warning}"
         );
-    }
-
-    #[test]
-    fn padding_reads_zeros_past_the_end_and_seeks_anywhere() {
-        let mut p = Padded::new(Cursor::new(b"abcdef".to_vec()), 6, 10);
-        let mut all = Vec::new();
-        p.read_to_end(&mut all).unwrap();
-        assert_eq!(all, b"abcdef\0\0\0\0");
-        assert_eq!(p.seek(SeekFrom::End(0)).unwrap(), 10);
-        assert_eq!(p.seek(SeekFrom::Start(4)).unwrap(), 4);
-        let mut buf = [9u8; 4];
-        p.read_exact(&mut buf).unwrap();
-        assert_eq!(&buf, b"ef\0\0");
-        assert_eq!(p.seek(SeekFrom::Current(-3)).unwrap(), 5);
-        assert!(p.seek(SeekFrom::Current(-6)).is_err());
-        assert_eq!(p.seek(SeekFrom::Start(8)).unwrap(), 8);
-        let mut buf = [9u8; 4];
-        assert_eq!(p.read(&mut buf).unwrap(), 2);
-        assert_eq!(&buf[..2], b"\0\0");
     }
 
     #[test]

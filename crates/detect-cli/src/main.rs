@@ -4,7 +4,8 @@
 //! This file only parses the command line and dispatches; the work is in
 //! [`driver`] (threads, ordered output, exit status), [`inputs`] (what to
 //! read and how), [`json_array`] (events given as one JSON array), [`scan`]
-//! (reading and matching one input), [`record`]
+//! (reading and matching one input), [`chunked`] (one EVTX file's chunks on
+//! several threads), [`record`]
 //! (what is reported of a match), [`details`] (DETAILS per log source),
 //! [`output`] (table, JSON lines, CSV), [`summary`], [`timeline`] (`--sort
 //! time`), [`filter`] (rule and time options), [`fields`] (context fields
@@ -15,6 +16,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+mod chunked;
 mod cli;
 mod details;
 mod driver;

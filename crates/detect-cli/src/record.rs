@@ -168,6 +168,7 @@ pub(crate) fn event_time_ms(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scan::EventRef;
     use detect::JsonEvent;
     use detect_rules::Builtin;
 
@@ -184,7 +185,7 @@ mod tests {
         ex.fill(
             &Match {
                 rule,
-                event: &event,
+                event: &EventRef::Json(&event),
                 file: "f",
                 at,
                 sequence,

@@ -11,17 +11,18 @@
 //! which allocates). Only reporting a match (see [`crate::output`]) formats
 //! text.
 //!
-//! EVTX records are rendered to JSON by the evtx crate (the "evtx-nested"
-//! layout: `Event.System.*`, `Event.EventData.*`), then parsed by the same
-//! [`JsonEvent`], so every rule reads EVTX exactly as it reads that layout in
-//! NDJSON. The evtx crate allocates a buffer per rendered record; that cost
-//! is its own and is not on the NDJSON path.
+//! EVTX records are decoded from their BinXML by [`EvtxEvent`] (crate
+//! `detect-evtx`), chunk by chunk into one reused 64 KiB buffer, and read
+//! by the rules in the "evtx-nested" layout (`Event.System.*`,
+//! `Event.EventData.*`) with the same members as the evtx crate's JSON
+//! rendering, without rendering or parsing any JSON. Only a match reported
+//! with its event (`--format jsonl --event`) writes the record as JSON.
 //!
 //! Bad input never stops a scan. A malformed line is reported as
 //! `FILE:LINE: ...` and skipped; a damaged EVTX chunk or record as
-//! `FILE: chunk N: ...` or `FILE: record N: ...`, and the evtx crate goes on
+//! `FILE: chunk N: ...` or `FILE: record N: ...`, and the scan goes on
 //! with the next record or chunk; a truncated EVTX file is read up to where
-//! it was cut (see [`crate::inputs::Padded`]); an input that cannot be opened
+//! it was cut (its last chunk padded with zeros); an input that cannot be opened
 //! or read is reported as `FILE: ...` and the scan goes on with the next one.
 //! Each is counted in [`Stats`]; only unreadable inputs make the exit status 2.
 //!
@@ -37,22 +38,22 @@
 //! (lines or record ids) of its events; its `event` is the last of them.
 
 use std::cell::Cell;
-use std::error::Error;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Cursor, Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
 
-use detect::{JsonEvent, RuleInfo};
+use std::borrow::Cow;
+
+use detect::{Event, JsonEvent, Layout, RuleInfo, Single, Value};
+use detect_evtx::{EvtxEvent, FileHeader, Records, chunk_order, first_record_id};
 use detect_rules::{Builtin, BuiltinSequences};
-use evtx::err::EvtxError;
-use evtx::{EvtxParser, ParserSettings};
 use flate2::bufread::MultiGzDecoder;
 use indicatif::ProgressBar;
 
 use crate::fields::push_sanitized;
-use crate::inputs::{self, Counting, EVTX_CHUNK_SIZE, EVTX_HEADER_SIZE, Input, Kind, Padded};
+use crate::inputs::{self, Counting, EVTX_CHUNK_SIZE, EVTX_HEADER_SIZE, Input, Kind};
 use crate::json_array::{self, Next};
 use crate::pack::Pack;
 
@@ -86,7 +87,7 @@ pub(crate) struct Match<'a> {
     /// The rule that fired.
     pub(crate) rule: &'static RuleInfo,
     /// The event it fired on (valid until the next event is parsed).
-    pub(crate) event: &'a JsonEvent,
+    pub(crate) event: &'a EventRef<'a>,
     /// The input's name as shown in reports.
     pub(crate) file: &'a str,
     /// Where the event is in the input.
@@ -95,6 +96,100 @@ pub(crate) struct Match<'a> {
     /// the events of the completed sequence, in order; `event` and `at` are
     /// its last event. `None` for a stateless rule.
     pub(crate) sequence: Option<&'a [u64]>,
+}
+
+/// The event a match fired on: an NDJSON line or an EVTX record.
+#[derive(Clone, Copy)]
+pub(crate) enum EventRef<'a> {
+    /// A parsed NDJSON line.
+    Json(&'a JsonEvent),
+    /// A decoded EVTX record.
+    Evtx(&'a EvtxEvent),
+}
+
+impl EventRef<'_> {
+    /// The layout the event was read in.
+    pub(crate) fn detected_layout(&self) -> Layout {
+        match self {
+            EventRef::Json(e) => e.detected_layout(),
+            EventRef::Evtx(e) => e.layout(),
+        }
+    }
+
+    /// The event as JSON: the line as read, or the record rendered.
+    pub(crate) fn raw(&self) -> Cow<'_, str> {
+        match self {
+            EventRef::Json(e) => Cow::Borrowed(e.raw()),
+            EventRef::Evtx(e) => Cow::Owned(e.to_json()),
+        }
+    }
+}
+
+impl Event for EventRef<'_> {
+    fn layout(&self) -> Layout {
+        match self {
+            EventRef::Json(e) => e.layout(),
+            EventRef::Evtx(e) => e.layout(),
+        }
+    }
+    fn lookup(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        match self {
+            EventRef::Json(e) => e.lookup(path, visit),
+            EventRef::Evtx(e) => e.lookup(path, visit),
+        }
+    }
+    fn any_value(&self, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+        match self {
+            EventRef::Json(e) => e.any_value(visit),
+            EventRef::Evtx(e) => e.any_value(visit),
+        }
+    }
+    fn value_texts(&self, visit: &mut dyn FnMut(&str)) -> bool {
+        match self {
+            EventRef::Json(e) => e.value_texts(visit),
+            EventRef::Evtx(e) => e.value_texts(visit),
+        }
+    }
+    fn single(&self, path: &str) -> Single<'_> {
+        match self {
+            EventRef::Json(e) => e.single(path),
+            EventRef::Evtx(e) => e.single(path),
+        }
+    }
+    fn prefetch(&self) {
+        match self {
+            EventRef::Json(e) => e.prefetch(),
+            EventRef::Evtx(e) => e.prefetch(),
+        }
+    }
+    fn prefetch_dispatch(&self) {
+        match self {
+            EventRef::Json(e) => e.prefetch_dispatch(),
+            EventRef::Evtx(e) => e.prefetch_dispatch(),
+        }
+    }
+    fn all_ascii(&self) -> bool {
+        match self {
+            EventRef::Json(e) => e.all_ascii(),
+            EventRef::Evtx(e) => e.all_ascii(),
+        }
+    }
+}
+
+/// The event [`Scanner::scan_event`] runs the rules on.
+#[derive(Clone, Copy)]
+pub(crate) enum Source<'e> {
+    /// The line just parsed (`Scanner::event`).
+    Json,
+    /// The record just decoded (`Scanner::evtx`).
+    Evtx,
+    /// A record decoded and scanned by the stateless rules on another
+    /// thread: `rules` are the indices (in [`Pack::rules`]) of those that
+    /// matched, in rule order; only the sequence rules are left to run.
+    Scanned {
+        event: &'e EvtxEvent,
+        rules: &'e [u32],
+    },
 }
 
 /// Which rules are reported (after `--rule` and `--min-level`).
@@ -197,8 +292,12 @@ impl Stats {
 pub(crate) struct Scanner {
     /// The rules.
     pack: &'static Pack,
-    /// The current event; its buffers are reused for every line and record.
+    /// The current NDJSON event; its buffers are reused for every line.
     event: JsonEvent,
+    /// The current EVTX record; its buffers are reused for every record.
+    evtx: EvtxEvent,
+    /// The EVTX chunk being read (reused).
+    chunk: Vec<u8>,
     /// The current line, as read (reused).
     line: Vec<u8>,
     /// Lines longer than this are skipped without being buffered whole.
@@ -212,6 +311,8 @@ pub(crate) struct Scanner {
     sequences: Option<BuiltinSequences>,
     /// Pending sequences held per sequence rule.
     sequence_capacity: usize,
+    /// Threads that scan the chunks of one EVTX file (1: this one only).
+    chunk_threads: usize,
     /// Advanced as bytes are read (hidden unless the run shows one).
     progress: ProgressBar,
     /// What has been seen so far.
@@ -237,12 +338,15 @@ impl Scanner {
         Scanner {
             pack,
             event: JsonEvent::new(),
+            evtx: EvtxEvent::new(),
+            chunk: Vec::new(),
             line: Vec::new(),
             max_line_bytes,
             filter: RuleFilter::all(pack),
             any_sequence: pack.has_sequences() && !pack.sequences().is_empty(),
             sequences: None,
             sequence_capacity: DEFAULT_SEQUENCE_CAPACITY as usize,
+            chunk_threads: 1,
             progress: ProgressBar::hidden(),
             stats: Stats::new(pack),
         }
@@ -259,6 +363,18 @@ impl Scanner {
     pub(crate) fn with_sequence_capacity(mut self, capacity: usize) -> Self {
         self.sequence_capacity = capacity;
         self
+    }
+
+    /// Scans the chunks of each EVTX file on `threads` threads (see
+    /// [`crate::chunked`]); 1 scans them on this thread.
+    pub(crate) fn with_chunk_threads(mut self, threads: usize) -> Self {
+        self.chunk_threads = threads.max(1);
+        self
+    }
+
+    /// The rules.
+    pub(crate) fn pack(&self) -> &'static Pack {
+        self.pack
     }
 
     /// Advances `progress` by the bytes read.
@@ -421,7 +537,8 @@ impl Scanner {
     }
 
     /// Scans every record of the EVTX data `data`, `len` bytes long, in the
-    /// order the evtx crate reads them (oldest chunk first, records in order).
+    /// order they were written (oldest chunk first, records in order), one
+    /// 64 KiB chunk in memory at a time.
     fn scan_evtx<T: Read + Seek>(
         &mut self,
         mut data: T,
@@ -429,8 +546,8 @@ impl Scanner {
         name: &str,
         sink: &mut dyn Sink,
     ) -> io::Result<()> {
-        // A damaged file header is refused here: the evtx crate would read
-        // chunk counts and numbers out of it as they are.
+        // A damaged file header is refused here: chunk counts and numbers
+        // would otherwise be read out of it as they are.
         let mut header = [0u8; inputs::EVTX_HEADER_FIELDS];
         let checked = read_head(&mut data, &mut header)
             .and_then(|n| data.seek(SeekFrom::Start(0)).map(|_| n))
@@ -463,19 +580,24 @@ impl Scanner {
                  {EVTX_CHUNK_SIZE} bytes; scanning the records it still holds"
             ));
         }
-        let parser = match EvtxParser::from_read_seek(Padded::new(data, len, padded_len)) {
-            Ok(parser) => parser,
+        let mut chunk = std::mem::take(&mut self.chunk);
+        chunk.resize(EVTX_CHUNK_SIZE as usize, 0);
+        let header = read_at(&mut data, 0, &mut chunk[..EVTX_HEADER_SIZE as usize])
+            .map_err(|e| e.to_string())
+            .and_then(|n| FileHeader::parse(&chunk[..n]).map_err(|e| e.to_string()));
+        let header = match header {
+            Ok(header) => header,
             Err(e) => {
+                self.chunk = chunk;
                 self.stats.unreadable += 1;
                 sink.report(format_args!(
-                    "{name}: not a readable EVTX file: {}; skipping this input",
-                    error_chain(&e)
+                    "{name}: not a readable EVTX file: {e}; skipping this input"
                 ));
                 return Ok(());
             }
         };
         let present = padded_len.saturating_sub(EVTX_HEADER_SIZE) / EVTX_CHUNK_SIZE;
-        let listed = u64::from(parser.header().chunk_count);
+        let listed = u64::from(header.chunk_count);
         if listed > present {
             self.stats.evtx_errors += 1;
             sink.report(format_args!(
@@ -484,28 +606,86 @@ impl Scanner {
                  scanning what is there"
             ));
         }
-        let settings = ParserSettings::new().num_threads(1).indent(false);
-        let mut parser = parser.with_configuration(settings);
-        for record in parser.records_json_bytes() {
-            match record {
-                Ok(record) => {
-                    let id = record.event_record_id;
-                    if let Err(e) = self.event.parse(&record.data) {
-                        self.stats.evtx_errors += 1;
-                        sink.report(format_args!(
-                            "{name}: record {id}: its JSON rendering does not parse at byte {}: \
-                             {}; record skipped",
-                            e.offset, e.message
-                        ));
-                        continue;
-                    }
-                    self.scan_event(name, Location::Record(id), sink)?;
+        let count = usize::try_from(present).unwrap_or(usize::MAX);
+        let chunk_start = |n: usize| EVTX_HEADER_SIZE + n as u64 * EVTX_CHUNK_SIZE;
+        // Each chunk's header says which records it holds: read them all
+        // first to start with the oldest chunk (a log that has wrapped around).
+        let mut firsts = Vec::with_capacity(count);
+        for n in 0..count {
+            let head = &mut chunk[..512];
+            head.fill(0);
+            let first = read_at(&mut data, chunk_start(n), head)
+                .ok()
+                .and_then(|_| first_record_id(head));
+            firsts.push(first);
+        }
+        let order = chunk_order(count, |n| firsts[n]);
+        if self.chunk_threads > 1 && order.len() > 1 {
+            self.chunk = chunk;
+            let threads = self.chunk_threads;
+            return self.scan_chunks_parallel(&mut data, &order, threads, name, sink);
+        }
+        let result = (|| {
+            for n in order {
+                chunk.fill(0);
+                if let Err(e) = read_at(&mut data, chunk_start(n), &mut chunk) {
+                    self.unreadable(name, 0, &e, sink);
+                    return Ok(());
                 }
+                self.scan_chunk(&chunk, n, name, sink)?;
+            }
+            Ok(())
+        })();
+        self.chunk = chunk;
+        result
+    }
+
+    /// Scans the records of one EVTX chunk (number `n` in the file).
+    fn scan_chunk(
+        &mut self,
+        chunk: &[u8],
+        n: usize,
+        name: &str,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
+        // There may be empty chunks in a file that was not closed cleanly.
+        if chunk.iter().all(|&b| b == 0) {
+            return Ok(());
+        }
+        let records = match Records::new(chunk) {
+            Ok(records) => records,
+            Err(e) => {
+                self.stats.evtx_errors += 1;
+                sink.report(format_args!(
+                    "{name}: chunk {n}: cannot read the chunk: {e}; its records are skipped, \
+                     going on with the next chunk"
+                ));
+                return Ok(());
+            }
+        };
+        self.evtx.start_chunk();
+        for record in records {
+            let record = match record {
+                Ok(record) => record,
                 Err(e) => {
                     self.stats.evtx_errors += 1;
-                    sink.report(format_args!("{name}: {}", describe_evtx_error(&e)));
+                    sink.report(format_args!(
+                        "{name}: chunk {n}: cannot read the record at offset {:#x}: {}; \
+                         going on with the next record",
+                        e.offset, e.message
+                    ));
+                    continue;
                 }
+            };
+            if let Err(e) = self.evtx.decode(chunk, &record) {
+                self.stats.evtx_errors += 1;
+                sink.report(format_args!(
+                    "{name}: record {}: cannot read the record: {e}; record skipped",
+                    record.id
+                ));
+                continue;
             }
+            self.scan_event(Source::Evtx, name, Location::Record(record.id), sink)?;
         }
         Ok(())
     }
@@ -567,7 +747,7 @@ impl Scanner {
                 ));
                 continue;
             }
-            self.scan_event(name, Location::Line(line_no), sink)?;
+            self.scan_event(Source::Json, name, Location::Line(line_no), sink)?;
         }
     }
 
@@ -597,7 +777,7 @@ impl Scanner {
                         ));
                         continue;
                     }
-                    self.scan_event(name, Location::Line(line), sink)?;
+                    self.scan_event(Source::Json, name, Location::Line(line), sink)?;
                 }
                 Ok(Next::TooLong(line)) => {
                     self.stats.malformed += 1;
@@ -624,15 +804,25 @@ impl Scanner {
         }
     }
 
-    /// Runs the rules, then the sequence rules, on the parsed event in
-    /// `self.event`.
-    fn scan_event(&mut self, name: &str, at: Location, sink: &mut dyn Sink) -> io::Result<()> {
+    /// Runs the rules, then the sequence rules, on the event just read
+    /// (or on one whose rules have run already, see [`Source`]).
+    pub(crate) fn scan_event(
+        &mut self,
+        source: Source<'_>,
+        name: &str,
+        at: Location,
+        sink: &mut dyn Sink,
+    ) -> io::Result<()> {
         self.stats.events += 1;
-        let event = &self.event;
+        let event = &match source {
+            Source::Evtx => EventRef::Evtx(&self.evtx),
+            Source::Json => EventRef::Json(&self.event),
+            Source::Scanned { event, .. } => EventRef::Evtx(event),
+        };
         let stats = &mut self.stats;
         let enabled = &self.filter.rules;
         let mut result = Ok(());
-        self.pack.scan(event, &mut |rule| {
+        let on_rule = &mut |rule: &'static RuleInfo| {
             if !enabled.get(rule.index).copied().unwrap_or(true) {
                 return;
             }
@@ -649,7 +839,17 @@ impl Scanner {
                     sequence: None,
                 });
             }
-        });
+        };
+        match source {
+            Source::Scanned { rules, .. } => {
+                let all = self.pack.rules();
+                rules
+                    .iter()
+                    .filter_map(|&r| all.get(r as usize))
+                    .for_each(on_rule);
+            }
+            _ => self.pack.scan(event, on_rule),
+        }
         if !self.any_sequence {
             return result;
         }
@@ -681,7 +881,13 @@ impl Scanner {
     }
 
     /// Counts and reports an input that failed while being read.
-    fn unreadable(&mut self, name: &str, line_no: u64, e: &io::Error, sink: &mut dyn Sink) {
+    pub(crate) fn unreadable(
+        &mut self,
+        name: &str,
+        line_no: u64,
+        e: &io::Error,
+        sink: &mut dyn Sink,
+    ) {
         self.stats.unreadable += 1;
         if line_no == 0 {
             sink.report(format_args!(
@@ -709,52 +915,15 @@ fn read_head(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(n)
 }
 
-/// An EVTX error as `where: what; what happens next`.
-fn describe_evtx_error(e: &EvtxError) -> String {
-    match e {
-        EvtxError::FailedToParseChunk { chunk_id, source } => format!(
-            "chunk {chunk_id}: cannot read the chunk: {}; its records are skipped, \
-             going on with the next chunk",
-            error_chain(source.as_ref())
-        ),
-        EvtxError::FailedToParseRecord { record_id, source } => format!(
-            "record {record_id}: cannot read the record: {}; record skipped",
-            error_chain(source.as_ref())
-        ),
-        EvtxError::FailedToReadRecordAt {
-            chunk,
-            offset,
-            source,
-        } => {
-            let chunk = chunk.map_or_else(|| "?".to_string(), |c| c.to_string());
-            format!(
-                "chunk {chunk}: cannot read the record at offset {offset:#x}: {}; \
-                 going on with the next record",
-                error_chain(source.as_ref())
-            )
-        }
-        other => format!("{}; going on", error_chain(other)),
-    }
-}
-
-/// An error and its sources, as one sanitised line (`a: b: c`).
-pub(crate) fn error_chain(e: &(dyn Error + 'static)) -> String {
-    let mut text = String::new();
-    let mut next = Some(e);
-    let mut last = String::new();
-    while let Some(err) = next {
-        let this = err.to_string();
-        // Some errors repeat their source's message; say it once.
-        if !last.contains(&this) {
-            if !text.is_empty() {
-                text.push_str(": ");
-            }
-            push_sanitized(&mut text, &this);
-        }
-        last = this;
-        next = err.source();
-    }
-    text
+/// Reads `buf.len()` bytes at `offset`, fewer only at the end of the data
+/// (the rest of `buf` is left as it was). Returns how many were read.
+pub(crate) fn read_at(
+    data: &mut (impl Read + Seek),
+    offset: u64,
+    buf: &mut [u8],
+) -> io::Result<usize> {
+    data.seek(SeekFrom::Start(offset))?;
+    read_head(data, buf)
 }
 
 /// The line without its trailing `\n` or `\r\n`.

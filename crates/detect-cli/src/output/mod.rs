@@ -114,11 +114,11 @@ impl<'t> Reporter<'t> {
         self.tally.add(rec);
         if self.framed {
             self.row.clear();
-            self.rows.write(&mut self.row, rec, m.event.raw())?;
+            self.rows.write(&mut self.row, rec, &m.event.raw())?;
             timeline::push_frame(out, rec.time_ms.unwrap_or(NO_TIME), &self.row);
             Ok(())
         } else {
-            self.rows.write(out, rec, m.event.raw())
+            self.rows.write(out, rec, &m.event.raw())
         }
     }
 
@@ -131,7 +131,7 @@ impl<'t> Reporter<'t> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scan::Location;
+    use crate::scan::{EventRef, Location};
     use detect::JsonEvent;
     use detect_rules::Builtin;
     use std::collections::HashMap;
@@ -178,7 +178,7 @@ mod tests {
         };
         f(&Match {
             rule,
-            event: &ev,
+            event: &EventRef::Json(&ev),
             file: "/cases/x/logs/a.evtx",
             at: Location::Record(17),
             sequence,
@@ -326,7 +326,7 @@ mod tests {
         let ev = JsonEvent::parse_str(EVENT).unwrap();
         let m = Match {
             rule: Builtin::rule("msiexec_web_install").unwrap(),
-            event: &ev,
+            event: &EventRef::Json(&ev),
             file: "f",
             at: Location::Line(1),
             sequence: None,
@@ -370,7 +370,7 @@ mod tests {
         let ev = JsonEvent::parse_str(EVENT).unwrap();
         let m = Match {
             rule: Builtin::rule("msiexec_web_install").unwrap(),
-            event: &ev,
+            event: &EventRef::Json(&ev),
             file: "f",
             at: Location::Line(1),
             sequence: None,
