@@ -131,7 +131,10 @@ impl TableRows {
         cell(&mut self.time, TIME_WIDTH);
         self.fields.computer(m.event, &mut self.computer);
         cell(&mut self.computer, COMPUTER_WIDTH);
-        if let Some(positions) = m.sequence {
+        if let Some(summary) = m.correlation {
+            self.details.clear();
+            self.details.push_str(summary);
+        } else if let Some(positions) = m.sequence {
             self.details.clear();
             let n = positions.len();
             let _ = write!(
@@ -218,7 +221,13 @@ impl JsonlRows {
                 }
                 write!(out, "{p}")?;
             }
-            out.write_all(b"],\"sequence\":true,\"timestamp\":")?;
+            out.write_all(b"],\"sequence\":true,")?;
+            if let Some(summary) = m.correlation {
+                out.write_all(b"\"correlation\":")?;
+                serde_json::to_writer(&mut *out, summary)?;
+                out.write_all(b",")?;
+            }
+            out.write_all(b"\"timestamp\":")?;
             serde_json::to_writer(&mut *out, &timestamp)?;
             return out.write_all(b"}\n");
         }
@@ -472,6 +481,7 @@ mod tests {
             file: "a\"b.ndjson",
             at: Location::Line(7),
             sequence: None,
+            correlation: None,
         };
         let text = jsonl(&m, false);
         let v: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
@@ -522,6 +532,7 @@ mod tests {
             file: "f.evtx",
             at: Location::Record(9),
             sequence: Some(&[4, 7, 9]),
+            correlation: None,
         };
         let text = jsonl(&m, true);
         assert_eq!(
@@ -556,6 +567,7 @@ mod tests {
                 file: "f",
                 at: Location::Line(1),
                 sequence: None,
+                correlation: None,
             },
             false,
         );
@@ -599,6 +611,7 @@ mod tests {
                     file: "events.ndjson",
                     at,
                     sequence: None,
+                    correlation: None,
                 },
             )
             .unwrap();

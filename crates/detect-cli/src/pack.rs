@@ -19,6 +19,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use detect::correlation::CorrelationEngine;
 use detect::interpreter::Interpreter;
 use detect::ir::Rule;
 use detect::{Event, LogSourceInfo, RuleInfo};
@@ -44,6 +45,10 @@ pub(crate) struct SigmaPack {
     rules: &'static [RuleInfo],
     /// The rules, prepared for evaluation.
     interpreter: Interpreter,
+    /// The correlation rules (their state is each scanner's).
+    correlations: Vec<detect::ir::Correlation>,
+    /// Metadata of the correlation rules, by index.
+    correlation_rules: &'static [RuleInfo],
 }
 
 impl Pack {
@@ -57,11 +62,28 @@ impl Pack {
         }
     }
 
-    /// Metadata of the sequence rules (only the built-in pack has some).
+    /// Metadata of the stateful rules: the built-in pack's sequence rules,
+    /// or the Sigma pack's correlation rules.
     pub(crate) fn sequences(&self) -> &'static [RuleInfo] {
         match self {
             Pack::Builtin => Builtin::SEQUENCES,
+            Pack::Sigma(p) => p.correlation_rules,
+            #[cfg(feature = "sigmahq")]
             _ => &[],
+        }
+    }
+
+    /// A fresh state for the Sigma pack's correlation rules (indexed as
+    /// [`Pack::sequences`]), holding at most `capacity` groups and window
+    /// events per correlation; `None` when the pack has none.
+    pub(crate) fn correlation_engine(&self, capacity: usize) -> Option<CorrelationEngine> {
+        match self {
+            Pack::Sigma(p) if !p.correlations.is_empty() => Some(CorrelationEngine::new(
+                &p.correlations,
+                p.rules.len(),
+                capacity,
+            )),
+            _ => None,
         }
     }
 
@@ -200,9 +222,9 @@ fn load_sigma(
         },
         skip_unsupported: true,
     };
-    let mut rules: Vec<Rule> = Vec::new();
     let mut errors = Vec::new();
     let mut skipped = Vec::new();
+    let mut existing = Vec::new();
     for path in paths {
         if !path.exists() {
             errors.push(format!(
@@ -211,15 +233,19 @@ fn load_sigma(
             ));
             continue;
         }
-        let (set, failures) = detect_sigma::load_dir(path, &options);
-        for (_, e) in failures {
-            match e.kind {
-                ErrorKind::Unsupported if !strict => skipped.push(e),
-                _ => errors.push(e.to_string()),
-            }
-        }
-        rules.extend(set.rules);
+        existing.push(path.as_path());
     }
+    // One load for every path: correlations and filters may name rules of
+    // another path.
+    let (set, failures) = detect_sigma::load_dirs(&existing, &options);
+    for (_, e) in failures {
+        match e.kind {
+            ErrorKind::Unsupported if !strict => skipped.push(e),
+            _ => errors.push(e.to_string()),
+        }
+    }
+    let mut rules: Vec<Rule> = set.rules;
+    let correlations = set.correlations;
     dedup_names(&mut rules);
     if errors.is_empty() && rules.is_empty() {
         errors.push(format!(
@@ -240,6 +266,26 @@ fn load_sigma(
         ..Default::default()
     };
     let interpreter = Interpreter::new(&set).map_err(|e| PackError(e.to_string()))?;
+    let correlation_rules = correlations
+        .iter()
+        .enumerate()
+        .map(|(index, c)| {
+            info(
+                index,
+                &Rule {
+                    name: c.name.clone(),
+                    meta: c.meta.clone(),
+                    logsource: Default::default(),
+                    vocabulary: c.vocabulary,
+                    detection: detect::ir::Detection {
+                        selections: Vec::new(),
+                        condition: detect::ir::Condition::And(Vec::new()),
+                    },
+                },
+            )
+        })
+        .collect::<Vec<_>>()
+        .leak();
     let rules = set
         .rules
         .iter()
@@ -248,7 +294,12 @@ fn load_sigma(
         .collect::<Vec<_>>()
         .leak();
     Ok((
-        Pack::Sigma(SigmaPack { rules, interpreter }),
+        Pack::Sigma(SigmaPack {
+            rules,
+            interpreter,
+            correlations,
+            correlation_rules,
+        }),
         Skipped(skipped),
     ))
 }
@@ -262,8 +313,8 @@ fn shown_paths(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// Makes rule names unique across several `--sigma` paths (`_2`, `_3`...),
-/// as [`detect_sigma::load_dir`] does within one.
+/// Makes rule names unique (`_2`, `_3`...), as [`detect_sigma::load_dirs`]
+/// already does.
 fn dedup_names(rules: &mut [Rule]) {
     let mut taken = std::collections::HashSet::new();
     for r in rules {
