@@ -35,6 +35,9 @@ use crate::condition::parse_condition;
 use crate::yaml::{Kind, Node, Scalar};
 use crate::{ErrorKind, ParseOptions, SigmaError};
 
+/// A reference to a rule as written, with its line and column.
+pub(crate) type Reference = (String, (usize, usize));
+
 /// A correlation read from its file, its references not yet resolved.
 #[derive(Clone, Debug)]
 pub(crate) struct PendingCorrelation {
@@ -45,7 +48,7 @@ pub(crate) struct PendingCorrelation {
     /// The correlation, without inputs.
     pub(crate) correlation: Correlation,
     /// The references, as written, with where they are written.
-    pub(crate) refs: Vec<(String, (usize, usize))>,
+    pub(crate) refs: Vec<Reference>,
     /// alias -> (rule reference -> field).
     pub(crate) aliases: Vec<(String, Vec<(String, String)>)>,
 }
@@ -54,7 +57,7 @@ pub(crate) struct PendingCorrelation {
 #[derive(Clone, Debug)]
 pub(crate) struct PendingFilter {
     pub(crate) path: String,
-    pub(crate) refs: Vec<(String, (usize, usize))>,
+    pub(crate) refs: Vec<Reference>,
     pub(crate) selections: Vec<Selection>,
     pub(crate) condition: Condition,
 }
@@ -77,11 +80,7 @@ fn invalid(path: &str, node: &Node, message: impl Into<String>) -> SigmaError {
     err(path, at(node), ErrorKind::Invalid, message.into())
 }
 
-fn text_list(
-    path: &str,
-    node: &Node,
-    key: &str,
-) -> Result<Vec<(String, (usize, usize))>, SigmaError> {
+fn text_list(path: &str, node: &Node, key: &str) -> Result<Vec<Reference>, SigmaError> {
     let items: Vec<&Node> = match &node.kind {
         Kind::Seq(items) => items.iter().collect(),
         _ => vec![node],

@@ -193,11 +193,20 @@ pub(crate) fn parse_file_all(
         parsed.rules.push(rule_from_doc(&cx, name, doc)?);
         parsed.sigma_names.push(text_field(&cx, doc, "name")?);
     }
-    let many = correlation_docs.len() > 1;
-    for (i, doc) in correlation_docs.iter().enumerate() {
+    // A correlation is called by its `name`, else after the file (numbered
+    // when several in the file have no name).
+    let unnamed = correlation_docs
+        .iter()
+        .filter(|d| d.get("name").is_none())
+        .count();
+    let mut k = 0;
+    for doc in &correlation_docs {
         let name = match text_field(&cx, doc, "name")? {
             Some(n) => rule_name_from_stem(&n),
-            None if many => format!("{base_name}_{}", i + 1),
+            None if unnamed > 1 => {
+                k += 1;
+                format!("{base_name}_{k}")
+            }
             None => base_name.clone(),
         };
         let meta = metadata(&cx, doc)?;
