@@ -67,7 +67,7 @@
 //! resolve their references across every file loaded: a filter is added to
 //! the rules it names (`and not`), a correlation lands in
 //! [`RuleSet::correlations`] for [`detect_core::correlation::CorrelationEngine`].
-//! The rules of `meta_rules` say what is accepted (timespan units,
+//! [`meta_rules`] says what is accepted (timespan units,
 //! conditions, aliases, chains). [`parse_rule_file`] reads a file alone and
 //! refuses them (as unsupported: their references could not resolve).
 //!
@@ -92,7 +92,7 @@
 //! metadata.
 
 pub mod condition;
-mod meta_rules;
+pub mod meta_rules;
 pub mod pipeline;
 mod rule;
 pub mod yaml;
