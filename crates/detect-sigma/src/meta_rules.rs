@@ -1,8 +1,8 @@
 //! Sigma correlation rules and filters: documents that refer to other rules.
 //!
-//! Both are read with their file ([`parse_correlation`], [`parse_filter`])
-//! and resolved once every file of a load is read ([`resolve`]), since they
-//! may name rules of other files:
+//! Both are read with their file and resolved once every file of a load is
+//! read (by [`crate::load_paths`], [`crate::load_dirs`] and the other
+//! loaders), since they may name rules of other files:
 //!
 //! * a reference is a rule's (or correlation's) `id` or its `name`
 //!   attribute; one that names nothing, or more than one rule, is an error;
