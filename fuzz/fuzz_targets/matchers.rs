@@ -187,7 +187,7 @@ fn run(case: Case) {
                 .iter()
                 .zip(&lits)
                 .map(|(p, l)| match p {
-                    Piece::Lit(_) => GlobTok::Lit(l),
+                    Piece::Lit(_) => GlobTok::lit(l),
                     Piece::One => GlobTok::AnyChar,
                     Piece::Any => GlobTok::AnyRun,
                 })

@@ -28,20 +28,19 @@ Examples:
   detect rules
       List the built-in rules.
   detect scan --sigma rules/windows/ --pipeline acme.yml logs/
-      Run Sigma YAML loaded at run time through the reference interpreter (the
-      slower path), after mapping its fields with a processing pipeline.
+      Run Sigma YAML loaded at run time, after mapping its fields with a
+      processing pipeline.
   detect scan --pack sigmahq logs/
       Scan with the SigmaHQ windows corpus compiled to native code (in binaries
       built with `--features sigmahq`).
 
 Rule packs: the built-in rules (default) and, when built with the cargo
 feature `sigmahq`, the whole SigmaHQ windows corpus (`--pack sigmahq`) are
-compiled into the binary: log source dispatch table, prefilter, no allocation
-per event. `--sigma PATH` instead reads Sigma YAML at start-up and evaluates
-every rule with the reference interpreter, which is much slower (it says so on
-stderr): use it for rules that cannot wait for a rebuild. Sigma files it does
-not support are skipped and listed on stderr with the reason (`--sigma-strict`
-makes them an error); invalid rules are always an error.
+compiled into the binary. `--sigma PATH` instead reads Sigma YAML at start-up
+and compiles it into the same engine (log source dispatch table, prefilter, no
+allocation per event), for rules that cannot wait for a rebuild. Sigma files it
+does not support are skipped and listed on stderr with the reason
+(`--sigma-strict` makes them an error); invalid rules are always an error.
 
 Inputs are recognised by content, not name: EVTX files (`ElfFile` header), gzip
 (NDJSON inside), or NDJSON with one JSON object per line in any of three
@@ -102,9 +101,8 @@ pub(crate) struct PackArgs {
     pub(crate) pack: Option<PackName>,
 
     /// Instead of a compiled pack, load Sigma rules from this file or folder
-    /// (searched recursively for .yml/.yaml; repeatable) and run them through
-    /// the reference interpreter: the slower path. Unsupported rules are
-    /// skipped and listed on stderr.
+    /// (searched recursively for .yml/.yaml; repeatable), compiled at
+    /// start-up. Unsupported rules are skipped and listed on stderr.
     #[arg(long, value_name = "PATH")]
     pub(crate) sigma: Vec<PathBuf>,
 

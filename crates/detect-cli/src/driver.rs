@@ -158,9 +158,6 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
             for line in pack::skipped_report(&skipped) {
                 eprintln!("detect: {line}");
             }
-            if let Some(notice) = pack.notice() {
-                eprintln!("detect: {notice}");
-            }
             pack
         }
         Err(e) => {

@@ -1,6 +1,6 @@
 //! The rule pack a run uses: the built-in rules, the compiled SigmaHQ
 //! windows corpus (cargo feature `sigmahq`), or Sigma YAML loaded at run time
-//! and run by the reference interpreter (`--sigma`).
+//! and compiled at start-up into the same engine (`--sigma`).
 //!
 //! The pack is chosen once, before any input is read, and installed with
 //! [`install`]; the scanner, the filters and the output read it through
@@ -8,20 +8,21 @@
 //! exits), which is why it is a process-wide value rather than a parameter
 //! threaded through every worker.
 //!
-//! Compiled packs scan with generated code (log source dispatch table,
-//! Aho-Corasick prefilter, no allocation per event). The Sigma pack is the
-//! slower path: every rule is evaluated by
-//! [`detect::interpreter::Interpreter`], which allocates while it matches.
-//! Its rule metadata is built once from the YAML and leaked, so that matches
-//! carry the same `&'static RuleInfo` as compiled rules do.
+//! Every pack scans through the same engine (log source dispatch table,
+//! prefilter, candidate predicates, no allocation per event): compiled packs
+//! with predicates generated as Rust, the Sigma pack with predicates
+//! compiled at start-up ([`detect::runtime::RuntimeRuleSet`]). The Sigma
+//! pack's rule metadata is built once from the YAML and leaked (one load per
+//! process), so that matches carry the same `&'static RuleInfo` as compiled
+//! rules do.
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use detect::correlation::CorrelationEngine;
-use detect::interpreter::Interpreter;
 use detect::ir::Rule;
+use detect::runtime::RuntimeRuleSet;
 use detect::{Event, LogSourceInfo, RuleInfo};
 use detect_rules::Builtin;
 use detect_sigma::{ErrorKind, LoadOptions, ParseOptions, SigmaError, pipeline::Pipeline};
@@ -35,16 +36,16 @@ pub(crate) enum Pack {
     /// The SigmaHQ windows corpus compiled to native code.
     #[cfg(feature = "sigmahq")]
     SigmaHq,
-    /// Sigma YAML loaded at run time, run by the reference interpreter.
-    Sigma(SigmaPack),
+    /// Sigma YAML loaded and compiled at run time.
+    Sigma(Box<SigmaPack>),
 }
 
 /// Sigma rules loaded at run time (`--sigma`).
 pub(crate) struct SigmaPack {
     /// Metadata of every loaded rule, by index.
     rules: &'static [RuleInfo],
-    /// The rules, prepared for evaluation.
-    interpreter: Interpreter,
+    /// The rules, compiled.
+    engine: RuntimeRuleSet,
     /// The correlation rules (their state is each scanner's).
     correlations: Vec<detect::ir::Correlation>,
     /// Metadata of the correlation rules, by index.
@@ -97,17 +98,6 @@ impl Pack {
         matches!(self, Pack::Builtin)
     }
 
-    /// Builds the compiled pack's automata and regexes now, before the first
-    /// event (the run-time `--sigma` path has nothing to build).
-    pub(crate) fn warm_up(&self) {
-        match self {
-            Pack::Builtin => Builtin::warm_up(),
-            #[cfg(feature = "sigmahq")]
-            Pack::SigmaHq => detect_sigmahq::SigmaHqWindows::warm_up(),
-            Pack::Sigma(_) => {}
-        }
-    }
-
     /// Calls `sink` for every stateless rule that matches `event`, in rule order.
     pub(crate) fn scan<E: Event + ?Sized>(
         &self,
@@ -118,26 +108,7 @@ impl Pack {
             Pack::Builtin => Builtin::scan(event, sink),
             #[cfg(feature = "sigmahq")]
             Pack::SigmaHq => detect_sigmahq::SigmaHqWindows::scan(event, sink),
-            Pack::Sigma(p) => {
-                for (i, rule) in p.rules.iter().enumerate() {
-                    if p.interpreter.rule_matches(i, event) {
-                        sink(rule);
-                    }
-                }
-            }
-        }
-    }
-
-    /// What `detect` says about the pack on stderr before scanning, if anything.
-    pub(crate) fn notice(&self) -> Option<String> {
-        match self {
-            Pack::Sigma(p) => Some(format!(
-                "running {} Sigma {} through the reference interpreter: the slower path \
-                 (compile rules with detect::sigma_rules!, or use --pack sigmahq, for native speed)",
-                p.rules.len(),
-                if p.rules.len() == 1 { "rule" } else { "rules" }
-            )),
-            _ => None,
+            Pack::Sigma(p) => p.engine.scan(event, |i| sink(&p.rules[i])),
         }
     }
 }
@@ -265,7 +236,6 @@ fn load_sigma(
         rules,
         ..Default::default()
     };
-    let interpreter = Interpreter::new(&set).map_err(|e| PackError(e.to_string()))?;
     let correlation_rules = correlations
         .iter()
         .enumerate()
@@ -293,13 +263,14 @@ fn load_sigma(
         .map(|(index, r)| info(index, r))
         .collect::<Vec<_>>()
         .leak();
+    let engine = RuntimeRuleSet::compile(set).map_err(|e| PackError(e.to_string()))?;
     Ok((
-        Pack::Sigma(SigmaPack {
+        Pack::Sigma(Box::new(SigmaPack {
             rules,
-            interpreter,
+            engine,
             correlations,
             correlation_rules,
-        }),
+        })),
         Skipped(skipped),
     ))
 }

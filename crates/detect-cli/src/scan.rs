@@ -240,10 +240,10 @@ impl Scanner {
     /// A scanner running `pack`, reporting every rule, that skips (and
     /// reports) lines longer than `max_line_bytes`.
     pub(crate) fn with_pack(pack: &'static Pack, max_line_bytes: u64) -> Self {
-        // Automata and regexes are built here, before the first event, so
-        // that per-event timings and the progress bar do not start with a
-        // stall (most of a second for the SigmaHQ pack).
-        pack.warm_up();
+        // Nothing is built ahead: each field's automaton, each regex and set
+        // is built when the first event that needs it arrives, so a scan
+        // pays only for the log sources its inputs hold (a one-event file
+        // with the SigmaHQ pack would otherwise wait for every automaton).
         Scanner {
             pack,
             event: JsonEvent::new(),

@@ -21,7 +21,9 @@
 //! together with the `rules!` macro.
 
 pub mod atoms;
+pub mod compile;
 pub mod correlation;
+pub mod engine;
 pub mod event;
 pub mod interpreter;
 pub mod ir;
@@ -35,6 +37,7 @@ pub mod pattern;
 pub mod prefilter;
 pub mod rt;
 pub mod ruleset;
+pub mod runtime;
 pub mod sequence;
 pub mod sigma;
 

@@ -442,22 +442,30 @@ pub fn contains(hay: &str, needle: &str) -> bool {
 // Wildcards
 // ---------------------------------------------------------------------------
 
-/// One token of a wildcard pattern, borrowed so that generated code can keep
-/// patterns in `const`/`static` arrays.
+/// One token of a wildcard pattern. The literal is a `Cow` so that generated
+/// code can keep patterns in `static` arrays (borrowed) and rules compiled at
+/// run time can own theirs.
 ///
 /// ```
 /// use detect_core::matcher::GlobTok;
-/// static PAT: &[GlobTok<'static>] = &[GlobTok::Lit("c:\\"), GlobTok::AnyRun, GlobTok::Lit(".exe")];
+/// static PAT: &[GlobTok<'static>] = &[GlobTok::lit("c:\\"), GlobTok::AnyRun, GlobTok::lit(".exe")];
 /// assert_eq!(PAT.len(), 3);
 /// ```
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GlobTok<'a> {
     /// Literal text (already folded when the pattern is case-insensitive).
-    Lit(&'a str),
+    Lit(std::borrow::Cow<'a, str>),
     /// `?`: exactly one character (Unicode scalar value).
     AnyChar,
     /// `*`: any run of characters, possibly empty.
     AnyRun,
+}
+
+impl<'a> GlobTok<'a> {
+    /// A borrowed literal token (usable in `static` arrays).
+    pub const fn lit(text: &'a str) -> GlobTok<'a> {
+        GlobTok::Lit(std::borrow::Cow::Borrowed(text))
+    }
 }
 
 /// If `lit` matches at the start of `hay`, the byte length of the match.
@@ -477,7 +485,7 @@ fn lit_prefix_len(hay: &str, lit: &str, ci: bool) -> Option<usize> {
 fn match_segment_at(hay: &str, pos: usize, seg: &[GlobTok<'_>], ci: bool) -> Option<usize> {
     let mut p = pos;
     for tok in seg {
-        match *tok {
+        match tok {
             GlobTok::Lit(l) => p += lit_prefix_len(&hay[p..], l, ci)?,
             GlobTok::AnyChar => p += hay[p..].chars().next()?.len_utf8(),
             // Segments are split on `AnyRun`, so this cannot occur.
@@ -491,7 +499,7 @@ fn match_segment_at(hay: &str, pos: usize, seg: &[GlobTok<'_>], ci: bool) -> Opt
 #[inline]
 fn segment_chars(seg: &[GlobTok<'_>]) -> usize {
     seg.iter()
-        .map(|t| match *t {
+        .map(|t| match t {
             GlobTok::Lit(l) => l.chars().count(),
             GlobTok::AnyChar => 1,
             GlobTok::AnyRun => 0,
@@ -518,7 +526,7 @@ fn find_segment(
     ci: bool,
     info: HayInfo,
 ) -> Option<usize> {
-    if let Some(GlobTok::Lit(lit)) = seg.first().copied()
+    if let Some(GlobTok::Lit(lit)) = seg.first()
         && !lit.is_empty()
     {
         // Jump between occurrences of the leading literal.
@@ -566,8 +574,8 @@ fn find_segment(
 /// allocation.
 ///
 /// ```
-/// use detect_core::matcher::{glob, GlobTok::*};
-/// let pat = [Lit("c:\\"), AnyRun, Lit("\\cmd.ex"), AnyChar];
+/// use detect_core::matcher::{glob, GlobTok, GlobTok::*};
+/// let pat = [GlobTok::lit("c:\\"), AnyRun, GlobTok::lit("\\cmd.ex"), AnyChar];
 /// assert!(glob("C:\\Windows\\System32\\CMD.EXE", &pat, true));
 /// assert!(!glob("C:\\Windows\\System32\\CMD.EXE", &pat, false));
 /// assert!(glob("ä", &[AnyChar], false));
@@ -1104,8 +1112,14 @@ pub fn time_part(hay: &str, part: TimePart) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::GlobTok::{AnyChar, AnyRun, Lit};
+    use super::GlobTok::{AnyChar, AnyRun};
     use super::*;
+
+    /// A borrowed literal token, short for the tables below.
+    #[allow(non_snake_case)]
+    const fn Lit(text: &str) -> GlobTok<'_> {
+        GlobTok::lit(text)
+    }
 
     #[test]
     fn word_at_a_time_ascii_folding_agrees_with_bytewise() {
@@ -1212,8 +1226,8 @@ mod tests {
         let h = fold_vec(hay, ci);
         let mut p = Vec::new();
         for t in toks {
-            match *t {
-                Lit(l) => p.extend(l.chars().map(P::C)),
+            match t {
+                GlobTok::Lit(l) => p.extend(l.chars().map(P::C)),
                 AnyChar => p.push(P::Q),
                 AnyRun => p.push(P::S),
             }

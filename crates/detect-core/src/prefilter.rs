@@ -120,6 +120,7 @@ use dfa::PrefixDfa;
 use teddy::Teddy;
 
 use crate::event::{Event, Single, Value};
+use crate::rt::{List, Text};
 
 /// Largest number of non-ASCII atoms of one field compiled to the
 /// aho-corasick crate's DFA (see the module documentation for the
@@ -181,21 +182,41 @@ fn folds_into_ascii(h: &[u8]) -> bool {
 /// of an event without `value_texts` (on the stack, once per event).
 const QUICK_CHUNK: usize = 1024;
 
-/// The atoms of one field, as generated code declares them.
-#[derive(Debug)]
+/// The atoms of one field table, as a compiled rule set describes them.
+#[derive(Clone, Debug)]
 pub struct FieldAtoms {
     /// The event path of the field, or [`crate::atoms::KEYWORDS`] for the
     /// atoms of keyword rules (every value of the event is scanned).
-    pub path: &'static str,
+    pub path: Text,
     /// The atoms (matched ASCII-case-insensitively).
-    pub atoms: &'static [&'static str],
-    /// For each atom, the rule-variant ids it enables.
-    pub targets: &'static [&'static [u32]],
+    pub atoms: List<Text>,
+    /// For each atom, the ids (rule variants or atom groups) it marks.
+    pub targets: List<List<u32>>,
+}
+
+impl FieldAtoms {
+    /// A field table owning copies of its parts.
+    ///
+    /// ```
+    /// use detect_core::prefilter::{FieldAtoms, Prefilter, for_each_bit};
+    /// let pf = Prefilter::new(vec![FieldAtoms::new("Image", &["cmd.exe"], &[&[3]])]);
+    /// let event = detect_core::JsonEvent::parse_str(r#"{"Image": "C:\\CMD.EXE"}"#).unwrap();
+    /// let mut bits = [0u64; 1];
+    /// pf.mark(&event, &mut bits);
+    /// assert_eq!(bits[0], 1 << 3);
+    /// ```
+    pub fn new(path: &str, atoms: &[&str], targets: &[&[u32]]) -> FieldAtoms {
+        FieldAtoms {
+            path: Text::Owned(path.to_string()),
+            atoms: List::Owned(atoms.iter().map(|a| Text::Owned(a.to_string())).collect()),
+            targets: List::Owned(targets.iter().map(|t| List::Owned(t.to_vec())).collect()),
+        }
+    }
 }
 
 #[derive(Debug)]
 struct FieldScanner {
-    path: &'static str,
+    path: Text,
     /// The keyword pseudo-field ([`crate::atoms::KEYWORDS`]): every value of
     /// the event is scanned.
     every_value: bool,
@@ -209,7 +230,7 @@ struct FieldScanner {
     quick: Option<Quick>,
     /// For each atom of the field, the rule variants it enables (all of them
     /// are marked when the automata cannot be trusted).
-    all_targets: &'static [&'static [u32]],
+    all_targets: List<List<u32>>,
     /// The scanner's own number (never 0, never reused), by which the
     /// [`memo`] tables tell its values from other fields'.
     id: usize,
@@ -223,7 +244,7 @@ static SCANNERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize
 #[derive(Debug, Default)]
 struct Atoms {
     automaton: Option<Automaton>,
-    targets: Vec<&'static [u32]>,
+    targets: Vec<List<u32>>,
 }
 
 /// The ASCII atoms of a field go into a [`PrefixDfa`], the others (which
@@ -242,18 +263,19 @@ impl Atoms {
     /// Builds the automaton over the atoms `pick` selects (none: no automaton).
     /// `Err` if the automaton cannot be built (far beyond any real rule set).
     fn build(f: &FieldAtoms, pick: impl Fn(&str) -> bool) -> Result<Atoms, ()> {
-        let (atoms, targets): (Vec<&str>, Vec<&'static [u32]>) = f
+        let (atoms, targets): (Vec<&str>, Vec<List<u32>>) = f
             .atoms
             .iter()
-            .zip(f.targets)
+            .zip(f.targets.iter())
             .filter(|(a, _)| pick(a))
-            .map(|(a, t)| (*a, *t))
+            .map(|(a, t)| (&**a, t.clone()))
             .unzip();
         if atoms.is_empty() {
             return Ok(Atoms::default());
         }
         if atoms.iter().all(|a| a.is_ascii()) {
-            let dfa = PrefixDfa::build_with_targets(&atoms, &targets).map_err(|_| ())?;
+            let slices: Vec<&[u32]> = targets.iter().map(|t| &**t).collect();
+            let dfa = PrefixDfa::build_with_targets(&atoms, &slices).map_err(|_| ())?;
             return Ok(Atoms {
                 automaton: Some(Automaton::Prefix(dfa)),
                 targets,
@@ -294,7 +316,7 @@ impl Atoms {
             }
             Some(Automaton::Crate(ac)) => {
                 for m in ac.find_overlapping_iter(Input::new(text).range(start..)) {
-                    mark(self.targets[m.pattern().as_usize()]);
+                    mark(&self.targets[m.pattern().as_usize()]);
                 }
             }
             None => {}
@@ -302,33 +324,50 @@ impl Atoms {
     }
 }
 
-/// All automata of one rule set and layout.
+/// All automata of one rule set and layout, each field's built at its first
+/// use (or by [`Prefilter::warm_up`]): an event stream that never holds a
+/// field's log source never pays for its automaton.
 #[derive(Debug)]
 pub struct Prefilter {
-    fields: Vec<FieldScanner>,
+    specs: List<FieldAtoms>,
+    fields: Box<[std::sync::OnceLock<FieldScanner>]>,
 }
 
 impl Prefilter {
-    /// Builds one automaton per field. A field whose automaton cannot be built
-    /// (far beyond any real rule set) marks all its variants on every event.
-    pub fn new(fields: &'static [FieldAtoms]) -> Prefilter {
-        let fields = fields.iter().map(FieldScanner::new).collect();
-        Prefilter { fields }
+    /// A prefilter over these field tables (nothing is built yet). A field
+    /// whose automaton cannot be built (far beyond any real rule set) marks
+    /// all its targets on every event.
+    pub fn new(specs: impl Into<List<FieldAtoms>>) -> Prefilter {
+        let specs = specs.into();
+        let fields = specs.iter().map(|_| std::sync::OnceLock::new()).collect();
+        Prefilter { specs, fields }
     }
 
-    /// Sets, in `candidates`, the bit of every variant enabled by an atom found
-    /// in `event`. Allocates nothing.
-    #[inline]
-    pub fn mark<E: Event + ?Sized>(&self, event: &E, candidates: &mut [u64]) {
-        let ascii = event.all_ascii();
-        for field in &self.fields {
-            field.mark(event, ascii, candidates);
+    /// Builds every field's automata now.
+    pub fn warm_up(&self) {
+        for i in 0..self.fields.len() {
+            self.field(i);
         }
     }
 
-    /// Like [`Prefilter::mark`], scanning only the fields at these indices (in
-    /// the order of the `FieldAtoms` given to [`Prefilter::new`]): generated
-    /// code passes the fields whose atoms matter for the event's log source.
+    #[inline]
+    fn field(&self, i: usize) -> &FieldScanner {
+        self.fields[i].get_or_init(|| FieldScanner::new(&self.specs[i]))
+    }
+
+    /// Sets, in `candidates`, the bit of every target of an atom found in
+    /// `event`. Allocates nothing (once the automata are built).
+    #[inline]
+    pub fn mark<E: Event + ?Sized>(&self, event: &E, candidates: &mut [u64]) {
+        let ascii = event.all_ascii();
+        for i in 0..self.fields.len() {
+            self.field(i).mark(event, ascii, candidates);
+        }
+    }
+
+    /// Like [`Prefilter::mark`], scanning only the field tables at these
+    /// indices (in the order given to [`Prefilter::new`]): the engine passes
+    /// the tables whose atoms matter for the event's log source.
     #[inline]
     pub fn mark_fields<E: Event + ?Sized>(
         &self,
@@ -338,22 +377,26 @@ impl Prefilter {
     ) {
         let ascii = event.all_ascii();
         for &i in fields {
-            if let Some(field) = self.fields.get(i as usize) {
-                field.mark(event, ascii, candidates);
+            if (i as usize) < self.fields.len() {
+                self.field(i as usize).mark(event, ascii, candidates);
             }
         }
     }
 }
 
 impl FieldScanner {
-    fn new(f: &'static FieldAtoms) -> FieldScanner {
+    fn new(f: &FieldAtoms) -> FieldScanner {
         let every_value = f.path == crate::atoms::KEYWORDS;
         let split = Atoms::build(f, |a| a.is_ascii())
             .and_then(|ascii| Ok((ascii, Atoms::build(f, |a| !a.is_ascii())?)));
         let (ascii, wide, quick) = match split {
             Ok((ascii, wide)) => {
-                let ascii_atoms: Vec<&str> =
-                    f.atoms.iter().copied().filter(|a| a.is_ascii()).collect();
+                let ascii_atoms: Vec<&str> = f
+                    .atoms
+                    .iter()
+                    .map(|a| &**a)
+                    .filter(|a| a.is_ascii())
+                    .collect();
                 let max = if every_value {
                     QUICK_MAX_ATOMS
                 } else {
@@ -365,12 +408,12 @@ impl FieldScanner {
             Err(()) => (Atoms::default(), Atoms::default(), None),
         };
         FieldScanner {
-            path: f.path,
+            path: f.path.clone(),
             every_value,
             ascii,
             wide,
             quick,
-            all_targets: f.targets,
+            all_targets: f.targets.clone(),
             id: SCANNERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1,
         }
     }
@@ -389,13 +432,13 @@ impl FieldScanner {
             false
         };
         if !self.every_value {
-            match event.single(self.path) {
+            match event.single(&self.path) {
                 Single::One(v) => {
                     v.with_text(|text| self.mark_text(text, ascii, candidates));
                 }
                 Single::Absent => {}
                 Single::Ask => {
-                    event.lookup(self.path, &mut visit);
+                    event.lookup(&self.path, &mut visit);
                 }
             }
             return;
@@ -458,7 +501,7 @@ impl FieldScanner {
     fn scan_text(&self, text: &str, ascii: bool, mark: &mut impl FnMut(&[u32])) {
         let ascii = ascii || text.is_ascii();
         if self.untrusted() || (!ascii && folds_into_ascii(text.as_bytes())) {
-            for t in self.all_targets {
+            for t in self.all_targets.iter() {
                 mark(t);
             }
             return;
@@ -676,21 +719,19 @@ mod tests {
     use super::*;
     use crate::JsonEvent;
 
-    static FIELDS: &[FieldAtoms] = &[
-        FieldAtoms {
-            path: "CommandLine",
-            atoms: &["msiexec", "siex", "http"],
-            targets: &[&[0], &[1], &[2, 65]],
-        },
-        FieldAtoms {
-            path: "Image",
-            atoms: &["cmd.exe"],
-            targets: &[&[3]],
-        },
-    ];
+    fn fields() -> Vec<FieldAtoms> {
+        vec![
+            FieldAtoms::new(
+                "CommandLine",
+                &["msiexec", "siex", "http"],
+                &[&[0], &[1], &[2, 65]],
+            ),
+            FieldAtoms::new("Image", &["cmd.exe"], &[&[3]]),
+        ]
+    }
 
     fn marked(json: &str) -> Vec<usize> {
-        let pf = Prefilter::new(FIELDS);
+        let pf = Prefilter::new(fields());
         let ev = JsonEvent::parse_str(json).unwrap();
         let mut bits = [0u64; 2];
         pf.mark(&ev, &mut bits);
@@ -716,7 +757,7 @@ mod tests {
     /// marks as a scan, whatever came between, in every field of its own.
     #[test]
     fn values_seen_again_mark_what_a_scan_marks() {
-        let pf = Prefilter::new(FIELDS);
+        let pf = Prefilter::new(fields());
         let events = [
             r#"{"CommandLine": "C:\\Windows\\msiexec.exe /i http://e.example/x.msi"}"#,
             r#"{"CommandLine": "C:\\Windows\\msiexec.exe /i ftp://e.example/x.msi"}"#,
@@ -743,7 +784,7 @@ mod tests {
     #[test]
     fn threads_sharing_a_prefilter_mark_the_same() {
         static PF: std::sync::OnceLock<Prefilter> = std::sync::OnceLock::new();
-        let pf = PF.get_or_init(|| Prefilter::new(FIELDS));
+        let pf = PF.get_or_init(|| Prefilter::new(fields()));
         let events: Vec<(String, u64)> = (0..64)
             .map(|i| {
                 let (cmd, bits) = match i % 4 {
@@ -778,20 +819,12 @@ mod tests {
     /// was) do not share memo entries: each scanner has its own number.
     #[test]
     fn a_new_prefilter_never_replays_another_ones_marks() {
-        static FIRST: &[FieldAtoms] = &[FieldAtoms {
-            path: "Image",
-            atoms: &["cmd.exe"],
-            targets: &[&[1]],
-        }];
-        static SECOND: &[FieldAtoms] = &[FieldAtoms {
-            path: "Image",
-            atoms: &["powershell"],
-            targets: &[&[2]],
-        }];
+        let first: &[FieldAtoms] = &[FieldAtoms::new("Image", &["cmd.exe"], &[&[1]])];
+        let second: &[FieldAtoms] = &[FieldAtoms::new("Image", &["powershell"], &[&[2]])];
         let ev = JsonEvent::parse_str(r#"{"Image": "C:\\Windows\\system32\\cmd.exe"}"#).unwrap();
         for _ in 0..3 {
-            for (fields, want) in [(FIRST, 0b10u64), (SECOND, 0)] {
-                let pf = Prefilter::new(fields);
+            for (fields, want) in [(first, 0b10u64), (second, 0)] {
+                let pf = Prefilter::new(fields.to_vec());
                 for _ in 0..2 {
                     let mut bits = [0u64; 1];
                     pf.mark(&ev, &mut bits);
@@ -803,12 +836,12 @@ mod tests {
 
     #[test]
     fn keyword_atoms_are_looked_for_in_every_value() {
-        static KEYWORD_FIELDS: &[FieldAtoms] = &[FieldAtoms {
-            path: crate::atoms::KEYWORDS,
-            atoms: &["mimikatz", "4444"],
-            targets: &[&[1], &[2]],
-        }];
-        let pf = Prefilter::new(KEYWORD_FIELDS);
+        let keyword_fields: &[FieldAtoms] = &[FieldAtoms::new(
+            crate::atoms::KEYWORDS,
+            &["mimikatz", "4444"],
+            &[&[1], &[2]],
+        )];
+        let pf = Prefilter::new(keyword_fields.to_vec());
         let marked = |json: &str| {
             let ev = JsonEvent::parse_str(json).unwrap();
             let mut bits = [0u64; 1];
@@ -824,13 +857,9 @@ mod tests {
     #[test]
     fn the_first_pass_finds_atoms_across_chunk_boundaries() {
         static ATOMS: &[&str] = &["MimiKatz", "katz", "sekurlsa::", "x"];
-        static CHUNKED: &[FieldAtoms] = &[FieldAtoms {
-            path: "F",
-            atoms: ATOMS,
-            targets: &[&[0], &[1], &[2], &[3]],
-        }];
-        let pf = Prefilter::new(CHUNKED);
-        assert!(pf.fields[0].quick.is_some(), "few atoms get a first pass");
+        let chunked: &[FieldAtoms] = &[FieldAtoms::new("F", ATOMS, &[&[0], &[1], &[2], &[3]])];
+        let pf = Prefilter::new(chunked.to_vec());
+        assert!(pf.field(0).quick.is_some(), "few atoms get a first pass");
         // Every atom at offsets around the searcher's 32-byte steps (and
         // its last step, which may go back), in texts of several lengths.
         for len in [5usize, 31, 32, 33, 34, 35, 63, 64, 65, 255, 600] {
@@ -874,23 +903,19 @@ mod tests {
         );
         let targets: &'static [&'static [u32]] =
             Vec::leak((0..200u32).map(|i| &*Vec::leak(vec![i])).collect());
-        let fields: &'static [FieldAtoms] = Vec::leak(vec![FieldAtoms {
-            path: crate::atoms::KEYWORDS,
+        let pf = Prefilter::new(vec![FieldAtoms::new(
+            crate::atoms::KEYWORDS,
             atoms,
             targets,
-        }]);
-        let pf = Prefilter::new(fields);
-        let quick = pf.fields[0]
+        )]);
+        let quick = pf
+            .field(0)
             .quick
             .as_ref()
             .expect("200 atoms get a first pass");
         assert_eq!(quick.longest, 4);
-        let field: &'static [FieldAtoms] = Vec::leak(vec![FieldAtoms {
-            path: "F",
-            atoms,
-            targets,
-        }]);
-        assert!(Prefilter::new(field).fields[0].quick.is_none());
+        let field = Prefilter::new(vec![FieldAtoms::new("F", atoms, targets)]);
+        assert!(field.field(0).quick.is_none());
         let bits_of = |text: &str| {
             let ev = JsonEvent::parse_str(&serde_json::json!({ "F": text }).to_string()).unwrap();
             let mut bits = [0u64; 4];
@@ -920,11 +945,11 @@ mod tests {
     #[test]
     fn the_first_pass_over_every_value_sees_each_value_whole_and_apart() {
         static ATOMS: &[&str] = &["MimiKatz", "katz", "sekurlsa::"];
-        static KEYWORDS: &[FieldAtoms] = &[FieldAtoms {
-            path: crate::atoms::KEYWORDS,
-            atoms: ATOMS,
-            targets: &[&[0], &[1], &[2]],
-        }];
+        let keyword_tables: &[FieldAtoms] = &[FieldAtoms::new(
+            crate::atoms::KEYWORDS,
+            ATOMS,
+            &[&[0], &[1], &[2]],
+        )];
         /// A JSON event without `value_texts`: its values are streamed one by one.
         struct ValuesOnly(JsonEvent);
         impl Event for ValuesOnly {
@@ -935,8 +960,8 @@ mod tests {
                 self.0.any_value(visit)
             }
         }
-        let pf = Prefilter::new(KEYWORDS);
-        assert!(pf.fields[0].quick.is_some());
+        let pf = Prefilter::new(keyword_tables.to_vec());
+        assert!(pf.field(0).quick.is_some());
         let bits_of = |values: &[String]| {
             let json = serde_json::json!({ "v": values }).to_string();
             let ev = JsonEvent::parse_str(&json).unwrap();
@@ -984,21 +1009,17 @@ mod tests {
         // Two automata: ASCII atoms for every value, the others only for a
         // value with a non-ASCII character; an atom of either kind is found
         // wherever it is, alone or together, in fields and keywords.
-        static MIXED: &[FieldAtoms] = &[
-            FieldAtoms {
-                path: "F",
-                atoms: &["cmd", "\u{1F600}", "é/x", "c"],
-                targets: &[&[0], &[1], &[2], &[3]],
-            },
-            FieldAtoms {
-                path: crate::atoms::KEYWORDS,
-                atoms: &["kw", "\u{2192}"],
-                targets: &[&[4], &[5]],
-            },
+        let mixed: &[FieldAtoms] = &[
+            FieldAtoms::new(
+                "F",
+                &["cmd", "\u{1F600}", "é/x", "c"],
+                &[&[0], &[1], &[2], &[3]],
+            ),
+            FieldAtoms::new(crate::atoms::KEYWORDS, &["kw", "\u{2192}"], &[&[4], &[5]]),
         ];
-        let pf = Prefilter::new(MIXED);
-        assert_eq!(pf.fields[0].ascii.targets.len(), 2);
-        assert_eq!(pf.fields[0].wide.targets.len(), 2);
+        let pf = Prefilter::new(mixed.to_vec());
+        assert_eq!(pf.field(0).ascii.targets.len(), 2);
+        assert_eq!(pf.field(0).wide.targets.len(), 2);
         let bits_of = |json: serde_json::Value| {
             let ev = JsonEvent::parse_str(&json.to_string()).unwrap();
             let mut bits = [0u64; 1];

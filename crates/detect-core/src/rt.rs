@@ -164,7 +164,7 @@ fn single_text<E: Event + ?Sized, R>(
 pub fn channel_of<E: Event + ?Sized>(
     e: &E,
     path: &str,
-    channels: &[&str],
+    channels: &[Text],
 ) -> Result<Option<usize>, MultiValued> {
     // Every event of a mixed stream comes here first: the common case (one
     // string) skips `single_text`'s callbacks.
@@ -177,7 +177,7 @@ pub fn channel_of<E: Event + ?Sized>(
 
 /// Index of `text` in `channels` (lowercase ASCII names), case-insensitively.
 #[inline]
-fn channel_index(text: &str, channels: &[&str]) -> Option<usize> {
+fn channel_index(text: &str, channels: &[Text]) -> Option<usize> {
     if text.is_ascii() {
         // ASCII text folds byte for byte: only names of its length can match.
         let t = text.as_bytes();
@@ -223,31 +223,46 @@ fn event_id_in(text: &str) -> Option<u32> {
 pub use crate::prefilter::memo::prepare_thread;
 pub use crate::prefilter::{FieldAtoms, Prefilter, for_each_bit};
 
-/// A string test with its pattern, as a static value: generated code passes a
-/// reference to one of these instead of a closure, so each leaf of a rule is a
-/// call with constant arguments and the matching code exists once per event
-/// type rather than once per leaf (which kept large rule sets from compiling
-/// in reasonable memory).
-#[derive(Clone, Copy, Debug)]
+/// Text of a compiled rule set: borrowed from a `static` in generated code,
+/// owned by rule sets compiled at run time.
+pub type Text = std::borrow::Cow<'static, str>;
+
+/// A list of a compiled rule set: borrowed from a `static` in generated
+/// code, owned by rule sets compiled at run time.
+pub type List<T> = std::borrow::Cow<'static, [T]>;
+
+/// Borrows static text as [`Text`] (for generated code, which cannot name
+/// `Cow`'s variants through a re-export as briefly).
+#[inline]
+pub const fn text(s: &'static str) -> Text {
+    std::borrow::Cow::Borrowed(s)
+}
+
+/// A string test with its pattern: generated code passes a reference to a
+/// constant one instead of a closure, so each leaf of a rule is a call with
+/// constant arguments and the matching code exists once rather than once per
+/// leaf (which kept large rule sets from compiling in reasonable memory);
+/// rules compiled at run time own theirs.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StrTest {
     /// Whole value, exact bytes.
-    Eq(&'static str),
+    Eq(Text),
     /// Whole value, case-insensitive (pattern folded).
-    EqCi(&'static str),
+    EqCi(Text),
     /// Prefix, exact bytes.
-    Prefix(&'static str),
+    Prefix(Text),
     /// Prefix, case-insensitive (pattern folded).
-    PrefixCi(&'static str),
+    PrefixCi(Text),
     /// Suffix, exact bytes.
-    Suffix(&'static str),
+    Suffix(Text),
     /// Suffix, case-insensitive (pattern folded).
-    SuffixCi(&'static str),
+    SuffixCi(Text),
     /// Substring, exact bytes.
-    Contains(&'static str),
+    Contains(Text),
     /// Substring, case-insensitive (pattern folded).
-    ContainsCi(&'static str),
+    ContainsCi(Text),
     /// Wildcard pattern (literals folded when case-insensitive).
-    Glob(&'static [GlobTok<'static>], bool),
+    Glob(List<GlobTok<'static>>, bool),
 }
 
 impl StrTest {
@@ -255,16 +270,16 @@ impl StrTest {
     #[inline]
     pub fn matches(&self, t: &str) -> bool {
         use crate::matcher;
-        match *self {
+        match self {
             StrTest::Eq(p) => t == p,
             StrTest::EqCi(p) => matcher::eq_ci(t, p),
-            StrTest::Prefix(p) => t.starts_with(p),
+            StrTest::Prefix(p) => t.starts_with(&**p),
             StrTest::PrefixCi(p) => matcher::starts_with_ci(t, p),
-            StrTest::Suffix(p) => t.ends_with(p),
+            StrTest::Suffix(p) => t.ends_with(&**p),
             StrTest::SuffixCi(p) => matcher::ends_with_ci(t, p),
             StrTest::Contains(p) => matcher::contains(t, p),
             StrTest::ContainsCi(p) => matcher::contains_ci(t, p),
-            StrTest::Glob(toks, ci) => matcher::glob(t, toks, ci),
+            StrTest::Glob(toks, ci) => matcher::glob(t, toks, *ci),
         }
     }
 }
@@ -289,7 +304,7 @@ pub fn field_str_any<E: Event + ?Sized>(e: &E, path: &str, tests: &[StrTest]) ->
 /// ```
 /// use detect_core::{JsonEvent, rt::{StrTest, field_str_all}};
 /// let e = JsonEvent::parse_str(r#"{"C": ["net user", "x /add"], "D": "net"}"#).unwrap();
-/// let tests = [StrTest::ContainsCi("net"), StrTest::ContainsCi("/add")];
+/// let tests = [StrTest::ContainsCi("net".into()), StrTest::ContainsCi("/add".into())];
 /// assert!(field_str_all(&e, "C", &tests));
 /// assert!(!field_str_all(&e, "D", &tests));
 /// assert!(!field_str_all(&e, "missing", &tests));
@@ -370,15 +385,18 @@ pub const CONTAINS_SET_MIN: usize = 8;
 /// searched needle by needle.
 ///
 /// ```
-/// use detect_core::rt::ContainsSet;
-/// static SET: ContainsSet = ContainsSet::new(&["invoke-mimikatz", "get-keystrokes"]);
+/// use detect_core::rt::{ContainsSet, List, Text};
+/// static SET: ContainsSet = ContainsSet::new(List::Borrowed(&[
+///     Text::Borrowed("invoke-mimikatz"),
+///     Text::Borrowed("get-keystrokes"),
+/// ]));
 /// assert!(SET.matches("PS> Invoke-Mimikatz -DumpCreds"));
 /// assert!(SET.matches("get-\u{212A}eystrokes")); // KELVIN SIGN folds to k
 /// assert!(!SET.matches("Get-Process"));
 /// ```
 #[derive(Debug)]
 pub struct ContainsSet {
-    needles: &'static [&'static str],
+    needles: List<Text>,
     automaton: std::sync::OnceLock<Option<Searcher>>,
 }
 
@@ -393,11 +411,16 @@ enum Searcher {
 
 impl ContainsSet {
     /// A set of needles, ASCII and lowercase (generated code folds them).
-    pub const fn new(needles: &'static [&'static str]) -> Self {
+    pub const fn new(needles: List<Text>) -> Self {
         ContainsSet {
             needles,
             automaton: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The needles.
+    pub fn needles(&self) -> &[Text] {
+        &self.needles
     }
 
     /// Whether `t` contains one of the needles, ASCII case folded.
@@ -422,8 +445,9 @@ impl ContainsSet {
     /// generated `warm_up`).
     ///
     /// ```
-    /// use detect_core::rt::ContainsSet;
-    /// static SET: ContainsSet = ContainsSet::new(&["mimikatz", "sekurlsa"]);
+    /// use detect_core::rt::{ContainsSet, List, Text};
+    /// static SET: ContainsSet =
+    ///     ContainsSet::new(List::Borrowed(&[Text::Borrowed("mimikatz"), Text::Borrowed("sekurlsa")]));
     /// SET.warm_up();
     /// assert!(SET.matches("run MIMIKATZ now"));
     /// ```
@@ -433,15 +457,16 @@ impl ContainsSet {
 
     fn automaton(&self) -> &Option<Searcher> {
         self.automaton.get_or_init(|| {
-            if self.needles.len() <= crate::prefilter::QUICK_MAX_ATOMS
-                && let Ok(teddy) = crate::prefilter::teddy::Teddy::new(self.needles)
+            let needles: Vec<&str> = self.needles.iter().map(|n| &**n).collect();
+            if needles.len() <= crate::prefilter::QUICK_MAX_ATOMS
+                && let Ok(teddy) = crate::prefilter::teddy::Teddy::new(&needles)
             {
                 return Some(Searcher::Teddy(teddy));
             }
             aho_corasick::AhoCorasick::builder()
                 .ascii_case_insensitive(true)
                 .match_kind(aho_corasick::MatchKind::LeftmostFirst)
-                .build(self.needles)
+                .build(&needles)
                 .ok()
                 .map(Searcher::Automaton)
         })
@@ -467,15 +492,15 @@ pub const STR_SET_MIN: usize = 16;
 /// match ASCII bytes, which the key folds exactly.
 ///
 /// ```
-/// use detect_core::rt::{StrSet, StrTest};
+/// use detect_core::rt::{List, StrSet, StrTest, text};
 /// static TESTS: &[StrTest] = &[
-///     StrTest::SuffixCi("\\aclui.dll"),
-///     StrTest::SuffixCi("\\version.dll"),
-///     StrTest::EqCi("c:\\tools\\x.exe"),
-///     StrTest::PrefixCi("c:\\users\\"),
-///     StrTest::ContainsCi("temp"),
+///     StrTest::SuffixCi(text("\\aclui.dll")),
+///     StrTest::SuffixCi(text("\\version.dll")),
+///     StrTest::EqCi(text("c:\\tools\\x.exe")),
+///     StrTest::PrefixCi(text("c:\\users\\")),
+///     StrTest::ContainsCi(text("temp")),
 /// ];
-/// static SET: StrSet = StrSet::new(TESTS);
+/// static SET: StrSet = StrSet::new(List::Borrowed(TESTS));
 /// assert!(SET.matches("C:\\Users\\me\\VERSION.DLL"));
 /// assert!(SET.matches("C:\\Tools\\X.EXE"));
 /// assert!(SET.matches("c:\\USERS\\a.txt"));
@@ -485,7 +510,7 @@ pub const STR_SET_MIN: usize = 16;
 /// ```
 #[derive(Debug)]
 pub struct StrSet {
-    tests: &'static [StrTest],
+    tests: List<StrTest>,
     index: std::sync::OnceLock<StrIndex>,
 }
 
@@ -521,11 +546,16 @@ fn eq_key(b: &[u8]) -> u64 {
 
 impl StrSet {
     /// A set of tests (generated code folds the case-insensitive patterns).
-    pub const fn new(tests: &'static [StrTest]) -> Self {
+    pub const fn new(tests: List<StrTest>) -> Self {
         StrSet {
             tests,
             index: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The tests.
+    pub fn tests(&self) -> &[StrTest] {
+        &self.tests
     }
 
     /// Whether `t` passes one of the tests.
@@ -565,7 +595,7 @@ impl StrSet {
             let mut index = StrIndex::default();
             for (i, test) in self.tests.iter().enumerate() {
                 let i = i as u32;
-                match *test {
+                match test {
                     StrTest::SuffixCi(p) if p.is_ascii() && p.len() >= STR_KEY => {
                         let p = p.as_bytes();
                         index.suffixes.push((str_key(&p[p.len() - STR_KEY..]), i));
@@ -633,29 +663,53 @@ pub fn keyword_str<E: Event + ?Sized>(e: &E, test: &StrTest) -> bool {
     any_value_text(e, |t| test.matches(t))
 }
 
-/// Compiles the regex into `cell` now rather than at its first use (see the
-/// generated `warm_up`).
+/// A regex of a rule, compiled at its first use (or by
+/// [`LazyRegex::warm_up`]): a `static` in generated code, owned by rules
+/// compiled at run time.
 ///
 /// ```
-/// use std::sync::OnceLock;
-/// use detect_core::rt::{warm_regex, Regex};
-/// static RE: OnceLock<Regex> = OnceLock::new();
-/// warm_regex(&RE, "^a+$");
-/// assert!(RE.get().is_some_and(|re| re.is_match("aaa")));
+/// use detect_core::rt::{LazyRegex, text};
+/// static RE: LazyRegex = LazyRegex::new(text("^a+$"));
+/// RE.warm_up();
+/// assert!(RE.get().is_match("aaa"));
 /// ```
-pub fn warm_regex(cell: &std::sync::OnceLock<Regex>, pattern: &str) {
-    cell.get_or_init(|| compile_regex(pattern));
+#[derive(Debug)]
+pub struct LazyRegex {
+    pattern: Text,
+    cell: std::sync::OnceLock<Regex>,
 }
 
-/// Some value at `path` matches the regex, compiled on first use into `cell`.
+impl LazyRegex {
+    /// The regex of `pattern` (flags inline, as
+    /// [`crate::ir::RegexPattern::full_pattern`] writes them), not compiled yet.
+    pub const fn new(pattern: Text) -> LazyRegex {
+        LazyRegex {
+            pattern,
+            cell: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// The pattern.
+    pub fn pattern(&self) -> &str {
+        &self.pattern
+    }
+
+    /// The compiled regex.
+    #[inline]
+    pub fn get(&self) -> &Regex {
+        self.cell.get_or_init(|| compile_regex(&self.pattern))
+    }
+
+    /// Compiles the regex now rather than at its first use.
+    pub fn warm_up(&self) {
+        self.get();
+    }
+}
+
+/// Some value at `path` matches the regex.
 #[inline(never)]
-pub fn field_regex<E: Event + ?Sized>(
-    e: &E,
-    path: &str,
-    cell: &std::sync::OnceLock<Regex>,
-    pattern: &str,
-) -> bool {
-    let re = cell.get_or_init(|| compile_regex(pattern));
+pub fn field_regex<E: Event + ?Sized>(e: &E, path: &str, regex: &LazyRegex) -> bool {
+    let re = regex.get();
     any_text(e, path, |t| re.is_match(t))
 }
 
@@ -879,8 +933,7 @@ mod tests {
         for _ in 0..300 {
             let tests: Vec<StrTest> = (0..1 + rng.below(40))
                 .map(|_| {
-                    let p: &'static str =
-                        String::leak(crate::matcher::fold(&word(&mut rng, &alphabet, 14)));
+                    let p: Text = crate::matcher::fold(&word(&mut rng, &alphabet, 14)).into();
                     match rng.below(6) {
                         0 => StrTest::PrefixCi(p),
                         1 => StrTest::EqCi(p),
@@ -890,8 +943,7 @@ mod tests {
                     }
                 })
                 .collect();
-            let tests: &'static [StrTest] = Vec::leak(tests);
-            let set = StrSet::new(tests);
+            let set = StrSet::new(List::Owned(tests.clone()));
             for _ in 0..40 {
                 // Often a pattern in another case, with text around it.
                 let mut value = word(&mut rng, &alphabet, 20);
@@ -900,7 +952,7 @@ mod tests {
                     | StrTest::EqCi(p)
                     | StrTest::ContainsCi(p)
                     | StrTest::Suffix(p)
-                    | StrTest::SuffixCi(p)) = tests[rng.below(tests.len())]
+                    | StrTest::SuffixCi(p)) = &tests[rng.below(tests.len())]
                     else {
                         unreachable!()
                     };

@@ -829,7 +829,7 @@ pub fn resolve_pattern(pattern: &str, names: &[&str]) -> Vec<usize> {
                 let mtoks: Vec<matcher::GlobTok<'_>> = toks
                     .iter()
                     .map(|t| match t {
-                        GlobToken::Lit(s) => matcher::GlobTok::Lit(s),
+                        GlobToken::Lit(s) => matcher::GlobTok::lit(s),
                         GlobToken::AnyChar => matcher::GlobTok::AnyChar,
                         GlobToken::AnyRun => matcher::GlobTok::AnyRun,
                     })

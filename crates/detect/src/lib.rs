@@ -290,5 +290,10 @@ pub use detect_macros::{rules, sigma_rules};
 /// Runtime helpers for generated code. Not a public API.
 #[doc(hidden)]
 pub mod __rt {
+    pub use detect_core::engine::{
+        ChannelArms, DispatchTable, Engine, FieldAtoms, FnPredicates, PrefilterTables,
+        SequenceSpec, SequenceState, Tables, VariantTables,
+    };
+    pub use detect_core::matcher::GlobTok;
     pub use detect_core::rt::*;
 }

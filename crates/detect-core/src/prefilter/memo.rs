@@ -31,12 +31,7 @@
 //! ```
 //! use detect_core::JsonEvent;
 //! use detect_core::prefilter::{FieldAtoms, Prefilter, for_each_bit};
-//! static FIELDS: &[FieldAtoms] = &[FieldAtoms {
-//!     path: "Image",
-//!     atoms: &["\\msiexec.exe", "\\cmd.exe"],
-//!     targets: &[&[0], &[1]],
-//! }];
-//! let pf = Prefilter::new(FIELDS);
+//! let pf = Prefilter::new(vec![FieldAtoms::new("Image", &["\\msiexec.exe", "\\cmd.exe"], &[&[0], &[1]])]);
 //! let ev = JsonEvent::parse_str(r#"{"Image": "C:\\Windows\\System32\\msiexec.exe"}"#).unwrap();
 //! detect_core::prefilter::memo::prepare_thread();
 //! // Scanned the first time, replayed from this thread's table after.

@@ -1,0 +1,128 @@
+//! The engine's tables as `static` data.
+//!
+//! Every list is written as `List::Borrowed(&[...])`, so the tables cost
+//! nothing at start-up: the engine reads the program's own read-only data.
+
+use detect_core::engine::{
+    ChannelArms, DispatchTable, FieldAtoms, PrefilterTables, SequenceSpec, Tables, VariantTables,
+};
+use detect_core::ir::Joins;
+use proc_macro2::TokenStream;
+use quote::quote;
+
+/// `rt::Tables { ... }` for `tables`.
+pub fn tables(t: &Tables) -> TokenStream {
+    let rule_count = t.rule_count;
+    let rules = variant_tables(&t.rules);
+    let stages = variant_tables(&t.stages);
+    let paths = t.paths.iter().map(|p| texts(p));
+    let sequences = list(t.sequences.iter().map(sequence));
+    let timestamp_field = t.timestamp_field;
+    quote! {
+        rt::Tables {
+            rule_count: #rule_count,
+            rules: #rules,
+            stages: #stages,
+            paths: [#(#paths),*],
+            sequences: #sequences,
+            timestamp_field: #timestamp_field,
+        }
+    }
+}
+
+/// `List::Borrowed(&[items...])`.
+fn list(items: impl Iterator<Item = TokenStream>) -> TokenStream {
+    quote!(List::Borrowed(&[#(#items),*]))
+}
+
+fn numbers<T: quote::ToTokens + Copy>(items: &[T]) -> TokenStream {
+    quote!(List::Borrowed(&[#(#items),*]))
+}
+
+fn texts(items: &[std::borrow::Cow<'static, str>]) -> TokenStream {
+    let items = items.iter().map(|t| {
+        let t: &str = t;
+        quote!(Text::Borrowed(#t))
+    });
+    list(items)
+}
+
+fn variant_tables(v: &VariantTables) -> TokenStream {
+    let variant_target = numbers(&v.variant_target);
+    let variant_source = numbers(&v.variant_source);
+    let atomless = numbers(&v.atomless);
+    let alternatives = list(
+        v.alternatives
+            .iter()
+            .map(|alts| list(alts.iter().map(|groups| numbers(groups)))),
+    );
+    let group_count = v.group_count;
+    let dispatch = dispatch(&v.dispatch);
+    let prefilters = v.prefilters.iter().map(prefilter);
+    quote! {
+        rt::VariantTables {
+            variant_target: #variant_target,
+            variant_source: #variant_source,
+            atomless: #atomless,
+            alternatives: #alternatives,
+            group_count: #group_count,
+            dispatch: #dispatch,
+            prefilters: [#(#prefilters),*],
+        }
+    }
+}
+
+fn dispatch(d: &DispatchTable) -> TokenStream {
+    let channels = texts(&d.channels);
+    let channel_arms = list(d.channel_arms.iter().map(|a: &ChannelArms| {
+        let ids = a.by_event_id.iter().map(|(id, arm)| quote!((#id, #arm)));
+        let other = a.other;
+        quote!(rt::ChannelArms { by_event_id: List::Borrowed(&[#(#ids),*]), other: #other })
+    }));
+    let other_arm = d.other_arm;
+    let masks = list(d.masks.iter().map(|m| numbers(m)));
+    quote! {
+        rt::DispatchTable {
+            channels: #channels,
+            channel_arms: #channel_arms,
+            other_arm: #other_arm,
+            masks: #masks,
+        }
+    }
+}
+
+fn prefilter(p: &PrefilterTables) -> TokenStream {
+    let fields = list(p.fields.iter().map(|f: &FieldAtoms| {
+        let path: &str = &f.path;
+        let atoms = texts(&f.atoms);
+        let targets = list(f.targets.iter().map(|t| numbers(t)));
+        quote!(rt::FieldAtoms { path: Text::Borrowed(#path), atoms: #atoms, targets: #targets })
+    }));
+    let arm_fields = list(p.arm_fields.iter().map(|a| numbers(a)));
+    quote!(rt::PrefilterTables { fields: #fields, arm_fields: #arm_fields })
+}
+
+fn sequence(s: &SequenceSpec) -> TokenStream {
+    let stages = s.stages;
+    let maxspan = match s.maxspan_ms {
+        Some(m) => quote!(::core::option::Option::Some(#m)),
+        None => quote!(::core::option::Option::None),
+    };
+    let joins = match s.joins {
+        Joins::Elasticsearch => quote!(::detect::ir::Joins::Elasticsearch),
+        Joins::Endgame => quote!(::detect::ir::Joins::Endgame),
+    };
+    let units = numbers(&s.units);
+    let keys = list(s.keys.iter().map(|k| numbers(k)));
+    let has_until = s.has_until;
+    quote! {
+        rt::SequenceSpec {
+            stages: #stages,
+            maxspan_ms: #maxspan,
+            joins: #joins,
+            units: #units,
+            keys: #keys,
+            has_until: #has_until,
+        }
+    }
+}
