@@ -250,3 +250,28 @@ fn the_engine_agrees_with_the_brute_force_reference() {
         assert!(n > 100, "{kind:?} fired only {n} times");
     }
 }
+
+/// With a capacity of 2 to 7, the random streams fill the state: it never
+/// holds more than its capacity and nothing panics (a group left with no
+/// window items once made eviction take an item from an empty queue).
+#[test]
+fn a_small_capacity_bounds_the_state_without_panicking() {
+    let mut rng = Rng(0x0DDB_1A5E_5BAD_5EED);
+    for _ in 0..3000 {
+        let mut correlations = vec![random_correlation(&mut rng, 0, None)];
+        if rng.below(3) == 0 {
+            correlations.push(random_correlation(&mut rng, 1, Some(0)));
+        }
+        let n = 1 + rng.below(120);
+        let events = random_events(&mut rng, n);
+        let capacity = 2 + rng.below(6);
+        let mut engine = CorrelationEngine::new(&correlations, RULES, capacity);
+        for ev in &events {
+            engine.step_at(ev.time, &Flat(&ev.fields), ev.position, &ev.matched, |_| {});
+            for c in 0..engine.len() {
+                let (groups, items, cap) = engine.usage(c);
+                assert!(groups <= cap && items <= cap, "{groups} {items} {cap}");
+            }
+        }
+    }
+}

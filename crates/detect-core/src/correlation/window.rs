@@ -578,27 +578,22 @@ impl Windows {
                 (self.items.len() - 1) as u32
             }
             None => {
-                let victim = self.lru_head;
-                if victim != slot {
-                    self.stats.evicted_groups += 1;
-                    self.stats.evicted_values += u64::from(self.groups[victim as usize].len);
-                    self.drop_group(victim);
-                } else {
-                    self.stats.evicted_values += 1;
-                    let head = self.groups[slot as usize].head;
-                    self.remove_item(slot, head);
-                }
-                // Dropping a group whose window was empty frees no item:
-                // then take the current group's oldest.
-                match self.item_free.pop() {
-                    Some(i) => i,
-                    None => {
+                // Full: drop the least recently used groups (the current
+                // one is the most recent) until an item is free; when only
+                // the current group is left, its oldest item.
+                while self.item_free.is_empty() {
+                    let victim = self.lru_head;
+                    if victim != slot {
+                        self.stats.evicted_groups += 1;
+                        self.stats.evicted_values += u64::from(self.groups[victim as usize].len);
+                        self.drop_group(victim);
+                    } else {
                         self.stats.evicted_values += 1;
                         let head = self.groups[slot as usize].head;
                         self.remove_item(slot, head);
-                        self.item_free.pop().expect("an item was just freed")
                     }
                 }
+                self.item_free.pop().expect("an item was just freed")
             }
         };
         self.rng ^= self.rng << 13;
