@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 secs="${1:-45}"
-targets=(event_diff matchers sequence parse_json parse_evtx parse_sigma parse_eql)
+targets=(event_diff matchers sequence parse_json parse_evtx parse_sigma parse_eql correlation)
 
 cargo fuzz build -s none
 logs="$(mktemp -d)"

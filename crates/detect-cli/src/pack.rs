@@ -20,6 +20,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
+use detect::correlation::CorrelationEngine;
 use detect::ir::Rule;
 use detect::runtime::RuntimeRuleSet;
 use detect::{Event, LogSourceInfo, RuleInfo};
@@ -45,6 +46,10 @@ pub(crate) struct SigmaPack {
     rules: &'static [RuleInfo],
     /// The rules, compiled.
     engine: RuntimeRuleSet,
+    /// The correlation rules (their state is each scanner's).
+    correlations: Vec<detect::ir::Correlation>,
+    /// Metadata of the correlation rules, by index.
+    correlation_rules: &'static [RuleInfo],
 }
 
 impl Pack {
@@ -58,10 +63,13 @@ impl Pack {
         }
     }
 
-    /// Metadata of the sequence rules (only the built-in pack has some).
+    /// Metadata of the stateful rules: the built-in pack's sequence rules,
+    /// or the Sigma pack's correlation rules.
     pub(crate) fn sequences(&self) -> &'static [RuleInfo] {
         match self {
             Pack::Builtin => Builtin::SEQUENCES,
+            Pack::Sigma(p) => p.correlation_rules,
+            #[cfg(feature = "sigmahq")]
             _ => &[],
         }
     }
@@ -74,6 +82,20 @@ impl Pack {
             #[cfg(feature = "sigmahq")]
             Pack::SigmaHq => <detect_sigmahq::SigmaHqWindows as detect::CompiledRuleSet>::ir(),
             Pack::Sigma(p) => p.engine.ir().clone(),
+        }
+    }
+
+    /// A fresh state for the Sigma pack's correlation rules (indexed as
+    /// [`Pack::sequences`]), holding at most `capacity` groups and window
+    /// events per correlation; `None` when the pack has none.
+    pub(crate) fn correlation_engine(&self, capacity: usize) -> Option<CorrelationEngine> {
+        match self {
+            Pack::Sigma(p) if !p.correlations.is_empty() => Some(CorrelationEngine::new(
+                &p.correlations,
+                p.rules.len(),
+                capacity,
+            )),
+            _ => None,
         }
     }
 
@@ -183,9 +205,9 @@ fn load_sigma(
         },
         skip_unsupported: true,
     };
-    let mut rules: Vec<Rule> = Vec::new();
     let mut errors = Vec::new();
     let mut skipped = Vec::new();
+    let mut existing = Vec::new();
     for path in paths {
         if !path.exists() {
             errors.push(format!(
@@ -194,15 +216,19 @@ fn load_sigma(
             ));
             continue;
         }
-        let (set, failures) = detect_sigma::load_dir(path, &options);
-        for (_, e) in failures {
-            match e.kind {
-                ErrorKind::Unsupported if !strict => skipped.push(e),
-                _ => errors.push(e.to_string()),
-            }
-        }
-        rules.extend(set.rules);
+        existing.push(path.as_path());
     }
+    // One load for every path: correlations and filters may name rules of
+    // another path.
+    let (set, failures) = detect_sigma::load_dirs(&existing, &options);
+    for (_, e) in failures {
+        match e.kind {
+            ErrorKind::Unsupported if !strict => skipped.push(e),
+            _ => errors.push(e.to_string()),
+        }
+    }
+    let mut rules: Vec<Rule> = set.rules;
+    let correlations = set.correlations;
     dedup_names(&mut rules);
     if errors.is_empty() && rules.is_empty() {
         errors.push(format!(
@@ -222,6 +248,26 @@ fn load_sigma(
         rules,
         ..Default::default()
     };
+    let correlation_rules = correlations
+        .iter()
+        .enumerate()
+        .map(|(index, c)| {
+            info(
+                index,
+                &Rule {
+                    name: c.name.clone(),
+                    meta: c.meta.clone(),
+                    logsource: Default::default(),
+                    vocabulary: c.vocabulary,
+                    detection: detect::ir::Detection {
+                        selections: Vec::new(),
+                        condition: detect::ir::Condition::And(Vec::new()),
+                    },
+                },
+            )
+        })
+        .collect::<Vec<_>>()
+        .leak();
     let rules = set
         .rules
         .iter()
@@ -231,7 +277,12 @@ fn load_sigma(
         .leak();
     let engine = RuntimeRuleSet::compile(set).map_err(|e| PackError(e.to_string()))?;
     Ok((
-        Pack::Sigma(Box::new(SigmaPack { rules, engine })),
+        Pack::Sigma(Box::new(SigmaPack {
+            rules,
+            engine,
+            correlations,
+            correlation_rules,
+        })),
         Skipped(skipped),
     ))
 }
@@ -245,8 +296,8 @@ fn shown_paths(paths: &[PathBuf]) -> String {
         .join(", ")
 }
 
-/// Makes rule names unique across several `--sigma` paths (`_2`, `_3`...),
-/// as [`detect_sigma::load_dir`] does within one.
+/// Makes rule names unique (`_2`, `_3`...), as [`detect_sigma::load_dirs`]
+/// already does.
 fn dedup_names(rules: &mut [Rule]) {
     let mut taken = std::collections::HashSet::new();
     for r in rules {

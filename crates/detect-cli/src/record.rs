@@ -48,6 +48,9 @@ pub(crate) struct Record {
     pub(crate) layout: Layout,
     /// The DETAILS fields.
     pub(crate) details: Details,
+    /// A correlation match's summary (its value, group and window); empty
+    /// for other rules.
+    pub(crate) correlation: String,
 }
 
 impl Record {
@@ -67,6 +70,7 @@ impl Record {
             record_id: 0,
             layout: Layout::Flat,
             details: Details::default(),
+            correlation: String::new(),
         }
     }
 }
@@ -102,6 +106,8 @@ impl<'t> Extractor<'t> {
         rec.position = m.at;
         rec.positions.clear();
         rec.positions.extend_from_slice(m.sequence.unwrap_or(&[]));
+        rec.correlation.clear();
+        rec.correlation.push_str(m.correlation.unwrap_or(""));
         self.fields.time(event, &mut rec.timestamp);
         rec.time_ms = event_time_ms(&rec.timestamp);
         self.fields.computer(event, &mut rec.computer);
@@ -113,7 +119,12 @@ impl<'t> Extractor<'t> {
         let (Location::Line(pos) | Location::Record(pos)) = m.at;
         rec.record_id = own_record_id(event, &self.record_id[slot(layout)]).unwrap_or(pos);
         rec.layout = m.event.detected_layout();
-        if rec.is_sequence {
+        if let Some(summary) = m.correlation {
+            rec.details.items.clear();
+            rec.details
+                .items
+                .push(("Correlation".to_string(), summary.to_string()));
+        } else if rec.is_sequence {
             rec.details.items.clear();
             let n = rec.positions.len();
             let what = match m.at {
@@ -189,6 +200,7 @@ mod tests {
                 file: "f",
                 at,
                 sequence,
+                correlation: None,
             },
             &mut rec,
         );

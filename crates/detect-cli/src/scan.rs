@@ -46,6 +46,7 @@ use std::time::Duration;
 
 use std::borrow::Cow;
 
+use detect::correlation::{CorrelationEngine, CorrelationMatch};
 use detect::{Event, JsonEvent, Layout, RuleInfo, Single, Value};
 use detect_evtx::{EvtxEvent, FileHeader, Records, chunk_order, first_record_id};
 use detect_rules::{Builtin, BuiltinSequences};
@@ -96,6 +97,9 @@ pub(crate) struct Match<'a> {
     /// the events of the completed sequence, in order; `event` and `at` are
     /// its last event. `None` for a stateless rule.
     pub(crate) sequence: Option<&'a [u64]>,
+    /// For a correlation rule (which also has `sequence`: the positions of
+    /// the events that made it), what it measured: group and value.
+    pub(crate) correlation: Option<&'a str>,
 }
 
 /// The event a match fired on: an NDJSON line or an EVTX record.
@@ -309,10 +313,18 @@ pub(crate) struct Scanner {
     /// The sequence state, created at the first event and reset after each
     /// input.
     sequences: Option<BuiltinSequences>,
-    /// Pending sequences held per sequence rule.
+    /// Pending sequences held per sequence rule (and groups and window
+    /// events per correlation rule).
     sequence_capacity: usize,
     /// Threads that scan the chunks of one EVTX file (1: this one only).
     chunk_threads: usize,
+    /// The correlation state of a Sigma pack that has correlation rules,
+    /// created at the first event and cleared after each input.
+    correlations: Option<CorrelationEngine>,
+    /// The rules the current event matched (for the correlations).
+    matched: Vec<usize>,
+    /// A correlation match's summary, as reported.
+    summary: String,
     /// Advanced as bytes are read (hidden unless the run shows one).
     progress: ProgressBar,
     /// What has been seen so far.
@@ -347,6 +359,9 @@ impl Scanner {
             sequences: None,
             sequence_capacity: DEFAULT_SEQUENCE_CAPACITY as usize,
             chunk_threads: 1,
+            correlations: None,
+            matched: Vec::new(),
+            summary: String::new(),
             progress: ProgressBar::hidden(),
             stats: Stats::new(pack),
         }
@@ -399,6 +414,14 @@ impl Scanner {
             }
             // Emptied in place for the next input: its memory is kept.
             state.reset();
+        }
+        if let Some(engine) = &mut self.correlations {
+            for i in 0..engine.len() {
+                let s = engine.stats(i);
+                self.stats.sequences_evicted += s.evicted_groups + s.evicted_values;
+            }
+            // Correlations do not join events of different inputs either.
+            engine.clear();
         }
         result
     }
@@ -822,7 +845,21 @@ impl Scanner {
         let stats = &mut self.stats;
         let enabled = &self.filter.rules;
         let mut result = Ok(());
+        if self.correlations.is_none() {
+            self.correlations = self.pack.correlation_engine(self.sequence_capacity);
+        }
+        let correlations = &mut self.correlations;
+        let matched = &mut self.matched;
+        matched.clear();
         let on_rule = &mut |rule: &'static RuleInfo| {
+            if let Some(engine) = correlations.as_ref() {
+                matched.push(rule.index);
+                // A rule a correlation reads with `generate: false` is not
+                // reported on its own.
+                if !engine.reports_rule(rule.index) {
+                    return;
+                }
+            }
             if !enabled.get(rule.index).copied().unwrap_or(true) {
                 return;
             }
@@ -837,6 +874,7 @@ impl Scanner {
                     file: name,
                     at,
                     sequence: None,
+                    correlation: None,
                 });
             }
         };
@@ -850,6 +888,36 @@ impl Scanner {
             }
             _ => self.pack.scan(event, on_rule),
         }
+        let (Location::Line(pos) | Location::Record(pos)) = at;
+        if let Some(engine) = correlations {
+            let rules = self.pack.sequences();
+            let enabled = &self.filter.sequences;
+            let summary = &mut self.summary;
+            engine.step(event, pos, matched, |m| {
+                if !m.reported || !enabled.get(m.correlation).copied().unwrap_or(true) {
+                    return;
+                }
+                let Some(rule) = rules.get(m.correlation) else {
+                    return;
+                };
+                stats.matches += 1;
+                if let Some(count) = stats.per_sequence.get_mut(m.correlation) {
+                    *count += 1;
+                }
+                summary.clear();
+                correlation_summary(summary, rule, m);
+                if result.is_ok() {
+                    result = sink.on_match(&Match {
+                        rule,
+                        event,
+                        file: name,
+                        at,
+                        sequence: Some(m.events),
+                        correlation: Some(summary),
+                    });
+                }
+            });
+        }
         if !self.any_sequence {
             return result;
         }
@@ -858,7 +926,6 @@ impl Scanner {
             .sequences
             .get_or_insert_with(|| Builtin::sequences(capacity));
         let enabled = &self.filter.sequences;
-        let (Location::Line(pos) | Location::Record(pos)) = at;
         state.step(event, pos, |rule, positions| {
             if !enabled.get(rule.index).copied().unwrap_or(true) {
                 return;
@@ -874,6 +941,7 @@ impl Scanner {
                     file: name,
                     at,
                     sequence: Some(positions),
+                    correlation: None,
                 });
             }
         });
@@ -902,6 +970,22 @@ impl Scanner {
 }
 
 /// Reads up to `buf.len()` bytes (fewer only at the end of the input).
+/// `TITLE: value V over N events, group a, b` for a correlation match.
+fn correlation_summary(out: &mut String, rule: &RuleInfo, m: &CorrelationMatch<'_>) {
+    use std::fmt::Write as _;
+    let _ = write!(out, "{}: value {} over {} ", rule.title, m.value, m.window);
+    out.push_str(if m.window == 1 { "event" } else { "events" });
+    if !m.group.is_empty() {
+        out.push_str(", group ");
+        for (i, g) in m.group.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            push_sanitized(out, g);
+        }
+    }
+}
+
 fn read_head(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {

@@ -243,7 +243,8 @@ fn unsupported_rules_are_skipped_and_listed_or_an_error_with_sigma_strict() {
     dir.file("a_good.yml", GOOD);
     dir.file(
         "b_correlation.yml",
-        "title: Many\ncorrelation:\n  type: event_count\n  rules: [x]\n  timespan: 1h\n",
+        "title: Many\ncorrelation:\n  type: temporal_ordered\n  rules: [x]\n  timespan: 1h\n  \
+         condition: {gte: 2}\n",
     );
     dir.file(
         "c_linux.yml",
@@ -261,7 +262,7 @@ fn unsupported_rules_are_skipped_and_listed_or_an_error_with_sigma_strict() {
         .collect();
     assert_eq!(skipped.len(), 2, "{err}");
     assert!(
-        skipped[0].contains("b_correlation.yml") && skipped[0].contains("correlation rules"),
+        skipped[0].contains("b_correlation.yml") && skipped[0].contains("takes no condition"),
         "{err}"
     );
     assert!(
@@ -282,7 +283,80 @@ fn unsupported_rules_are_skipped_and_listed_or_an_error_with_sigma_strict() {
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 2, "{err}");
     assert!(err.lines().all(|l| l.starts_with("detect: ")), "{err}");
-    assert!(err.contains("correlation rules are not supported"), "{err}");
+    assert!(err.contains("takes no condition"), "{err}");
+}
+
+/// Correlation rules and a meta-filter loaded with `--sigma`: the
+/// correlations are reported with their events, group and value; the rules
+/// a `generate: false` correlation reads are not reported on their own.
+#[test]
+fn sigma_correlations_and_filters_run_at_run_time() {
+    let dir = TempDir::new("correlation");
+    let lines: Vec<String> = [
+        ("10:00:00", 4625, "bob"),
+        ("10:00:01", 4625, "svc_backup"),
+        ("10:01:00", 4625, "bob"),
+        ("10:01:01", 4625, "svc_backup"),
+        ("10:01:02", 4625, "svc_backup"),
+        ("10:02:00", 4625, "bob"),
+        ("10:03:00", 4624, "bob"),
+    ]
+    .iter()
+    .map(|(time, id, user)| {
+        serde_json::json!({"Channel": "Security", "EventID": id,
+            "TimeCreated": format!("2024-05-01T{time}Z"), "TargetUserName": user})
+        .to_string()
+    })
+    .collect();
+    let events = dir.file("events.ndjson", &(lines.join("\n") + "\n"));
+    let out = detect(&[
+        "scan",
+        "-f",
+        "jsonl",
+        "--sigma",
+        "tests/fixtures/correlation",
+        &events,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let rows: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary: Vec<(String, Option<u64>, serde_json::Value)> = rows
+        .iter()
+        .map(|v| {
+            (
+                v["rule"].as_str().unwrap().to_string(),
+                v["line"].as_u64(),
+                v["lines"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "repeated_failures".to_string(),
+                None,
+                serde_json::json!([1, 3, 6])
+            ),
+            (
+                "logon_succeeded".to_string(),
+                Some(7),
+                serde_json::Value::Null
+            ),
+            (
+                "mr_guessed_password".to_string(),
+                None,
+                serde_json::json!([6, 7])
+            ),
+        ]
+    );
+    assert_eq!(
+        rows[2]["correlation"],
+        "Password guessed after repeated failures: value 2 over 2 events, group bob"
+    );
+    assert_eq!(rows[2]["level"], "high");
 }
 
 #[test]

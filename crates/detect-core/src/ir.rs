@@ -27,6 +27,10 @@ pub struct RuleSet {
     /// The sequence rules, in declaration order.
     #[serde(default)]
     pub sequences: Vec<Sequence>,
+    /// The correlation rules, in dependency order (a correlation's inputs
+    /// come before it).
+    #[serde(default)]
+    pub correlations: Vec<Correlation>,
 }
 
 /// One detection rule: metadata, the log source it applies to, and its logic.
@@ -577,4 +581,158 @@ pub struct SequenceStage {
     /// Join key fields, by position (shared `by` fields first). Every stage of a
     /// sequence has the same number of keys; their names may differ.
     pub keys: Vec<String>,
+}
+
+/// A Sigma correlation rule: a condition over the matches of other rules (or
+/// correlations) in a sliding time window, per group of events sharing the
+/// values of the `group-by` fields. The state engine is
+/// [`crate::correlation::CorrelationEngine`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Correlation {
+    /// Identifier unique among the set's correlations (the Sigma `name`, else
+    /// derived from the file name).
+    pub name: String,
+    /// Descriptive metadata (title, id, level...).
+    pub meta: Metadata,
+    /// What is measured in the window.
+    pub kind: CorrelationKind,
+    /// The rules and correlations whose matches feed this one, in the order
+    /// written (the order `temporal_ordered` requires).
+    pub inputs: Vec<CorrelationInput>,
+    /// The group-by names as written (aliases included), for reports.
+    pub group_by: Vec<String>,
+    /// Window length in milliseconds: events at most this far apart are in
+    /// one window (both ends included).
+    pub timespan_ms: u64,
+    /// When the measured value fires: one or two bounds, all of which must hold.
+    pub condition: Vec<(NumOp, Number)>,
+    /// The measured field(s) of the value types (`value_count` counts
+    /// distinct combinations of several fields), in the inputs' vocabulary.
+    pub fields: Vec<String>,
+    /// The percentile measured by `value_percentile` (0 to 100, default 50).
+    pub percentile: Option<f64>,
+    /// When false (the Sigma default), the inputs' own matches are not
+    /// reported: see [`RuleSet::reported`].
+    pub generate: bool,
+    /// The vocabulary of the group-by and value fields.
+    pub vocabulary: Vocabulary,
+}
+
+/// The kinds of Sigma correlation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CorrelationKind {
+    /// Number of matching events (`event_count`).
+    EventCount,
+    /// Number of distinct values of `fields` (`value_count`).
+    ValueCount,
+    /// Number of distinct inputs matched in the window (`temporal`; all of
+    /// them by default).
+    Temporal,
+    /// Every input matched, in the order written (`temporal_ordered`).
+    TemporalOrdered,
+    /// Sum of a numeric field (`value_sum`).
+    ValueSum,
+    /// Average of a numeric field (`value_avg`).
+    ValueAvg,
+    /// A percentile of a numeric field (`value_percentile`).
+    ValuePercentile,
+}
+
+impl CorrelationKind {
+    /// Every kind, in the specification's order.
+    pub const ALL: [CorrelationKind; 7] = [
+        CorrelationKind::EventCount,
+        CorrelationKind::ValueCount,
+        CorrelationKind::Temporal,
+        CorrelationKind::TemporalOrdered,
+        CorrelationKind::ValueSum,
+        CorrelationKind::ValueAvg,
+        CorrelationKind::ValuePercentile,
+    ];
+
+    /// The Sigma name (`event_count`...).
+    ///
+    /// ```
+    /// use detect_core::ir::CorrelationKind;
+    /// assert_eq!(CorrelationKind::parse("value_count"), Some(CorrelationKind::ValueCount));
+    /// assert_eq!(CorrelationKind::ValueCount.as_str(), "value_count");
+    /// ```
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorrelationKind::EventCount => "event_count",
+            CorrelationKind::ValueCount => "value_count",
+            CorrelationKind::Temporal => "temporal",
+            CorrelationKind::TemporalOrdered => "temporal_ordered",
+            CorrelationKind::ValueSum => "value_sum",
+            CorrelationKind::ValueAvg => "value_avg",
+            CorrelationKind::ValuePercentile => "value_percentile",
+        }
+    }
+
+    /// Parses a Sigma correlation type name.
+    pub fn parse(s: &str) -> Option<CorrelationKind> {
+        CorrelationKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// True for the kinds that read a value field.
+    pub fn needs_field(self) -> bool {
+        matches!(
+            self,
+            CorrelationKind::ValueCount
+                | CorrelationKind::ValueSum
+                | CorrelationKind::ValueAvg
+                | CorrelationKind::ValuePercentile
+        )
+    }
+}
+
+/// One input of a [`Correlation`]: whose matches, and where its events keep
+/// the group-by values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CorrelationInput {
+    /// The rule or correlation.
+    pub source: CorrelationSource,
+    /// The field holding each group-by value in this input's events (the
+    /// group-by name, or what `aliases` gives for this input), by position.
+    pub group_fields: Vec<String>,
+}
+
+/// What feeds a [`CorrelationInput`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum CorrelationSource {
+    /// A rule, by index in [`RuleSet::rules`].
+    Rule(usize),
+    /// A correlation, by index in [`RuleSet::correlations`] (always an
+    /// earlier one: chains have no cycles).
+    Correlation(usize),
+}
+
+impl RuleSet {
+    /// Which rules and correlations report their own matches: not those
+    /// referenced by a correlation with `generate: false` (unless another
+    /// referencing correlation says `generate: true`). Returns (rules,
+    /// correlations), indexed as [`RuleSet::rules`] and [`RuleSet::correlations`].
+    ///
+    /// ```
+    /// use detect_core::ir::*;
+    /// let set = RuleSet::default();
+    /// assert_eq!(set.reported(), (vec![], vec![]));
+    /// ```
+    pub fn reported(&self) -> (Vec<bool>, Vec<bool>) {
+        let mut rules = vec![None; self.rules.len()];
+        let mut correlations = vec![None; self.correlations.len()];
+        for c in &self.correlations {
+            for input in &c.inputs {
+                let slot = match input.source {
+                    CorrelationSource::Rule(i) => rules.get_mut(i),
+                    CorrelationSource::Correlation(i) => correlations.get_mut(i),
+                };
+                if let Some(slot) = slot {
+                    *slot = Some(slot.unwrap_or(false) || c.generate);
+                }
+            }
+        }
+        let done = |v: Vec<Option<bool>>| v.into_iter().map(|r| r.unwrap_or(true)).collect();
+        (done(rules), done(correlations))
+    }
 }

@@ -14,6 +14,7 @@
 //! * [`atoms`] and [`prefilter`]: required literals of each rule and the
 //!   Aho-Corasick pass that decides which rules to evaluate;
 //! * [`sequence`]: the bounded keyed table behind sequence rules;
+//! * [`correlation`]: the bounded sliding windows behind Sigma correlation rules;
 //! * [`interpreter`]: the slow, obviously correct reference evaluator of the IR.
 //!
 //! Users normally depend on the `detect` facade crate, which re-exports this one
@@ -21,6 +22,7 @@
 
 pub mod atoms;
 pub mod compile;
+pub mod correlation;
 pub mod engine;
 pub mod event;
 pub mod interpreter;

@@ -4,6 +4,7 @@
 //! `detect` crate, whose documentation describes the rule language.
 
 mod codegen;
+mod correlation;
 mod lower;
 mod parse;
 

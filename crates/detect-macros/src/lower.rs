@@ -115,7 +115,11 @@ pub fn lower_file(file: &RulesFile) -> syn::Result<RuleSet> {
     }
     match errors.0 {
         Some(e) => Err(e),
-        None => Ok(RuleSet { rules, sequences }),
+        None => Ok(RuleSet {
+            rules,
+            sequences,
+            correlations: Vec::new(),
+        }),
     }
 }
 

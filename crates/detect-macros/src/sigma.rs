@@ -399,6 +399,7 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
         ));
     }
     let generated = crate::codegen::generate(&item.name, &item.vis, &item.attrs, &loaded.rules);
+    let correlations = crate::correlation::correlation_items(&item.name, &item.vis, &loaded.rules);
     let includes = loaded.files.iter().chain(&pipeline_files).map(|f| {
         let abs = f.display().to_string();
         quote!(
@@ -414,6 +415,8 @@ fn expand_item(item: &SigmaItem) -> syn::Result<TokenStream> {
     let name = &item.name;
     Ok(quote! {
         #generated
+
+        #correlations
 
         #(#includes)*
         #(#tracked)*

@@ -62,9 +62,18 @@
 //!
 //! # What is not, and how it is reported
 //!
+//! Correlation rules and filters (meta-filters) are read by the loaders
+//! ([`load_path`], [`load_paths`], [`load_dir`], [`load_dirs`]), which
+//! resolve their references across every file loaded: a filter is added to
+//! the rules it names (`and not`), a correlation lands in
+//! [`RuleSet::correlations`] for [`detect_core::correlation::CorrelationEngine`].
+//! [`meta_rules`] says what is accepted (timespan units,
+//! conditions, aliases, chains). [`parse_rule_file`] reads a file alone and
+//! refuses them (as unsupported: their references could not resolve).
+//!
 //! Every failure is a [`SigmaError`] naming the file, the line and column when
 //! known, and the reason. [`ErrorKind::Unsupported`] marks valid Sigma that
-//! detect does not run: correlation and filter documents, Sigma 1
+//! detect does not run: a `temporal_ordered` with a condition, Sigma 1
 //! aggregations (`| count()`) and `near`, regexes using look-around or
 //! backreferences (the `regex` crate has neither), `expand` placeholders with
 //! no values in [`ParseOptions::placeholders`], and **log sources that
@@ -83,6 +92,7 @@
 //! metadata.
 
 pub mod condition;
+pub mod meta_rules;
 pub mod pipeline;
 mod rule;
 pub mod yaml;
@@ -92,6 +102,7 @@ use std::path::{Path, PathBuf};
 
 use detect_core::ir::{Rule, RuleSet};
 
+pub use meta_rules::timespan_ms;
 pub use rule::rule_name_from_stem;
 
 /// Why a Sigma file could not be compiled.
@@ -265,6 +276,9 @@ fn load_files(paths: &[&Path], options: &LoadOptions) -> (Loaded, Vec<(PathBuf, 
         return (loaded, failures);
     }
     let mut taken: HashSet<String> = HashSet::new();
+    let mut sigma_names = Vec::new();
+    let mut correlations = Vec::new();
+    let mut filters = Vec::new();
     for file in files {
         let shown = file.display().to_string();
         let result = std::fs::read_to_string(&file)
@@ -275,11 +289,14 @@ fn load_files(paths: &[&Path], options: &LoadOptions) -> (Loaded, Vec<(PathBuf, 
                 kind: ErrorKind::Io,
                 message: format!("cannot read: {e}"),
             })
-            .and_then(|text| rule::parse_file(&shown, &text, &options.parse));
+            .and_then(|text| rule::parse_file_all(&shown, &text, &options.parse));
         loaded.files.push(file.clone());
         match result {
-            Ok(rules) => {
-                for mut r in rules {
+            Ok(parsed) => {
+                sigma_names.extend(parsed.sigma_names);
+                correlations.extend(parsed.correlations.into_iter().map(|c| (file.clone(), c)));
+                filters.extend(parsed.filters);
+                for mut r in parsed.rules {
                     let base = r.name.clone();
                     let mut k = 1;
                     while !taken.insert(r.name.clone()) {
@@ -295,6 +312,26 @@ fn load_files(paths: &[&Path], options: &LoadOptions) -> (Loaded, Vec<(PathBuf, 
             }
             Err(e) => failures.push((file, e)),
         }
+    }
+    // Correlations and filters name rules of any file: resolved now.
+    let mut taken: HashSet<String> = HashSet::new();
+    let pending = correlations
+        .into_iter()
+        .map(|(_, mut c)| {
+            let base = c.correlation.name.clone();
+            let mut k = 1;
+            while !taken.insert(c.correlation.name.clone()) {
+                k += 1;
+                c.correlation.name = format!("{base}_{k}");
+            }
+            c
+        })
+        .collect();
+    let (resolved, errors) =
+        meta_rules::resolve(&mut loaded.rules.rules, &sigma_names, filters, pending);
+    loaded.rules.correlations = resolved;
+    for e in errors {
+        failures.push((PathBuf::from(&e.path), e));
     }
     (loaded, failures)
 }
@@ -314,6 +351,15 @@ fn load_files(paths: &[&Path], options: &LoadOptions) -> (Loaded, Vec<(PathBuf, 
 /// ```
 pub fn load_dir(dir: &Path, options: &LoadOptions) -> (RuleSet, Vec<(PathBuf, SigmaError)>) {
     let (loaded, mut failures) = load_files(&[dir], options);
+    failures.extend(loaded.skipped);
+    failures.sort_by(|a, b| a.0.cmp(&b.0));
+    (loaded.rules, failures)
+}
+
+/// [`load_dir`] over several files or folders, read as one set: the
+/// correlations and filters of one may name the rules of another.
+pub fn load_dirs(paths: &[&Path], options: &LoadOptions) -> (RuleSet, Vec<(PathBuf, SigmaError)>) {
+    let (loaded, mut failures) = load_files(paths, options);
     failures.extend(loaded.skipped);
     failures.sort_by(|a, b| a.0.cmp(&b.0));
     (loaded.rules, failures)

@@ -7,6 +7,7 @@ use detect_core::logsource;
 use detect_core::sigma::{ItemErrorAt, SigmaValue, detection_item};
 
 use crate::condition::parse_condition;
+use crate::meta_rules::{PendingCorrelation, PendingFilter, parse_correlation, parse_filter};
 use crate::yaml::{Kind, Node, Scalar, parse_documents};
 use crate::{ErrorKind, ParseOptions, SigmaError};
 
@@ -48,12 +49,47 @@ pub fn rule_name_from_stem(stem: &str) -> String {
     name
 }
 
+/// Everything one file holds: rules, and correlations and filters whose
+/// references are resolved once every file is read.
+#[derive(Debug, Default)]
+pub(crate) struct ParsedFile {
+    pub(crate) rules: Vec<Rule>,
+    /// The `name` attribute of each rule (what correlations and filters may
+    /// refer to besides the `id`).
+    pub(crate) sigma_names: Vec<Option<String>>,
+    pub(crate) correlations: Vec<PendingCorrelation>,
+    pub(crate) filters: Vec<PendingFilter>,
+}
+
+/// The rules of a file that holds nothing else.
 pub(crate) fn parse_file(
     path: &str,
     text: &str,
     options: &ParseOptions,
 ) -> Result<Vec<Rule>, SigmaError> {
+    let parsed = parse_file_all(path, text, options)?;
+    if !parsed.correlations.is_empty() || !parsed.filters.is_empty() {
+        return Err(SigmaError {
+            path: path.to_string(),
+            line: None,
+            col: None,
+            kind: ErrorKind::Unsupported,
+            message: "correlation and filter documents refer to other rules: load them with \
+                      their rules (load_path, load_paths or load_dir)"
+                .into(),
+        });
+    }
+    Ok(parsed.rules)
+}
+
+pub(crate) fn parse_file_all(
+    path: &str,
+    text: &str,
+    options: &ParseOptions,
+) -> Result<ParsedFile, SigmaError> {
     let cx = Ctx { path, options };
+    let mut parsed = ParsedFile::default();
+    let mut correlation_docs: Vec<Node> = Vec::new();
     let docs = parse_documents(text).map_err(|e| SigmaError {
         path: path.to_string(),
         line: e.line,
@@ -87,18 +123,12 @@ pub(crate) fn parse_file(
             ));
         };
         if doc.get("correlation").is_some() {
-            return Err(cx.err(
-                doc.get("correlation"),
-                ErrorKind::Unsupported,
-                "correlation rules are not supported (only detection rules are)",
-            ));
+            correlation_docs.push(doc.clone());
+            continue;
         }
         if doc.get("filter").is_some() && doc.get("detection").is_none() {
-            return Err(cx.err(
-                doc.get("filter"),
-                ErrorKind::Unsupported,
-                "Sigma filter documents are not supported (only detection rules are)",
-            ));
+            parsed.filters.push(parse_filter(path, &doc, options)?);
+            continue;
         }
         let action = match doc.get("action") {
             None => None,
@@ -146,7 +176,7 @@ pub(crate) fn parse_file(
             }
         }
     }
-    if rule_docs.is_empty() {
+    if rule_docs.is_empty() && correlation_docs.is_empty() && parsed.filters.is_empty() {
         return Err(cx.err(
             None,
             ErrorKind::Invalid,
@@ -154,18 +184,37 @@ pub(crate) fn parse_file(
         ));
     }
     let many = rule_docs.len() > 1;
-    rule_docs
+    for (i, doc) in rule_docs.iter().enumerate() {
+        let name = if many {
+            format!("{base_name}_{}", i + 1)
+        } else {
+            base_name.clone()
+        };
+        parsed.rules.push(rule_from_doc(&cx, name, doc)?);
+        parsed.sigma_names.push(text_field(&cx, doc, "name")?);
+    }
+    // A correlation is called by its `name`, else after the file (numbered
+    // when several in the file have no name).
+    let unnamed = correlation_docs
         .iter()
-        .enumerate()
-        .map(|(i, doc)| {
-            let name = if many {
-                format!("{base_name}_{}", i + 1)
-            } else {
-                base_name.clone()
-            };
-            rule_from_doc(&cx, name, doc)
-        })
-        .collect()
+        .filter(|d| d.get("name").is_none())
+        .count();
+    let mut k = 0;
+    for doc in &correlation_docs {
+        let name = match text_field(&cx, doc, "name")? {
+            Some(n) => rule_name_from_stem(&n),
+            None if unnamed > 1 => {
+                k += 1;
+                format!("{base_name}_{k}")
+            }
+            None => base_name.clone(),
+        };
+        let meta = metadata(&cx, doc)?;
+        parsed
+            .correlations
+            .push(parse_correlation(path, doc, name, meta)?);
+    }
+    Ok(parsed)
 }
 
 fn with_global(global: &Option<Node>, doc: Node) -> Node {
@@ -236,6 +285,12 @@ fn list_field(cx: &Ctx<'_>, doc: &Node, key: &str) -> Result<Vec<String>, SigmaE
 }
 
 fn rule_from_doc(cx: &Ctx<'_>, name: String, doc: &Node) -> Result<Rule, SigmaError> {
+    let meta = metadata(cx, doc)?;
+    rule_body(cx, name, meta, doc)
+}
+
+/// The descriptive attributes of a rule or correlation document.
+fn metadata(cx: &Ctx<'_>, doc: &Node) -> Result<Metadata, SigmaError> {
     let title = text_field(cx, doc, "title")?
         .ok_or_else(|| cx.invalid(doc, "missing `title`: every Sigma rule needs one"))?;
     let level = match doc.get("level") {
@@ -285,7 +340,10 @@ fn rule_from_doc(cx: &Ctx<'_>, name: String, doc: &Node) -> Result<Rule, SigmaEr
         date: text_field(cx, doc, "date")?,
         modified: text_field(cx, doc, "modified")?,
     };
+    Ok(meta)
+}
 
+fn rule_body(cx: &Ctx<'_>, name: String, meta: Metadata, doc: &Node) -> Result<Rule, SigmaError> {
     let ls_node = doc
         .get("logsource")
         .ok_or_else(|| cx.invalid(doc, "missing `logsource`: every Sigma rule needs one"))?;

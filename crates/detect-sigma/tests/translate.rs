@@ -392,12 +392,16 @@ fn errors_name_the_file_line_and_reason() {
     assert_eq!(e.kind, ErrorKind::Unsupported);
     assert!(e.message.contains("aggregation"), "{e}");
 
-    let e = error("title: c\ncorrelation:\n  type: event_count\n  rules: [x]\n");
-    assert_eq!(e.kind, ErrorKind::Unsupported);
-    assert!(
-        e.message.contains("correlation rules are not supported"),
-        "{e}"
+    // A correlation read alone: its references cannot resolve (the loaders
+    // read it with the rules it names).
+    let e = error(
+        "title: c\ncorrelation:\n  type: event_count\n  rules: [x]\n  timespan: 1h\n  condition: {gte: 5}\n",
     );
+    assert_eq!(e.kind, ErrorKind::Unsupported);
+    assert!(e.message.contains("load them with their rules"), "{e}");
+    let e = error("title: c\ncorrelation:\n  type: event_count\n  rules: [x]\n");
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    assert!(e.message.contains("missing `timespan`"), "{e}");
 
     let e = error("logsource: {product: windows}\ndetection:\n  sel: {A: 1}\n  condition: sel\n");
     assert_eq!(

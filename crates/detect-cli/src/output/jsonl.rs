@@ -56,6 +56,10 @@ impl JsonlRows {
             })?;
             serde_json::to_writer(&mut *out, &rec.positions)?;
             out.write_all(b",\"sequence\":true")?;
+            if !rec.correlation.is_empty() {
+                out.write_all(b",\"correlation\":")?;
+                serde_json::to_writer(&mut *out, &rec.correlation)?;
+            }
         } else {
             match rec.position {
                 Location::Line(n) => write!(out, ",\"line\":{n}")?,

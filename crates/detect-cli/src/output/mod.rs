@@ -182,6 +182,7 @@ mod tests {
             file: "/cases/x/logs/a.evtx",
             at: Location::Record(17),
             sequence,
+            correlation: None,
         })
     }
 
@@ -330,6 +331,7 @@ mod tests {
             file: "f",
             at: Location::Line(1),
             sequence: None,
+            correlation: None,
         };
         for color in [false, true] {
             let rows = Rows::new(
@@ -374,6 +376,7 @@ mod tests {
             file: "f",
             at: Location::Line(1),
             sequence: None,
+            correlation: None,
         };
         let rows = Rows::new(
             Format::Jsonl,
