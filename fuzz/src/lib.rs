@@ -15,6 +15,7 @@ use std::sync::OnceLock;
 
 use detect::interpreter::Interpreter;
 use detect::ir::RuleSet;
+use detect::runtime::RuntimeRuleSet;
 use detect::{CompiledRuleSet, Event, JsonEvent};
 use detect_benches::Gen1000;
 use detect_rules::Builtin;
@@ -42,16 +43,20 @@ pub fn vocab() -> &'static vocab::Vocab {
     V.get_or_init(|| vocab::Vocab::of(&[Builtin::ir(), Semantics::ir(), Gen1000::ir()]))
 }
 
-/// A compiled rule set together with its reference interpreter.
+/// A compiled rule set's reference interpreter, and the same IR compiled at
+/// run time (the third engine the differential compares).
 pub struct Oracle {
     interpreter: Interpreter,
+    runtime: RuntimeRuleSet,
 }
 
 impl Oracle {
-    /// The interpreter of `ir`.
+    /// The interpreter and the run-time rule set of `ir`.
     pub fn new(ir: &RuleSet) -> Oracle {
         Oracle {
             interpreter: Interpreter::new(ir).expect("the compiled rule set's IR loads"),
+            runtime: RuntimeRuleSet::compile(ir.clone())
+                .expect("the compiled rule set's IR compiles at run time"),
         }
     }
 }
@@ -68,8 +73,9 @@ pub fn oracles() -> &'static [Oracle; 3] {
     })
 }
 
-/// Asserts that `R`'s generated code, prefiltered and unfiltered, and the
-/// reference interpreter report the same rules for `event`.
+/// Asserts that `R`'s generated code, prefiltered and unfiltered, the same
+/// IR compiled at run time, prefiltered and unfiltered, and the reference
+/// interpreter report the same rules for `event`.
 pub fn check_set<R: CompiledRuleSet, E: Event + ?Sized>(oracle: &Oracle, event: &E) {
     let mut scanned = Vec::new();
     R::scan(event, |r| scanned.push(r.index));
@@ -86,6 +92,22 @@ pub fn check_set<R: CompiledRuleSet, E: Event + ?Sized>(oracle: &Oracle, event: 
         names(&unfiltered),
         names(&interpreted),
         "generated code vs reference interpreter"
+    );
+    let mut run_time = Vec::new();
+    oracle.runtime.scan(event, |i| run_time.push(i));
+    assert_eq!(
+        names(&run_time),
+        names(&interpreted),
+        "run-time rule set vs reference interpreter"
+    );
+    let mut run_time_unfiltered = Vec::new();
+    oracle
+        .runtime
+        .scan_unfiltered(event, |i| run_time_unfiltered.push(i));
+    assert_eq!(
+        names(&run_time_unfiltered),
+        names(&run_time),
+        "run-time scan vs run-time scan_unfiltered"
     );
 }
 

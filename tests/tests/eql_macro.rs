@@ -9,6 +9,7 @@
 //! differences (`==` case-insensitive with `*` in endgame, `?` literal).
 
 use detect::interpreter::Interpreter;
+use detect::runtime::RuntimeRuleSet;
 use detect::{CompiledRuleSet, JsonEvent};
 use detect_eql::{Options, parse_query};
 
@@ -51,8 +52,9 @@ eql_set!(elastic, Elastic, elasticsearch, {
     question_wildcard = r#"process where process.executable : "?:\\Windows\\*\\msiexec.exe""#;
 });
 
-/// The rule names the generated code fires for `event`, three ways, which
-/// must agree; and the runtime parse of each text must agree with them.
+/// The rule names the generated code fires for `event`, three ways, and the
+/// same IR compiled at run time, two ways, which must agree; and the runtime
+/// parse of each text must agree with them.
 fn verdicts<R: CompiledRuleSet>(
     texts: &[(&str, &str)],
     options: &Options,
@@ -78,6 +80,13 @@ fn verdicts<R: CompiledRuleSet>(
     assert_eq!(scanned, unfiltered, "scan vs scan_unfiltered");
     assert_eq!(scanned, interpreted, "scan vs interpreter");
     assert_eq!(scanned, at_runtime, "scan vs runtime parse ({options:?})");
+    let compiled = RuntimeRuleSet::compile(R::ir()).expect("IR compiles at run time");
+    let mut rt = Vec::new();
+    compiled.scan(event, |r| rt.push(R::RULES[r].name));
+    let mut rt_unfiltered = Vec::new();
+    compiled.scan_unfiltered(event, |r| rt_unfiltered.push(R::RULES[r].name));
+    assert_eq!(scanned, rt, "scan vs run-time rule set");
+    assert_eq!(scanned, rt_unfiltered, "scan vs run-time scan_unfiltered");
     scanned
 }
 
@@ -263,17 +272,23 @@ impl Rng {
 }
 
 /// What each sequence of a rule set completes, event by event: from the
-/// generated state machine (`got`) and from the reference matcher with the
-/// sequence's own joins (`want`).
+/// generated state machine (`got`), from the same IR compiled at run time
+/// (`run_time_got`) and from the reference matcher with the sequence's own
+/// joins (`want`).
 struct SideBySide {
     infos: &'static [detect::RuleInfo],
     references: Vec<detect_eql::reference::ReferenceMatcher>,
+    run_time: RuntimeRuleSet,
+    run_time_state: detect::engine::SequenceState,
     got: Vec<Vec<Vec<u64>>>,
+    run_time_got: Vec<Vec<Vec<u64>>>,
     want: Vec<Vec<Vec<u64>>>,
 }
 
 impl SideBySide {
     fn new(infos: &'static [detect::RuleInfo], ir: &detect::ir::RuleSet) -> SideBySide {
+        let run_time = RuntimeRuleSet::compile(ir.clone()).expect("IR compiles at run time");
+        assert_eq!(run_time.sequence_rules().len(), infos.len());
         SideBySide {
             infos,
             references: ir
@@ -281,19 +296,24 @@ impl SideBySide {
                 .iter()
                 .map(|s| detect_eql::reference::ReferenceMatcher::for_sequence(s).unwrap())
                 .collect(),
+            run_time_state: run_time.sequences(64),
+            run_time,
             got: vec![Vec::new(); infos.len()],
+            run_time_got: vec![Vec::new(); infos.len()],
             want: vec![Vec::new(); infos.len()],
         }
     }
 
     /// Feeds `event` (at `ts`, position `pos`) to the reference matchers,
-    /// and to the generated state through `step`, which passes on what the
-    /// state reports.
+    /// to the run-time rule set (with `step_at` when `at_time`, else with
+    /// `step`), and to the generated state through `step`, which passes on
+    /// what the state reports.
     fn feed(
         &mut self,
         event: &JsonEvent,
         ts: i64,
         pos: u64,
+        at_time: bool,
         step: impl FnOnce(&mut dyn FnMut(&'static detect::RuleInfo, &[u64])),
     ) {
         let (infos, got) = (self.infos, &mut self.got);
@@ -301,6 +321,17 @@ impl SideBySide {
             let i = infos.iter().position(|r| r.name == rule.name).unwrap();
             got[i].push(positions.to_vec());
         });
+        let (run_time, run_time_got) = (&self.run_time, &mut self.run_time_got);
+        let mut sink = |index: usize, positions: &[u64]| {
+            let name = &run_time.sequence_rules()[index].name;
+            let i = infos.iter().position(|r| r.name == name).unwrap();
+            run_time_got[i].push(positions.to_vec());
+        };
+        if at_time {
+            run_time.step_at(&mut self.run_time_state, event, ts, pos, &mut sink);
+        } else {
+            run_time.step(&mut self.run_time_state, event, pos, &mut sink);
+        }
         for (i, r) in self.references.iter_mut().enumerate() {
             self.want[i].extend(r.step(event, ts, pos));
         }
@@ -311,6 +342,10 @@ impl SideBySide {
     fn check(&self, seed: u64, totals: &mut [usize]) {
         for (i, total) in totals.iter_mut().enumerate() {
             assert_eq!(self.got[i], self.want[i], "seed {seed}, sequence {i}");
+            assert_eq!(
+                self.run_time_got[i], self.want[i],
+                "run-time rule set: seed {seed}, sequence {i}"
+            );
             *total += self.got[i].len();
         }
     }
@@ -367,7 +402,7 @@ fn generated_sequences_agree_with_the_reference_matcher() {
                 rng.pick(&["x.dll", "Y.DLL", "z.txt"])
             ));
             let event = parse(&format!("{{{}}}", fields.join(", ")));
-            sides.feed(&event, ts, pos, |sink| state.step(&event, pos, sink));
+            sides.feed(&event, ts, pos, false, |sink| state.step(&event, pos, sink));
         }
         sides.check(seed, &mut totals);
         cancelled += state.stats(0).cancelled;
@@ -404,7 +439,8 @@ mod endgame_chains {
 }
 
 /// The endgame joins, one at a time, on hand-written events: what the
-/// generated tables and the reference matcher must both report.
+/// generated tables, the run-time rule set and the reference matcher must
+/// all report.
 #[test]
 fn endgame_sequences_join_as_the_endgame_engine() {
     use detect_eql::reference::ReferenceMatcher;
@@ -491,19 +527,32 @@ fn endgame_sequences_join_as_the_endgame_engine() {
             vec![],
         ),
     ];
+    let run_time = RuntimeRuleSet::compile(ir.clone()).expect("IR compiles at run time");
     for (what, events, expected) in cases {
         let mut state = EndgameChains::sequences(16);
+        let mut run_time_state = run_time.sequences(16);
         let mut reference = ReferenceMatcher::for_sequence(&ir.sequences[0]).unwrap();
-        let (mut got, mut want) = (Vec::new(), Vec::new());
+        let (mut got, mut run_time_got, mut want) = (Vec::new(), Vec::new(), Vec::new());
         for (pos, (line, ts)) in events.iter().enumerate() {
             let event = parse(line);
             state.step_at(&event, *ts, pos as u64, |rule, positions| {
                 assert_eq!(rule.name, "spawn_then_write");
                 got.push(positions.to_vec());
             });
+            run_time.step_at(
+                &mut run_time_state,
+                &event,
+                *ts,
+                pos as u64,
+                |i, positions| {
+                    assert_eq!(run_time.sequence_rules()[i].name, "spawn_then_write");
+                    run_time_got.push(positions.to_vec());
+                },
+            );
             want.extend(reference.step(&event, *ts, pos as u64));
         }
         assert_eq!(got, expected, "generated: {what}");
+        assert_eq!(run_time_got, expected, "run-time rule set: {what}");
         assert_eq!(want, expected, "reference: {what}");
     }
 }
@@ -560,7 +609,9 @@ fn generated_endgame_sequences_agree_with_the_reference_matcher() {
                 }
             }
             let event = parse(&format!("{{{}}}", fields.join(", ")));
-            sides.feed(&event, ts, pos, |sink| state.step_at(&event, ts, pos, sink));
+            sides.feed(&event, ts, pos, true, |sink| {
+                state.step_at(&event, ts, pos, sink)
+            });
         }
         sides.check(seed, &mut totals);
     }

@@ -2,6 +2,7 @@
 //! from the target's `Debug` reproducer, with the check the target makes.
 
 use detect::interpreter::Interpreter;
+use detect::runtime::RuntimeRuleSet;
 use detect::{CompiledRuleSet, JsonEvent};
 use detect_eql::Dialect;
 use detect_eql::reference::ReferenceMatcher;
@@ -9,8 +10,8 @@ use detect_rules::Builtin;
 use detect_tests::semantics_rules::Semantics;
 
 /// The `event_diff` check (without the 1,000 generated rules, which live in
-/// `detect-benches`): prefiltered scan, unfiltered scan and the reference
-/// interpreter agree on `json`, in its detected layout and in `layout`.
+/// `detect-benches`): prefiltered scan, unfiltered scan, the run-time rule
+/// set (both ways) and the reference interpreter agree on `json`, in its detected layout and in `layout`.
 fn assert_rule_sets_agree(json: &str, layout: Option<detect::Layout>) {
     fn one<R: CompiledRuleSet>(event: &JsonEvent) {
         let interp = Interpreter::new(&R::ir()).unwrap();
@@ -23,6 +24,16 @@ fn assert_rule_sets_agree(json: &str, layout: Option<detect::Layout>) {
             unfiltered,
             interp.matches(event),
             "generated vs interpreter"
+        );
+        let run_time = RuntimeRuleSet::compile(R::ir()).unwrap();
+        let mut rt = Vec::new();
+        run_time.scan(event, |r| rt.push(r));
+        let mut rt_unfiltered = Vec::new();
+        run_time.scan_unfiltered(event, |r| rt_unfiltered.push(r));
+        assert_eq!(rt, unfiltered, "run-time vs generated");
+        assert_eq!(
+            rt_unfiltered, unfiltered,
+            "run-time unfiltered vs generated"
         );
     }
     let mut event = JsonEvent::parse_str(json).unwrap();

@@ -1,5 +1,6 @@
 //! The semantics table: one row per (rule, event, expected verdict), run
-//! against the generated code *and* the reference interpreter.
+//! against the generated code, the same IR compiled at run time
+//! (`RuntimeRuleSet`) *and* the reference interpreter.
 //!
 //! Every matcher and modifier has rules here with positive and negative rows;
 //! `every_rule_has_a_positive_and_a_negative_row` keeps it that way. Every
@@ -8,6 +9,7 @@
 
 use detect::JsonEvent;
 use detect::interpreter::Interpreter;
+use detect::runtime::RuntimeRuleSet;
 use detect_tests::semantics_rules::Semantics;
 
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
@@ -442,8 +444,9 @@ fn table() -> Vec<(&'static str, String, bool)> {
 }
 
 #[test]
-fn generated_code_and_interpreter_follow_the_table() {
+fn generated_code_run_time_rules_and_interpreter_follow_the_table() {
     let interp = Interpreter::new(&Semantics::ir()).expect("IR loads");
+    let run_time = RuntimeRuleSet::compile(Semantics::ir()).expect("IR compiles at run time");
     let mut failures = Vec::new();
     for (rule, json, expected) in table() {
         let info = Semantics::rule(rule).unwrap_or_else(|| panic!("no rule {rule}"));
@@ -453,9 +456,13 @@ fn generated_code_and_interpreter_follow_the_table() {
         let mut unfiltered = false;
         Semantics::scan_unfiltered(&event, |r| unfiltered |= r.index == info.index);
         let interpreted = interp.rule_matches(info.index, &event);
-        if generated != expected || unfiltered != expected || interpreted != expected {
+        let mut rt = false;
+        run_time.scan(&event, |r| rt |= r == info.index);
+        let mut rt_unfiltered = false;
+        run_time.scan_unfiltered(&event, |r| rt_unfiltered |= r == info.index);
+        if [generated, unfiltered, interpreted, rt, rt_unfiltered] != [expected; 5] {
             failures.push(format!(
-                "{rule} on {json}: expected {expected}, generated {generated}, unfiltered {unfiltered}, interpreter {interpreted}"
+                "{rule} on {json}: expected {expected}, generated {generated}, unfiltered {unfiltered}, interpreter {interpreted}, run-time {rt}, run-time unfiltered {rt_unfiltered}"
             ));
         }
     }
@@ -468,8 +475,10 @@ fn generated_code_and_interpreter_follow_the_table() {
 }
 
 #[test]
-fn every_event_gets_the_same_verdicts_from_every_rule_in_both_back_ends() {
+fn every_event_gets_the_same_verdicts_from_every_rule_in_every_back_end() {
     let interp = Interpreter::new(&Semantics::ir()).expect("IR loads");
+    let run_time = RuntimeRuleSet::compile(Semantics::ir()).expect("IR compiles at run time");
+    assert_eq!(run_time.rules().len(), Semantics::RULES.len());
     for (_, json, _) in table() {
         let event = JsonEvent::parse_str(&json).unwrap();
         let mut generated = Vec::new();
@@ -478,6 +487,15 @@ fn every_event_gets_the_same_verdicts_from_every_rule_in_both_back_ends() {
         Semantics::scan_unfiltered(&event, |r| unfiltered.push(r.index));
         assert_eq!(generated, interp.matches(&event), "event {json}");
         assert_eq!(unfiltered, generated, "event {json}");
+        let mut rt = Vec::new();
+        run_time.scan(&event, |r| rt.push(r));
+        let mut rt_unfiltered = Vec::new();
+        run_time.scan_unfiltered(&event, |r| rt_unfiltered.push(r));
+        assert_eq!(rt, generated, "run-time scan, event {json}");
+        assert_eq!(
+            rt_unfiltered, generated,
+            "run-time scan_unfiltered, event {json}"
+        );
     }
 }
 
