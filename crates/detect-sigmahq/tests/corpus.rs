@@ -1,7 +1,9 @@
 //! The SigmaHQ windows corpus compiled by `sigma_rules!` (feature `corpus`):
-//! generated code (routed + prefiltered, and unfiltered) and the reference
-//! interpreter agree on every event of `../shared/data/events/windows-samples.ndjson`
-//! and of the regression samples, and the regression tests pass.
+//! generated code (routed + prefiltered, and unfiltered), the run-time rule
+//! set (the macro's IR and the same folder loaded by `detect_sigma::load_dir`,
+//! both through `RuntimeRuleSet`) and the reference interpreter agree on
+//! every event of `../shared/data/events/windows-samples.ndjson` and of the
+//! regression samples, and the regression tests pass.
 #![cfg(feature = "corpus")]
 
 use std::collections::BTreeMap;
@@ -9,13 +11,62 @@ use std::path::Path;
 
 use detect::JsonEvent;
 use detect::interpreter::Interpreter;
+use detect::runtime::RuntimeRuleSet;
+use detect_sigma::LoadOptions;
 use detect_sigmahq::SigmaHqWindows;
 use detect_tests::{SIGMAHQ_REGRESSION_KNOWN, SIGMAHQ_UNSUPPORTED, json_documents, shared_data};
 
 /// Rules the corpus must compile; raise it when support grows.
 const FLOOR: usize = 2393;
 
-fn check_event(interp: &Interpreter, event: &JsonEvent, what: &str) -> Vec<usize> {
+/// The engines the generated code is checked against: the reference
+/// interpreter, the macro's IR compiled at run time, and the same folder
+/// loaded from YAML at run time.
+struct Oracles {
+    interpreter: Interpreter,
+    from_ir: RuntimeRuleSet,
+    from_yaml: RuntimeRuleSet,
+}
+
+impl Oracles {
+    fn new() -> Oracles {
+        let ir = SigmaHqWindows::ir();
+        let interpreter = Interpreter::new(&ir).expect("IR loads");
+        let from_ir = RuntimeRuleSet::compile(ir).expect("IR compiles at run time");
+        let dir = shared_data("sigma").join("rules/windows");
+        let (set, failures) = detect_sigma::load_dir(&dir, &LoadOptions::default());
+        // `load_dir` skips and lists what the macro skips.
+        assert_eq!(
+            failures.len(),
+            SigmaHqWindows::SKIPPED.len(),
+            "load_dir of {}: {failures:?}",
+            dir.display()
+        );
+        assert_eq!(set.rules.len(), SigmaHqWindows::LEN);
+        let from_yaml = RuntimeRuleSet::compile(set).expect("the YAML compiles at run time");
+        from_yaml.warm_up();
+        from_ir.warm_up();
+        Oracles {
+            interpreter,
+            from_ir,
+            from_yaml,
+        }
+    }
+}
+
+/// Names of what `set` matches in `event`, sorted (`load_dir` may order the
+/// rules differently from the macro).
+fn run_time_names(set: &RuntimeRuleSet, event: &JsonEvent) -> Vec<String> {
+    let mut names = Vec::new();
+    set.scan(event, |r| names.push(set.rule(r).name.clone()));
+    let mut unfiltered = Vec::new();
+    set.scan_unfiltered(event, |r| unfiltered.push(set.rule(r).name.clone()));
+    assert_eq!(names, unfiltered, "run-time prefiltered vs unfiltered");
+    names.sort_unstable();
+    names
+}
+
+fn check_event(oracles: &Oracles, event: &JsonEvent, what: &str) -> Vec<usize> {
     let mut generated = Vec::new();
     SigmaHqWindows::scan(event, |r| generated.push(r.index));
     let mut unfiltered = Vec::new();
@@ -23,8 +74,29 @@ fn check_event(interp: &Interpreter, event: &JsonEvent, what: &str) -> Vec<usize
     assert_eq!(generated, unfiltered, "{what}: prefiltered vs unfiltered");
     assert_eq!(
         generated,
-        interp.matches(event),
+        oracles.interpreter.matches(event),
         "{what}: generated vs interpreter"
+    );
+    let mut from_ir = Vec::new();
+    oracles.from_ir.scan(event, |r| from_ir.push(r));
+    assert_eq!(
+        generated, from_ir,
+        "{what}: generated vs run-time (macro IR)"
+    );
+    let mut names: Vec<String> = generated
+        .iter()
+        .map(|&r| SigmaHqWindows::RULES[r].name.to_string())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        run_time_names(&oracles.from_ir, event),
+        "{what}: generated vs run-time unfiltered (macro IR)"
+    );
+    assert_eq!(
+        names,
+        run_time_names(&oracles.from_yaml, event),
+        "{what}: generated vs run-time (load_dir)"
     );
     generated
 }
@@ -65,7 +137,7 @@ fn corpus_compiles_and_lists_what_it_skips() {
 #[ignore = "needs ../shared (run with --ignored)"]
 fn corpus_generated_equals_interpreter_on_real_events() {
     let path = shared_data("events/windows-samples.ndjson");
-    let interp = Interpreter::new(&SigmaHqWindows::ir()).expect("IR loads");
+    let oracles = Oracles::new();
     let text = std::fs::read_to_string(&path).unwrap();
     let mut event = JsonEvent::new();
     let mut per_rule: BTreeMap<usize, usize> = BTreeMap::new();
@@ -77,7 +149,7 @@ fn corpus_generated_equals_interpreter_on_real_events() {
     {
         event.parse(line.as_bytes()).unwrap();
         events += 1;
-        for r in check_event(&interp, &event, &format!("{}:{}", path.display(), i + 1)) {
+        for r in check_event(&oracles, &event, &format!("{}:{}", path.display(), i + 1)) {
             *per_rule.entry(r).or_default() += 1;
         }
     }
@@ -93,7 +165,7 @@ fn corpus_generated_equals_interpreter_on_real_events() {
 #[ignore = "needs ../shared (run with --ignored)"]
 fn corpus_regression_samples() {
     let sigma = shared_data("sigma");
-    let interp = Interpreter::new(&SigmaHqWindows::ir()).expect("IR loads");
+    let oracles = Oracles::new();
     let index = std::fs::read_to_string(sigma.join("regression-index.jsonl")).unwrap();
     let (mut total, mut passed) = (0, 0);
     let mut failed = Vec::new();
@@ -117,7 +189,7 @@ fn corpus_regression_samples() {
         let mut count = 0;
         for (d, doc) in docs.iter().enumerate() {
             event.parse(doc.as_bytes()).unwrap();
-            let hits = check_event(&interp, &event, &format!("{}#{d}", json.display()));
+            let hits = check_event(&oracles, &event, &format!("{}#{d}", json.display()));
             count += usize::from(hits.iter().any(|h| rules.contains(h)));
         }
         let ok = match row["expected_match_count"].as_u64() {
