@@ -869,7 +869,8 @@ mod suite {
 /// pipes aside, into `suite::SuiteSequences`): events in file order with
 /// `step_at` (their `timestamp` in ms), each sequence's completions in
 /// order, the query's pipes applied as for the reference run. Every one
-/// must give exactly the expected ids.
+/// must give exactly the expected ids, and the same IR compiled at run time
+/// (`RuntimeRuleSet::step_at`) must complete exactly the same sequences.
 #[test]
 #[ignore = "needs ../shared (run with --ignored)"]
 fn endgame_conformance_sequences_generated() {
@@ -886,6 +887,25 @@ fn endgame_conformance_sequences_generated() {
             results[k].push(done.iter().map(|&p| p as usize).collect());
         });
     }
+    // The same IR compiled at run time completes exactly the same sequences.
+    let run_time = detect::runtime::RuntimeRuleSet::compile(SuiteSequences::ir())
+        .expect("the suite's sequences compile at run time");
+    let mut run_time_state = run_time.sequences(1_024);
+    let mut run_time_results: Vec<Vec<Vec<usize>>> = vec![Vec::new(); SUITE_INDEX.len()];
+    for (pos, (event, _, ts)) in events.iter().enumerate() {
+        run_time.step_at(&mut run_time_state, event, *ts, pos as u64, |i, done| {
+            let name = &run_time.sequence_rules()[i].name;
+            let k = SuiteSequences::SEQUENCES
+                .iter()
+                .position(|r| r.name == name)
+                .expect("a rule of the set");
+            run_time_results[k].push(done.iter().map(|&p| p as usize).collect());
+        });
+    }
+    assert_eq!(
+        run_time_results, results,
+        "run-time rule set vs generated sequences"
+    );
     let mut problems = Vec::new();
     for (k, &i) in SUITE_INDEX.iter().enumerate() {
         let case = &cases[i];

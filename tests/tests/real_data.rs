@@ -1,20 +1,23 @@
 //! The built-in rules and the semantics table's rules over real events from
 //! `../shared/data`: generated code (with and without the prefilter and log
-//! source routing) and the interpreter must agree on every event,
+//! source routing), the same IR compiled at run time and the interpreter
+//! must agree on every event,
 //! and the built-in rules must fire exactly on the known real positive.
 
 use std::path::Path;
 
 use detect::interpreter::Interpreter;
+use detect::runtime::RuntimeRuleSet;
 use detect::{CompiledRuleSet, JsonEvent};
 use detect_rules::Builtin;
 use detect_tests::{json_documents, shared_data};
 
 use detect_tests::semantics_rules::Semantics;
 
-/// Runs `R` and its interpreter over every line; returns (line number, rule name) matches.
+/// Runs `R`, its interpreter and its IR compiled at run time over every line; returns (line number, rule name) matches.
 fn differential<R: CompiledRuleSet>(path: &Path) -> (usize, Vec<(usize, &'static str)>) {
     let interp = Interpreter::new(&R::ir()).expect("IR loads");
+    let run_time = RuntimeRuleSet::compile(R::ir()).expect("IR compiles at run time");
     let text = std::fs::read_to_string(path).expect("readable");
     let mut event = JsonEvent::new();
     let mut matches = Vec::new();
@@ -43,6 +46,15 @@ fn differential<R: CompiledRuleSet>(path: &Path) -> (usize, Vec<(usize, &'static
             generated,
             interpreted,
             "{}:{}: generated vs interpreter",
+            path.display(),
+            i + 1
+        );
+        let mut run_time_verdicts = Vec::new();
+        run_time.scan(&event, |r| run_time_verdicts.push(r));
+        assert_eq!(
+            generated,
+            run_time_verdicts,
+            "{}:{}: generated vs run-time rule set",
             path.display(),
             i + 1
         );

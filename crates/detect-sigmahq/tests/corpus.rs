@@ -154,7 +154,7 @@ fn corpus_generated_equals_interpreter_on_real_events() {
         }
     }
     let mut counts: Vec<(usize, usize)> = per_rule.into_iter().collect();
-    counts.sort_by(|a, b| b.1.cmp(&a.1));
+    counts.sort_by_key(|c| std::cmp::Reverse(c.1));
     println!("{events} events, {} rules fired", counts.len());
     for (r, n) in &counts {
         println!("  {n:6} {}", SigmaHqWindows::RULES[*r].name);
