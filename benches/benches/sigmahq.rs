@@ -40,6 +40,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use detect::JsonEvent;
 use detect::interpreter::Interpreter;
+use detect::runtime::RuntimeRuleSet;
 use detect_benches::{Corpus, RoutedFields, floor_line, floor_scan, time_fresh_passes};
 use detect_sigmahq::SigmaHqWindows;
 
@@ -113,6 +114,17 @@ fn sigmahq(c: &mut Criterion) {
                 .parse(black_box(line.as_bytes()))
                 .expect("parsed once already");
             SigmaHqWindows::scan(&event, |_| n += 1);
+        }
+        n
+    });
+    // The same rules compiled at run time into the same engine (predicates
+    // as programs rather than generated functions).
+    let runtime = RuntimeRuleSet::compile(SigmaHqWindows::ir()).expect("generated IR compiles");
+    runtime.warm_up();
+    bench("runtime", 1, None, &mut |events| {
+        let mut n = 0u64;
+        for e in events {
+            runtime.scan(black_box(*e), |_| n += 1);
         }
         n
     });

@@ -183,7 +183,7 @@ fn folds_into_ascii(h: &[u8]) -> bool {
 const QUICK_CHUNK: usize = 1024;
 
 /// The atoms of one field table, as a compiled rule set describes them.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FieldAtoms {
     /// The event path of the field, or [`crate::atoms::KEYWORDS`] for the
     /// atoms of keyword rules (every value of the event is scanned).

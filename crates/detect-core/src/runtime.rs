@@ -56,9 +56,30 @@ impl Predicates for Programs {
 }
 
 /// Sizes (in `u64` words) of the candidate bitsets a run-time rule set may
-/// keep on the stack: the smallest that fits is used. 1,024 words are
+/// keep on the stack: the smallest that fits is used (each is zeroed per
+/// event, so a set is not given four times what it needs). 1,024 words are
 /// 65,536 rule variants or atom groups; larger sets do not compile.
-const BITSET_CLASSES: [usize; 6] = [1, 4, 16, 64, 256, 1024];
+const BITSET_CLASSES: [usize; 11] = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024];
+
+/// Calls the engine's `$method::<W>(...)` with `W` the rule set's bitset
+/// class ([`BITSET_CLASSES`]).
+macro_rules! with_class {
+    ($set:ident, $method:ident($($arg:expr),*)) => {
+        match $set.words {
+            1 => $set.engine.$method::<1>($($arg),*),
+            2 => $set.engine.$method::<2>($($arg),*),
+            4 => $set.engine.$method::<4>($($arg),*),
+            8 => $set.engine.$method::<8>($($arg),*),
+            16 => $set.engine.$method::<16>($($arg),*),
+            32 => $set.engine.$method::<32>($($arg),*),
+            64 => $set.engine.$method::<64>($($arg),*),
+            128 => $set.engine.$method::<128>($($arg),*),
+            256 => $set.engine.$method::<256>($($arg),*),
+            512 => $set.engine.$method::<512>($($arg),*),
+            _ => $set.engine.$method::<1024>($($arg),*),
+        }
+    };
+}
 
 /// A rule set compiled at run time.
 ///
@@ -168,14 +189,7 @@ impl RuntimeRuleSet {
     pub fn scan<E: Event + ?Sized>(&self, event: &E, mut sink: impl FnMut(usize)) {
         let e = AsDyn(event);
         let sink: &mut dyn FnMut(usize) = &mut sink;
-        match self.words {
-            1 => self.engine.scan::<1>(&e, sink),
-            4 => self.engine.scan::<4>(&e, sink),
-            16 => self.engine.scan::<16>(&e, sink),
-            64 => self.engine.scan::<64>(&e, sink),
-            256 => self.engine.scan::<256>(&e, sink),
-            _ => self.engine.scan::<1024>(&e, sink),
-        }
+        with_class!(self, scan(&e, sink))
     }
 
     /// Same verdicts as [`RuntimeRuleSet::scan`], every rule evaluated in
@@ -193,14 +207,7 @@ impl RuntimeRuleSet {
     ) -> bool {
         let e = AsDyn(event);
         let f: &mut dyn FnMut(usize, usize, bool) = &mut f;
-        match self.words {
-            1 => self.engine.candidates_of::<1>(&e, f),
-            4 => self.engine.candidates_of::<4>(&e, f),
-            16 => self.engine.candidates_of::<16>(&e, f),
-            64 => self.engine.candidates_of::<64>(&e, f),
-            256 => self.engine.candidates_of::<256>(&e, f),
-            _ => self.engine.candidates_of::<1024>(&e, f),
-        }
+        with_class!(self, candidates_of(&e, f))
     }
 
     /// Fresh state for the sequence rules, holding at most `capacity`
@@ -245,14 +252,7 @@ impl RuntimeRuleSet {
     ) {
         let e = AsDyn(event);
         let sink: &mut dyn FnMut(usize, &[u64]) = &mut sink;
-        match self.words {
-            1 => self.engine.step::<1>(state, &e, time, pos, sink),
-            4 => self.engine.step::<4>(state, &e, time, pos, sink),
-            16 => self.engine.step::<16>(state, &e, time, pos, sink),
-            64 => self.engine.step::<64>(state, &e, time, pos, sink),
-            256 => self.engine.step::<256>(state, &e, time, pos, sink),
-            _ => self.engine.step::<1024>(state, &e, time, pos, sink),
-        }
+        with_class!(self, step(state, &e, time, pos, sink))
     }
 
     /// Index of the event's layout in the tables (for diagnostics).

@@ -246,6 +246,42 @@ pub fn rule_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// Reads and parses every file, on as many threads as the machine has
+/// cores (a rule folder is thousands of small independent files: the YAML
+/// parse is most of a load), the results in the order of `files`.
+fn parse_in_parallel(
+    files: &[PathBuf],
+    options: &ParseOptions,
+) -> Vec<Result<rule::ParsedFile, SigmaError>> {
+    let parse = |file: &PathBuf| {
+        let shown = file.display().to_string();
+        std::fs::read_to_string(file)
+            .map_err(|e| SigmaError {
+                path: shown.clone(),
+                line: None,
+                col: None,
+                kind: ErrorKind::Io,
+                message: format!("cannot read: {e}"),
+            })
+            .and_then(|text| rule::parse_file_all(&shown, &text, options))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || files.len() < 64 {
+        return files.iter().map(parse).collect();
+    }
+    let chunk = files.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = files
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || part.iter().map(parse).collect::<Vec<_>>()))
+            .collect();
+        parts
+            .into_iter()
+            .flat_map(|p| p.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    })
+}
+
 fn load_files(paths: &[&Path], options: &LoadOptions) -> (Loaded, Vec<(PathBuf, SigmaError)>) {
     let mut loaded = Loaded::default();
     let mut failures = Vec::new();
@@ -279,17 +315,8 @@ fn load_files(paths: &[&Path], options: &LoadOptions) -> (Loaded, Vec<(PathBuf, 
     let mut sigma_names = Vec::new();
     let mut correlations = Vec::new();
     let mut filters = Vec::new();
-    for file in files {
-        let shown = file.display().to_string();
-        let result = std::fs::read_to_string(&file)
-            .map_err(|e| SigmaError {
-                path: shown.clone(),
-                line: None,
-                col: None,
-                kind: ErrorKind::Io,
-                message: format!("cannot read: {e}"),
-            })
-            .and_then(|text| rule::parse_file_all(&shown, &text, &options.parse));
+    let results = parse_in_parallel(&files, &options.parse);
+    for (file, result) in files.into_iter().zip(results) {
         loaded.files.push(file.clone());
         match result {
             Ok(parsed) => {

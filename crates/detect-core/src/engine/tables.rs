@@ -8,6 +8,15 @@
 //! ([`super::Engine`]) reads them the same way in both cases.
 //!
 //! Bitsets are `u64` words, bit `i % 64` of word `i / 64`.
+//!
+//! Large tables (SigmaHQ's windows corpus: hundreds of thousands of list
+//! entries) are written by the macros as one compact byte string instead
+//! ([`Tables::to_bytes`], read back by [`Tables::from_bytes`] when the
+//! engine is first used): as nested `static` arrays of `Cow`s (which have
+//! drop glue, so rustc cannot promote them to constants) the compiler needed
+//! more than 23 GB to build the corpus.
+
+use serde::{Deserialize, Serialize};
 
 use crate::ir::Joins;
 pub use crate::prefilter::FieldAtoms;
@@ -20,7 +29,7 @@ pub const NO_SOURCE: u32 = u32::MAX;
 /// A compiled rule set: its rules' variants, its sequences' stage variants,
 /// the event path of every field it reads in each layout, and its
 /// sequences.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Tables {
     /// Number of (stateless) rules; rule indices are below it.
     pub rule_count: u32,
@@ -41,7 +50,7 @@ pub struct Tables {
 
 /// Variants of rules (or of sequence stages) and the tables that select
 /// the ones worth evaluating for an event.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VariantTables {
     /// What each variant stands for: its rule's index (for stages, its unit).
     pub variant_target: List<u32>,
@@ -65,7 +74,7 @@ pub struct VariantTables {
 
 /// Routing of events by (channel, event ID) to the variants whose log
 /// source can apply: each *arm* has a bitset of variants.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct DispatchTable {
     /// Channel names routed on, lowercase ASCII (compared
     /// case-insensitively, as a log source's `Channel` test is).
@@ -79,7 +88,7 @@ pub struct DispatchTable {
 }
 
 /// The arms of one channel.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ChannelArms {
     /// `(event ID, arm)`, sorted by event ID: events with those IDs.
     pub by_event_id: List<(u32, u32)>,
@@ -89,7 +98,7 @@ pub struct ChannelArms {
 
 /// The prefilter of one layout: the atoms of each field table, and which
 /// tables each dispatch arm scans.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct PrefilterTables {
     /// Field tables (a field may have several: one shared by every arm and
     /// smaller ones for arms whose share of its atoms is small).
@@ -99,7 +108,7 @@ pub struct PrefilterTables {
 }
 
 /// One sequence rule.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct SequenceSpec {
     /// Number of stages.
     pub stages: u32,
@@ -149,6 +158,27 @@ pub const fn words_for(bits: usize) -> usize {
 }
 
 impl Tables {
+    /// The tables as a compact byte string (for [`Tables::from_bytes`]).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        postcard::to_stdvec(self).unwrap_or_default()
+    }
+
+    /// Tables written by [`Tables::to_bytes`] (by the same version of detect).
+    ///
+    /// ```
+    /// use detect_core::{compile::compile, engine::Tables, ir::RuleSet};
+    /// let tables = compile(&RuleSet::default()).unwrap().tables;
+    /// let again = Tables::from_bytes(&tables.to_bytes());
+    /// assert_eq!(again.rule_count, 0);
+    /// ```
+    pub fn from_bytes(bytes: &[u8]) -> Tables {
+        postcard::from_bytes(bytes).unwrap_or_else(|e| {
+            // The bytes were written at compile time from the same types;
+            // failing here means mismatched crate versions.
+            panic!("detect: embedded engine tables do not match this detect-core version: {e}")
+        })
+    }
+
     /// Words of the largest bitset a scan keeps on its stack: of the rule
     /// variants, their atom groups, the stage variants and theirs.
     pub fn bitset_words(&self) -> usize {

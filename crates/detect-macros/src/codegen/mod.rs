@@ -69,7 +69,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         let unit = compiled.tables.stages.variant_target[i] as usize;
         format!(" Sequence {} (variant {i}).", unit_names[unit])
     });
-    let tables = tables::tables(&compiled.tables);
+    let tables = tables::item(&compiled.tables);
     let words = compiled.tables.bitset_words();
     let shared_decls = statics.decls.take();
     let shared_warm = statics.warm.take();
@@ -108,8 +108,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         const _: () = {
             use ::detect::__rt::{self as rt, List, Text};
 
-            /// Dispatch, field paths and prefilter atoms of the rule set.
-            static TABLES: rt::Tables = #tables;
+            #tables
 
             static PREDICATES: rt::FnPredicates = rt::FnPredicates {
                 variants: &[#(#variant_fns),*],
@@ -136,7 +135,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             }
 
             fn engine() -> &'static rt::Engine<rt::FnPredicates> {
-                ENGINE.get_or_init(|| rt::Engine::new(TABLES.clone(), PREDICATES))
+                ENGINE.get_or_init(|| rt::Engine::new(tables(), PREDICATES))
             }
 
             impl #name {

@@ -10,8 +10,40 @@ use detect_core::ir::Joins;
 use proc_macro2::TokenStream;
 use quote::quote;
 
+/// Encoded tables larger than this many bytes are written as a byte string
+/// rather than as `static` arrays (see `detect_core::engine::tables`: rustc's
+/// memory grows far faster than the arrays). The built-in pack's tables take
+/// a few kilobytes, SigmaHQ's windows corpus several megabytes.
+const LARGEST_STATIC: usize = 256 * 1024;
+
+/// The `TABLES` static and a `tables()` function giving the engine's tables.
+pub fn item(t: &Tables) -> TokenStream {
+    let bytes = t.to_bytes();
+    if bytes.len() > LARGEST_STATIC {
+        let bytes = proc_macro2::Literal::byte_string(&bytes);
+        return quote! {
+            /// Dispatch, field paths and prefilter atoms of the rule set,
+            /// encoded (`rt::Tables::to_bytes`): too large for static arrays.
+            static TABLES: &[u8] = #bytes;
+
+            fn tables() -> rt::Tables {
+                rt::Tables::from_bytes(TABLES)
+            }
+        };
+    }
+    let tables = tables(t);
+    quote! {
+        /// Dispatch, field paths and prefilter atoms of the rule set.
+        static TABLES: rt::Tables = #tables;
+
+        fn tables() -> rt::Tables {
+            TABLES.clone()
+        }
+    }
+}
+
 /// `rt::Tables { ... }` for `tables`.
-pub fn tables(t: &Tables) -> TokenStream {
+fn tables(t: &Tables) -> TokenStream {
     let rule_count = t.rule_count;
     let rules = variant_tables(&t.rules);
     let stages = variant_tables(&t.stages);
