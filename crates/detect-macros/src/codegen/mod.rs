@@ -7,7 +7,8 @@
 //! decides how each predicate runs (`detect_core::compile`). What is left
 //! here is writing those results as Rust: [`tables`] writes the tables,
 //! [`predicates`] the predicates, and [`generate`] the type around them.
-//! The output is pinned by snapshot tests (`tests/snapshots`).
+//! The output is pinned by snapshot tests (`snapshots_test`, whose
+//! snapshots are in `snapshots/`).
 
 mod predicates;
 mod tables;
@@ -306,3 +307,6 @@ fn rule_info(index: usize, r: &Rule) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod snapshots_test;
