@@ -71,7 +71,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         format!(" Sequence {} (variant {i}).", unit_names[unit])
     });
     let tables = tables::tables(&compiled.tables);
-    let words = compiled.tables.bitset_words();
+    let words = proc_macro2::Literal::usize_unsuffixed(compiled.tables.bitset_words());
     let shared_decls = statics.decls.take();
     let shared_warm = statics.warm.take();
 
@@ -89,8 +89,8 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         };
         rule_info(i, &meta_rule)
     });
-    let json = serde_json::to_string(set).unwrap_or_default();
-    let count = set.rules.len();
+    let json = raw_str(&serde_json::to_string(set).unwrap_or_default());
+    let count = proc_macro2::Literal::usize_unsuffixed(set.rules.len());
     let state_name = format_ident!("{}Sequences", name);
     let state_doc = format!(
         " Pending-sequence state of [`{name}`]'s sequence rules: one bounded table per rule, \
@@ -112,6 +112,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
             /// Dispatch, field paths and prefilter atoms of the rule set.
             static TABLES: rt::Tables = #tables;
 
+            /// The predicate functions below, by kind and index.
             static PREDICATES: rt::FnPredicates = rt::FnPredicates {
                 variants: &[#(#variant_fns),*],
                 sources: &[#(#source_fns),*],
@@ -119,6 +120,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 warm_up,
             };
 
+            /// The engine over those tables, built on first use.
             static ENGINE: ::std::sync::OnceLock<rt::Engine<rt::FnPredicates>> =
                 ::std::sync::OnceLock::new();
 
@@ -136,6 +138,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 #(#shared_warm)*
             }
 
+            /// The rule set's engine.
             fn engine() -> &'static rt::Engine<rt::FnPredicates> {
                 ENGINE.get_or_init(|| rt::Engine::new(TABLES.clone(), PREDICATES))
             }
@@ -263,6 +266,18 @@ fn predicate_body(compiled: &Compiled, p: &Predicate, statics: &SharedStatics) -
     predicates::node(&node, statics)
 }
 
+/// `text` as a raw string literal (`r#"..."#`, with as many `#` as it
+/// needs), so that JSON reads without escapes.
+fn raw_str(text: &str) -> proc_macro2::Literal {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .expect("a raw string literal")
+}
+
 fn opt_str(s: &Option<String>) -> TokenStream {
     match s {
         Some(s) => quote!(::core::option::Option::Some(#s)),
@@ -290,6 +305,7 @@ fn rule_info(index: usize, r: &Rule) -> TokenStream {
     let product = opt_str(&r.logsource.product);
     let category = opt_str(&r.logsource.category);
     let service = opt_str(&r.logsource.service);
+    let index = proc_macro2::Literal::usize_unsuffixed(index);
     quote! {
         ::detect::RuleInfo {
             index: #index,

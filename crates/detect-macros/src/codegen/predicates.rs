@@ -87,7 +87,7 @@ impl SharedStatics {
 /// (the field paths).
 pub fn node(n: &Node, statics: &SharedStatics) -> TokenStream {
     let path = |f: &u32| {
-        let f = *f as usize;
+        let f = proc_macro2::Literal::u32_unsuffixed(*f);
         quote!(&p[#f])
     };
     match n {
