@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 use detect::JsonEvent;
 use detect::interpreter::CompiledExpr;
 use detect::ir::RuleSet;
-use detect::logsource::resolve;
+use detect::__internals::logsource::resolve;
 
 detect::sigma_rules! {
     /// Case 1: the seed Sigma rules 001 and 002 (`detect-sigmahq/rules`) and
