@@ -6,9 +6,9 @@
 //! events reach the same fields and values the rules test, whatever rule set
 //! the fuzzer runs.
 
+use detect::__internals::lower::lower;
 use detect::Layout;
 use detect::ir::{Cidr, Expr, GlobToken, Number, RuleSet, StrKind, Test, TimePart};
-use detect::__internals::lower::lower;
 
 /// A value a rule compares a field with.
 #[derive(Clone, Debug, PartialEq)]
