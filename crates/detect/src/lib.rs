@@ -280,9 +280,19 @@
 //! Rules read events through the [`Event`] trait: [`JsonEvent`] parses NDJSON
 //! lines in any of the three [`Layout`]s (flat Windows fields, the `evtx`
 //! crate's nested rendering, ECS) and a sensor can implement [`Event`] on its
-//! own structs. Rule fields are mapped to each layout at compile time
-//! ; a rule's log source becomes conditions on the
-//! event's channel and event ID.
+//! own structs. Rule fields are mapped to each layout at compile time; a
+//! rule's log source becomes conditions on the event's channel and event ID.
+//!
+//! # What else is here
+//!
+//! * [`ir`]: the rules as data, what every front end produces (`Name::ir()`);
+//! * [`interpreter`]: the slow, obviously correct reference evaluator of the
+//!   IR, against which generated code is tested;
+//! * [`runtime`]: rule sets compiled at run time (Sigma files loaded by a
+//!   running program) into the same engine, and [`runtime::SharedRuleSet`]
+//!   to swap them while other threads scan;
+//! * [`correlation`]: the bounded sliding windows of Sigma correlation rules;
+//! * [`sigma`]: the meaning of Sigma's detection items and modifiers.
 
 /// ```
 /// use detect::{Event, JsonEvent, Layout, Single, Value};
