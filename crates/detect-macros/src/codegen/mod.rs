@@ -263,7 +263,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
 fn predicate_body(compiled: &Compiled, p: &Predicate, statics: &SharedStatics) -> TokenStream {
     let vocab = p.vocabulary;
     let node = plan(&p.expr, &|name| compiled.fields.lookup(vocab, name));
-    predicates::node(&node, statics)
+    predicates::body(&node, statics)
 }
 
 /// `text` as a raw string literal (`r#"..."#`, with as many `#` as it
