@@ -31,9 +31,9 @@ use std::time::{Duration, Instant};
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use detect::__internals::layout::{Layout, is_dispatch_field, map_field};
 use detect::Event;
 use detect::ir::RuleSet;
-use detect::layout::{Layout, is_dispatch_field, map_field};
 use detect_benches::Corpus;
 
 /// The ASCII atoms the code generator gives `CommandLine` (flat layout) for
@@ -42,11 +42,11 @@ use detect_benches::Corpus;
 fn command_line_atoms(set: &RuleSet) -> Vec<String> {
     let mut atoms = std::collections::BTreeSet::new();
     for rule in &set.rules {
-        let Ok(variants) = detect::lower::lower_variants_in_vocabulary(rule) else {
+        let Ok(variants) = detect::__internals::lower::lower_variants_in_vocabulary(rule) else {
             continue;
         };
         for v in variants {
-            let found = detect::atoms::required_atoms_where(&v.body, &|f| {
+            let found = detect::__internals::atoms::required_atoms_where(&v.body, &|f| {
                 !is_dispatch_field(rule.vocabulary, f)
             });
             for a in found.into_iter().flatten() {
@@ -157,7 +157,8 @@ fn automata(c: &mut Criterion) {
             b.iter(|| overlapping(&ac, &texts))
         });
         let start = Instant::now();
-        let prefix = detect::prefilter::dfa::PrefixDfa::build(&atoms).expect("automaton builds");
+        let prefix = detect::__internals::prefilter::dfa::PrefixDfa::build(&atoms)
+            .expect("automaton builds");
         eprintln!(
             "  PrefixDfa: built in {:.1} ms, {:.1} KiB heap",
             start.elapsed().as_secs_f64() * 1e3,

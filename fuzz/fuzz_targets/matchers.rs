@@ -9,9 +9,9 @@ use std::fmt;
 use std::net::IpAddr;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
+use detect::__internals::matcher::{self, GlobTok};
+use detect::__internals::modifiers;
 use detect::ir::{NumOp, Number};
-use detect::matcher::{self, GlobTok};
-use detect::modifiers;
 use detect_fuzz::reference::{self as r, Piece};
 use libfuzzer_sys::fuzz_target;
 
@@ -290,7 +290,7 @@ fn run(case: Case) {
                 "cmp_number({a:?}, {op:?}, {b:?})"
             );
             assert_eq!(
-                detect::number::parse_number(&lhs.to_string()),
+                detect::__internals::number::parse_number(&lhs.to_string()),
                 Some(Number::Int(lhs))
             );
             if let Some(f) = lhs_float.filter(|f| f.is_finite()) {
@@ -301,7 +301,7 @@ fn run(case: Case) {
                     Number::Int(f as i64)
                 };
                 assert_eq!(
-                    detect::number::parse_number(&text),
+                    detect::__internals::number::parse_number(&text),
                     Some(want),
                     "parse_number({text})"
                 );
@@ -354,7 +354,7 @@ fn run(case: Case) {
                 hay.extend_from_slice(&text.0);
             }
             let start = usize::from(start) % (hay.len() + 1);
-            let Ok(dfa) = detect::prefilter::dfa::PrefixDfa::build(&atoms) else {
+            let Ok(dfa) = detect::__internals::prefilter::dfa::PrefixDfa::build(&atoms) else {
                 panic!("{} atoms refused", atoms.len());
             };
             let mut got = Vec::new();
@@ -387,7 +387,7 @@ fn run(case: Case) {
             for _ in 0..=repeat % 16 {
                 hay.extend_from_slice(&text.0);
             }
-            let Ok(teddy) = detect::prefilter::teddy::Teddy::new(&patterns) else {
+            let Ok(teddy) = detect::__internals::prefilter::teddy::Teddy::new(&patterns) else {
                 assert!(
                     patterns.is_empty() || patterns.iter().any(|p| p.is_empty() || !p.is_ascii()),
                     "{patterns:?} refused"

@@ -18,8 +18,8 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use detect::__internals::lower::lower;
 use detect::ir::{Expr, GlobToken, RuleSet, StrKind, Test};
-use detect::lower::lower;
 use detect_rules::Builtin;
 use detect_tests::semantics_rules::Semantics;
 

@@ -279,7 +279,7 @@ struct SideBySide {
     infos: &'static [detect::RuleInfo],
     references: Vec<detect_eql::reference::ReferenceMatcher>,
     run_time: RuntimeRuleSet,
-    run_time_state: detect::engine::SequenceState,
+    run_time_state: detect::SequenceState,
     got: Vec<Vec<Vec<u64>>>,
     run_time_got: Vec<Vec<Vec<u64>>>,
     want: Vec<Vec<Vec<u64>>>,

@@ -2,7 +2,7 @@
 //! `Source Name`, `Process Name`); Sigma rules, SigmaHQ's among them, write
 //! `ThreatName`, `SourceName`, `ProcessName`. A key that equals a rule's
 //! field once its spaces are removed stands for it when the event has no key
-//! written as the rule writes it (`detect::event::same_name_without_spaces`),
+//! written as the rule writes it (`detect::__internals::event::same_name_without_spaces`),
 //! in every layout, in generated code (with and without the prefilter) and
 //! in the reference interpreter alike.
 

@@ -102,7 +102,7 @@ const EVENTS: &[&str] = &[
 /// each set's sequences; returns (matches per set, completed sequences).
 fn pass(
     sets: &[RuntimeRuleSet],
-    states: &mut [detect::engine::SequenceState],
+    states: &mut [detect::SequenceState],
     event: &mut JsonEvent,
     matches: &mut [usize],
 ) -> usize {

@@ -33,10 +33,10 @@ pub mod tau;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use detect::__internals::logsource::resolve;
 use detect::JsonEvent;
 use detect::interpreter::CompiledExpr;
 use detect::ir::RuleSet;
-use detect::logsource::resolve;
 
 detect::sigma_rules! {
     /// Case 1: the seed Sigma rules 001 and 002 (`detect-sigmahq/rules`) and

@@ -18,8 +18,8 @@
 //! [`DETAIL_VALUE_MAX_CHARS`] characters: a PowerShell script block is
 //! reported by its start.
 
+use detect::__internals::layout::{is_dispatch_field, map_field};
 use detect::ir::{Condition, Expr, RuleSet, Vocabulary};
-use detect::layout::{is_dispatch_field, map_field};
 use detect::{Event, Layout, Value};
 
 use crate::fields::truncate_chars;

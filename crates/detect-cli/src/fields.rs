@@ -2,14 +2,14 @@
 //! layout, and how values are turned into one line of text (DETAILS are
 //! chosen in [`crate::details`]).
 //!
-//! Rules find their fields through [`detect::layout::map_field`] at compile
+//! Rules find their fields through [`detect::__internals::layout::map_field`] at compile
 //! time; the report does the same at start-up, once, so that printing a match
 //! only walks precomputed paths. Values are sanitised (control characters
 //! become spaces) because they come from untrusted logs and end up on a
 //! terminal.
 
+use detect::__internals::layout::map_field;
 use detect::ir::Vocabulary;
-use detect::layout::map_field;
 use detect::{Event, Layout, Value};
 
 /// The event paths of the context fields for one layout.

@@ -182,7 +182,7 @@ pub(crate) fn parse_to(text: &str) -> Result<i64, String> {
 fn parse_bound(text: &str, end_of_day: bool) -> Result<i64, String> {
     let t = text.trim();
     let is_date = t.len() == 10 && t.as_bytes()[4] == b'-' && t.as_bytes()[7] == b'-';
-    let ms = detect::matcher::epoch_millis(t).filter(|_| {
+    let ms = detect::__internals::matcher::epoch_millis(t).filter(|_| {
         // Numbers are event times only: bounds are dates or times.
         !t.bytes().all(|b| b.is_ascii_digit())
     });

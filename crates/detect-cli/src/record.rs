@@ -7,8 +7,8 @@
 //! it); new kinds of results (correlations, for instance) add fields to it
 //! rather than new code paths in each format.
 
+use detect::__internals::layout::map_field;
 use detect::ir::Vocabulary;
-use detect::layout::map_field;
 use detect::{Event, Layout, RuleInfo, Value};
 
 use crate::details::{Details, DetailsTable};
@@ -173,7 +173,7 @@ pub(crate) fn event_time_ms(text: &str) -> Option<i64> {
     if text.is_empty() {
         return None;
     }
-    detect::matcher::epoch_millis(text).or_else(|| text.parse::<i64>().ok())
+    detect::__internals::matcher::epoch_millis(text).or_else(|| text.parse::<i64>().ok())
 }
 
 #[cfg(test)]

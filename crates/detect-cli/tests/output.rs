@@ -269,14 +269,14 @@ fn filter_by_exclude_rule() {
 
 /// Milliseconds since the epoch of a JSON-lines object's timestamp.
 fn time_of(v: &serde_json::Value) -> i64 {
-    detect::matcher::epoch_millis(v["timestamp"].as_str().unwrap()).unwrap()
+    detect::__internals::matcher::epoch_millis(v["timestamp"].as_str().unwrap()).unwrap()
 }
 
 #[test]
 fn filter_by_event_time() {
     let all = jsonl(&detect(&["scan", "-f", "jsonl", EXAMPLE]));
-    let from = detect::matcher::epoch_millis("2024-05-01T10:00:10Z").unwrap();
-    let to = detect::matcher::epoch_millis("2024-05-01T10:00:21Z").unwrap();
+    let from = detect::__internals::matcher::epoch_millis("2024-05-01T10:00:10Z").unwrap();
+    let to = detect::__internals::matcher::epoch_millis("2024-05-01T10:00:21Z").unwrap();
     let expected: Vec<&serde_json::Value> = all
         .iter()
         .filter(|v| (from..=to).contains(&time_of(v)))

@@ -102,7 +102,7 @@
 //! `base64`, `base64offset`, `wide`/`utf16le`/`utf16be`/`utf16`, `windash`,
 //! `expand` (with `placeholder name = ["..."];` items), and the time
 //! components `minute`, `hour`, `day`, `week`, `month`, `year`. Their meaning is
-//! documented in [`detect_core::sigma`]; encodings and `windash` are expanded
+//! documented in [`sigma`]; encodings and `windash` are expanded
 //! at compile time into literals.
 //!
 //! ```
@@ -280,18 +280,107 @@
 //! Rules read events through the [`Event`] trait: [`JsonEvent`] parses NDJSON
 //! lines in any of the three [`Layout`]s (flat Windows fields, the `evtx`
 //! crate's nested rendering, ECS) and a sensor can implement [`Event`] on its
-//! own structs. Rule fields are mapped to each layout at compile time
-//! ([`detect_core::layout`]); a rule's log source becomes conditions on the
-//! event's channel and event ID ([`detect_core::logsource`]).
+//! own structs. Rule fields are mapped to each layout at compile time; a
+//! rule's log source becomes conditions on the event's channel and event ID.
+//!
+//! # What else is here
+//!
+//! * [`ir`]: the rules as data, what every front end produces (`Name::ir()`);
+//! * [`interpreter`]: the slow, obviously correct reference evaluator of the
+//!   IR, against which generated code is tested;
+//! * [`runtime`]: rule sets compiled at run time (Sigma files loaded by a
+//!   running program) into the same engine, and [`runtime::SharedRuleSet`]
+//!   to swap them while other threads scan;
+//! * [`correlation`]: the bounded sliding windows of Sigma correlation rules;
+//! * [`sigma`]: the meaning of Sigma's detection items and modifiers.
 
-pub use detect_core::*;
+/// ```
+/// use detect::{Event, JsonEvent, Layout, Single, Value};
+/// let event = JsonEvent::parse_str(r#"{"Image": "C:\\x.exe", "EventID": 1}"#).unwrap();
+/// assert_eq!(event.layout(), Layout::Flat);
+/// assert_eq!(event.single("Image"), Single::One(Value::Str("C:\\x.exe")));
+/// assert_eq!(event.single("User"), Single::Absent);
+/// ```
+pub use detect_core::event::{Event, Single, Value, json::JsonEvent};
+
+/// ```
+/// use detect::Layout;
+/// assert_eq!(Layout::ALL.map(Layout::as_str), ["flat", "evtx", "ecs"]);
+/// ```
+pub use detect_core::layout::Layout;
+
+/// ```
+/// detect::rules! {
+///     pub ruleset Pack;
+///
+///     /// whoami started.
+///     #[level(low)]
+///     #[logsource(product = windows, category = process_creation)]
+///     rule whoami {
+///         selection: { Image|endswith: r"\whoami.exe" },
+///         condition: selection,
+///     }
+/// }
+///
+/// use detect::{CompiledRuleSet, JsonEvent, RuleInfo};
+/// // Code generic over any generated rule set.
+/// fn names<R: CompiledRuleSet>(event: &JsonEvent) -> Vec<&'static str> {
+///     let mut hits = Vec::new();
+///     R::scan(event, |rule: &RuleInfo| hits.push(rule.name));
+///     hits
+/// }
+/// let event = JsonEvent::parse_str(r#"{"Channel": "Security", "EventID": 4688,
+///     "NewProcessName": "C:\\Windows\\System32\\whoami.exe"}"#).unwrap();
+/// assert_eq!(names::<Pack>(&event), ["whoami"]);
+/// let rule = Pack::rule("whoami").unwrap();
+/// assert_eq!(rule.description, Some("whoami started."));
+/// assert_eq!(rule.logsource.category, Some("process_creation"));
+/// ```
+pub use detect_core::ruleset::{CompiledRuleSet, LogSourceInfo, RuleInfo};
 pub use detect_macros::{rules, sigma_rules};
+
+/// Pending sequences of a rule set and their counters: the state a
+/// generated `<Name>Sequences` type wraps (it dereferences to
+/// [`SequenceState`]), and the [`SequenceStats`] it reports per rule.
+///
+/// ```
+/// detect::rules! {
+///     pub ruleset Chains;
+///     sequence start_then_connect = r#"
+///         sequence by process.entity_id with maxspan=10s
+///           [process where event.action == "start"]
+///           [network where event.action == "connection_attempted"]
+///     "#;
+/// }
+/// use detect::{JsonEvent, SequenceStats};
+/// let mut state = Chains::sequences(16);
+/// let start = JsonEvent::parse_str(r#"{"@timestamp": 1000, "event": {"category": "process",
+///     "action": "start"}, "process": {"entity_id": "p1"}}"#).unwrap();
+/// state.step(&start, 1, |_, _| unreachable!("one event is not a sequence"));
+/// let stats: SequenceStats = state.stats(0);
+/// assert_eq!((stats.started, stats.completed), (1, 0));
+/// assert_eq!(state.pending(0), 1);
+/// ```
+pub use detect_core::{engine::SequenceState, sequence::SequenceStats};
+
+pub use detect_core::{correlation, interpreter, ir, runtime, sigma};
+
+/// Building blocks of detect that the workspace's benchmarks, fuzz targets,
+/// tests and command-line tool reach into. **Not an API**: anything here may
+/// change or disappear in any release.
+#[doc(hidden)]
+pub mod __internals {
+    pub use detect_core::{
+        atoms, compile, engine, event, layout, logsource, lower, matcher, modifiers, number,
+        pattern, prefilter, rt, sequence,
+    };
+}
 
 /// Runtime helpers for generated code. Not a public API.
 #[doc(hidden)]
 pub mod __rt {
     pub use detect_core::engine::{
-        ChannelArms, DispatchTable, Engine, FieldAtoms, FnPredicates, PrefilterTables,
+        ChannelArms, DispatchTable, Engine, FieldAtoms, FnPredicates, NO_SOURCE, PrefilterTables,
         SequenceSpec, SequenceState, Tables, VariantTables,
     };
     pub use detect_core::matcher::GlobTok;

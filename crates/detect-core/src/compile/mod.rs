@@ -5,7 +5,7 @@
 //! sequence stage variant ([`Compiled`]). The macros write the tables as
 //! `static` data and the predicates as Rust functions; the run-time rule
 //! set ([`crate::runtime`]) keeps the tables and compiles the predicates to
-//! [`Program`]s. Both go through [`plan`], which decides how each
+//! [`Program`]s. Both go through [`plan()`], which decides how each
 //! predicate's tests are grouped (one lookup per field, sets for long
 //! lists), so both run the same calls.
 //!

@@ -7,7 +7,8 @@
 //! decides how each predicate runs (`detect_core::compile`). What is left
 //! here is writing those results as Rust: [`tables`] writes the tables,
 //! [`predicates`] the predicates, and [`generate`] the type around them.
-//! The output is pinned by snapshot tests (`tests/snapshots`).
+//! The output is pinned by snapshot tests (`snapshots_test`, whose
+//! snapshots are in `snapshots/`).
 
 mod predicates;
 mod tables;
@@ -70,7 +71,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         format!(" Sequence {} (variant {i}).", unit_names[unit])
     });
     let tables = tables::item(&compiled.tables);
-    let words = compiled.tables.bitset_words();
+    let words = proc_macro2::Literal::usize_unsuffixed(compiled.tables.bitset_words());
     let shared_decls = statics.decls.take();
     let shared_warm = statics.warm.take();
 
@@ -88,8 +89,8 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         };
         rule_info(i, &meta_rule)
     });
-    let json = serde_json::to_string(set).unwrap_or_default();
-    let count = set.rules.len();
+    let json = raw_str(&serde_json::to_string(set).unwrap_or_default());
+    let count = proc_macro2::Literal::usize_unsuffixed(set.rules.len());
     let state_name = format_ident!("{}Sequences", name);
     let state_doc = format!(
         " Pending-sequence state of [`{name}`]'s sequence rules: one bounded table per rule, \
@@ -110,6 +111,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
 
             #tables
 
+            /// The predicate functions below, by kind and index.
             static PREDICATES: rt::FnPredicates = rt::FnPredicates {
                 variants: &[#(#variant_fns),*],
                 sources: &[#(#source_fns),*],
@@ -117,6 +119,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 warm_up,
             };
 
+            /// The engine over those tables, built on first use.
             static ENGINE: ::std::sync::OnceLock<rt::Engine<rt::FnPredicates>> =
                 ::std::sync::OnceLock::new();
 
@@ -134,6 +137,7 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
                 #(#shared_warm)*
             }
 
+            /// The rule set's engine.
             fn engine() -> &'static rt::Engine<rt::FnPredicates> {
                 ENGINE.get_or_init(|| rt::Engine::new(tables(), PREDICATES))
             }
@@ -258,7 +262,19 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
 fn predicate_body(compiled: &Compiled, p: &Predicate, statics: &SharedStatics) -> TokenStream {
     let vocab = p.vocabulary;
     let node = plan(&p.expr, &|name| compiled.fields.lookup(vocab, name));
-    predicates::node(&node, statics)
+    predicates::body(&node, statics)
+}
+
+/// `text` as a raw string literal (`r#"..."#`, with as many `#` as it
+/// needs), so that JSON reads without escapes.
+fn raw_str(text: &str) -> proc_macro2::Literal {
+    let mut hashes = String::from("#");
+    while text.contains(&format!("\"{hashes}")) {
+        hashes.push('#');
+    }
+    format!("r{hashes}\"{text}\"{hashes}")
+        .parse()
+        .expect("a raw string literal")
 }
 
 fn opt_str(s: &Option<String>) -> TokenStream {
@@ -288,6 +304,7 @@ fn rule_info(index: usize, r: &Rule) -> TokenStream {
     let product = opt_str(&r.logsource.product);
     let category = opt_str(&r.logsource.category);
     let service = opt_str(&r.logsource.service);
+    let index = proc_macro2::Literal::usize_unsuffixed(index);
     quote! {
         ::detect::RuleInfo {
             index: #index,
@@ -305,3 +322,6 @@ fn rule_info(index: usize, r: &Rule) -> TokenStream {
         }
     }
 }
+
+#[cfg(test)]
+mod snapshots_test;

@@ -53,7 +53,13 @@ impl SharedStatics {
         self.shared(
             format!("re {pattern}"),
             "REGEX",
-            |name| quote!(static #name: rt::LazyRegex = rt::LazyRegex::new(Text::Borrowed(#pattern));),
+            |name| {
+                let doc = format!(" The regex `{pattern}`, compiled on first use.");
+                quote!(
+                    #[doc = #doc]
+                    static #name: rt::LazyRegex = rt::LazyRegex::new(Text::Borrowed(#pattern));
+                )
+            },
             |name| quote!(#name.warm_up();),
         )
     }
@@ -64,7 +70,12 @@ impl SharedStatics {
         self.shared(
             format!("strs {key:?}"),
             "STR_SET",
-            |name| quote!(static #name: rt::StrSet = rt::StrSet::new(List::Borrowed(&[#(#tests),*]));),
+            |name| {
+                quote!(
+                    /// String tests of one field, matched together (built on first use).
+                    static #name: rt::StrSet = rt::StrSet::new(List::Borrowed(&[#(#tests),*]));
+                )
+            },
             |name| quote!(#name.warm_up();),
         )
     }
@@ -75,7 +86,9 @@ impl SharedStatics {
             format!("set {needles:?}"),
             "NEEDLES",
             |name| {
-                quote!(static #name: rt::ContainsSet =
+                quote!(
+                    /// Substrings searched for in one pass (built on first use).
+                    static #name: rt::ContainsSet =
                     rt::ContainsSet::new(List::Borrowed(&[#(Text::Borrowed(#needles)),*]));)
             },
             |name| quote!(#name.warm_up();),
@@ -83,11 +96,53 @@ impl SharedStatics {
     }
 }
 
+/// The body of a predicate function: [`node`] without the braces of a
+/// lone block, nor the parentheses
+/// around a top-level `&&` or `||` chain, unless its first operand is a
+/// block (a statement there: `{ .. } && x` would not parse as one
+/// expression).
+pub fn body(n: &Node, statics: &SharedStatics) -> TokenStream {
+    let (steps, and) = match n {
+        Node::And(steps) if steps.len() > 1 => (steps, true),
+        Node::Or(steps) if steps.len() > 1 => (steps, false),
+        _ => return unbraced(node(n, statics)),
+    };
+    let steps: Vec<TokenStream> = steps.iter().map(|s| node(s, statics)).collect();
+    let starts_with_block = matches!(
+        steps[0].clone().into_iter().next(),
+        Some(proc_macro2::TokenTree::Group(g)) if g.delimiter() == proc_macro2::Delimiter::Brace
+    );
+    let chain = if and {
+        quote!(#(#steps)&&*)
+    } else {
+        quote!(#(#steps)||*)
+    };
+    if starts_with_block {
+        quote!((#chain))
+    } else {
+        chain
+    }
+}
+
+/// `tokens` without their braces when they are one block (the function
+/// body is a block already).
+fn unbraced(tokens: TokenStream) -> TokenStream {
+    let mut trees = tokens.clone().into_iter();
+    match (trees.next(), trees.next()) {
+        (Some(proc_macro2::TokenTree::Group(g)), None)
+            if g.delimiter() == proc_macro2::Delimiter::Brace =>
+        {
+            g.stream()
+        }
+        _ => tokens,
+    }
+}
+
 /// The boolean expression running `node` over `e` (the event) and `p`
 /// (the field paths).
 pub fn node(n: &Node, statics: &SharedStatics) -> TokenStream {
     let path = |f: &u32| {
-        let f = *f as usize;
+        let f = proc_macro2::Literal::u32_unsuffixed(*f);
         quote!(&p[#f])
     };
     match n {

@@ -1,14 +1,16 @@
 //! The engine's tables as `static` data.
 //!
-//! Every list is written as `List::Borrowed(&[...])`, so the tables cost
+//! Numbers carry no type suffix (the field gives their type). Every list
+//! is written as `List::Borrowed(&[...])`, so the tables cost
 //! nothing at start-up: the engine reads the program's own read-only data.
 
 use detect_core::engine::{
-    ChannelArms, DispatchTable, FieldAtoms, PrefilterTables, SequenceSpec, Tables, VariantTables,
+    ChannelArms, DispatchTable, FieldAtoms, NO_SOURCE, PrefilterTables, SequenceSpec, Tables,
+    VariantTables,
 };
 use detect_core::ir::Joins;
-use proc_macro2::TokenStream;
-use quote::quote;
+use proc_macro2::{Literal, TokenStream};
+use quote::{ToTokens, quote};
 
 /// Encoded tables larger than this many bytes are written as a byte string
 /// rather than as `static` arrays (see `detect_core::engine::tables`: rustc's
@@ -26,6 +28,7 @@ pub fn item(t: &Tables) -> TokenStream {
             /// encoded (`rt::Tables::to_bytes`): too large for static arrays.
             static TABLES: &[u8] = #bytes;
 
+            /// The tables, decoded from `TABLES`.
             fn tables() -> rt::Tables {
                 rt::Tables::from_bytes(TABLES)
             }
@@ -36,6 +39,7 @@ pub fn item(t: &Tables) -> TokenStream {
         /// Dispatch, field paths and prefilter atoms of the rule set.
         static TABLES: rt::Tables = #tables;
 
+        /// The tables the engine is built from (the statics themselves).
         fn tables() -> rt::Tables {
             TABLES.clone()
         }
@@ -44,12 +48,12 @@ pub fn item(t: &Tables) -> TokenStream {
 
 /// `rt::Tables { ... }` for `tables`.
 fn tables(t: &Tables) -> TokenStream {
-    let rule_count = t.rule_count;
+    let rule_count = number(t.rule_count);
     let rules = variant_tables(&t.rules);
     let stages = variant_tables(&t.stages);
     let paths = t.paths.iter().map(|p| texts(p));
     let sequences = list(t.sequences.iter().map(sequence));
-    let timestamp_field = t.timestamp_field;
+    let timestamp_field = number(t.timestamp_field);
     quote! {
         rt::Tables {
             rule_count: #rule_count,
@@ -67,8 +71,16 @@ fn list(items: impl Iterator<Item = TokenStream>) -> TokenStream {
     quote!(List::Borrowed(&[#(#items),*]))
 }
 
-fn numbers<T: quote::ToTokens + Copy>(items: &[T]) -> TokenStream {
+/// `List::Borrowed(&[1, 2, ...])`: numbers without a type suffix, their
+/// type is the field's.
+fn numbers<T: Into<u64> + Copy>(items: &[T]) -> TokenStream {
+    let items = items.iter().map(|&n| number(n));
     quote!(List::Borrowed(&[#(#items),*]))
+}
+
+/// An unsuffixed integer literal.
+fn number(n: impl Into<u64>) -> Literal {
+    Literal::u64_unsuffixed(n.into())
 }
 
 fn texts(items: &[std::borrow::Cow<'static, str>]) -> TokenStream {
@@ -81,14 +93,21 @@ fn texts(items: &[std::borrow::Cow<'static, str>]) -> TokenStream {
 
 fn variant_tables(v: &VariantTables) -> TokenStream {
     let variant_target = numbers(&v.variant_target);
-    let variant_source = numbers(&v.variant_source);
+    let variant_source = v.variant_source.iter().map(|&s| {
+        if s == NO_SOURCE {
+            quote!(rt::NO_SOURCE)
+        } else {
+            number(s).into_token_stream()
+        }
+    });
+    let variant_source = quote!(List::Borrowed(&[#(#variant_source),*]));
     let atomless = numbers(&v.atomless);
     let alternatives = list(
         v.alternatives
             .iter()
             .map(|alts| list(alts.iter().map(|groups| numbers(groups)))),
     );
-    let group_count = v.group_count;
+    let group_count = number(v.group_count);
     let dispatch = dispatch(&v.dispatch);
     let prefilters = v.prefilters.iter().map(prefilter);
     quote! {
@@ -107,11 +126,15 @@ fn variant_tables(v: &VariantTables) -> TokenStream {
 fn dispatch(d: &DispatchTable) -> TokenStream {
     let channels = texts(&d.channels);
     let channel_arms = list(d.channel_arms.iter().map(|a: &ChannelArms| {
-        let ids = a.by_event_id.iter().map(|(id, arm)| quote!((#id, #arm)));
-        let other = a.other;
+        let ids = a
+            .by_event_id
+            .iter()
+            .map(|&(id, arm)| (number(id), number(arm)))
+            .map(|(id, arm)| quote!((#id, #arm)));
+        let other = number(a.other);
         quote!(rt::ChannelArms { by_event_id: List::Borrowed(&[#(#ids),*]), other: #other })
     }));
-    let other_arm = d.other_arm;
+    let other_arm = number(d.other_arm);
     let masks = list(d.masks.iter().map(|m| numbers(m)));
     quote! {
         rt::DispatchTable {
@@ -135,9 +158,12 @@ fn prefilter(p: &PrefilterTables) -> TokenStream {
 }
 
 fn sequence(s: &SequenceSpec) -> TokenStream {
-    let stages = s.stages;
+    let stages = number(s.stages);
     let maxspan = match s.maxspan_ms {
-        Some(m) => quote!(::core::option::Option::Some(#m)),
+        Some(m) => {
+            let m = number(m);
+            quote!(::core::option::Option::Some(#m))
+        }
         None => quote!(::core::option::Option::None),
     };
     let joins = match s.joins {
