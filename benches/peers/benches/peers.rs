@@ -14,6 +14,9 @@
 //!
 //! * `c/detect`, `c/rsigma`, `c/sigma-rust`: events parsed beforehand into
 //!   each engine's own event type;
+//! * `c/detect-runtime`: detect's run-time engine (`RuntimeRuleSet`, the
+//!   same IR compiled when the bench starts, predicates as programs), whose
+//!   verdicts are first checked equal to the generated code's on every event;
 //! * `parse+c/...`: the same with each engine parsing the NDJSON line in the
 //!   loop.
 //!
@@ -32,6 +35,7 @@ use criterion::measurement::WallTime;
 use criterion::{
     BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
 };
+use detect::runtime::RuntimeRuleSet;
 use detect::{CompiledRuleSet, JsonEvent};
 use detect_peers::{Events, Pack, Router, Routing};
 use harness::{Loaded, Peer, Rsigma, SigmaRust, Tau, compare, detect_verdicts, peer_events, route};
@@ -254,6 +258,57 @@ fn detect_case<R: CompiledRuleSet>(c: &mut Criterion, case: &str, events: &Event
     g.finish();
 }
 
+/// detect's run-time engine on the pack's IR, every event; its verdicts must
+/// equal the generated code's (`detect`) before anything is timed.
+fn runtime_case(
+    c: &mut Criterion,
+    case: &str,
+    pack: &Pack,
+    events: &Events,
+    detect: &[Vec<usize>],
+) {
+    let runtime =
+        RuntimeRuleSet::compile(pack.ir.clone()).expect("the pack's IR compiles at run time");
+    runtime.warm_up();
+    for (i, (e, want)) in events.detect.iter().zip(detect).enumerate() {
+        let mut got = Vec::new();
+        runtime.scan(e, |r| got.push(r));
+        got.sort_unstable();
+        assert_eq!(
+            &got, want,
+            "[{case}] run-time engine against generated code on event {i}"
+        );
+    }
+    let n = events.len();
+    let bytes = events.bytes();
+    let allocs = allocs_per_event(n, || {
+        for e in &events.detect {
+            runtime.scan(e, |r| {
+                black_box(r);
+            });
+        }
+    });
+    eprintln!(
+        "detect-peers: [{case}] detect-runtime: {} rules, same verdicts as the generated code on all {n} events; \
+         {allocs:.3} allocations/event",
+        pack.ir.rules.len()
+    );
+    let mut g = group(c, case);
+    let forget = || {
+        for e in &events.detect {
+            e.forget_lookups();
+        }
+    };
+    bench_fresh_pass(&mut g, "detect-runtime", n, bytes, forget, || {
+        let mut m = 0u64;
+        for e in &events.detect {
+            runtime.scan(black_box(e), |_| m += 1);
+        }
+        m
+    });
+    g.finish();
+}
+
 fn run_case<R: CompiledRuleSet>(c: &mut Criterion, case: &str, pack: Pack, strides: [usize; 3]) {
     let events = match Events::load() {
         Ok(e) => e,
@@ -265,6 +320,7 @@ fn run_case<R: CompiledRuleSet>(c: &mut Criterion, case: &str, pack: Pack, strid
     let routing = Routing::new(&pack.ir, &events.detect).expect("detect's log sources resolve");
     let detect = detect_verdicts(&pack, &events);
     detect_case::<R>(c, case, &events);
+    runtime_case(c, case, &pack, &events, &detect);
     peer_case::<Rsigma>(c, case, &pack, &events, &routing, &detect, strides[0]);
     peer_case::<SigmaRust>(c, case, &pack, &events, &routing, &detect, strides[1]);
     peer_case::<Tau>(c, case, &pack, &events, &routing, &detect, strides[2]);
