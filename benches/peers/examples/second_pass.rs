@@ -5,8 +5,8 @@
 //! the event and whatever the engine's work on it touched in cache, and its
 //! branches just taken the same way. It splits each engine's cost into
 //! computation and waits (on memory, or on mispredicted branches), for
-//! comparing the engines' computations alone (see "Against the target of
-//! issue 8" in `BENCHMARKS.md`).
+//! comparing the engines' computations alone (see "Peer engines" in
+//! `BENCHMARKS.md`).
 //!
 //! ```sh
 //! cargo run --release --ignore-rust-version --features corpus --example second_pass [passes]
