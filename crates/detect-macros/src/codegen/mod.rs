@@ -89,7 +89,9 @@ pub fn generate(name: &Ident, vis: &Visibility, docs: &[Attribute], set: &RuleSe
         };
         rule_info(i, &meta_rule)
     });
-    let json = raw_str(&serde_json::to_string(set).unwrap_or_default());
+    let json = raw_str(&escape_text_direction(
+        &serde_json::to_string(set).unwrap_or_default(),
+    ));
     let count = proc_macro2::Literal::usize_unsuffixed(set.rules.len());
     let state_name = format_ident!("{}Sequences", name);
     let state_doc = format!(
@@ -263,6 +265,27 @@ fn predicate_body(compiled: &Compiled, p: &Predicate, statics: &SharedStatics) -
     let vocab = p.vocabulary;
     let node = plan(&p.expr, &|name| compiled.fields.lookup(vocab, name));
     predicates::body(&node, statics)
+}
+
+/// `json` with the Unicode code points that change the visible direction of
+/// text written as JSON escapes (`\u202e`): rustc refuses them in a literal
+/// (`text_direction_codepoint_in_literal`), and real rules carry them (a
+/// right-to-left override is how file names are disguised). serde_json
+/// writes them only inside strings, where the escape means the same.
+fn escape_text_direction(json: &str) -> std::borrow::Cow<'_, str> {
+    let is_direction = |c: char| matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}');
+    if !json.contains(is_direction) {
+        return std::borrow::Cow::Borrowed(json);
+    }
+    let mut out = String::with_capacity(json.len() + 16);
+    for c in json.chars() {
+        if is_direction(c) {
+            out.push_str(&format!("\\u{:04x}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// `text` as a raw string literal (`r#"..."#`, with as many `#` as it
