@@ -1,7 +1,7 @@
 //! The prefilter: one automaton pass per field marks the candidate rules.
 //!
 //! Generated code describes, per event layout, every field that has atoms
-//! (see [`crate::atoms`]) and, for each atom, the rule variants it enables.
+//! (see [`crate::compile::atoms`]) and, for each atom, the rule variants it enables.
 //! [`Prefilter::mark`] looks each such field up once, runs its automaton over
 //! every value's text and sets the bits of the enabled variants in a bitset
 //! that lives on the caller's stack. Only marked variants (plus those without
@@ -185,7 +185,7 @@ const QUICK_CHUNK: usize = 1024;
 /// The atoms of one field table, as a compiled rule set describes them.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FieldAtoms {
-    /// The event path of the field, or [`crate::atoms::KEYWORDS`] for the
+    /// The event path of the field, or [`crate::compile::atoms::KEYWORDS`] for the
     /// atoms of keyword rules (every value of the event is scanned).
     pub path: Text,
     /// The atoms (matched ASCII-case-insensitively).
@@ -217,7 +217,7 @@ impl FieldAtoms {
 #[derive(Debug)]
 struct FieldScanner {
     path: Text,
-    /// The keyword pseudo-field ([`crate::atoms::KEYWORDS`]): every value of
+    /// The keyword pseudo-field ([`crate::compile::atoms::KEYWORDS`]): every value of
     /// the event is scanned.
     every_value: bool,
     /// The ASCII atoms, which any value may hold.
@@ -386,7 +386,7 @@ impl Prefilter {
 
 impl FieldScanner {
     fn new(f: &FieldAtoms) -> FieldScanner {
-        let every_value = f.path == crate::atoms::KEYWORDS;
+        let every_value = f.path == crate::compile::atoms::KEYWORDS;
         let split = Atoms::build(f, |a| a.is_ascii())
             .and_then(|ascii| Ok((ascii, Atoms::build(f, |a| !a.is_ascii())?)));
         let (ascii, wide, quick) = match split {
@@ -837,7 +837,7 @@ mod tests {
     #[test]
     fn keyword_atoms_are_looked_for_in_every_value() {
         let keyword_fields: &[FieldAtoms] = &[FieldAtoms::new(
-            crate::atoms::KEYWORDS,
+            crate::compile::atoms::KEYWORDS,
             &["mimikatz", "4444"],
             &[&[1], &[2]],
         )];
@@ -904,7 +904,7 @@ mod tests {
         let targets: &'static [&'static [u32]] =
             Vec::leak((0..200u32).map(|i| &*Vec::leak(vec![i])).collect());
         let pf = Prefilter::new(vec![FieldAtoms::new(
-            crate::atoms::KEYWORDS,
+            crate::compile::atoms::KEYWORDS,
             atoms,
             targets,
         )]);
@@ -946,7 +946,7 @@ mod tests {
     fn the_first_pass_over_every_value_sees_each_value_whole_and_apart() {
         static ATOMS: &[&str] = &["MimiKatz", "katz", "sekurlsa::"];
         let keyword_tables: &[FieldAtoms] = &[FieldAtoms::new(
-            crate::atoms::KEYWORDS,
+            crate::compile::atoms::KEYWORDS,
             ATOMS,
             &[&[0], &[1], &[2]],
         )];
@@ -1015,7 +1015,7 @@ mod tests {
                 &["cmd", "\u{1F600}", "é/x", "c"],
                 &[&[0], &[1], &[2], &[3]],
             ),
-            FieldAtoms::new(crate::atoms::KEYWORDS, &["kw", "\u{2192}"], &[&[4], &[5]]),
+            FieldAtoms::new(crate::compile::atoms::KEYWORDS, &["kw", "\u{2192}"], &[&[4], &[5]]),
         ];
         let pf = Prefilter::new(mixed.to_vec());
         assert_eq!(pf.field(0).ascii.targets.len(), 2);

@@ -16,7 +16,7 @@
 use detect_core::ir::{
     Case, Cidr, Expr, FieldTest, GlobToken, NumOp, RegexPattern, StrKind, StrPattern, Test,
 };
-use detect_core::pattern::{parse_plain_glob, simplify};
+use detect_core::compile::pattern::{parse_plain_glob, simplify};
 
 use crate::error::{EqlError, Span};
 use crate::parser::{CmpOp, Lit, Node, PatKind, Sp};

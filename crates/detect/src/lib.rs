@@ -363,7 +363,8 @@ pub use detect_macros::{rules, sigma_rules};
 /// ```
 pub use detect_core::{engine::SequenceState, sequence::SequenceStats};
 
-pub use detect_core::{correlation, interpreter, ir, runtime, sigma};
+pub use detect_core::compile::sigma;
+pub use detect_core::{correlation, interpreter, ir, runtime};
 
 /// Building blocks of detect that the workspace's benchmarks, fuzz targets,
 /// tests and command-line tool reach into. **Not an API**: anything here may
@@ -371,8 +372,7 @@ pub use detect_core::{correlation, interpreter, ir, runtime, sigma};
 #[doc(hidden)]
 pub mod __internals {
     pub use detect_core::{
-        atoms, compile, engine, event, layout, logsource, lower, matcher, modifiers, number,
-        pattern, prefilter, rt, sequence,
+        compile, engine, event, layout, matcher, number, prefilter, rt, sequence,
     };
 }
 

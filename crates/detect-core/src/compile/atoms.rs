@@ -58,7 +58,7 @@ pub struct Atom {
 /// events, so they yield no atom. Tests on them still run in full.
 ///
 /// ```
-/// use detect_core::atoms::required_atoms;
+/// use detect_core::compile::atoms::required_atoms;
 /// use detect_core::ir::{Case, Expr, FieldTest, StrKind, StrPattern, Test};
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -103,7 +103,7 @@ pub const MIN_QUALITY: u32 = 4;
 /// Windows paths and command lines count less, repeated bytes count less.
 ///
 /// ```
-/// use detect_core::atoms::quality;
+/// use detect_core::compile::atoms::quality;
 /// assert!(quality("msiexec") > quality(".exe"));
 /// assert!(quality("://") < quality("http"));
 /// assert!(quality("aaaaaa") < quality("abcdef"));
@@ -132,7 +132,7 @@ pub(crate) fn quality_bytes(text: &[u8]) -> u32 {
 /// The atoms any match of `expr` must contain, or `None` when no usable set exists.
 ///
 /// ```
-/// use detect_core::atoms::required_atoms;
+/// use detect_core::compile::atoms::required_atoms;
 /// use detect_core::ir::*;
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -156,7 +156,7 @@ pub fn required_atoms(expr: &Expr) -> Option<Vec<Atom>> {
 /// on another field (`TargetUserName|startswith: admin`) actually filters.
 ///
 /// ```
-/// use detect_core::atoms::required_atoms_where;
+/// use detect_core::compile::atoms::required_atoms_where;
 /// use detect_core::ir::*;
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -189,7 +189,7 @@ pub const MAX_ATOM_GROUPS: usize = 4;
 /// creations. Requiring both groups lets the rare one do the filtering.
 ///
 /// ```
-/// use detect_core::atoms::required_atom_groups_where;
+/// use detect_core::compile::atoms::required_atom_groups_where;
 /// use detect_core::ir::*;
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -248,7 +248,7 @@ pub const MAX_ALTERNATIVES: usize = 8;
 /// [`required_atom_groups_where`].
 ///
 /// ```
-/// use detect_core::atoms::required_atom_alternatives_where;
+/// use detect_core::compile::atoms::required_atom_alternatives_where;
 /// use detect_core::ir::*;
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -478,7 +478,7 @@ fn best_foldable_run(folded: &str) -> String {
 /// handles on its own) do not need to, or cannot.
 ///
 /// ```
-/// use detect_core::atoms::foldable_in_atom;
+/// use detect_core::compile::atoms::foldable_in_atom;
 /// assert!(foldable_in_atom('a'));
 /// assert!(foldable_in_atom('😂'));
 /// assert!(foldable_in_atom('→'));
@@ -571,7 +571,7 @@ fn regex_atom(field: &str, re: &RegexPattern) -> Option<Vec<Atom>> {
 ///   cannot see them as `k` or `s`.
 ///
 /// ```
-/// use detect_core::atoms::regex_atoms;
+/// use detect_core::compile::atoms::regex_atoms;
 /// let atoms = |p: &str| regex_atoms(p).unwrap_or_default();
 /// assert_eq!(atoms(r"(?i)\$\{?input\}?|noexit.+\-c"), ["input", "noexit"]);
 /// assert_eq!(atoms(r"(?i)MimiKatz"), ["mimikatz"]);
