@@ -43,6 +43,8 @@
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::ir::{Case, Expr, GlobToken, RegexPattern, StrKind, Test};
+use crate::prefilter::KEYWORDS;
+use crate::prefilter::quality_bytes;
 
 /// A literal that must occur in the text of `field`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,11 +92,6 @@ pub const CATEGORICAL_FIELDS: &[&str] = &[
     "ecs.version",
 ];
 
-/// The pseudo-field of keyword atoms: they must occur in the text of some
-/// value of the event, whatever its field (no real field has this name: it
-/// starts with a NUL character).
-pub const KEYWORDS: &str = "\u{0}keywords";
-
 /// Atoms scoring below this are not used: a single byte, or two of the
 /// commonest path and command-line characters, would hit on most values.
 pub const MIN_QUALITY: u32 = 4;
@@ -110,23 +107,6 @@ pub const MIN_QUALITY: u32 = 4;
 /// ```
 pub fn quality(text: &str) -> u32 {
     quality_bytes(text.as_bytes())
-}
-
-/// [`quality`] of bytes.
-pub(crate) fn quality_bytes(text: &[u8]) -> u32 {
-    let mut seen = [false; 256];
-    let mut q = 0;
-    for &b in text {
-        let b = b.to_ascii_lowercase();
-        let base = match b {
-            b' ' | b'\\' | b'/' | b'.' | b':' | b'-' | b'"' | b'\'' | 0 => 1,
-            b'e' | b'x' | b'a' | b'i' | b'o' | b's' | b't' | b'n' => 2,
-            _ => 3,
-        };
-        q += if seen[b as usize] { 1 } else { base };
-        seen[b as usize] = true;
-    }
-    q
 }
 
 /// The atoms any match of `expr` must contain, or `None` when no usable set exists.

@@ -8,7 +8,8 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use super::atoms::{Atom, KEYWORDS, required_atom_alternatives_where};
+use super::atoms::{Atom, required_atom_alternatives_where};
+use crate::prefilter::KEYWORDS;
 use crate::engine::sequences::MAX_KEYS;
 use crate::engine::tables::{
     ChannelArms, DispatchTable, FieldAtoms, NO_SOURCE, PrefilterTables, SequenceSpec, Tables,

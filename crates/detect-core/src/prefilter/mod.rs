@@ -122,6 +122,31 @@ use teddy::Teddy;
 use crate::event::{Event, Single, Value};
 use crate::rt::{List, Text};
 
+/// The pseudo-field of keyword atoms: they must occur in the text of some
+/// value of the event, whatever its field (no real field has this name: it
+/// starts with a NUL character).
+pub const KEYWORDS: &str = "\u{0}keywords";
+
+/// How selective an atom is likely to be: each byte counts, bytes common in
+/// Windows paths and command lines count less, repeated bytes count less.
+/// The prefilter's DFA picks each atom's window by it; the compile-time
+/// atom extraction ([`crate::compile::atoms::quality`]) ranks atoms by it.
+pub(crate) fn quality_bytes(text: &[u8]) -> u32 {
+    let mut seen = [false; 256];
+    let mut q = 0;
+    for &b in text {
+        let b = b.to_ascii_lowercase();
+        let base = match b {
+            b' ' | b'\\' | b'/' | b'.' | b':' | b'-' | b'"' | b'\'' | 0 => 1,
+            b'e' | b'x' | b'a' | b'i' | b'o' | b's' | b't' | b'n' => 2,
+            _ => 3,
+        };
+        q += if seen[b as usize] { 1 } else { base };
+        seen[b as usize] = true;
+    }
+    q
+}
+
 /// Largest number of non-ASCII atoms of one field compiled to the
 /// aho-corasick crate's DFA (see the module documentation for the
 /// measurements behind it).
@@ -185,7 +210,7 @@ const QUICK_CHUNK: usize = 1024;
 /// The atoms of one field table, as a compiled rule set describes them.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FieldAtoms {
-    /// The event path of the field, or [`crate::compile::atoms::KEYWORDS`] for the
+    /// The event path of the field, or [`KEYWORDS`] for the
     /// atoms of keyword rules (every value of the event is scanned).
     pub path: Text,
     /// The atoms (matched ASCII-case-insensitively).
@@ -217,7 +242,7 @@ impl FieldAtoms {
 #[derive(Debug)]
 struct FieldScanner {
     path: Text,
-    /// The keyword pseudo-field ([`crate::compile::atoms::KEYWORDS`]): every value of
+    /// The keyword pseudo-field ([`KEYWORDS`]): every value of
     /// the event is scanned.
     every_value: bool,
     /// The ASCII atoms, which any value may hold.
@@ -386,7 +411,7 @@ impl Prefilter {
 
 impl FieldScanner {
     fn new(f: &FieldAtoms) -> FieldScanner {
-        let every_value = f.path == crate::compile::atoms::KEYWORDS;
+        let every_value = f.path == KEYWORDS;
         let split = Atoms::build(f, |a| a.is_ascii())
             .and_then(|ascii| Ok((ascii, Atoms::build(f, |a| !a.is_ascii())?)));
         let (ascii, wide, quick) = match split {
@@ -837,7 +862,7 @@ mod tests {
     #[test]
     fn keyword_atoms_are_looked_for_in_every_value() {
         let keyword_fields: &[FieldAtoms] = &[FieldAtoms::new(
-            crate::compile::atoms::KEYWORDS,
+            KEYWORDS,
             &["mimikatz", "4444"],
             &[&[1], &[2]],
         )];
@@ -904,7 +929,7 @@ mod tests {
         let targets: &'static [&'static [u32]] =
             Vec::leak((0..200u32).map(|i| &*Vec::leak(vec![i])).collect());
         let pf = Prefilter::new(vec![FieldAtoms::new(
-            crate::compile::atoms::KEYWORDS,
+            KEYWORDS,
             atoms,
             targets,
         )]);
@@ -946,7 +971,7 @@ mod tests {
     fn the_first_pass_over_every_value_sees_each_value_whole_and_apart() {
         static ATOMS: &[&str] = &["MimiKatz", "katz", "sekurlsa::"];
         let keyword_tables: &[FieldAtoms] = &[FieldAtoms::new(
-            crate::compile::atoms::KEYWORDS,
+            KEYWORDS,
             ATOMS,
             &[&[0], &[1], &[2]],
         )];
@@ -1015,7 +1040,7 @@ mod tests {
                 &["cmd", "\u{1F600}", "é/x", "c"],
                 &[&[0], &[1], &[2], &[3]],
             ),
-            FieldAtoms::new(crate::compile::atoms::KEYWORDS, &["kw", "\u{2192}"], &[&[4], &[5]]),
+            FieldAtoms::new(KEYWORDS, &["kw", "\u{2192}"], &[&[4], &[5]]),
         ];
         let pf = Prefilter::new(mixed.to_vec());
         assert_eq!(pf.field(0).ascii.targets.len(), 2);
