@@ -72,7 +72,7 @@ fn lower_variants_with(
 ///
 /// ```
 /// use detect_core::ir::*;
-/// use detect_core::{layout::Layout, lower::lower};
+/// use detect_core::{compile::lower::lower, layout::Layout};
 /// let rule = Rule {
 ///     name: "r".into(),
 ///     meta: Metadata::default(),
