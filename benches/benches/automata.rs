@@ -42,7 +42,8 @@ use detect_benches::Corpus;
 fn command_line_atoms(set: &RuleSet) -> Vec<String> {
     let mut atoms = std::collections::BTreeSet::new();
     for rule in &set.rules {
-        let Ok(variants) = detect::__internals::compile::lower::lower_variants_in_vocabulary(rule) else {
+        let Ok(variants) = detect::__internals::compile::lower::lower_variants_in_vocabulary(rule)
+        else {
             continue;
         };
         for v in variants {

@@ -13,6 +13,8 @@
 //!   those of the rules whose log source applies to the event) and nothing
 //!   else.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 

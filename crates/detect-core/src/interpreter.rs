@@ -15,13 +15,13 @@ use std::net::IpAddr;
 
 use regex::Regex;
 
+use crate::compile::logsource::UnknownLogSource;
+use crate::compile::lower::lower;
 use crate::event::{Event, Value};
 use crate::ir::{
     Case, Cidr, Expr, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test,
 };
 use crate::layout::Layout;
-use crate::compile::logsource::UnknownLogSource;
-use crate::compile::lower::lower;
 
 /// Why a rule set could not be loaded into the interpreter.
 #[derive(Debug, Clone, PartialEq, Eq)]

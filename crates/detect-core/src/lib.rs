@@ -25,6 +25,8 @@
 //! Users normally depend on the `detect` facade crate, which re-exports this one
 //! together with the `rules!` macro.
 
+#![warn(missing_docs)]
+
 pub mod compile;
 pub mod correlation;
 pub mod engine;

@@ -7,12 +7,12 @@
 
 use std::collections::HashMap;
 
+use detect_core::compile::logsource;
+use detect_core::compile::sigma::{ItemErrorAt, detection_item, resolve_pattern};
 use detect_core::ir::{
     Condition, Detection, Level, LogSource, Metadata, Rule, RuleSet, Selection, Sequence, Status,
     Vocabulary,
 };
-use detect_core::compile::logsource;
-use detect_core::compile::sigma::{ItemErrorAt, detection_item, resolve_pattern};
 use proc_macro2::{Span, TokenTree};
 use syn::parse::ParseStream;
 use syn::spanned::Spanned;

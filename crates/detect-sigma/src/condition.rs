@@ -15,8 +15,8 @@
 //! belong to the deprecated Sigma 1 correlation syntax and are reported as
 //! unsupported.
 
-use detect_core::ir::Condition;
 use detect_core::compile::sigma::resolve_pattern;
+use detect_core::ir::Condition;
 
 /// Why a condition could not be compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]

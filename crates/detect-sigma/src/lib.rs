@@ -91,6 +91,9 @@
 //! appends `_2`, `_3`... to a name already taken. The Sigma `id` stays in the
 //! metadata.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 pub mod condition;
 pub mod meta_rules;
 pub mod pipeline;

@@ -372,7 +372,8 @@ fn entry(path: &str, item: &Node, err: &ErrFn<'_>) -> Result<LogSourceMapping, S
         .map(|n| logsource(n, "logsource", err))
         .transpose()?;
     if let Some(new) = &new
-        && let Err(e) = detect_core::compile::logsource::resolve(new, detect_core::ir::Vocabulary::Windows)
+        && let Err(e) =
+            detect_core::compile::logsource::resolve(new, detect_core::ir::Vocabulary::Windows)
     {
         return Err(err(item.get("logsource"), format!("`logsource`: {e}")));
     }

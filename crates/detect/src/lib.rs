@@ -294,6 +294,9 @@
 //! * [`correlation`]: the bounded sliding windows of Sigma correlation rules;
 //! * [`sigma`]: the meaning of Sigma's detection items and modifiers.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 /// ```
 /// use detect::{Event, JsonEvent, Layout, Single, Value};
 /// let event = JsonEvent::parse_str(r#"{"Image": "C:\\x.exe", "EventID": 1}"#).unwrap();

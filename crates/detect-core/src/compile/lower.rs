@@ -6,9 +6,9 @@
 //! name onto the target [`Layout`]. The result only contains [`Expr`] nodes
 //! whose fields are event paths, ready to be compiled into Rust or interpreted.
 
+use crate::compile::logsource::{Dispatch, UnknownLogSource, resolve};
 use crate::ir::{Condition, Detection, Expr, Rule};
 use crate::layout::{Layout, map_field};
-use crate::compile::logsource::{Dispatch, UnknownLogSource, resolve};
 
 /// One log source variant of a rule, lowered onto a layout.
 #[derive(Clone, Debug, PartialEq)]

@@ -24,11 +24,11 @@
 //! * A keyword (no field) matches when any value in the event contains it
 //!   (with its own wildcards honoured inside).
 
+use super::{modifiers, pattern};
 use crate::ir::{
     Case, Expr, FieldTest, GlobToken, NumOp, Number, RefKind, RegexPattern, StrKind, StrPattern,
     Test, TimePart,
 };
-use super::{modifiers, pattern};
 use crate::matcher;
 
 /// A value as written in a rule.

@@ -9,7 +9,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::atoms::{Atom, required_atom_alternatives_where};
-use crate::prefilter::KEYWORDS;
+use super::logsource::{Dispatch, UnknownLogSource};
+use super::lower::{lower_variants_in_vocabulary, simplify};
 use crate::engine::sequences::MAX_KEYS;
 use crate::engine::tables::{
     ChannelArms, DispatchTable, FieldAtoms, NO_SOURCE, PrefilterTables, SequenceSpec, Tables,
@@ -17,9 +18,8 @@ use crate::engine::tables::{
 };
 use crate::ir::{Expr, RuleSet, StrKind, StrPattern, Test, Vocabulary};
 use crate::layout::{Layout, is_dispatch_field, map_field};
-use super::logsource::{Dispatch, UnknownLogSource};
-use super::lower::{lower_variants_in_vocabulary, simplify};
 use crate::matcher::fold;
+use crate::prefilter::KEYWORDS;
 use crate::rt::{List, Text};
 
 /// The name under which sequences read the event's time.

@@ -498,7 +498,6 @@ mod tests {
         }
     }
 
-
     fn ref_find(hay: &str, needle: &str) -> Option<usize> {
         let h = fold_vec(hay, true);
         let n: Vec<char> = needle.chars().collect();

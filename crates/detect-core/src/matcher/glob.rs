@@ -191,8 +191,8 @@ pub fn glob(hay: &str, toks: &[GlobTok<'_>], ci: bool) -> bool {
 mod tests {
     use super::GlobTok::{AnyChar, AnyRun};
     use super::*;
-    use crate::matcher::{contains_ci, fold};
     use crate::matcher::test_text::{Rng, fold_vec, random_string};
+    use crate::matcher::{contains_ci, fold};
 
     /// A borrowed literal token, short for the tables below.
     #[allow(non_snake_case)]

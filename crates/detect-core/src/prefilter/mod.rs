@@ -928,11 +928,7 @@ mod tests {
         );
         let targets: &'static [&'static [u32]] =
             Vec::leak((0..200u32).map(|i| &*Vec::leak(vec![i])).collect());
-        let pf = Prefilter::new(vec![FieldAtoms::new(
-            KEYWORDS,
-            atoms,
-            targets,
-        )]);
+        let pf = Prefilter::new(vec![FieldAtoms::new(KEYWORDS, atoms, targets)]);
         let quick = pf
             .field(0)
             .quick
@@ -970,11 +966,8 @@ mod tests {
     #[test]
     fn the_first_pass_over_every_value_sees_each_value_whole_and_apart() {
         static ATOMS: &[&str] = &["MimiKatz", "katz", "sekurlsa::"];
-        let keyword_tables: &[FieldAtoms] = &[FieldAtoms::new(
-            KEYWORDS,
-            ATOMS,
-            &[&[0], &[1], &[2]],
-        )];
+        let keyword_tables: &[FieldAtoms] =
+            &[FieldAtoms::new(KEYWORDS, ATOMS, &[&[0], &[1], &[2]])];
         /// A JSON event without `value_texts`: its values are streamed one by one.
         struct ValuesOnly(JsonEvent);
         impl Event for ValuesOnly {

@@ -720,7 +720,6 @@ mod tests {
         assert!(!flat.lookup("", &mut |_| false));
     }
 
-
     #[test]
     fn dotted_and_mixed_keys() {
         let flat = parse(r#"{"process.parent.name": "a.exe", "process.pid": 1}"#);
@@ -1254,7 +1253,6 @@ mod tests {
         assert_eq!(get(&e, "Key"), strs(&["n:1", "n:2"]));
     }
 
-
     #[test]
     fn repeated_top_level_keys_are_told_apart_from_unique_ones() {
         // Events of 1 to 300 distinct keys (beyond the key index's 48, and
@@ -1370,7 +1368,6 @@ mod tests {
         assert_eq!(JsonEvent::new().single("x"), Single::Absent);
     }
 
-
     #[test]
     fn what_dispatch_reads_is_in_the_first_cache_line() {
         use std::mem::offset_of;
@@ -1384,7 +1381,6 @@ mod tests {
         ];
         assert!(ends.iter().all(|&end| end <= 64), "{ends:?}");
     }
-
 
     #[test]
     fn dispatch_members_found_by_the_parse_agree_with_the_walk() {
@@ -1749,7 +1745,6 @@ mod tests {
         assert_eq!(get(&deep, "a.b.c.d.e.f.g.h"), strs(&[]));
         assert_eq!(get(&deep, "a.b.c.d.e.f.g.h.j"), None);
     }
-
 
     #[test]
     fn random_documents_agree_with_serde_json_and_never_panic() {

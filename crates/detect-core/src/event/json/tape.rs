@@ -239,7 +239,11 @@ impl JsonEvent {
     ///
     /// Recurses only from an array into the `#text` value of an object element
     /// (so at most once per two levels of nesting, which the parser bounds).
-    pub(super) fn emit_values(&self, mut i: usize, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+    pub(super) fn emit_values(
+        &self,
+        mut i: usize,
+        visit: &mut dyn FnMut(Value<'_>) -> bool,
+    ) -> bool {
         // An object stands for its `#text` value, if it has one.
         while self.tape[i].kind == Kind::Object {
             match self.tape[i].b {

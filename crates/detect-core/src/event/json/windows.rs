@@ -71,7 +71,11 @@ impl JsonEvent {
     /// so when that is missing the field is looked for one level below
     /// `Event.UserData`, whatever the element's name. (The flat layout of
     /// `shared/data/events` already puts those fields at the top level.)
-    pub(super) fn lookup_user_data(&self, field: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+    pub(super) fn lookup_user_data(
+        &self,
+        field: &str,
+        visit: &mut dyn FnMut(Value<'_>) -> bool,
+    ) -> bool {
         let Some(user_data) = self
             .child(0, b"Event")
             .and_then(|event| self.child(event, b"UserData"))
@@ -131,7 +135,11 @@ impl JsonEvent {
     /// values, in document order; returns whether one was found (or the
     /// visitor asked to stop).
     #[inline(never)]
-    pub(super) fn lookup_without_spaces(&self, path: &str, visit: &mut dyn FnMut(Value<'_>) -> bool) -> bool {
+    pub(super) fn lookup_without_spaces(
+        &self,
+        path: &str,
+        visit: &mut dyn FnMut(Value<'_>) -> bool,
+    ) -> bool {
         let name = path.rsplit('.').next().unwrap_or_default();
         if name.is_empty() || name.contains(' ') {
             return false;
