@@ -6,8 +6,8 @@
 /// default. With the default, a counted repetition of a Unicode class
 /// (SigmaHQ's `-k\s\w{1,64}(?:\s?(?:-p|-s))?` on svchost command lines)
 /// fills the cache within a few bytes, the lazy DFA gives up and the
-/// search falls back to the PikeVM: 2.6-5.3 µs per command line, against
-/// 22 ns with a cache large enough (4 MB was; 8 MB leaves a margin).
+/// search falls back to the PikeVM, about a hundred times slower than the
+/// lazy DFA with a cache large enough (4 MB was; 8 MB leaves a margin).
 pub const REGEX_DFA_CACHE: usize = 8 << 20;
 
 /// Compiles `pattern` (flags inline, as [`crate::ir::RegexPattern::full_pattern`]

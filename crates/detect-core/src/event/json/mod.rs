@@ -44,9 +44,9 @@
 //! depth), and never panics: every malformed input yields a [`JsonError`]
 //! carrying the byte offset of the problem.
 //!
-//! The adapter's files: [`bytes`] (SIMD and word-at-a-time scanning),
-//! [`parser`] (JSON into the tape), [`tape`] (the tape, key fingerprints,
-//! the key index and member cache, and the walk of a lookup), [`windows`]
+//! The adapter's files: `bytes` (SIMD and word-at-a-time scanning),
+//! `parser` (JSON into the tape), `tape` (the tape, key fingerprints,
+//! the key index and member cache, and the walk of a lookup), `windows`
 //! (layout detection, the `UserData` fallback, keys with spaces); the
 //! [`Event`] implementation is here.
 
@@ -419,9 +419,8 @@ impl Event for JsonEvent {
     /// 4 KB) together, so that their misses overlap instead of coming one
     /// after the other as the first lookup walks them; the keyword pass
     /// searches the whole line later in the scan, and finds it arrived.
-    /// Asking for the line's first 10 lines only, a pass over SigmaHQ
-    /// (`sigmahq_hotspots pass 10`, five alternating runs) took 2,311
-    /// ns/event against 2,258 with the whole line; the tape's first 24
+    /// Asking for only the line's first few cache lines made a pass over
+    /// SigmaHQ slower than asking for the whole line; the tape's first 24
     /// lines and the decoded strings besides gained nothing more.
     #[inline]
     fn prefetch(&self) {
