@@ -14,13 +14,16 @@
 //!    [`prefilter`] automata to skip rules whose required literals are
 //!    absent and the [`matcher`] primitives and [`rt`] helpers that
 //!    predicates call; [`sequence`] and [`correlation`] hold the bounded
-//!    state of sequence and correlation rules.
+//!    state of sequence and correlation rules; [`ruleset`] is the trait
+//!    every generated rule set implements.
 //! 4. **Reference** ([`interpreter`]): the slow, obviously correct evaluator
 //!    of the IR, the oracle the engine is tested against.
 //!
-//! Run-time modules never import from [`compile`]; the data both sides need
+//! The hot path never imports from [`compile`]: the data both sides need
 //! (the prefilter's keyword field and byte scores, field layouts, number
 //! parsing) lives on the run-time side or in [`layout`] and [`number`].
+//! Only [`runtime`], the door that compiles rules while a program runs,
+//! calls into [`compile`].
 //!
 //! Users normally depend on the `detect` facade crate, which re-exports this one
 //! together with the `rules!` macro.

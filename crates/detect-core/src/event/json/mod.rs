@@ -55,17 +55,16 @@ mod parser;
 mod tape;
 mod windows;
 
-use core::fmt;
 use std::sync::atomic::Ordering::Relaxed;
 
 use crate::event::{Event, Single, Value};
 use crate::layout::Layout;
 
-use bytes::*;
+use bytes::{is_ascii, prefetch_lines};
 pub use parser::JsonError;
-use parser::*;
-use tape::*;
-use windows::*;
+use parser::Parser;
+use tape::{Dispatched, Found, KeyIndex, Kind, Member, MemberCache, Node};
+use windows::EVENT_DATA_PREFIX;
 
 /// Default maximum nesting depth (the top-level object counts as 1).
 const DEFAULT_MAX_DEPTH: usize = 128;
@@ -482,12 +481,14 @@ impl Event for JsonEvent {
     }
 }
 
+/// Helpers of the adapter's tests (here and in its files): reading
+/// values as comparable text, parsing, and random documents.
 #[cfg(test)]
 mod tests {
     use super::*;
 
     /// A value as comparable text: `s:..`, `n:..`, `b:..` or `null`.
-    fn show(v: Value<'_>) -> String {
+    pub(super) fn show(v: Value<'_>) -> String {
         match v {
             Value::Str(s) => format!("s:{s}"),
             Value::Number(n) => format!("n:{n}"),
@@ -498,7 +499,7 @@ mod tests {
     }
 
     /// The values at `path`, or `None` if the field does not exist.
-    fn get(event: &JsonEvent, path: &str) -> Option<Vec<String>> {
+    pub(super) fn get(event: &JsonEvent, path: &str) -> Option<Vec<String>> {
         let mut out = Vec::new();
         let found = event.lookup(path, &mut |v| {
             out.push(show(v));
@@ -507,15 +508,15 @@ mod tests {
         found.then_some(out)
     }
 
-    fn strs(values: &[&str]) -> Option<Vec<String>> {
+    pub(super) fn strs(values: &[&str]) -> Option<Vec<String>> {
         Some(values.iter().map(|v| v.to_string()).collect())
     }
 
-    fn parse(line: &str) -> JsonEvent {
+    pub(super) fn parse(line: &str) -> JsonEvent {
         JsonEvent::parse_str(line).unwrap_or_else(|e| panic!("{e}: {line}"))
     }
 
-    fn parse_err(line: &[u8]) -> JsonError {
+    pub(super) fn parse_err(line: &[u8]) -> JsonError {
         let mut event = JsonEvent::new();
         match event.parse(line) {
             Ok(()) => panic!("accepted: {}", String::from_utf8_lossy(line)),
@@ -528,667 +529,13 @@ mod tests {
         }
     }
 
-    fn all_values(event: &JsonEvent) -> Vec<String> {
+    pub(super) fn all_values(event: &JsonEvent) -> Vec<String> {
         let mut out = Vec::new();
         event.any_value(&mut |v| {
             out.push(show(v));
             false
         });
         out
-    }
-
-    #[test]
-    fn flat_lookup() {
-        let e = parse(
-            r#"{"EventID": 4688, "CommandLine": "cmd /c whoami", "Enabled": true, "Off": false, "Binary": null}"#,
-        );
-        assert_eq!(get(&e, "EventID"), strs(&["n:4688"]));
-        assert_eq!(get(&e, "CommandLine"), strs(&["s:cmd /c whoami"]));
-        assert_eq!(get(&e, "Enabled"), strs(&["b:true"]));
-        assert_eq!(get(&e, "Off"), strs(&["b:false"]));
-        assert_eq!(get(&e, "Binary"), strs(&["null"]));
-        assert_eq!(get(&e, "Missing"), None);
-        assert_eq!(get(&e, "Event"), None, "a key prefix is not a match");
-        assert_eq!(get(&e, "EventIDs"), None);
-        assert_eq!(get(&e, "EventID.x"), None, "no path below a scalar");
-        assert_eq!(get(&e, ""), None);
-    }
-
-    #[test]
-    fn nested_lookup() {
-        let e = parse(
-            r#"{"process": {"pid": 42, "parent": {"name": "explorer.exe", "pid": 7}, "name": "cmd.exe"}, "empty": {}}"#,
-        );
-        assert_eq!(get(&e, "process.pid"), strs(&["n:42"]));
-        assert_eq!(get(&e, "process.name"), strs(&["s:cmd.exe"]));
-        assert_eq!(get(&e, "process.parent.name"), strs(&["s:explorer.exe"]));
-        assert_eq!(get(&e, "process.parent.pid"), strs(&["n:7"]));
-        assert_eq!(get(&e, "process.parent.ppid"), None);
-        assert_eq!(get(&e, "process.parent.name.x"), None);
-        assert_eq!(
-            get(&e, "process.parent"),
-            strs(&[]),
-            "an object exists, no values"
-        );
-        assert_eq!(get(&e, "empty"), strs(&[]));
-        assert_eq!(get(&e, "empty.x"), None);
-        assert_eq!(get(&e, "process."), None);
-        assert_eq!(get(&e, "pid"), None);
-    }
-
-    #[test]
-    fn evtx_event_data_falls_back_to_user_data() {
-        // Shaped like WMI-Activity 5858 as the evtx crate renders it.
-        let e = parse(
-            r##"{"Event": {"System": {"EventID": 5858, "Channel": "Microsoft-Windows-WMI-Activity/Operational"},
-                "UserData": {"Operation_ClientFailure": {"#attributes": {"xmlns": "x"},
-                "Operation": "ExecMethod cleareventlog", "ClientProcessId": 25920}}}}"##,
-        );
-        assert_eq!(e.layout(), Layout::EvtxNested);
-        assert_eq!(
-            get(&e, "Event.EventData.Operation"),
-            strs(&["s:ExecMethod cleareventlog"])
-        );
-        assert_eq!(
-            get(&e, "Event.EventData.ClientProcessId"),
-            strs(&["n:25920"])
-        );
-        assert_eq!(get(&e, "Event.EventData.Missing"), None);
-        // Only one level below UserData, and only for EventData paths.
-        assert_eq!(get(&e, "Event.EventData.Operation_ClientFailure"), None);
-        assert_eq!(get(&e, "Event.Operation"), None);
-        assert_eq!(get(&e, "Event.System.Operation"), None);
-
-        // EventData wins when it has the field; other UserData elements are searched too.
-        let e = parse(
-            r#"{"Event": {"System": {"EventID": 1}, "EventData": {"A": "data"},
-                "UserData": {"X": {"A": "user"}, "Y": 3, "Z": {"B": "z"}}}}"#,
-        );
-        assert_eq!(get(&e, "Event.EventData.A"), strs(&["s:data"]));
-        assert_eq!(get(&e, "Event.EventData.B"), strs(&["s:z"]));
-        // The visitor can stop the search.
-        let mut seen = 0;
-        assert!(e.lookup("Event.EventData.B", &mut |_| {
-            seen += 1;
-            true
-        }));
-        assert_eq!(seen, 1);
-        // No UserData, or not an object: nothing.
-        let e = parse(r#"{"Event": {"System": {"EventID": 1}, "UserData": "x"}}"#);
-        assert_eq!(get(&e, "Event.EventData.A"), None);
-        let e = parse(r#"{"Event": 3}"#);
-        assert_eq!(get(&e, "Event.EventData.A"), None);
-    }
-
-    /// Keys with spaces (Windows Defender's data names) are read by the
-    /// name without them, in every layout, only when no key has the name
-    /// itself; `single` never answers `Absent` for them.
-    #[test]
-    fn keys_with_spaces_answer_for_their_name_without_spaces() {
-        let flat = parse(
-            r#"{"Channel": "Microsoft-Windows-Windows Defender/Operational", "EventID": 1116,
-                "Threat Name": "Trojan:PowerShell/Powersploit.M", "Source Name": "AMSI",
-                "Process Name": "C:\\p.exe", "Path": "file:_C:\\x.ps1", "Tags": ["a", "b"]}"#,
-        );
-        let evtx = parse(
-            r#"{"Event": {"System": {"Channel": "Microsoft-Windows-Windows Defender/Operational", "EventID": 1116},
-                "EventData": {"Threat Name": "Trojan:PowerShell/Powersploit.M", "Source Name": "AMSI",
-                "Process Name": "C:\\p.exe", "Path": "file:_C:\\x.ps1"}}}"#,
-        );
-        let ecs_nested = parse(
-            r#"{"@timestamp": "t", "winlog": {"channel": "Microsoft-Windows-Windows Defender/Operational",
-                "event_data": {"Threat Name": "Trojan:PowerShell/Powersploit.M", "Source Name": "AMSI",
-                "Process Name": "C:\\p.exe"}}}"#,
-        );
-        let ecs_dotted = parse(
-            r#"{"@timestamp": "t", "winlog.event_data.Threat Name": "Trojan:PowerShell/Powersploit.M",
-                "winlog.event_data": {"Source Name": "AMSI"}}"#,
-        );
-        let user_data = parse(
-            r#"{"Event": {"System": {"EventID": 1}, "UserData": {"Element": {"Source Name": "AMSI"}}}}"#,
-        );
-        for (event, prefix) in [
-            (&flat, ""),
-            (&evtx, "Event.EventData."),
-            (&ecs_nested, "winlog.event_data."),
-        ] {
-            let path = |name: &str| format!("{prefix}{name}");
-            assert!(event.spaced_keys);
-            assert_eq!(
-                get(event, &path("ThreatName")),
-                strs(&["s:Trojan:PowerShell/Powersploit.M"]),
-                "{prefix}"
-            );
-            assert_eq!(get(event, &path("SourceName")), strs(&["s:AMSI"]));
-            assert_eq!(get(event, &path("ProcessName")), strs(&[r"s:C:\p.exe"]));
-            // The exact names still work; names that are not there are not found.
-            assert_eq!(
-                get(event, &path("Threat Name")),
-                strs(&["s:Trojan:PowerShell/Powersploit.M"])
-            );
-            for missing in [
-                "Threat",
-                "Name",
-                "threatname",
-                "ThreatNam",
-                "ThreatNames",
-                "Threat  Name",
-            ] {
-                assert_eq!(get(event, &path(missing)), None, "{prefix}{missing}");
-            }
-            // `single` asks the lookup instead of answering `Absent`.
-            assert_eq!(event.single(&path("ThreatName")), Single::Ask);
-            assert_eq!(event.single(&path("Missing")), Single::Ask);
-        }
-        assert_eq!(
-            get(&ecs_dotted, "winlog.event_data.ThreatName"),
-            strs(&["s:Trojan:PowerShell/Powersploit.M"])
-        );
-        assert_eq!(
-            get(&ecs_dotted, "winlog.event_data.SourceName"),
-            strs(&["s:AMSI"])
-        );
-        // The evtx layout's `Event.UserData` fallback too.
-        assert_eq!(
-            get(&user_data, "Event.EventData.SourceName"),
-            strs(&["s:AMSI"])
-        );
-        // The visitor can stop early; `any_value` is unchanged.
-        assert!(flat.lookup("ThreatName", &mut |_| true));
-        // A key written as the rule writes it wins over the spaced one.
-        let both =
-            parse(r#"{"Source Name": "spaced", "SourceName": "exact", "A B": 1, "A  B": 2}"#);
-        assert_eq!(get(&both, "SourceName"), strs(&["s:exact"]));
-        // Several spaced keys for one name: all of them, in document order.
-        assert_eq!(get(&both, "AB"), strs(&["n:1", "n:2"]));
-        // Without any key holding a space, a missing field is `Absent` at once.
-        let plain = parse(r#"{"ThreatID": "1", "Nested": {"Source Name": 1}}"#);
-        assert!(plain.spaced_keys, "a nested key counts");
-        let plain = parse(r#"{"ThreatID": "1", "Value": "a b c"}"#);
-        assert!(!plain.spaced_keys, "spaces in values do not count");
-        assert_eq!(plain.single("ThreatName"), Single::Absent);
-        assert_eq!(get(&plain, "ThreatName"), None);
-        // An escaped key is compared decoded.
-        let escaped = parse(r#"{"Threat\u0020Name": "x"}"#);
-        assert_eq!(get(&escaped, "ThreatName"), strs(&["s:x"]));
-        // A key with spaces is never found by a dotted path's inner segments.
-        assert_eq!(get(&flat, "Threat.Name"), None);
-        // Arrays of objects are walked like the exact lookup walks them.
-        let arrays = parse(r#"{"a": [{"Threat Name": "x"}, {"Threat Name": "y"}]}"#);
-        assert_eq!(get(&arrays, "a.ThreatName"), strs(&["s:x", "s:y"]));
-        assert!(!flat.lookup("", &mut |_| false));
-    }
-
-    #[test]
-    fn dotted_and_mixed_keys() {
-        let flat = parse(r#"{"process.parent.name": "a.exe", "process.pid": 1}"#);
-        assert_eq!(get(&flat, "process.parent.name"), strs(&["s:a.exe"]));
-        assert_eq!(get(&flat, "process.pid"), strs(&["n:1"]));
-        assert_eq!(get(&flat, "process"), None);
-        assert_eq!(get(&flat, "process.parent"), None);
-
-        let mixed = parse(r#"{"process": {"parent.name": "b.exe", "parent": {"pid": 9}}}"#);
-        assert_eq!(get(&mixed, "process.parent.name"), strs(&["s:b.exe"]));
-        assert_eq!(get(&mixed, "process.parent.pid"), strs(&["n:9"]));
-
-        // Every matching key is tried, in document order.
-        let both = parse(
-            r#"{"process.parent": {"name": "1"}, "process": {"parent": {"name": "2"}, "parent.name": "3"}, "process.parent.name": "4"}"#,
-        );
-        assert_eq!(
-            get(&both, "process.parent.name"),
-            strs(&["s:1", "s:2", "s:3", "s:4"])
-        );
-        let mut first = None;
-        assert!(both.lookup("process.parent.name", &mut |v| {
-            first = Some(show(v));
-            true
-        }));
-        assert_eq!(first.as_deref(), Some("s:1"));
-
-        // A dead end through one key does not hide another.
-        let e = parse(r#"{"a": 1, "a": {"b": 2}, "a.b": 3}"#);
-        assert_eq!(get(&e, "a.b"), strs(&["n:2", "n:3"]));
-        assert_eq!(get(&e, "a"), strs(&["n:1"]));
-
-        // Empty keys are keys.
-        let e = parse(r#"{"": {"x": 1}, "y": {"": 2}}"#);
-        assert_eq!(get(&e, ".x"), strs(&["n:1"]));
-        assert_eq!(get(&e, "y."), strs(&["n:2"]));
-    }
-
-    #[test]
-    fn text_unwrapping() {
-        let e = parse(
-            r##"{"Event": {"#attributes": {"xmlns": "x"}, "System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing", "Guid": "{54849625}"}}, "EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}, "Channel": "Security", "Execution": {"#attributes": {"ProcessID": 4}}}, "EventData": {"Data": [{"#attributes": {"Name": "a"}, "#text": "one"}, {"#attributes": {"Name": "b"}}, "two", {"#text": ["three", "four"]}]}}}"##,
-        );
-        assert_eq!(get(&e, "Event.System.EventID"), strs(&["n:4688"]));
-        assert_eq!(get(&e, "Event.System.EventID.#text"), strs(&["n:4688"]));
-        assert_eq!(
-            get(&e, "Event.System.EventID.#attributes.Qualifiers"),
-            strs(&["n:0"])
-        );
-        assert_eq!(
-            get(&e, "Event.System.Provider.#attributes.Name"),
-            strs(&["s:Microsoft-Windows-Security-Auditing"])
-        );
-        assert_eq!(get(&e, "Event.System.Provider"), strs(&[]));
-        assert_eq!(
-            get(&e, "Event.System.Execution.#attributes.ProcessID"),
-            strs(&["n:4"])
-        );
-        assert_eq!(get(&e, "Event.System.Channel"), strs(&["s:Security"]));
-        assert_eq!(
-            get(&e, "Event.EventData.Data"),
-            strs(&["s:one", "s:two", "s:three", "s:four"])
-        );
-        assert_eq!(
-            get(&e, "Event.EventData.Data.#attributes.Name"),
-            strs(&["s:a", "s:b"])
-        );
-
-        // `#text` nested in `#text`, and the first `#text` wins.
-        let e = parse(
-            r##"{"a": {"#text": {"#text": 5}}, "b": {"#text": 1, "#text": 2}, "c": {"\u0023text": "esc"}}"##,
-        );
-        assert_eq!(get(&e, "a"), strs(&["n:5"]));
-        assert_eq!(get(&e, "b"), strs(&["n:1"]));
-        assert_eq!(get(&e, "c"), strs(&["s:esc"]));
-        assert_eq!(get(&e, "c.#text"), strs(&["s:esc"]));
-    }
-
-    #[test]
-    fn arrays() {
-        let e = parse(
-            r#"{"Data": ["x", 2, true, null, [3, [4, []], "y"], {"k": "skipped"}], "empty": [], "procs": [{"name": "a", "args": ["-x", "-y"]}, 5, [{"name": "b"}], {"other": 1}, {"name": ["c", "d"]}], "deep": [[[[{"v": 1}]]]]}"#,
-        );
-        assert_eq!(
-            get(&e, "Data"),
-            strs(&["s:x", "n:2", "b:true", "null", "n:3", "n:4", "s:y"])
-        );
-        assert_eq!(get(&e, "empty"), strs(&[]), "an empty array exists");
-        assert_eq!(get(&e, "procs"), strs(&["n:5"]));
-        assert_eq!(get(&e, "procs.name"), strs(&["s:a", "s:b", "s:c", "s:d"]));
-        assert_eq!(get(&e, "procs.args"), strs(&["s:-x", "s:-y"]));
-        assert_eq!(get(&e, "procs.other"), strs(&["n:1"]));
-        assert_eq!(get(&e, "procs.missing"), None);
-        assert_eq!(get(&e, "Data.k"), strs(&["s:skipped"]));
-        assert_eq!(get(&e, "deep.v"), strs(&["n:1"]));
-        assert_eq!(get(&e, "empty.x"), None);
-
-        let mut seen = Vec::new();
-        assert!(e.lookup("Data", &mut |v| {
-            seen.push(show(v));
-            seen.len() == 2
-        }));
-        assert_eq!(seen, ["s:x", "n:2"]);
-    }
-
-    #[test]
-    fn numbers_keep_raw_text() {
-        let e = parse(
-            r#"{"a": 1, "b": -2.5e3, "c": 0, "d": -0, "e": 1E+2, "f": 0.125, "g": 18446744073709551616123, "h": 1e-7}"#,
-        );
-        for (path, raw) in [
-            ("a", "1"),
-            ("b", "-2.5e3"),
-            ("c", "0"),
-            ("d", "-0"),
-            ("e", "1E+2"),
-            ("f", "0.125"),
-            ("g", "18446744073709551616123"),
-            ("h", "1e-7"),
-        ] {
-            let mut got = Vec::new();
-            assert!(e.lookup(path, &mut |v| {
-                if let Value::Number(n) = v {
-                    got.push(n.to_string());
-                }
-                false
-            }));
-            assert_eq!(got, [raw], "{path}");
-        }
-        let mut n = None;
-        e.lookup("b", &mut |v| {
-            n = v.as_number();
-            true
-        });
-        assert_eq!(n, Some(crate::ir::Number::Float(-2500.0)));
-    }
-
-    #[test]
-    fn escapes_and_surrogate_pairs() {
-        let e = parse(
-            r#"{"s": "a\"b\\c\/d\be\ff\ng\rh\ti", "u": "\u0041\u00e9\u65E5\ud83d\ude00", "raw": "日本 😀 é", "k\u0065y": 1, "path": "C:\\Windows\\System32\\cmd.exe", "mix": "\u0041x\n\"q\"\\"}"#,
-        );
-        assert_eq!(get(&e, "s"), strs(&["s:a\"b\\c/d\u{8}e\u{c}f\ng\rh\ti"]));
-        assert_eq!(get(&e, "u"), strs(&["s:Aé日😀"]));
-        assert_eq!(get(&e, "raw"), strs(&["s:日本 😀 é"]));
-        assert_eq!(
-            get(&e, "key"),
-            strs(&["n:1"]),
-            "escaped keys compare decoded"
-        );
-        assert_eq!(get(&e, "path"), strs(&[r"s:C:\Windows\System32\cmd.exe"]));
-        assert_eq!(get(&e, "mix"), strs(&["s:Ax\n\"q\"\\"]));
-    }
-
-    #[test]
-    fn lone_surrogates_become_replacement_characters() {
-        let e = parse(
-            r#"{"hi": "a\ud800b", "lo": "a\udc00b", "end": "\uD800", "twice": "\ud800\ud800", "hi_then_bmp": "\ud800\u0041", "pair_after": "\ud800\ud83d\ude00"}"#,
-        );
-        assert_eq!(get(&e, "hi"), strs(&["s:a\u{fffd}b"]));
-        assert_eq!(get(&e, "lo"), strs(&["s:a\u{fffd}b"]));
-        assert_eq!(get(&e, "end"), strs(&["s:\u{fffd}"]));
-        assert_eq!(get(&e, "twice"), strs(&["s:\u{fffd}\u{fffd}"]));
-        assert_eq!(get(&e, "hi_then_bmp"), strs(&["s:\u{fffd}A"]));
-        assert_eq!(get(&e, "pair_after"), strs(&["s:\u{fffd}😀"]));
-    }
-
-    #[test]
-    fn invalid_utf8_is_an_error_with_its_offset() {
-        let err = parse_err(b"{\"a\": \"ok\xff\"}");
-        assert_eq!(err.offset, 9);
-        assert_eq!(err.message, "invalid UTF-8");
-        let err = parse_err(b"{\"\xe6\x97\": 1}");
-        assert_eq!(err.offset, 2);
-        assert_eq!(err.to_string(), "at byte 2: invalid UTF-8");
-    }
-
-    #[test]
-    fn malformed_json_is_rejected_with_offsets() {
-        let cases: &[(&str, usize, &str)] = &[
-            ("", 0, "expected a JSON object"),
-            ("   ", 3, "expected a JSON object"),
-            ("[1, 2]", 0, "expected a JSON object"),
-            ("\"s\"", 0, "expected a JSON object"),
-            ("42", 0, "expected a JSON object"),
-            ("null", 0, "expected a JSON object"),
-            ("{", 1, "unexpected end of input, expected a string key"),
-            (r#"{"a""#, 4, "expected ':' after an object key"),
-            (r#"{"a":"#, 5, "unexpected end of input, expected a value"),
-            (
-                r#"{"a": 1"#,
-                7,
-                "unexpected end of input, expected ',' or '}'",
-            ),
-            (
-                r#"{"a": [1"#,
-                8,
-                "unexpected end of input, expected ',' or ']'",
-            ),
-            (r#"{"a": "xy"#, 6, "unterminated string"),
-            (r#"{"a": "x\"#, 8, "unterminated string"),
-            (
-                r#"{"a": 1,}"#,
-                8,
-                "expected a key after ',' (trailing comma)",
-            ),
-            (
-                r#"{"a": [1,]}"#,
-                9,
-                "expected a value after ',' (trailing comma)",
-            ),
-            (
-                r#"{"a": 1} x"#,
-                9,
-                "trailing characters after the JSON object",
-            ),
-            (
-                r#"{"a": 1}{"b": 2}"#,
-                8,
-                "trailing characters after the JSON object",
-            ),
-            (
-                r#"{"a": 1}}"#,
-                8,
-                "trailing characters after the JSON object",
-            ),
-            (
-                r#"{"a": 1 "b": 2}"#,
-                8,
-                "expected ',' or '}' after an object member",
-            ),
-            (
-                r#"{"a": [1 2]}"#,
-                9,
-                "expected ',' or ']' after an array element",
-            ),
-            (
-                r#"{"a": [1}"#,
-                8,
-                "expected ',' or ']' after an array element",
-            ),
-            (r#"{"a": {]}"#, 7, "expected a string key"),
-            (r#"{a: 1}"#, 1, "expected a string key"),
-            (r#"{'a': 1}"#, 1, "expected a string key"),
-            (r#"{"a" 1}"#, 5, "expected ':' after an object key"),
-            (r#"{"a": }"#, 6, "expected a value"),
-            (r#"{"a": 'x'}"#, 6, "expected a value"),
-            (
-                "{\"a\": \"x\ty\"}",
-                8,
-                "control character in string (must be escaped)",
-            ),
-            (
-                "{\"a\": \"x\ny\"}",
-                8,
-                "control character in string (must be escaped)",
-            ),
-            (
-                "{\"a\u{1}\": 1}",
-                3,
-                "control character in string (must be escaped)",
-            ),
-            (
-                "{\"a\": \"x\\\"\u{0}\"}",
-                10,
-                "control character in string (must be escaped)",
-            ),
-            (r#"{"a": "\x"}"#, 7, "invalid escape sequence in string"),
-            (r#"{"a": "\u12"}"#, 11, "expected four hex digits after \\u"),
-            (
-                r#"{"a": "\uZZZZ"}"#,
-                9,
-                "expected four hex digits after \\u",
-            ),
-            (
-                r#"{"a": "\ud800\u12"}"#,
-                17,
-                "expected four hex digits after \\u",
-            ),
-            (
-                r#"{"a": 01}"#,
-                7,
-                "leading zeros are not allowed in numbers",
-            ),
-            (
-                r#"{"a": -01}"#,
-                8,
-                "leading zeros are not allowed in numbers",
-            ),
-            (
-                r#"{"a": 1.}"#,
-                8,
-                "expected a digit after the decimal point",
-            ),
-            (r#"{"a": .5}"#, 6, "expected a value"),
-            (r#"{"a": -}"#, 7, "expected a digit"),
-            (r#"{"a": -x}"#, 7, "expected a digit"),
-            (r#"{"a": +1}"#, 6, "expected a value"),
-            (r#"{"a": 1e}"#, 8, "expected a digit in the exponent"),
-            (r#"{"a": 1e+}"#, 9, "expected a digit in the exponent"),
-            (
-                r#"{"a": 1.5.2}"#,
-                9,
-                "expected ',' or '}' after an object member",
-            ),
-            (
-                r#"{"a": 0x10}"#,
-                7,
-                "expected ',' or '}' after an object member",
-            ),
-            (r#"{"a": NaN}"#, 6, "expected a value"),
-            (r#"{"a": tru}"#, 6, "invalid literal, expected `true`"),
-            (r#"{"a": nul"#, 6, "invalid literal, expected `null`"),
-            (r#"{"a": False}"#, 6, "expected a value"),
-            (
-                r#"{"a": falsey}"#,
-                11,
-                "expected ',' or '}' after an object member",
-            ),
-            ("\u{feff}{}", 0, "expected a JSON object"),
-            ("{\u{a0}}", 1, "expected a string key"),
-        ];
-        for &(line, offset, message) in cases {
-            let err = parse_err(line.as_bytes());
-            assert_eq!(
-                (err.offset, err.message.as_str()),
-                (offset, message),
-                "{line:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn whitespace_and_raw() {
-        let line = " \t{ \"a\" :\r\n [ 1 , { } , [ ] ] , \"b\" : { \"c\" : \"d\" } }\r\n";
-        let e = parse(line);
-        assert_eq!(e.raw(), line);
-        assert_eq!(get(&e, "a"), strs(&["n:1"]));
-        assert_eq!(get(&e, "b.c"), strs(&["s:d"]));
-        let e = parse("{}");
-        assert_eq!(get(&e, "a"), None);
-        assert!(!e.any_value(&mut |_| true));
-        assert_eq!(e.detected_layout(), Layout::Flat);
-    }
-
-    #[test]
-    fn error_type() {
-        let err = JsonError {
-            offset: 3,
-            message: "oops".to_string(),
-        };
-        assert_eq!(err.to_string(), "at byte 3: oops");
-        let boxed: Box<dyn std::error::Error> = Box::new(err.clone());
-        assert_eq!(boxed.to_string(), "at byte 3: oops");
-        assert_eq!(JsonEvent::default().raw(), "");
-        assert!(!JsonEvent::default().lookup("a", &mut |_| false));
-    }
-
-    #[test]
-    fn deep_nesting_is_an_error_not_a_crash() {
-        let n = 10_000;
-        let bare = "[".repeat(n);
-        assert_eq!(parse_err(bare.as_bytes()).message, "expected a JSON object");
-
-        let arrays = format!("{{\"a\": {}{}}}", "[".repeat(n), "]".repeat(n));
-        let err = parse_err(arrays.as_bytes());
-        assert_eq!(err.message, "nesting deeper than 128 levels");
-        assert_eq!(err.offset, 6 + 127);
-        let unclosed = format!("{{\"a\": {}", "[".repeat(n));
-        assert_eq!(
-            parse_err(unclosed.as_bytes()).message,
-            "nesting deeper than 128 levels"
-        );
-        let objects = format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
-        assert_eq!(
-            parse_err(objects.as_bytes()).message,
-            "nesting deeper than 128 levels"
-        );
-
-        // Exactly at the limit is fine.
-        let ok = format!("{}1{}", "{\"a\":".repeat(128), "}".repeat(128));
-        let e = parse(&ok);
-        let path = vec!["a"; 128].join(".");
-        assert_eq!(get(&e, &path), strs(&["n:1"]));
-        let over = format!("{}1{}", "{\"a\":".repeat(129), "}".repeat(129));
-        assert!(JsonEvent::parse_str(&over).is_err());
-
-        // The parser itself does not recurse: a raised limit handles it.
-        let mut e = JsonEvent::with_max_depth(n + 1);
-        e.parse(arrays.as_bytes()).unwrap();
-        assert_eq!(get(&e, "a"), strs(&[]));
-        assert_eq!(get(&e, "a.b"), None);
-        assert!(!e.any_value(&mut |_| true));
-        let texts = format!("{{\"a\": {}7{}}}", "{\"#text\":".repeat(n), "}".repeat(n));
-        e.parse(texts.as_bytes()).unwrap();
-        assert_eq!(get(&e, "a"), strs(&["n:7"]));
-
-        assert!(JsonEvent::with_max_depth(0).parse(b"{}").is_ok());
-        assert!(JsonEvent::with_max_depth(1).parse(b"{\"a\":[]}").is_err());
-    }
-
-    #[test]
-    fn huge_string_field() {
-        let big = "x".repeat(50 * 1024 * 1024);
-        let line = format!("{{\"before\": 1, \"big\": \"{big}\", \"after\": \"y\"}}");
-        let e = parse(&line);
-        let mut len = 0;
-        assert!(e.lookup("big", &mut |v| {
-            if let Value::Str(s) = v {
-                len = s.len();
-            }
-            false
-        }));
-        assert_eq!(len, big.len());
-        assert_eq!(get(&e, "after"), strs(&["s:y"]));
-        assert_eq!(get(&e, "before"), strs(&["n:1"]));
-    }
-
-    #[test]
-    fn layout_detection_and_override() {
-        let cases = [
-            (
-                r#"{"Event": {"System": {"EventID": 1}}}"#,
-                Layout::EvtxNested,
-            ),
-            (
-                r#"{"@timestamp": "t", "Event": {"System": {}}}"#,
-                Layout::EvtxNested,
-            ),
-            (r#"{"Event": {"EventData": {}}}"#, Layout::Flat),
-            (r#"{"Event": "System"}"#, Layout::Flat),
-            (r#"{"x": {"Event": {"System": {}}}}"#, Layout::Flat),
-            (r#"{"@timestamp": "2024-01-01T00:00:00Z"}"#, Layout::Ecs),
-            (r#"{"ecs": {"version": "8"}}"#, Layout::Ecs),
-            (r#"{"event": {"code": "1"}}"#, Layout::Ecs),
-            (r#"{"winlog": {"event_id": 1}}"#, Layout::Ecs),
-            (r#"{"a": 1, "event.code": "1"}"#, Layout::Ecs),
-            (r#"{"winlog.event_id": 1}"#, Layout::Ecs),
-            (r#"{"ecs.version": "8"}"#, Layout::Ecs),
-            (
-                r#"{"winlog": {}, "Event": {"System": 1}}"#,
-                Layout::EvtxNested,
-            ),
-            (r#"{"EventID": 1, "Channel": "Security"}"#, Layout::Flat),
-            (
-                r#"{"events": 1, "eventx.a": 1, "x": {"winlog": 1}}"#,
-                Layout::Flat,
-            ),
-            (r#"{"Event": {"System": null}}"#, Layout::EvtxNested),
-            (r#"{"Event": [{"System": {}}]}"#, Layout::Flat),
-        ];
-        for (line, layout) in cases {
-            let e = parse(line);
-            assert_eq!(e.detected_layout(), layout, "{line}");
-            assert_eq!(e.layout(), layout, "{line}");
-        }
-
-        let mut e = JsonEvent::new();
-        e.set_layout_override(Some(Layout::Ecs));
-        e.parse(br#"{"Event": {"System": {}}}"#).unwrap();
-        assert_eq!(e.detected_layout(), Layout::EvtxNested);
-        assert_eq!(e.layout(), Layout::Ecs);
-        e.parse(br#"{"CommandLine": "x"}"#).unwrap();
-        assert_eq!(e.layout(), Layout::Ecs, "the override survives parses");
-        e.set_layout_override(Some(Layout::EvtxNested));
-        assert_eq!(e.layout(), Layout::EvtxNested);
-        e.set_layout_override(None);
-        assert_eq!(e.layout(), Layout::Flat);
-        assert!(e.parse(b"{").is_err());
-        assert_eq!(e.detected_layout(), Layout::Flat);
     }
 
     #[test]
@@ -1212,108 +559,6 @@ mod tests {
             !e.any_value(&mut |v| v == Value::Str("a")),
             "keys are not values"
         );
-    }
-
-    #[test]
-    fn the_member_cache_gives_the_walk_s_answers() {
-        static IMAGE: &str = "Image";
-        let mut e = JsonEvent::new();
-        e.parse(br#"{"Image": "a.exe", "CommandLine": "x", "Dup": 1, "Dup": 2}"#)
-            .unwrap();
-        for _ in 0..3 {
-            assert_eq!(get(&e, IMAGE), strs(&["s:a.exe"]));
-            assert_eq!(
-                get(&e, "Dup"),
-                strs(&["n:1", "n:2"]),
-                "a repeated key: every value"
-            );
-            assert_eq!(get(&e, "Missing"), None);
-        }
-        // The next event puts the key elsewhere, or leaves it out.
-        e.parse(br#"{"X": {"Image": "no"}, "Image": ["b.exe", "c.exe"]}"#)
-            .unwrap();
-        assert_eq!(get(&e, IMAGE), strs(&["s:b.exe", "s:c.exe"]));
-        e.parse(br#"{"CommandLine": "y"}"#).unwrap();
-        assert_eq!(get(&e, IMAGE), None);
-        // Same address and length, other text: the key bytes decide.
-        let mut path = String::from("Image");
-        e.parse(br#"{"Image": "d.exe", "Other": "o"}"#).unwrap();
-        assert_eq!(get(&e, &path), strs(&["s:d.exe"]));
-        path.replace_range(.., "Other");
-        assert_eq!(get(&e, &path), strs(&["s:o"]));
-        // A visitor that stops early, and escaped keys.
-        e.parse(br#"{"K\u0065y": [1, 2]}"#).unwrap();
-        let mut seen = 0;
-        assert!(e.lookup("Key", &mut |_| {
-            seen += 1;
-            true
-        }));
-        assert_eq!(seen, 1);
-        assert_eq!(get(&e, "Key"), strs(&["n:1", "n:2"]));
-    }
-
-    #[test]
-    fn repeated_top_level_keys_are_told_apart_from_unique_ones() {
-        // Events of 1 to 300 distinct keys (beyond the key index's 48, and
-        // enough for fingerprints to share slots), then the same with one
-        // key repeated at each place (escaped or not, far apart or
-        // adjacent): the index is used exactly when the keys are different
-        // and few enough, and `single` agrees with `lookup` for every key,
-        // before and after the member cache holds it.
-        static PATHS: std::sync::LazyLock<Vec<String>> =
-            std::sync::LazyLock::new(|| (0..300).map(|k| format!("k{k}")).collect());
-        for n in [1usize, 2, 3, 40, 300] {
-            let keys: Vec<String> = (0..n).map(|k| format!("\"k{k}\"")).collect();
-            let mut docs = vec![(None, keys.clone())];
-            for dup in (0..n).step_by(n.div_ceil(7)) {
-                for at in [0, dup, n - 1] {
-                    let mut with = keys.clone();
-                    let repeated = if at % 2 == 0 {
-                        format!("\"k{dup}\"")
-                    } else {
-                        format!("\"\\u006b{dup}\"")
-                    };
-                    with.insert(at + 1, repeated);
-                    docs.push((Some(dup), with));
-                }
-            }
-            for (dup, keys) in docs {
-                let members: Vec<String> = keys
-                    .iter()
-                    .enumerate()
-                    .map(|(i, k)| format!("{k}: {i}"))
-                    .collect();
-                let doc = format!("{{{}}}", members.join(", "));
-                let e = JsonEvent::parse_str(&doc).unwrap();
-                assert_eq!(
-                    e.keys.usable,
-                    dup.is_none() && keys.len() <= KEY_INDEX_MAX,
-                    "{doc}"
-                );
-                for _ in 0..2 {
-                    for (k, path) in PATHS.iter().take(n + 1).enumerate() {
-                        let mut values = Vec::new();
-                        e.lookup(path, &mut |v| {
-                            values.push(format!("{v:?}"));
-                            false
-                        });
-                        let expected = if k == n {
-                            0
-                        } else if Some(k) == dup {
-                            2
-                        } else {
-                            1
-                        };
-                        assert_eq!(values.len(), expected, "{path} in {doc}");
-                        match e.single(path) {
-                            Single::One(v) => assert_eq!(values, [format!("{v:?}")]),
-                            Single::Absent => assert!(values.is_empty()),
-                            Single::Ask => assert!(values.len() > 1, "{path} in {doc}"),
-                        }
-                    }
-                }
-            }
-        }
     }
 
     #[test]
@@ -1379,104 +624,6 @@ mod tests {
             offset_of!(JsonEvent, ascii) + 1,
         ];
         assert!(ends.iter().all(|&end| end <= 64), "{ends:?}");
-    }
-
-    #[test]
-    fn dispatch_members_found_by_the_parse_agree_with_the_walk() {
-        // Per layout, events whose channel and event ID are where they
-        // belong, missing, repeated, reachable twice (a dotted key beside
-        // the nested one), inside an array, or objects with `#text`: what
-        // the parse recorded must give `lookup` and `single` the answers of
-        // the general walk (`lookup_at`), and the plain events must have
-        // been resolved (or the dispatch would silently walk again).
-        let docs: [(&str, bool); 17] = [
-            (r#"{"Channel": "Security", "EventID": 4688, "x": 1}"#, true),
-            (r#"{"x": 1}"#, true),
-            (r#"{"Channel": "a", "Channel": "b", "EventID": 1}"#, false),
-            (r#"{"Channel": ["a", "b"], "EventID": [1]}"#, true),
-            (
-                r##"{"Ch\u0061nnel": "esc", "EventID": {"#text": 7}}"##,
-                true,
-            ),
-            (
-                r#"{"Event": {"System": {"Channel": "S", "EventID": 1}, "EventData": {}}}"#,
-                true,
-            ),
-            (r#"{"Event": {"System": {"Provider": 1}}}"#, true),
-            (
-                r##"{"Event": {"System": {"EventID": {"#attributes": {"Q": 0}, "#text": 4104}}}}"##,
-                true,
-            ),
-            (
-                r#"{"Event": {"System": {"Channel": "S"}, "System.Channel": "T"}}"#,
-                false,
-            ),
-            (
-                r#"{"Event": {"System": {"Channel": "S"}}, "Event.System.Channel": "T"}"#,
-                false,
-            ),
-            (
-                r#"{"Event": {"System": {"Channel": "S", "Channel": "T"}}}"#,
-                false,
-            ),
-            (r#"{"Event": {"System": [{"Channel": "S"}]}}"#, false),
-            (
-                r#"{"@timestamp": 1, "winlog": {"channel": "C", "event_id": 3}}"#,
-                true,
-            ),
-            (
-                r#"{"@timestamp": 1, "winlog.channel": "C", "winlog.event_id": "3"}"#,
-                true,
-            ),
-            (
-                r#"{"@timestamp": 1, "winlog": {"channel": "C"}, "winlog.channel": "D"}"#,
-                false,
-            ),
-            (r#"{"@timestamp": 1, "winlog": [{"channel": "C"}]}"#, false),
-            (r#"{"ecs": 1, "winlog": "not an object"}"#, true),
-        ];
-        let mut one_scalar = 0;
-        for (doc, resolved) in docs {
-            let e = JsonEvent::parse_str(doc).unwrap();
-            let paths = e.detected_layout().dispatch_paths();
-            assert_eq!(
-                e.dispatch.iter().all(|d| d.found != Found::Unknown),
-                resolved,
-                "{doc}: {:?}",
-                e.dispatch
-            );
-            for layout in Layout::ALL {
-                for path in layout.dispatch_paths() {
-                    let mut walked = Vec::new();
-                    let mut found = false;
-                    e.lookup_at(
-                        0,
-                        path,
-                        &mut |v| {
-                            walked.push(format!("{v:?}"));
-                            false
-                        },
-                        &mut found,
-                    );
-                    let mut values = Vec::new();
-                    let exists = e.lookup(path, &mut |v| {
-                        values.push(format!("{v:?}"));
-                        false
-                    });
-                    assert_eq!((exists, &values), (found, &walked), "{path} in {doc}");
-                    match e.single(path) {
-                        Single::One(v) => assert_eq!(values, [format!("{v:?}")], "{path} in {doc}"),
-                        Single::Absent => assert!(!exists, "{path} in {doc}"),
-                        Single::Ask => {}
-                    }
-                }
-            }
-            // A resolved path to one scalar is answered by `single`.
-            if resolved && paths.iter().all(|p| e.single(p) != Single::Ask) {
-                one_scalar += 1;
-            }
-        }
-        assert_eq!(one_scalar, 7);
     }
 
     #[test]
@@ -1558,29 +705,29 @@ mod tests {
     }
 
     /// A small deterministic PRNG (xorshift64*).
-    struct Rng(u64);
+    pub(super) struct Rng(pub(super) u64);
 
     impl Rng {
-        fn next(&mut self) -> u64 {
+        pub(super) fn next(&mut self) -> u64 {
             self.0 ^= self.0 >> 12;
             self.0 ^= self.0 << 25;
             self.0 ^= self.0 >> 27;
             self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
         }
-        fn below(&mut self, n: usize) -> usize {
+        pub(super) fn below(&mut self, n: usize) -> usize {
             (self.next() % n as u64) as usize
         }
-        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        pub(super) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
             items[self.below(items.len())]
         }
     }
 
-    fn gen_ws(rng: &mut Rng, out: &mut String) {
+    pub(super) fn gen_ws(rng: &mut Rng, out: &mut String) {
         out.push_str(rng.pick(&["", "", "", " ", "\n", "\t", "\r\n  "]));
     }
 
     /// Appends a JSON string; returns its decoded value.
-    fn gen_string(rng: &mut Rng, out: &mut String) -> String {
+    pub(super) fn gen_string(rng: &mut Rng, out: &mut String) -> String {
         const PIECES: &[(&str, &str)] = &[
             ("a", "a"),
             ("bc", "bc"),
@@ -1612,7 +759,12 @@ mod tests {
     }
 
     /// Appends a random JSON value; records its scalars in document order.
-    fn gen_value(rng: &mut Rng, depth: usize, out: &mut String, scalars: &mut Vec<String>) {
+    pub(super) fn gen_value(
+        rng: &mut Rng,
+        depth: usize,
+        out: &mut String,
+        scalars: &mut Vec<String>,
+    ) {
         let kinds = if depth >= 6 { 5 } else { 8 };
         match rng.below(kinds) {
             0 | 4 => {
@@ -1649,7 +801,12 @@ mod tests {
         }
     }
 
-    fn gen_object(rng: &mut Rng, depth: usize, out: &mut String, scalars: &mut Vec<String>) {
+    pub(super) fn gen_object(
+        rng: &mut Rng,
+        depth: usize,
+        out: &mut String,
+        scalars: &mut Vec<String>,
+    ) {
         out.push('{');
         for k in 0..rng.below(4) {
             if k > 0 {
@@ -1667,7 +824,7 @@ mod tests {
     }
 
     /// Exercises every read path of a parsed (or failed) event.
-    fn exercise(e: &JsonEvent) {
+    pub(super) fn exercise(e: &JsonEvent) {
         for path in ["a", "bc", "a.bc", "#text", "", ".", "a.a.a", "日本"] {
             e.lookup(path, &mut |_| false);
         }
@@ -1676,7 +833,7 @@ mod tests {
     }
 
     /// Every path over the key pieces of `gen_string`, up to three segments.
-    fn probe_paths() -> Vec<String> {
+    pub(super) fn probe_paths() -> Vec<String> {
         let segs = ["a", "bc", "aa", "#text", "", "a.bc", "é", "日本", "\n", " "];
         let mut paths: Vec<String> = segs.iter().map(|s| s.to_string()).collect();
         for x in segs {
@@ -1690,7 +847,7 @@ mod tests {
         paths
     }
 
-    fn lookup_all(e: &JsonEvent, path: &str) -> (bool, Vec<String>) {
+    pub(super) fn lookup_all(e: &JsonEvent, path: &str) -> (bool, Vec<String>) {
         let mut seen = Vec::new();
         let found = e.lookup(path, &mut |v| {
             seen.push(show(v));
@@ -1699,131 +856,9 @@ mod tests {
         (found, seen)
     }
 
-    #[test]
-    fn fingerprint_and_byte_comparison_agree() {
-        // Paths with more dots than the fingerprint arrays hold take the
-        // byte-comparing walk; the same paths with fewer dots the
-        // fingerprinted one. Both see the same keys.
-        let mut rng = Rng(0x0123_4567_89AB_CDEF);
-        let paths = probe_paths();
-        let mut checked = 0usize;
-        for _ in 0..3_000 {
-            let mut text = String::new();
-            let mut scalars = Vec::new();
-            gen_object(&mut rng, 1, &mut text, &mut scalars);
-            let event = JsonEvent::parse_str(&text).unwrap();
-            for path in &paths {
-                let fast = lookup_all(&event, path);
-                let mut slow = (false, Vec::new());
-                let stop = event.lookup_members_by_bytes(
-                    0,
-                    path,
-                    &mut |v| {
-                        slow.1.push(show(v));
-                        false
-                    },
-                    &mut slow.0,
-                );
-                assert!(!stop);
-                // Found nowhere: keys with spaces may stand for the path.
-                if !slow.0 && event.spaced_keys {
-                    slow.0 = event.lookup_without_spaces(path, &mut |v| {
-                        slow.1.push(show(v));
-                        false
-                    });
-                }
-                assert_eq!(fast, slow, "{path:?} in {text}");
-                checked += usize::from(fast.0);
-            }
-        }
-        assert!(checked > 1000, "{checked}");
-        let deep = parse(
-            r#"{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}, "a.b.c.d.e.f.g.h.i": 2}"#,
-        );
-        assert_eq!(get(&deep, "a.b.c.d.e.f.g.h.i"), strs(&["n:1", "n:2"]));
-        assert_eq!(get(&deep, "a.b.c.d.e.f.g.h"), strs(&[]));
-        assert_eq!(get(&deep, "a.b.c.d.e.f.g.h.j"), None);
-    }
-
-    #[test]
-    fn random_documents_agree_with_serde_json_and_never_panic() {
-        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        let mut event = JsonEvent::new();
-        let (mut accepted, mut rejected) = (0, 0);
-        let mut ascii_seen = [0; 2];
-        for _ in 0..20_000 {
-            let mut text = String::new();
-            let mut scalars = Vec::new();
-            gen_ws(&mut rng, &mut text);
-            gen_object(&mut rng, 1, &mut text, &mut scalars);
-            gen_ws(&mut rng, &mut text);
-
-            // Unmutated: parses, and visits exactly the generated scalars.
-            event
-                .parse(text.as_bytes())
-                .unwrap_or_else(|e| panic!("{e}: {text}"));
-            assert_eq!(event.raw(), text);
-            assert_eq!(all_values(&event), scalars, "{text}");
-            // The parse's ASCII flag is exactly the bytes' (the line's and
-            // the decoded escapes').
-            let ascii = event.raw().is_ascii() && event.scratch.is_ascii();
-            assert_eq!(event.all_ascii(), ascii, "{text}");
-            ascii_seen[usize::from(ascii)] += 1;
-            exercise(&event);
-
-            // Mutated: must agree with serde_json on validity.
-            let mut bytes = text.into_bytes();
-            for _ in 0..=rng.below(3) {
-                let at = rng.below(bytes.len() + 1);
-                let byte = rng.pick(b"{}[]\",:0123-.eE+ \\atrunlx\x01\xc3\xff");
-                match rng.below(4) {
-                    0 if at < bytes.len() => {
-                        bytes.remove(at);
-                    }
-                    1 if at < bytes.len() => bytes[at] = byte,
-                    2 => bytes.truncate(at),
-                    _ => bytes.insert(at, byte),
-                }
-            }
-            let ours = event.parse(&bytes);
-            exercise(&event);
-            assert_eq!(
-                event.all_ascii(),
-                ours.is_ok() && event.raw().is_ascii() && event.scratch.is_ascii()
-            );
-            match &ours {
-                Ok(()) => accepted += 1,
-                Err(e) => {
-                    rejected += 1;
-                    assert!(e.offset <= bytes.len(), "{e}");
-                }
-            }
-            let surrogate_escape = bytes
-                .windows(3)
-                .any(|w| w[0] == b'\\' && w[1] == b'u' && matches!(w[2], b'd' | b'D'));
-            let theirs = serde_json::from_slice::<serde_json::Value>(&bytes);
-            if surrogate_escape
-                || theirs
-                    .as_ref()
-                    .is_err_and(|e| e.to_string().contains("out of range"))
-            {
-                continue;
-            }
-            let theirs_ok = theirs.is_ok_and(|v| v.is_object());
-            assert_eq!(
-                ours.is_ok(),
-                theirs_ok,
-                "{ours:?} on {:?}",
-                String::from_utf8_lossy(&bytes)
-            );
-        }
-        assert!(accepted > 1000 && rejected > 1000, "{accepted} {rejected}");
-        assert!(ascii_seen.iter().all(|&n| n > 1000), "{ascii_seen:?}");
-    }
-
     /// `relative` under `../shared/data`; panics when it is absent (the
     /// tests that call it are ignored unless asked for).
-    fn shared_data(relative: &str) -> std::path::PathBuf {
+    pub(super) fn shared_data(relative: &str) -> std::path::PathBuf {
         let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
         let path = std::path::Path::new(root).join(relative);
         assert!(
@@ -1836,7 +871,7 @@ mod tests {
 
     /// Every strict prefix of each line is an error at an offset within
     /// it, never a panic, and leaves the event usable.
-    fn check_every_prefix(lines: &[String]) {
+    pub(super) fn check_every_prefix(lines: &[String]) {
         let mut event = JsonEvent::new();
         for line in lines {
             let bytes = line.as_bytes();
@@ -1855,68 +890,9 @@ mod tests {
         }
     }
 
-    #[test]
-    fn every_prefix_of_hand_written_lines_is_handled() {
-        check_every_prefix(&[
-            r##"{"Event": {"System": {"EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}}, "EventData": {"Data": ["a\u00e9\ud83d\ude00", -2.5e3, true, null, false, {}]}}}"##.to_string(),
-            r#"{"process": {"parent.name": "C:\\x\\日本.exe", "args": [[1, 2], []]}, "@timestamp": "t"}"#.to_string(),
-        ]);
-    }
-
-    #[test]
-    #[ignore = "needs ../shared (run with --ignored)"]
-    fn every_prefix_of_real_lines_is_handled() {
-        let text = std::fs::read_to_string(shared_data("events/windows-samples.ndjson")).unwrap();
-        let lines: Vec<String> = text.lines().step_by(1500).map(str::to_string).collect();
-        check_every_prefix(&lines);
-    }
-
-    #[test]
-    #[ignore = "needs ../shared (run with --ignored)"]
-    fn windows_samples_parse() {
-        let path = shared_data("events/windows-samples.ndjson");
-        let text = std::fs::read_to_string(path).unwrap();
-        let mut event = JsonEvent::new();
-        let mut lines = 0;
-        let mut rogue_1040 = 0;
-        for (number, line) in text.lines().enumerate() {
-            event
-                .parse(line.as_bytes())
-                .unwrap_or_else(|e| panic!("line {}: {e}", number + 1));
-            lines += 1;
-            assert_eq!(event.layout(), Layout::Flat, "line {}", number + 1);
-            assert!(
-                event.lookup("EventID", &mut |v| matches!(v, Value::Number(_))),
-                "line {}",
-                number + 1
-            );
-            let source = get(&event, "_source_file").unwrap_or_default();
-            let id = get(&event, "EventID").unwrap_or_default();
-            if source
-                .iter()
-                .any(|s| s.ends_with("rogue_msi_url_1040_1042.evtx"))
-                && id == ["n:1040"]
-            {
-                let data = get(&event, "Data").unwrap();
-                if data.contains(&"s:http://officemysuppbox.com/staterepository".to_string()) {
-                    rogue_1040 += 1;
-                    assert_eq!(get(&event, "Provider_Name"), strs(&["s:MsiInstaller"]));
-                    assert_eq!(data.len(), 7);
-                    assert_eq!(
-                        get(&event, "Data_0"),
-                        strs(&["s:http://officemysuppbox.com/staterepository"])
-                    );
-                    assert_eq!(get(&event, "Binary"), strs(&["null"]));
-                }
-            }
-        }
-        assert_eq!(lines, 14_646);
-        assert_eq!(rogue_1040, 1);
-    }
-
     /// Splits a file of pretty-printed JSON objects, one after the other, at
     /// the lines holding a lone top-level `{`.
-    fn split_documents(text: &str) -> Vec<&str> {
+    pub(super) fn split_documents(text: &str) -> Vec<&str> {
         let mut starts: Vec<usize> = text.match_indices("\n{").map(|(at, _)| at + 1).collect();
         starts.insert(0, 0);
         starts.push(text.len());

@@ -6,7 +6,8 @@
 
 use core::fmt;
 
-use super::*;
+use super::bytes::{has_byte, string_special};
+use super::tape::{Kind, Node, key_fingerprint};
 
 /// A JSON syntax (or encoding) error, with the byte offset where it was found.
 ///
@@ -396,5 +397,422 @@ impl Parser<'_> {
         self.push(kind, 0, 0);
         self.pos += word.len();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::json::JsonEvent;
+    use crate::event::json::tests::{
+        Rng, all_values, check_every_prefix, exercise, gen_object, gen_ws, get, parse, parse_err,
+        shared_data, strs,
+    };
+    use crate::event::{Event, Value};
+    use crate::layout::Layout;
+
+    #[test]
+    fn numbers_keep_raw_text() {
+        let e = parse(
+            r#"{"a": 1, "b": -2.5e3, "c": 0, "d": -0, "e": 1E+2, "f": 0.125, "g": 18446744073709551616123, "h": 1e-7}"#,
+        );
+        for (path, raw) in [
+            ("a", "1"),
+            ("b", "-2.5e3"),
+            ("c", "0"),
+            ("d", "-0"),
+            ("e", "1E+2"),
+            ("f", "0.125"),
+            ("g", "18446744073709551616123"),
+            ("h", "1e-7"),
+        ] {
+            let mut got = Vec::new();
+            assert!(e.lookup(path, &mut |v| {
+                if let Value::Number(n) = v {
+                    got.push(n.to_string());
+                }
+                false
+            }));
+            assert_eq!(got, [raw], "{path}");
+        }
+        let mut n = None;
+        e.lookup("b", &mut |v| {
+            n = v.as_number();
+            true
+        });
+        assert_eq!(n, Some(crate::ir::Number::Float(-2500.0)));
+    }
+
+    #[test]
+    fn escapes_and_surrogate_pairs() {
+        let e = parse(
+            r#"{"s": "a\"b\\c\/d\be\ff\ng\rh\ti", "u": "\u0041\u00e9\u65E5\ud83d\ude00", "raw": "日本 😀 é", "k\u0065y": 1, "path": "C:\\Windows\\System32\\cmd.exe", "mix": "\u0041x\n\"q\"\\"}"#,
+        );
+        assert_eq!(get(&e, "s"), strs(&["s:a\"b\\c/d\u{8}e\u{c}f\ng\rh\ti"]));
+        assert_eq!(get(&e, "u"), strs(&["s:Aé日😀"]));
+        assert_eq!(get(&e, "raw"), strs(&["s:日本 😀 é"]));
+        assert_eq!(
+            get(&e, "key"),
+            strs(&["n:1"]),
+            "escaped keys compare decoded"
+        );
+        assert_eq!(get(&e, "path"), strs(&[r"s:C:\Windows\System32\cmd.exe"]));
+        assert_eq!(get(&e, "mix"), strs(&["s:Ax\n\"q\"\\"]));
+    }
+
+    #[test]
+    fn lone_surrogates_become_replacement_characters() {
+        let e = parse(
+            r#"{"hi": "a\ud800b", "lo": "a\udc00b", "end": "\uD800", "twice": "\ud800\ud800", "hi_then_bmp": "\ud800\u0041", "pair_after": "\ud800\ud83d\ude00"}"#,
+        );
+        assert_eq!(get(&e, "hi"), strs(&["s:a\u{fffd}b"]));
+        assert_eq!(get(&e, "lo"), strs(&["s:a\u{fffd}b"]));
+        assert_eq!(get(&e, "end"), strs(&["s:\u{fffd}"]));
+        assert_eq!(get(&e, "twice"), strs(&["s:\u{fffd}\u{fffd}"]));
+        assert_eq!(get(&e, "hi_then_bmp"), strs(&["s:\u{fffd}A"]));
+        assert_eq!(get(&e, "pair_after"), strs(&["s:\u{fffd}😀"]));
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_with_its_offset() {
+        let err = parse_err(b"{\"a\": \"ok\xff\"}");
+        assert_eq!(err.offset, 9);
+        assert_eq!(err.message, "invalid UTF-8");
+        let err = parse_err(b"{\"\xe6\x97\": 1}");
+        assert_eq!(err.offset, 2);
+        assert_eq!(err.to_string(), "at byte 2: invalid UTF-8");
+    }
+
+    #[test]
+    fn malformed_json_is_rejected_with_offsets() {
+        let cases: &[(&str, usize, &str)] = &[
+            ("", 0, "expected a JSON object"),
+            ("   ", 3, "expected a JSON object"),
+            ("[1, 2]", 0, "expected a JSON object"),
+            ("\"s\"", 0, "expected a JSON object"),
+            ("42", 0, "expected a JSON object"),
+            ("null", 0, "expected a JSON object"),
+            ("{", 1, "unexpected end of input, expected a string key"),
+            (r#"{"a""#, 4, "expected ':' after an object key"),
+            (r#"{"a":"#, 5, "unexpected end of input, expected a value"),
+            (
+                r#"{"a": 1"#,
+                7,
+                "unexpected end of input, expected ',' or '}'",
+            ),
+            (
+                r#"{"a": [1"#,
+                8,
+                "unexpected end of input, expected ',' or ']'",
+            ),
+            (r#"{"a": "xy"#, 6, "unterminated string"),
+            (r#"{"a": "x\"#, 8, "unterminated string"),
+            (
+                r#"{"a": 1,}"#,
+                8,
+                "expected a key after ',' (trailing comma)",
+            ),
+            (
+                r#"{"a": [1,]}"#,
+                9,
+                "expected a value after ',' (trailing comma)",
+            ),
+            (
+                r#"{"a": 1} x"#,
+                9,
+                "trailing characters after the JSON object",
+            ),
+            (
+                r#"{"a": 1}{"b": 2}"#,
+                8,
+                "trailing characters after the JSON object",
+            ),
+            (
+                r#"{"a": 1}}"#,
+                8,
+                "trailing characters after the JSON object",
+            ),
+            (
+                r#"{"a": 1 "b": 2}"#,
+                8,
+                "expected ',' or '}' after an object member",
+            ),
+            (
+                r#"{"a": [1 2]}"#,
+                9,
+                "expected ',' or ']' after an array element",
+            ),
+            (
+                r#"{"a": [1}"#,
+                8,
+                "expected ',' or ']' after an array element",
+            ),
+            (r#"{"a": {]}"#, 7, "expected a string key"),
+            (r#"{a: 1}"#, 1, "expected a string key"),
+            (r#"{'a': 1}"#, 1, "expected a string key"),
+            (r#"{"a" 1}"#, 5, "expected ':' after an object key"),
+            (r#"{"a": }"#, 6, "expected a value"),
+            (r#"{"a": 'x'}"#, 6, "expected a value"),
+            (
+                "{\"a\": \"x\ty\"}",
+                8,
+                "control character in string (must be escaped)",
+            ),
+            (
+                "{\"a\": \"x\ny\"}",
+                8,
+                "control character in string (must be escaped)",
+            ),
+            (
+                "{\"a\u{1}\": 1}",
+                3,
+                "control character in string (must be escaped)",
+            ),
+            (
+                "{\"a\": \"x\\\"\u{0}\"}",
+                10,
+                "control character in string (must be escaped)",
+            ),
+            (r#"{"a": "\x"}"#, 7, "invalid escape sequence in string"),
+            (r#"{"a": "\u12"}"#, 11, "expected four hex digits after \\u"),
+            (
+                r#"{"a": "\uZZZZ"}"#,
+                9,
+                "expected four hex digits after \\u",
+            ),
+            (
+                r#"{"a": "\ud800\u12"}"#,
+                17,
+                "expected four hex digits after \\u",
+            ),
+            (
+                r#"{"a": 01}"#,
+                7,
+                "leading zeros are not allowed in numbers",
+            ),
+            (
+                r#"{"a": -01}"#,
+                8,
+                "leading zeros are not allowed in numbers",
+            ),
+            (
+                r#"{"a": 1.}"#,
+                8,
+                "expected a digit after the decimal point",
+            ),
+            (r#"{"a": .5}"#, 6, "expected a value"),
+            (r#"{"a": -}"#, 7, "expected a digit"),
+            (r#"{"a": -x}"#, 7, "expected a digit"),
+            (r#"{"a": +1}"#, 6, "expected a value"),
+            (r#"{"a": 1e}"#, 8, "expected a digit in the exponent"),
+            (r#"{"a": 1e+}"#, 9, "expected a digit in the exponent"),
+            (
+                r#"{"a": 1.5.2}"#,
+                9,
+                "expected ',' or '}' after an object member",
+            ),
+            (
+                r#"{"a": 0x10}"#,
+                7,
+                "expected ',' or '}' after an object member",
+            ),
+            (r#"{"a": NaN}"#, 6, "expected a value"),
+            (r#"{"a": tru}"#, 6, "invalid literal, expected `true`"),
+            (r#"{"a": nul"#, 6, "invalid literal, expected `null`"),
+            (r#"{"a": False}"#, 6, "expected a value"),
+            (
+                r#"{"a": falsey}"#,
+                11,
+                "expected ',' or '}' after an object member",
+            ),
+            ("\u{feff}{}", 0, "expected a JSON object"),
+            ("{\u{a0}}", 1, "expected a string key"),
+        ];
+        for &(line, offset, message) in cases {
+            let err = parse_err(line.as_bytes());
+            assert_eq!(
+                (err.offset, err.message.as_str()),
+                (offset, message),
+                "{line:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn whitespace_and_raw() {
+        let line = " \t{ \"a\" :\r\n [ 1 , { } , [ ] ] , \"b\" : { \"c\" : \"d\" } }\r\n";
+        let e = parse(line);
+        assert_eq!(e.raw(), line);
+        assert_eq!(get(&e, "a"), strs(&["n:1"]));
+        assert_eq!(get(&e, "b.c"), strs(&["s:d"]));
+        let e = parse("{}");
+        assert_eq!(get(&e, "a"), None);
+        assert!(!e.any_value(&mut |_| true));
+        assert_eq!(e.detected_layout(), Layout::Flat);
+    }
+
+    #[test]
+    fn error_type() {
+        let err = JsonError {
+            offset: 3,
+            message: "oops".to_string(),
+        };
+        assert_eq!(err.to_string(), "at byte 3: oops");
+        let boxed: Box<dyn std::error::Error> = Box::new(err.clone());
+        assert_eq!(boxed.to_string(), "at byte 3: oops");
+        assert_eq!(JsonEvent::default().raw(), "");
+        assert!(!JsonEvent::default().lookup("a", &mut |_| false));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let n = 10_000;
+        let bare = "[".repeat(n);
+        assert_eq!(parse_err(bare.as_bytes()).message, "expected a JSON object");
+
+        let arrays = format!("{{\"a\": {}{}}}", "[".repeat(n), "]".repeat(n));
+        let err = parse_err(arrays.as_bytes());
+        assert_eq!(err.message, "nesting deeper than 128 levels");
+        assert_eq!(err.offset, 6 + 127);
+        let unclosed = format!("{{\"a\": {}", "[".repeat(n));
+        assert_eq!(
+            parse_err(unclosed.as_bytes()).message,
+            "nesting deeper than 128 levels"
+        );
+        let objects = format!("{}1{}", "{\"a\":".repeat(n), "}".repeat(n));
+        assert_eq!(
+            parse_err(objects.as_bytes()).message,
+            "nesting deeper than 128 levels"
+        );
+
+        // Exactly at the limit is fine.
+        let ok = format!("{}1{}", "{\"a\":".repeat(128), "}".repeat(128));
+        let e = parse(&ok);
+        let path = vec!["a"; 128].join(".");
+        assert_eq!(get(&e, &path), strs(&["n:1"]));
+        let over = format!("{}1{}", "{\"a\":".repeat(129), "}".repeat(129));
+        assert!(JsonEvent::parse_str(&over).is_err());
+
+        // The parser itself does not recurse: a raised limit handles it.
+        let mut e = JsonEvent::with_max_depth(n + 1);
+        e.parse(arrays.as_bytes()).unwrap();
+        assert_eq!(get(&e, "a"), strs(&[]));
+        assert_eq!(get(&e, "a.b"), None);
+        assert!(!e.any_value(&mut |_| true));
+        let texts = format!("{{\"a\": {}7{}}}", "{\"#text\":".repeat(n), "}".repeat(n));
+        e.parse(texts.as_bytes()).unwrap();
+        assert_eq!(get(&e, "a"), strs(&["n:7"]));
+
+        assert!(JsonEvent::with_max_depth(0).parse(b"{}").is_ok());
+        assert!(JsonEvent::with_max_depth(1).parse(b"{\"a\":[]}").is_err());
+    }
+
+    #[test]
+    fn huge_string_field() {
+        let big = "x".repeat(50 * 1024 * 1024);
+        let line = format!("{{\"before\": 1, \"big\": \"{big}\", \"after\": \"y\"}}");
+        let e = parse(&line);
+        let mut len = 0;
+        assert!(e.lookup("big", &mut |v| {
+            if let Value::Str(s) = v {
+                len = s.len();
+            }
+            false
+        }));
+        assert_eq!(len, big.len());
+        assert_eq!(get(&e, "after"), strs(&["s:y"]));
+        assert_eq!(get(&e, "before"), strs(&["n:1"]));
+    }
+
+    #[test]
+    fn random_documents_agree_with_serde_json_and_never_panic() {
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut event = JsonEvent::new();
+        let (mut accepted, mut rejected) = (0, 0);
+        let mut ascii_seen = [0; 2];
+        for _ in 0..20_000 {
+            let mut text = String::new();
+            let mut scalars = Vec::new();
+            gen_ws(&mut rng, &mut text);
+            gen_object(&mut rng, 1, &mut text, &mut scalars);
+            gen_ws(&mut rng, &mut text);
+
+            // Unmutated: parses, and visits exactly the generated scalars.
+            event
+                .parse(text.as_bytes())
+                .unwrap_or_else(|e| panic!("{e}: {text}"));
+            assert_eq!(event.raw(), text);
+            assert_eq!(all_values(&event), scalars, "{text}");
+            // The parse's ASCII flag is exactly the bytes' (the line's and
+            // the decoded escapes').
+            let ascii = event.raw().is_ascii() && event.scratch.is_ascii();
+            assert_eq!(event.all_ascii(), ascii, "{text}");
+            ascii_seen[usize::from(ascii)] += 1;
+            exercise(&event);
+
+            // Mutated: must agree with serde_json on validity.
+            let mut bytes = text.into_bytes();
+            for _ in 0..=rng.below(3) {
+                let at = rng.below(bytes.len() + 1);
+                let byte = rng.pick(b"{}[]\",:0123-.eE+ \\atrunlx\x01\xc3\xff");
+                match rng.below(4) {
+                    0 if at < bytes.len() => {
+                        bytes.remove(at);
+                    }
+                    1 if at < bytes.len() => bytes[at] = byte,
+                    2 => bytes.truncate(at),
+                    _ => bytes.insert(at, byte),
+                }
+            }
+            let ours = event.parse(&bytes);
+            exercise(&event);
+            assert_eq!(
+                event.all_ascii(),
+                ours.is_ok() && event.raw().is_ascii() && event.scratch.is_ascii()
+            );
+            match &ours {
+                Ok(()) => accepted += 1,
+                Err(e) => {
+                    rejected += 1;
+                    assert!(e.offset <= bytes.len(), "{e}");
+                }
+            }
+            let surrogate_escape = bytes
+                .windows(3)
+                .any(|w| w[0] == b'\\' && w[1] == b'u' && matches!(w[2], b'd' | b'D'));
+            let theirs = serde_json::from_slice::<serde_json::Value>(&bytes);
+            if surrogate_escape
+                || theirs
+                    .as_ref()
+                    .is_err_and(|e| e.to_string().contains("out of range"))
+            {
+                continue;
+            }
+            let theirs_ok = theirs.is_ok_and(|v| v.is_object());
+            assert_eq!(
+                ours.is_ok(),
+                theirs_ok,
+                "{ours:?} on {:?}",
+                String::from_utf8_lossy(&bytes)
+            );
+        }
+        assert!(accepted > 1000 && rejected > 1000, "{accepted} {rejected}");
+        assert!(ascii_seen.iter().all(|&n| n > 1000), "{ascii_seen:?}");
+    }
+
+    #[test]
+    fn every_prefix_of_hand_written_lines_is_handled() {
+        check_every_prefix(&[
+            r##"{"Event": {"System": {"EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}}, "EventData": {"Data": ["a\u00e9\ud83d\ude00", -2.5e3, true, null, false, {}]}}}"##.to_string(),
+            r#"{"process": {"parent.name": "C:\\x\\日本.exe", "args": [[1, 2], []]}, "@timestamp": "t"}"#.to_string(),
+        ]);
+    }
+
+    #[test]
+    #[ignore = "needs ../shared (run with --ignored)"]
+    fn every_prefix_of_real_lines_is_handled() {
+        let text = std::fs::read_to_string(shared_data("events/windows-samples.ndjson")).unwrap();
+        let lines: Vec<String> = text.lines().step_by(1500).map(str::to_string).collect();
+        check_every_prefix(&lines);
     }
 }

@@ -6,9 +6,12 @@
 //! only read it: everything that decides what a lookup finds, and the
 //! shortcuts that must give the walk's answers, is here.
 
-use std::sync::atomic::AtomicU64;
+use core::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::*;
+use super::JsonEvent;
+use super::bytes::{has_dot, key_eq};
+use crate::event::Value;
 
 /// Most '.'-separated prefixes of a path that a lookup compares by
 /// fingerprint; paths with more dots compare every key's bytes.
@@ -602,9 +605,405 @@ impl JsonEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::json::JsonEvent;
+    use crate::event::json::tests::{
+        Rng, gen_object, get, lookup_all, parse, probe_paths, show, strs,
+    };
+    use crate::event::{Event, Single};
+    use crate::layout::Layout;
 
     #[test]
     fn key_nodes_stay_small() {
         assert_eq!(core::mem::size_of::<Node>(), 12);
+    }
+
+    #[test]
+    fn flat_lookup() {
+        let e = parse(
+            r#"{"EventID": 4688, "CommandLine": "cmd /c whoami", "Enabled": true, "Off": false, "Binary": null}"#,
+        );
+        assert_eq!(get(&e, "EventID"), strs(&["n:4688"]));
+        assert_eq!(get(&e, "CommandLine"), strs(&["s:cmd /c whoami"]));
+        assert_eq!(get(&e, "Enabled"), strs(&["b:true"]));
+        assert_eq!(get(&e, "Off"), strs(&["b:false"]));
+        assert_eq!(get(&e, "Binary"), strs(&["null"]));
+        assert_eq!(get(&e, "Missing"), None);
+        assert_eq!(get(&e, "Event"), None, "a key prefix is not a match");
+        assert_eq!(get(&e, "EventIDs"), None);
+        assert_eq!(get(&e, "EventID.x"), None, "no path below a scalar");
+        assert_eq!(get(&e, ""), None);
+    }
+
+    #[test]
+    fn nested_lookup() {
+        let e = parse(
+            r#"{"process": {"pid": 42, "parent": {"name": "explorer.exe", "pid": 7}, "name": "cmd.exe"}, "empty": {}}"#,
+        );
+        assert_eq!(get(&e, "process.pid"), strs(&["n:42"]));
+        assert_eq!(get(&e, "process.name"), strs(&["s:cmd.exe"]));
+        assert_eq!(get(&e, "process.parent.name"), strs(&["s:explorer.exe"]));
+        assert_eq!(get(&e, "process.parent.pid"), strs(&["n:7"]));
+        assert_eq!(get(&e, "process.parent.ppid"), None);
+        assert_eq!(get(&e, "process.parent.name.x"), None);
+        assert_eq!(
+            get(&e, "process.parent"),
+            strs(&[]),
+            "an object exists, no values"
+        );
+        assert_eq!(get(&e, "empty"), strs(&[]));
+        assert_eq!(get(&e, "empty.x"), None);
+        assert_eq!(get(&e, "process."), None);
+        assert_eq!(get(&e, "pid"), None);
+    }
+
+    #[test]
+    fn dotted_and_mixed_keys() {
+        let flat = parse(r#"{"process.parent.name": "a.exe", "process.pid": 1}"#);
+        assert_eq!(get(&flat, "process.parent.name"), strs(&["s:a.exe"]));
+        assert_eq!(get(&flat, "process.pid"), strs(&["n:1"]));
+        assert_eq!(get(&flat, "process"), None);
+        assert_eq!(get(&flat, "process.parent"), None);
+
+        let mixed = parse(r#"{"process": {"parent.name": "b.exe", "parent": {"pid": 9}}}"#);
+        assert_eq!(get(&mixed, "process.parent.name"), strs(&["s:b.exe"]));
+        assert_eq!(get(&mixed, "process.parent.pid"), strs(&["n:9"]));
+
+        // Every matching key is tried, in document order.
+        let both = parse(
+            r#"{"process.parent": {"name": "1"}, "process": {"parent": {"name": "2"}, "parent.name": "3"}, "process.parent.name": "4"}"#,
+        );
+        assert_eq!(
+            get(&both, "process.parent.name"),
+            strs(&["s:1", "s:2", "s:3", "s:4"])
+        );
+        let mut first = None;
+        assert!(both.lookup("process.parent.name", &mut |v| {
+            first = Some(show(v));
+            true
+        }));
+        assert_eq!(first.as_deref(), Some("s:1"));
+
+        // A dead end through one key does not hide another.
+        let e = parse(r#"{"a": 1, "a": {"b": 2}, "a.b": 3}"#);
+        assert_eq!(get(&e, "a.b"), strs(&["n:2", "n:3"]));
+        assert_eq!(get(&e, "a"), strs(&["n:1"]));
+
+        // Empty keys are keys.
+        let e = parse(r#"{"": {"x": 1}, "y": {"": 2}}"#);
+        assert_eq!(get(&e, ".x"), strs(&["n:1"]));
+        assert_eq!(get(&e, "y."), strs(&["n:2"]));
+    }
+
+    #[test]
+    fn text_unwrapping() {
+        let e = parse(
+            r##"{"Event": {"#attributes": {"xmlns": "x"}, "System": {"Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing", "Guid": "{54849625}"}}, "EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688}, "Channel": "Security", "Execution": {"#attributes": {"ProcessID": 4}}}, "EventData": {"Data": [{"#attributes": {"Name": "a"}, "#text": "one"}, {"#attributes": {"Name": "b"}}, "two", {"#text": ["three", "four"]}]}}}"##,
+        );
+        assert_eq!(get(&e, "Event.System.EventID"), strs(&["n:4688"]));
+        assert_eq!(get(&e, "Event.System.EventID.#text"), strs(&["n:4688"]));
+        assert_eq!(
+            get(&e, "Event.System.EventID.#attributes.Qualifiers"),
+            strs(&["n:0"])
+        );
+        assert_eq!(
+            get(&e, "Event.System.Provider.#attributes.Name"),
+            strs(&["s:Microsoft-Windows-Security-Auditing"])
+        );
+        assert_eq!(get(&e, "Event.System.Provider"), strs(&[]));
+        assert_eq!(
+            get(&e, "Event.System.Execution.#attributes.ProcessID"),
+            strs(&["n:4"])
+        );
+        assert_eq!(get(&e, "Event.System.Channel"), strs(&["s:Security"]));
+        assert_eq!(
+            get(&e, "Event.EventData.Data"),
+            strs(&["s:one", "s:two", "s:three", "s:four"])
+        );
+        assert_eq!(
+            get(&e, "Event.EventData.Data.#attributes.Name"),
+            strs(&["s:a", "s:b"])
+        );
+
+        // `#text` nested in `#text`, and the first `#text` wins.
+        let e = parse(
+            r##"{"a": {"#text": {"#text": 5}}, "b": {"#text": 1, "#text": 2}, "c": {"\u0023text": "esc"}}"##,
+        );
+        assert_eq!(get(&e, "a"), strs(&["n:5"]));
+        assert_eq!(get(&e, "b"), strs(&["n:1"]));
+        assert_eq!(get(&e, "c"), strs(&["s:esc"]));
+        assert_eq!(get(&e, "c.#text"), strs(&["s:esc"]));
+    }
+
+    #[test]
+    fn arrays() {
+        let e = parse(
+            r#"{"Data": ["x", 2, true, null, [3, [4, []], "y"], {"k": "skipped"}], "empty": [], "procs": [{"name": "a", "args": ["-x", "-y"]}, 5, [{"name": "b"}], {"other": 1}, {"name": ["c", "d"]}], "deep": [[[[{"v": 1}]]]]}"#,
+        );
+        assert_eq!(
+            get(&e, "Data"),
+            strs(&["s:x", "n:2", "b:true", "null", "n:3", "n:4", "s:y"])
+        );
+        assert_eq!(get(&e, "empty"), strs(&[]), "an empty array exists");
+        assert_eq!(get(&e, "procs"), strs(&["n:5"]));
+        assert_eq!(get(&e, "procs.name"), strs(&["s:a", "s:b", "s:c", "s:d"]));
+        assert_eq!(get(&e, "procs.args"), strs(&["s:-x", "s:-y"]));
+        assert_eq!(get(&e, "procs.other"), strs(&["n:1"]));
+        assert_eq!(get(&e, "procs.missing"), None);
+        assert_eq!(get(&e, "Data.k"), strs(&["s:skipped"]));
+        assert_eq!(get(&e, "deep.v"), strs(&["n:1"]));
+        assert_eq!(get(&e, "empty.x"), None);
+
+        let mut seen = Vec::new();
+        assert!(e.lookup("Data", &mut |v| {
+            seen.push(show(v));
+            seen.len() == 2
+        }));
+        assert_eq!(seen, ["s:x", "n:2"]);
+    }
+
+    #[test]
+    fn the_member_cache_gives_the_walk_s_answers() {
+        static IMAGE: &str = "Image";
+        let mut e = JsonEvent::new();
+        e.parse(br#"{"Image": "a.exe", "CommandLine": "x", "Dup": 1, "Dup": 2}"#)
+            .unwrap();
+        for _ in 0..3 {
+            assert_eq!(get(&e, IMAGE), strs(&["s:a.exe"]));
+            assert_eq!(
+                get(&e, "Dup"),
+                strs(&["n:1", "n:2"]),
+                "a repeated key: every value"
+            );
+            assert_eq!(get(&e, "Missing"), None);
+        }
+        // The next event puts the key elsewhere, or leaves it out.
+        e.parse(br#"{"X": {"Image": "no"}, "Image": ["b.exe", "c.exe"]}"#)
+            .unwrap();
+        assert_eq!(get(&e, IMAGE), strs(&["s:b.exe", "s:c.exe"]));
+        e.parse(br#"{"CommandLine": "y"}"#).unwrap();
+        assert_eq!(get(&e, IMAGE), None);
+        // Same address and length, other text: the key bytes decide.
+        let mut path = String::from("Image");
+        e.parse(br#"{"Image": "d.exe", "Other": "o"}"#).unwrap();
+        assert_eq!(get(&e, &path), strs(&["s:d.exe"]));
+        path.replace_range(.., "Other");
+        assert_eq!(get(&e, &path), strs(&["s:o"]));
+        // A visitor that stops early, and escaped keys.
+        e.parse(br#"{"K\u0065y": [1, 2]}"#).unwrap();
+        let mut seen = 0;
+        assert!(e.lookup("Key", &mut |_| {
+            seen += 1;
+            true
+        }));
+        assert_eq!(seen, 1);
+        assert_eq!(get(&e, "Key"), strs(&["n:1", "n:2"]));
+    }
+
+    #[test]
+    fn repeated_top_level_keys_are_told_apart_from_unique_ones() {
+        // Events of 1 to 300 distinct keys (beyond the key index's 48, and
+        // enough for fingerprints to share slots), then the same with one
+        // key repeated at each place (escaped or not, far apart or
+        // adjacent): the index is used exactly when the keys are different
+        // and few enough, and `single` agrees with `lookup` for every key,
+        // before and after the member cache holds it.
+        static PATHS: std::sync::LazyLock<Vec<String>> =
+            std::sync::LazyLock::new(|| (0..300).map(|k| format!("k{k}")).collect());
+        for n in [1usize, 2, 3, 40, 300] {
+            let keys: Vec<String> = (0..n).map(|k| format!("\"k{k}\"")).collect();
+            let mut docs = vec![(None, keys.clone())];
+            for dup in (0..n).step_by(n.div_ceil(7)) {
+                for at in [0, dup, n - 1] {
+                    let mut with = keys.clone();
+                    let repeated = if at % 2 == 0 {
+                        format!("\"k{dup}\"")
+                    } else {
+                        format!("\"\\u006b{dup}\"")
+                    };
+                    with.insert(at + 1, repeated);
+                    docs.push((Some(dup), with));
+                }
+            }
+            for (dup, keys) in docs {
+                let members: Vec<String> = keys
+                    .iter()
+                    .enumerate()
+                    .map(|(i, k)| format!("{k}: {i}"))
+                    .collect();
+                let doc = format!("{{{}}}", members.join(", "));
+                let e = JsonEvent::parse_str(&doc).unwrap();
+                assert_eq!(
+                    e.keys.usable,
+                    dup.is_none() && keys.len() <= KEY_INDEX_MAX,
+                    "{doc}"
+                );
+                for _ in 0..2 {
+                    for (k, path) in PATHS.iter().take(n + 1).enumerate() {
+                        let mut values = Vec::new();
+                        e.lookup(path, &mut |v| {
+                            values.push(format!("{v:?}"));
+                            false
+                        });
+                        let expected = if k == n {
+                            0
+                        } else if Some(k) == dup {
+                            2
+                        } else {
+                            1
+                        };
+                        assert_eq!(values.len(), expected, "{path} in {doc}");
+                        match e.single(path) {
+                            Single::One(v) => assert_eq!(values, [format!("{v:?}")]),
+                            Single::Absent => assert!(values.is_empty()),
+                            Single::Ask => assert!(values.len() > 1, "{path} in {doc}"),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dispatch_members_found_by_the_parse_agree_with_the_walk() {
+        // Per layout, events whose channel and event ID are where they
+        // belong, missing, repeated, reachable twice (a dotted key beside
+        // the nested one), inside an array, or objects with `#text`: what
+        // the parse recorded must give `lookup` and `single` the answers of
+        // the general walk (`lookup_at`), and the plain events must have
+        // been resolved (or the dispatch would silently walk again).
+        let docs: [(&str, bool); 17] = [
+            (r#"{"Channel": "Security", "EventID": 4688, "x": 1}"#, true),
+            (r#"{"x": 1}"#, true),
+            (r#"{"Channel": "a", "Channel": "b", "EventID": 1}"#, false),
+            (r#"{"Channel": ["a", "b"], "EventID": [1]}"#, true),
+            (
+                r##"{"Ch\u0061nnel": "esc", "EventID": {"#text": 7}}"##,
+                true,
+            ),
+            (
+                r#"{"Event": {"System": {"Channel": "S", "EventID": 1}, "EventData": {}}}"#,
+                true,
+            ),
+            (r#"{"Event": {"System": {"Provider": 1}}}"#, true),
+            (
+                r##"{"Event": {"System": {"EventID": {"#attributes": {"Q": 0}, "#text": 4104}}}}"##,
+                true,
+            ),
+            (
+                r#"{"Event": {"System": {"Channel": "S"}, "System.Channel": "T"}}"#,
+                false,
+            ),
+            (
+                r#"{"Event": {"System": {"Channel": "S"}}, "Event.System.Channel": "T"}"#,
+                false,
+            ),
+            (
+                r#"{"Event": {"System": {"Channel": "S", "Channel": "T"}}}"#,
+                false,
+            ),
+            (r#"{"Event": {"System": [{"Channel": "S"}]}}"#, false),
+            (
+                r#"{"@timestamp": 1, "winlog": {"channel": "C", "event_id": 3}}"#,
+                true,
+            ),
+            (
+                r#"{"@timestamp": 1, "winlog.channel": "C", "winlog.event_id": "3"}"#,
+                true,
+            ),
+            (
+                r#"{"@timestamp": 1, "winlog": {"channel": "C"}, "winlog.channel": "D"}"#,
+                false,
+            ),
+            (r#"{"@timestamp": 1, "winlog": [{"channel": "C"}]}"#, false),
+            (r#"{"ecs": 1, "winlog": "not an object"}"#, true),
+        ];
+        let mut one_scalar = 0;
+        for (doc, resolved) in docs {
+            let e = JsonEvent::parse_str(doc).unwrap();
+            let paths = e.detected_layout().dispatch_paths();
+            assert_eq!(
+                e.dispatch.iter().all(|d| d.found != Found::Unknown),
+                resolved,
+                "{doc}: {:?}",
+                e.dispatch
+            );
+            for layout in Layout::ALL {
+                for path in layout.dispatch_paths() {
+                    let mut walked = Vec::new();
+                    let mut found = false;
+                    e.lookup_at(
+                        0,
+                        path,
+                        &mut |v| {
+                            walked.push(format!("{v:?}"));
+                            false
+                        },
+                        &mut found,
+                    );
+                    let mut values = Vec::new();
+                    let exists = e.lookup(path, &mut |v| {
+                        values.push(format!("{v:?}"));
+                        false
+                    });
+                    assert_eq!((exists, &values), (found, &walked), "{path} in {doc}");
+                    match e.single(path) {
+                        Single::One(v) => assert_eq!(values, [format!("{v:?}")], "{path} in {doc}"),
+                        Single::Absent => assert!(!exists, "{path} in {doc}"),
+                        Single::Ask => {}
+                    }
+                }
+            }
+            // A resolved path to one scalar is answered by `single`.
+            if resolved && paths.iter().all(|p| e.single(p) != Single::Ask) {
+                one_scalar += 1;
+            }
+        }
+        assert_eq!(one_scalar, 7);
+    }
+
+    #[test]
+    fn fingerprint_and_byte_comparison_agree() {
+        // Paths with more dots than the fingerprint arrays hold take the
+        // byte-comparing walk; the same paths with fewer dots the
+        // fingerprinted one. Both see the same keys.
+        let mut rng = Rng(0x0123_4567_89AB_CDEF);
+        let paths = probe_paths();
+        let mut checked = 0usize;
+        for _ in 0..3_000 {
+            let mut text = String::new();
+            let mut scalars = Vec::new();
+            gen_object(&mut rng, 1, &mut text, &mut scalars);
+            let event = JsonEvent::parse_str(&text).unwrap();
+            for path in &paths {
+                let fast = lookup_all(&event, path);
+                let mut slow = (false, Vec::new());
+                let stop = event.lookup_members_by_bytes(
+                    0,
+                    path,
+                    &mut |v| {
+                        slow.1.push(show(v));
+                        false
+                    },
+                    &mut slow.0,
+                );
+                assert!(!stop);
+                // Found nowhere: keys with spaces may stand for the path.
+                if !slow.0 && event.spaced_keys {
+                    slow.0 = event.lookup_without_spaces(path, &mut |v| {
+                        slow.1.push(show(v));
+                        false
+                    });
+                }
+                assert_eq!(fast, slow, "{path:?} in {text}");
+                checked += usize::from(fast.0);
+            }
+        }
+        assert!(checked > 1000, "{checked}");
+        let deep = parse(
+            r#"{"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": 1}}}}}}}}, "a.b.c.d.e.f.g.h.i": 2}"#,
+        );
+        assert_eq!(get(&deep, "a.b.c.d.e.f.g.h.i"), strs(&["n:1", "n:2"]));
+        assert_eq!(get(&deep, "a.b.c.d.e.f.g.h"), strs(&[]));
+        assert_eq!(get(&deep, "a.b.c.d.e.f.g.h.j"), None);
     }
 }

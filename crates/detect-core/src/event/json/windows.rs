@@ -8,7 +8,10 @@
 //! one family of producers, consulted only when the plain walk has no
 //! answer (or, for the layout, once per parse).
 
-use super::*;
+use super::JsonEvent;
+use super::tape::{KEY_INDEX_MAX, KeyIndex, Kind};
+use crate::event::{Single, Value};
+use crate::layout::Layout;
 
 impl JsonEvent {
     /// The layout (see [`JsonEvent::detected_layout`]) and the index of the
@@ -238,5 +241,253 @@ impl JsonEvent {
             }
             _ => false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::event::json::JsonEvent;
+    use crate::event::json::tests::{get, parse, shared_data, strs};
+    use crate::event::{Event, Single, Value};
+    use crate::layout::Layout;
+
+    #[test]
+    fn evtx_event_data_falls_back_to_user_data() {
+        // Shaped like WMI-Activity 5858 as the evtx crate renders it.
+        let e = parse(
+            r##"{"Event": {"System": {"EventID": 5858, "Channel": "Microsoft-Windows-WMI-Activity/Operational"},
+                "UserData": {"Operation_ClientFailure": {"#attributes": {"xmlns": "x"},
+                "Operation": "ExecMethod cleareventlog", "ClientProcessId": 25920}}}}"##,
+        );
+        assert_eq!(e.layout(), Layout::EvtxNested);
+        assert_eq!(
+            get(&e, "Event.EventData.Operation"),
+            strs(&["s:ExecMethod cleareventlog"])
+        );
+        assert_eq!(
+            get(&e, "Event.EventData.ClientProcessId"),
+            strs(&["n:25920"])
+        );
+        assert_eq!(get(&e, "Event.EventData.Missing"), None);
+        // Only one level below UserData, and only for EventData paths.
+        assert_eq!(get(&e, "Event.EventData.Operation_ClientFailure"), None);
+        assert_eq!(get(&e, "Event.Operation"), None);
+        assert_eq!(get(&e, "Event.System.Operation"), None);
+
+        // EventData wins when it has the field; other UserData elements are searched too.
+        let e = parse(
+            r#"{"Event": {"System": {"EventID": 1}, "EventData": {"A": "data"},
+                "UserData": {"X": {"A": "user"}, "Y": 3, "Z": {"B": "z"}}}}"#,
+        );
+        assert_eq!(get(&e, "Event.EventData.A"), strs(&["s:data"]));
+        assert_eq!(get(&e, "Event.EventData.B"), strs(&["s:z"]));
+        // The visitor can stop the search.
+        let mut seen = 0;
+        assert!(e.lookup("Event.EventData.B", &mut |_| {
+            seen += 1;
+            true
+        }));
+        assert_eq!(seen, 1);
+        // No UserData, or not an object: nothing.
+        let e = parse(r#"{"Event": {"System": {"EventID": 1}, "UserData": "x"}}"#);
+        assert_eq!(get(&e, "Event.EventData.A"), None);
+        let e = parse(r#"{"Event": 3}"#);
+        assert_eq!(get(&e, "Event.EventData.A"), None);
+    }
+
+    /// Keys with spaces (Windows Defender's data names) are read by the
+    /// name without them, in every layout, only when no key has the name
+    /// itself; `single` never answers `Absent` for them.
+    #[test]
+    fn keys_with_spaces_answer_for_their_name_without_spaces() {
+        let flat = parse(
+            r#"{"Channel": "Microsoft-Windows-Windows Defender/Operational", "EventID": 1116,
+                "Threat Name": "Trojan:PowerShell/Powersploit.M", "Source Name": "AMSI",
+                "Process Name": "C:\\p.exe", "Path": "file:_C:\\x.ps1", "Tags": ["a", "b"]}"#,
+        );
+        let evtx = parse(
+            r#"{"Event": {"System": {"Channel": "Microsoft-Windows-Windows Defender/Operational", "EventID": 1116},
+                "EventData": {"Threat Name": "Trojan:PowerShell/Powersploit.M", "Source Name": "AMSI",
+                "Process Name": "C:\\p.exe", "Path": "file:_C:\\x.ps1"}}}"#,
+        );
+        let ecs_nested = parse(
+            r#"{"@timestamp": "t", "winlog": {"channel": "Microsoft-Windows-Windows Defender/Operational",
+                "event_data": {"Threat Name": "Trojan:PowerShell/Powersploit.M", "Source Name": "AMSI",
+                "Process Name": "C:\\p.exe"}}}"#,
+        );
+        let ecs_dotted = parse(
+            r#"{"@timestamp": "t", "winlog.event_data.Threat Name": "Trojan:PowerShell/Powersploit.M",
+                "winlog.event_data": {"Source Name": "AMSI"}}"#,
+        );
+        let user_data = parse(
+            r#"{"Event": {"System": {"EventID": 1}, "UserData": {"Element": {"Source Name": "AMSI"}}}}"#,
+        );
+        for (event, prefix) in [
+            (&flat, ""),
+            (&evtx, "Event.EventData."),
+            (&ecs_nested, "winlog.event_data."),
+        ] {
+            let path = |name: &str| format!("{prefix}{name}");
+            assert!(event.spaced_keys);
+            assert_eq!(
+                get(event, &path("ThreatName")),
+                strs(&["s:Trojan:PowerShell/Powersploit.M"]),
+                "{prefix}"
+            );
+            assert_eq!(get(event, &path("SourceName")), strs(&["s:AMSI"]));
+            assert_eq!(get(event, &path("ProcessName")), strs(&[r"s:C:\p.exe"]));
+            // The exact names still work; names that are not there are not found.
+            assert_eq!(
+                get(event, &path("Threat Name")),
+                strs(&["s:Trojan:PowerShell/Powersploit.M"])
+            );
+            for missing in [
+                "Threat",
+                "Name",
+                "threatname",
+                "ThreatNam",
+                "ThreatNames",
+                "Threat  Name",
+            ] {
+                assert_eq!(get(event, &path(missing)), None, "{prefix}{missing}");
+            }
+            // `single` asks the lookup instead of answering `Absent`.
+            assert_eq!(event.single(&path("ThreatName")), Single::Ask);
+            assert_eq!(event.single(&path("Missing")), Single::Ask);
+        }
+        assert_eq!(
+            get(&ecs_dotted, "winlog.event_data.ThreatName"),
+            strs(&["s:Trojan:PowerShell/Powersploit.M"])
+        );
+        assert_eq!(
+            get(&ecs_dotted, "winlog.event_data.SourceName"),
+            strs(&["s:AMSI"])
+        );
+        // The evtx layout's `Event.UserData` fallback too.
+        assert_eq!(
+            get(&user_data, "Event.EventData.SourceName"),
+            strs(&["s:AMSI"])
+        );
+        // The visitor can stop early; `any_value` is unchanged.
+        assert!(flat.lookup("ThreatName", &mut |_| true));
+        // A key written as the rule writes it wins over the spaced one.
+        let both =
+            parse(r#"{"Source Name": "spaced", "SourceName": "exact", "A B": 1, "A  B": 2}"#);
+        assert_eq!(get(&both, "SourceName"), strs(&["s:exact"]));
+        // Several spaced keys for one name: all of them, in document order.
+        assert_eq!(get(&both, "AB"), strs(&["n:1", "n:2"]));
+        // Without any key holding a space, a missing field is `Absent` at once.
+        let plain = parse(r#"{"ThreatID": "1", "Nested": {"Source Name": 1}}"#);
+        assert!(plain.spaced_keys, "a nested key counts");
+        let plain = parse(r#"{"ThreatID": "1", "Value": "a b c"}"#);
+        assert!(!plain.spaced_keys, "spaces in values do not count");
+        assert_eq!(plain.single("ThreatName"), Single::Absent);
+        assert_eq!(get(&plain, "ThreatName"), None);
+        // An escaped key is compared decoded.
+        let escaped = parse(r#"{"Threat\u0020Name": "x"}"#);
+        assert_eq!(get(&escaped, "ThreatName"), strs(&["s:x"]));
+        // A key with spaces is never found by a dotted path's inner segments.
+        assert_eq!(get(&flat, "Threat.Name"), None);
+        // Arrays of objects are walked like the exact lookup walks them.
+        let arrays = parse(r#"{"a": [{"Threat Name": "x"}, {"Threat Name": "y"}]}"#);
+        assert_eq!(get(&arrays, "a.ThreatName"), strs(&["s:x", "s:y"]));
+        assert!(!flat.lookup("", &mut |_| false));
+    }
+
+    #[test]
+    fn layout_detection_and_override() {
+        let cases = [
+            (
+                r#"{"Event": {"System": {"EventID": 1}}}"#,
+                Layout::EvtxNested,
+            ),
+            (
+                r#"{"@timestamp": "t", "Event": {"System": {}}}"#,
+                Layout::EvtxNested,
+            ),
+            (r#"{"Event": {"EventData": {}}}"#, Layout::Flat),
+            (r#"{"Event": "System"}"#, Layout::Flat),
+            (r#"{"x": {"Event": {"System": {}}}}"#, Layout::Flat),
+            (r#"{"@timestamp": "2024-01-01T00:00:00Z"}"#, Layout::Ecs),
+            (r#"{"ecs": {"version": "8"}}"#, Layout::Ecs),
+            (r#"{"event": {"code": "1"}}"#, Layout::Ecs),
+            (r#"{"winlog": {"event_id": 1}}"#, Layout::Ecs),
+            (r#"{"a": 1, "event.code": "1"}"#, Layout::Ecs),
+            (r#"{"winlog.event_id": 1}"#, Layout::Ecs),
+            (r#"{"ecs.version": "8"}"#, Layout::Ecs),
+            (
+                r#"{"winlog": {}, "Event": {"System": 1}}"#,
+                Layout::EvtxNested,
+            ),
+            (r#"{"EventID": 1, "Channel": "Security"}"#, Layout::Flat),
+            (
+                r#"{"events": 1, "eventx.a": 1, "x": {"winlog": 1}}"#,
+                Layout::Flat,
+            ),
+            (r#"{"Event": {"System": null}}"#, Layout::EvtxNested),
+            (r#"{"Event": [{"System": {}}]}"#, Layout::Flat),
+        ];
+        for (line, layout) in cases {
+            let e = parse(line);
+            assert_eq!(e.detected_layout(), layout, "{line}");
+            assert_eq!(e.layout(), layout, "{line}");
+        }
+
+        let mut e = JsonEvent::new();
+        e.set_layout_override(Some(Layout::Ecs));
+        e.parse(br#"{"Event": {"System": {}}}"#).unwrap();
+        assert_eq!(e.detected_layout(), Layout::EvtxNested);
+        assert_eq!(e.layout(), Layout::Ecs);
+        e.parse(br#"{"CommandLine": "x"}"#).unwrap();
+        assert_eq!(e.layout(), Layout::Ecs, "the override survives parses");
+        e.set_layout_override(Some(Layout::EvtxNested));
+        assert_eq!(e.layout(), Layout::EvtxNested);
+        e.set_layout_override(None);
+        assert_eq!(e.layout(), Layout::Flat);
+        assert!(e.parse(b"{").is_err());
+        assert_eq!(e.detected_layout(), Layout::Flat);
+    }
+
+    #[test]
+    #[ignore = "needs ../shared (run with --ignored)"]
+    fn windows_samples_parse() {
+        let path = shared_data("events/windows-samples.ndjson");
+        let text = std::fs::read_to_string(path).unwrap();
+        let mut event = JsonEvent::new();
+        let mut lines = 0;
+        let mut rogue_1040 = 0;
+        for (number, line) in text.lines().enumerate() {
+            event
+                .parse(line.as_bytes())
+                .unwrap_or_else(|e| panic!("line {}: {e}", number + 1));
+            lines += 1;
+            assert_eq!(event.layout(), Layout::Flat, "line {}", number + 1);
+            assert!(
+                event.lookup("EventID", &mut |v| matches!(v, Value::Number(_))),
+                "line {}",
+                number + 1
+            );
+            let source = get(&event, "_source_file").unwrap_or_default();
+            let id = get(&event, "EventID").unwrap_or_default();
+            if source
+                .iter()
+                .any(|s| s.ends_with("rogue_msi_url_1040_1042.evtx"))
+                && id == ["n:1040"]
+            {
+                let data = get(&event, "Data").unwrap();
+                if data.contains(&"s:http://officemysuppbox.com/staterepository".to_string()) {
+                    rogue_1040 += 1;
+                    assert_eq!(get(&event, "Provider_Name"), strs(&["s:MsiInstaller"]));
+                    assert_eq!(data.len(), 7);
+                    assert_eq!(
+                        get(&event, "Data_0"),
+                        strs(&["s:http://officemysuppbox.com/staterepository"])
+                    );
+                    assert_eq!(get(&event, "Binary"), strs(&["null"]));
+                }
+            }
+        }
+        assert_eq!(lines, 14_646);
+        assert_eq!(rogue_1040, 1);
     }
 }
