@@ -31,7 +31,7 @@
 //! * [`atoms`]: the literals a rule variant cannot match without, for the
 //!   prefilter;
 //! * [`tables`]: the engine's tables and the predicates ([`compile()`]);
-//! * [`plan`] and [`program`]: how each predicate's tests run, and the
+//! * [`plan`](mod@plan) and [`program`]: how each predicate's tests run, and the
 //!   small programs the run-time rule set evaluates them with.
 
 pub mod atoms;

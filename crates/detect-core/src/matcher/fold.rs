@@ -283,7 +283,7 @@ fn slow_find_ci(hay: &str, needle: &str) -> Option<(usize, usize)> {
     None
 }
 
-/// What is known about a haystack, computed once per call of [`glob`](super::glob).
+/// What is known about a haystack, computed once per call of [`glob`](fn@super::glob).
 #[derive(Clone, Copy)]
 pub(super) struct HayInfo {
     /// The haystack is all ASCII.

@@ -131,7 +131,7 @@ fn find_segment(
 /// Whole-string wildcard match.
 ///
 /// `toks` is the parsed pattern; with `ci` the literals must already be
-/// folded with [`fold`] and the haystack is folded on the fly. `?` matches
+/// folded with [`fold`](fn@super::fold) and the haystack is folded on the fly. `?` matches
 /// exactly one character (Unicode scalar value), `*` any run of characters.
 ///
 /// The pattern is split at `*` into segments of fixed character length: the
