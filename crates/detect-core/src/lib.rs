@@ -12,7 +12,7 @@
 //! 3. **Run time**, the hot path: [`engine`] walks the tables for each
 //!    [`Event`] ([`event`]: the trait and the NDJSON adapter), using the
 //!    [`prefilter`] automata to skip rules whose required literals are
-//!    absent and the [`matcher`] primitives and [`rt`] helpers that
+//!    absent and the [`matcher`] primitives and [`rt`] functions that
 //!    predicates call; [`sequence`] and [`correlation`] hold the bounded
 //!    state of sequence and correlation rules; [`ruleset`] is the trait
 //!    every generated rule set implements.

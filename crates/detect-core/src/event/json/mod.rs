@@ -481,7 +481,7 @@ impl Event for JsonEvent {
     }
 }
 
-/// Helpers of the adapter's tests (here and in its files): reading
+/// What the adapter's tests (here and in its files) share: reading
 /// values as comparable text, parsing, and random documents.
 #[cfg(test)]
 mod tests {
