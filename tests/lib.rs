@@ -50,7 +50,7 @@ pub fn json_documents(text: &str) -> Result<Vec<String>, serde_json::Error> {
 /// None is a bug: their log sources (`file_access`, `file_rename`) are the
 /// ETW provider Microsoft-Windows-Kernel-File (Sigma taxonomy appendix),
 /// which writes to no event log channel, so there is no channel or event ID
-/// to route them by (see `detect_core::logsource::WINDOWS_ETW_ONLY_CATEGORIES`).
+/// to route them by (see `detect_core::compile::logsource::WINDOWS_ETW_ONLY_CATEGORIES`).
 /// A processing pipeline that says where such events are in a user's logs
 /// makes them compile.
 pub const SIGMAHQ_UNSUPPORTED: &[(&str, &str)] = &[

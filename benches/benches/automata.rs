@@ -42,11 +42,12 @@ use detect_benches::Corpus;
 fn command_line_atoms(set: &RuleSet) -> Vec<String> {
     let mut atoms = std::collections::BTreeSet::new();
     for rule in &set.rules {
-        let Ok(variants) = detect::__internals::lower::lower_variants_in_vocabulary(rule) else {
+        let Ok(variants) = detect::__internals::compile::lower::lower_variants_in_vocabulary(rule)
+        else {
             continue;
         };
         for v in variants {
-            let found = detect::__internals::atoms::required_atoms_where(&v.body, &|f| {
+            let found = detect::__internals::compile::atoms::required_atoms_where(&v.body, &|f| {
                 !is_dispatch_field(rule.vocabulary, f)
             });
             for a in found.into_iter().flatten() {

@@ -13,6 +13,8 @@
 //!   those of the rules whose log source applies to the event) and nothing
 //!   else.
 
+#![forbid(unsafe_code)]
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -251,13 +253,13 @@ pub fn time_fresh_passes(
 
 /// The distinct event paths that the rules of `set` read, per layout (indexed
 /// like [`Layout::ALL`]), in first-use order: each rule lowered for the layout
-/// ([`detect::__internals::lower::lower`], log source conditions included) and its fields
+/// ([`detect::__internals::compile::lower::lower`], log source conditions included) and its fields
 /// visited ([`detect::ir::Expr::visit_fields`]).
 pub fn floor_fields(set: &RuleSet) -> [Vec<String>; 3] {
     Layout::ALL.map(|layout| {
         let mut fields: Vec<String> = Vec::new();
         for rule in &set.rules {
-            let expr = detect::__internals::lower::lower(rule, layout)
+            let expr = detect::__internals::compile::lower::lower(rule, layout)
                 .unwrap_or_else(|e| panic!("rule {}: {e}", rule.name));
             expr.visit_fields(&mut |f| {
                 if !fields.iter().any(|g| g == f) {
@@ -357,7 +359,7 @@ impl RoutedFields {
             .map(|&layout| {
                 let mut per_source = vec![Vec::<String>::new(); sources.len()];
                 for (rule, &k) in set.rules.iter().zip(&source_of) {
-                    let expr = detect::__internals::lower::lower(rule, layout)
+                    let expr = detect::__internals::compile::lower::lower(rule, layout)
                         .unwrap_or_else(|e| panic!("rule {}: {e}", rule.name));
                     expr.visit_fields(&mut |f| {
                         if !per_source[k].iter().any(|g| g == f) {

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
 use detect::__internals::matcher::{self, GlobTok};
-use detect::__internals::modifiers;
+use detect::__internals::compile::modifiers;
 use detect::ir::{NumOp, Number};
 use detect_fuzz::reference::{self as r, Piece};
 use libfuzzer_sys::fuzz_target;

@@ -2,11 +2,11 @@
 //! layout, and the literals they compare those paths with.
 //!
 //! Everything is taken from the rule sets' IR lowered onto each layout
-//! (`detect::__internals::lower::lower`), log source conditions included, so generated
+//! (`detect::__internals::compile::lower::lower`), log source conditions included, so generated
 //! events reach the same fields and values the rules test, whatever rule set
 //! the fuzzer runs.
 
-use detect::__internals::lower::lower;
+use detect::__internals::compile::lower::lower;
 use detect::Layout;
 use detect::ir::{Cidr, Expr, GlobToken, Number, RuleSet, StrKind, Test, TimePart};
 

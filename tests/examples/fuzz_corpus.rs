@@ -18,7 +18,7 @@ use std::error::Error;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use detect::__internals::lower::lower;
+use detect::__internals::compile::lower::lower;
 use detect::ir::{Expr, GlobToken, RuleSet, StrKind, Test};
 use detect_rules::Builtin;
 use detect_tests::semantics_rules::Semantics;

@@ -33,7 +33,7 @@ pub mod tau;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use detect::__internals::logsource::resolve;
+use detect::__internals::compile::logsource::resolve;
 use detect::JsonEvent;
 use detect::interpreter::CompiledExpr;
 use detect::ir::RuleSet;

@@ -12,6 +12,8 @@
 //! per event layout), [`pack`] (which rules run: built-in, compiled SigmaHQ,
 //! or Sigma YAML compiled at start-up) and [`rules`] (`detect rules`).
 
+#![cfg_attr(not(test), forbid(unsafe_code))]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -5,7 +5,7 @@
 //! generated fast path: case folding lowercases whole strings into new `String`s,
 //! wildcards are matched by a textbook dynamic programme over `Vec<char>`, and
 //! CIDR checks go through `std::net`. Only log source resolution and layout
-//! mapping ([`crate::lower`]) are shared, because they define *which* fields
+//! mapping ([`crate::compile::lower`]) are shared, because they define *which* fields
 //! are read rather than how values match.
 //!
 //! It is also the run-time path for rules loaded after the build (Sigma YAML or
@@ -15,13 +15,13 @@ use std::net::IpAddr;
 
 use regex::Regex;
 
+use crate::compile::logsource::UnknownLogSource;
+use crate::compile::lower::lower;
 use crate::event::{Event, Value};
 use crate::ir::{
     Case, Cidr, Expr, GlobToken, NumOp, Number, RefKind, RuleSet, StrKind, StrPattern, Test,
 };
 use crate::layout::Layout;
-use crate::logsource::UnknownLogSource;
-use crate::lower::lower;
 
 /// Why a rule set could not be loaded into the interpreter.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,16 +24,25 @@ fn allocations() -> u64 {
     ALLOCATIONS.with(Cell::get)
 }
 
+// SAFETY: every method passes its arguments on to the system allocator
+// unchanged (counting is all it adds), so the contract of `GlobalAlloc`
+// holds as it does for `System`.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: AllocLayout) -> *mut u8 {
         count();
+        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, and the
+        // arguments reach `System.alloc` unchanged.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: AllocLayout) {
+        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract, and the
+        // arguments reach `System.dealloc` unchanged.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: AllocLayout, new: usize) -> *mut u8 {
         count();
+        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, and the
+        // arguments reach `System.realloc` unchanged.
         unsafe { System.realloc(ptr, layout, new) }
     }
 }

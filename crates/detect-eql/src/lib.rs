@@ -92,6 +92,9 @@
 //! evaluable with [`CompiledExpr`](detect_core::interpreter::CompiledExpr)
 //! as it is. `any where x` has no category test.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod error;
 mod lexer;
 mod lower;

@@ -13,10 +13,10 @@
 //! (`f` is simply `not t`), but a comparison with a missing field is still
 //! false, so `field != "x"` needs the field and `not field == "x"` does not.
 
+use detect_core::compile::pattern::{parse_plain_glob, simplify};
 use detect_core::ir::{
     Case, Cidr, Expr, FieldTest, GlobToken, NumOp, RegexPattern, StrKind, StrPattern, Test,
 };
-use detect_core::pattern::{parse_plain_glob, simplify};
 
 use crate::error::{EqlError, Span};
 use crate::parser::{CmpOp, Lit, Node, PatKind, Sp};

@@ -34,6 +34,9 @@
 //! assert!(Records::new(b"not a chunk").is_err());
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 mod binxml;
 mod chunk;
 mod event;

@@ -3,6 +3,8 @@
 //! in [`lower`], and code generation in [`codegen`]. Use the macros through the
 //! `detect` crate, whose documentation describes the rule language.
 
+#![cfg_attr(not(test), forbid(unsafe_code))]
+
 mod codegen;
 mod correlation;
 mod lower;

@@ -3,16 +3,16 @@
 //! Errors are collected (several mistakes are reported in one build) and each
 //! points at the offending token: the modifier, the value, the attribute or the
 //! selection name in the condition. The meaning of detection items comes from
-//! `detect_core::sigma`, shared with the Sigma YAML front end.
+//! `detect_core::compile::sigma`, shared with the Sigma YAML front end.
 
 use std::collections::HashMap;
 
+use detect_core::compile::logsource;
+use detect_core::compile::sigma::{ItemErrorAt, detection_item, resolve_pattern};
 use detect_core::ir::{
     Condition, Detection, Level, LogSource, Metadata, Rule, RuleSet, Selection, Sequence, Status,
     Vocabulary,
 };
-use detect_core::logsource;
-use detect_core::sigma::{ItemErrorAt, detection_item, resolve_pattern};
 use proc_macro2::{Span, TokenTree};
 use syn::parse::ParseStream;
 use syn::spanned::Spanned;

@@ -18,8 +18,8 @@
 //! ```
 //! Nothing is interpreted here; [`crate::lower`] gives the AST its meaning.
 
+use detect_core::compile::sigma::SigmaValue;
 use detect_core::ir::Number;
-use detect_core::sigma::SigmaValue;
 use proc_macro2::Span;
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};

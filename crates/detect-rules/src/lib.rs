@@ -17,6 +17,9 @@
 //! assert_eq!(hits, ["msi_install_from_web"]);
 //! ```
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 detect::rules! {
     /// The seed rules of detect, compiled into one zero-allocation matcher.
     pub ruleset Builtin;

@@ -85,6 +85,8 @@
 //! # }
 //! ```
 
+#![forbid(unsafe_code)]
+
 mod detector;
 mod error;
 mod lease;

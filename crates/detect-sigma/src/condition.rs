@@ -10,13 +10,13 @@
 //! ```
 //!
 //! Patterns use `*` as a wildcard and are resolved by
-//! [`detect_core::sigma::resolve_pattern`]; `them` is every selection whose
+//! [`detect_core::compile::sigma::resolve_pattern`]; `them` is every selection whose
 //! name does not start with `_`. Aggregations (`| count() > 5`) and `near`
 //! belong to the deprecated Sigma 1 correlation syntax and are reported as
 //! unsupported.
 
+use detect_core::compile::sigma::resolve_pattern;
 use detect_core::ir::Condition;
-use detect_core::sigma::resolve_pattern;
 
 /// Why a condition could not be compiled.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -45,7 +45,7 @@
 //!   `repeat`): each non-global document is one rule;
 //! * `detection` selections as maps (AND), lists of maps (OR), keyword lists,
 //!   single keywords, keyword entries (`'|all': [...]`), every modifier of the
-//!   specification's appendix ([`detect_core::sigma::detection_item`] gives
+//!   specification's appendix ([`detect_core::compile::sigma::detection_item`] gives
 //!   them their meaning: the same code as the `rules!` DSL);
 //! * `condition` as a string or a list (OR of its elements), with `and`,
 //!   `or`, `not`, parentheses, `1 of pattern`, `all of pattern`, `them`
@@ -77,7 +77,7 @@
 //! aggregations (`| count()`) and `near`, regexes using look-around or
 //! backreferences (the `regex` crate has neither), `expand` placeholders with
 //! no values in [`ParseOptions::placeholders`], and **log sources that
-//! [`detect_core::logsource::resolve`] does not know** (an unknown service or
+//! [`detect_core::compile::logsource::resolve`] does not know** (an unknown service or
 //! category is not silently widened to "every event": the rule is refused
 //! with `unsupported log source: ...`). Everything else that fails is
 //! [`ErrorKind::Invalid`] (a mistake in the rule), [`ErrorKind::Yaml`] or
@@ -90,6 +90,9 @@
 //! file holding several rules numbers them (`_1`, `_2`...), and [`load_dir`]
 //! appends `_2`, `_3`... to a name already taken. The Sigma `id` stays in the
 //! metadata.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod condition;
 pub mod meta_rules;

@@ -3,7 +3,7 @@
 //!
 //! Sigma rules name fields the way Windows does (`Image`, `CommandLine`) and
 //! select events by abstract log sources (`category: process_creation`).
-//! detect's built-in tables ([`detect_core::layout`], [`detect_core::logsource`])
+//! detect's built-in tables ([`detect_core::layout`], [`detect_core::compile::logsource`])
 //! map those onto Windows event logs in three layouts. When your events use
 //! other names, or come from a source detect does not know, a pipeline
 //! rewrites the rules first, in the spirit of pySigma's processing pipelines
@@ -38,7 +38,7 @@
 //!   `match` key (`product`, `category`, `service`) with that value; a key
 //!   left out matches anything. Its `logsource` replaces the rule's log
 //!   source (keys given replace, keys left out are cleared) by one that
-//!   [`detect_core::logsource::resolve`] knows: the generated code keeps
+//!   [`detect_core::compile::logsource::resolve`] knows: the generated code keeps
 //!   routing such rules by its channel and event ID table. Its `conditions`
 //!   instead say which events belong to the source, as a Sigma selection map
 //!   (the rule's own vocabulary and modifiers: `Channel|startswith: ACME/`);
@@ -265,7 +265,7 @@ fn check_keys(
 ) -> Result<(), SigmaError> {
     for (k, v) in entries {
         if !known.contains(&k.as_str()) {
-            let hint = detect_core::sigma::closest(k, known)
+            let hint = detect_core::compile::sigma::closest(k, known)
                 .map(|c| format!("did you mean `{c}`? "))
                 .unwrap_or_default();
             // The value's position is the best the tree keeps for a key.
@@ -372,7 +372,8 @@ fn entry(path: &str, item: &Node, err: &ErrFn<'_>) -> Result<LogSourceMapping, S
         .map(|n| logsource(n, "logsource", err))
         .transpose()?;
     if let Some(new) = &new
-        && let Err(e) = detect_core::logsource::resolve(new, detect_core::ir::Vocabulary::Windows)
+        && let Err(e) =
+            detect_core::compile::logsource::resolve(new, detect_core::ir::Vocabulary::Windows)
     {
         return Err(err(item.get("logsource"), format!("`logsource`: {e}")));
     }

@@ -1,10 +1,10 @@
 //! Sigma rule documents into IR rules.
 
+use detect_core::compile::logsource;
+use detect_core::compile::sigma::{ItemErrorAt, SigmaValue, detection_item};
 use detect_core::ir::{
     Detection, Expr, Level, LogSource, Metadata, Rule, Selection, Status, Vocabulary,
 };
-use detect_core::logsource;
-use detect_core::sigma::{ItemErrorAt, SigmaValue, detection_item};
 
 use crate::condition::parse_condition;
 use crate::meta_rules::{PendingCorrelation, PendingFilter, parse_correlation, parse_filter};

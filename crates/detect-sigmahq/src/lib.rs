@@ -48,6 +48,8 @@
 //! assert_eq!(Seeds::SOURCES[1], "rules/msiexec_web_install.yml");
 //! ```
 
+#![forbid(unsafe_code)]
+
 detect_macros::sigma_rules! {
     /// The project's Sigma seed rules, compiled from `rules/*.yml`.
     pub ruleset Seeds = "rules";

@@ -294,6 +294,9 @@
 //! * [`correlation`]: the bounded sliding windows of Sigma correlation rules;
 //! * [`sigma`]: the meaning of Sigma's detection items and modifiers.
 
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
 /// ```
 /// use detect::{Event, JsonEvent, Layout, Single, Value};
 /// let event = JsonEvent::parse_str(r#"{"Image": "C:\\x.exe", "EventID": 1}"#).unwrap();
@@ -363,7 +366,8 @@ pub use detect_macros::{rules, sigma_rules};
 /// ```
 pub use detect_core::{engine::SequenceState, sequence::SequenceStats};
 
-pub use detect_core::{correlation, interpreter, ir, runtime, sigma};
+pub use detect_core::compile::sigma;
+pub use detect_core::{correlation, interpreter, ir, runtime};
 
 /// Building blocks of detect that the workspace's benchmarks, fuzz targets,
 /// tests and command-line tool reach into. **Not an API**: anything here may
@@ -371,8 +375,7 @@ pub use detect_core::{correlation, interpreter, ir, runtime, sigma};
 #[doc(hidden)]
 pub mod __internals {
     pub use detect_core::{
-        atoms, compile, engine, event, layout, logsource, lower, matcher, modifiers, number,
-        pattern, prefilter, rt, sequence,
+        compile, engine, event, layout, matcher, number, prefilter, rt, sequence,
     };
 }
 

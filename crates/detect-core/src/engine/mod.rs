@@ -24,7 +24,7 @@
 //! Why the candidate selection looks the way it does (dispatch before
 //! prefilter, atom groups, the memo of marks) is explained in
 //! [`crate::prefilter`] and [`crate::compile`]; the figures are in the
-//! project's BENCHMARKS.md.
+//! project's BENCHMARKS.md and `benches/history/`.
 
 pub mod sequences;
 pub mod tables;

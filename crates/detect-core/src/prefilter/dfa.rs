@@ -110,7 +110,7 @@ fn windows(atoms: &[Box<[u8]>]) -> Vec<u32> {
                 let w = &a[o..o + PREFIX];
                 let n = holders[&key(w)];
                 if n <= best.0 {
-                    let q = crate::atoms::quality_bytes(w);
+                    let q = super::quality_bytes(w);
                     if n < best.0 || q >= best.1 {
                         best = (n, q, o);
                     }

@@ -426,7 +426,8 @@ mod avx2 {
         }
         let mut bytes = [[0u8; 32]; G];
         for (out, f) in bytes.iter_mut().zip(found) {
-            // SAFETY: `out` is 32 writable bytes.
+            // SAFETY: `out` is a `[u8; 32]`, so the unaligned store writes
+            // exactly its 32 bytes; AVX2 is enabled on this function.
             unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), *f) };
         }
         super::first_in_lanes(teddy, haystack, from, &bytes, u64::from(lanes))
@@ -435,7 +436,8 @@ mod avx2 {
     #[target_feature(enable = "avx2")]
     #[inline]
     fn load(t: &[u8; 32]) -> __m256i {
-        // SAFETY: 32 readable bytes.
+        // SAFETY: `t` is a `[u8; 32]`, so the unaligned load reads exactly
+        // its 32 bytes; AVX2 is enabled on this function.
         unsafe { _mm256_loadu_si256(t.as_ptr().cast()) }
     }
 }
@@ -523,7 +525,8 @@ mod avx512 {
     ) -> Option<usize> {
         let mut bytes = [[0u8; 64]; G];
         for (out, f) in bytes.iter_mut().zip(found) {
-            // SAFETY: `out` is 64 writable bytes.
+            // SAFETY: `out` is a `[u8; 64]`, so the unaligned store writes
+            // exactly its 64 bytes; AVX-512 F is enabled on this function.
             unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), *f) };
         }
         super::first_in_lanes(teddy, haystack, from, &bytes, lanes)
@@ -532,7 +535,8 @@ mod avx512 {
     /// A 16-entry table (the first half of `t`) in each 128-bit lane.
     #[target_feature(enable = "avx512f,avx512bw")]
     fn load(t: &[u8; 32]) -> __m512i {
-        // SAFETY: 16 readable bytes.
+        // SAFETY: `t` is a `[u8; 32]`, so the unaligned load of 16 bytes
+        // reads its first half; SSE2 is part of the x86_64 baseline.
         let half = unsafe { _mm_loadu_si128(t.as_ptr().cast()) };
         _mm512_broadcast_i32x4(half)
     }

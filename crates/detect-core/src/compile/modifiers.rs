@@ -14,7 +14,7 @@
 /// `utf16le` and `wide`).
 ///
 /// ```
-/// use detect_core::modifiers::utf16le;
+/// use detect_core::compile::modifiers::utf16le;
 /// assert_eq!(utf16le("cmd"), [0x63, 0x00, 0x6d, 0x00, 0x64, 0x00]);
 /// ```
 pub fn utf16le(s: &str) -> Vec<u8> {
@@ -24,7 +24,7 @@ pub fn utf16le(s: &str) -> Vec<u8> {
 /// Encodes `s` as UTF-16 big-endian without a byte order mark (Sigma `utf16be`).
 ///
 /// ```
-/// use detect_core::modifiers::utf16be;
+/// use detect_core::compile::modifiers::utf16be;
 /// assert_eq!(utf16be("cmd"), [0x00, 0x63, 0x00, 0x6d, 0x00, 0x64]);
 /// ```
 pub fn utf16be(s: &str) -> Vec<u8> {
@@ -35,7 +35,7 @@ pub fn utf16be(s: &str) -> Vec<u8> {
 /// `FF FE` (Sigma `utf16`).
 ///
 /// ```
-/// use detect_core::modifiers::utf16_bom;
+/// use detect_core::compile::modifiers::utf16_bom;
 /// assert_eq!(utf16_bom("cmd"), [0xff, 0xfe, 0x63, 0x00, 0x6d, 0x00, 0x64, 0x00]);
 /// ```
 pub fn utf16_bom(s: &str) -> Vec<u8> {
@@ -50,7 +50,7 @@ const BASE64_ALPHABET: &[u8; 64] =
 /// Standard base64 (RFC 4648 alphabet, `=` padding) of `bytes` (Sigma `base64`).
 ///
 /// ```
-/// use detect_core::modifiers::base64;
+/// use detect_core::compile::modifiers::base64;
 /// assert_eq!(base64(b"foobar"), "Zm9vYmFy");
 /// assert_eq!(base64(b"fo"), "Zm8=");
 /// assert_eq!(base64(b""), "");
@@ -82,7 +82,7 @@ pub fn base64(bytes: &[u8]) -> String {
 /// exactly as in pySigma; front ends may want to reject such values.
 ///
 /// ```
-/// use detect_core::modifiers::{base64offset, utf16le};
+/// use detect_core::compile::modifiers::{base64offset, utf16le};
 /// assert_eq!(base64offset(b"/bin/bash"), ["L2Jpbi9iYXNo", "9iaW4vYmFza", "vYmluL2Jhc2"]);
 /// assert_eq!(
 ///     base64offset(&utf16le("Invoke-")),
@@ -126,7 +126,7 @@ pub const WINDASH_CHARS: [char; 5] = ['-', '/', '\u{2013}', '\u{2014}', '\u{2015
 /// Front ends apply this to the literal parts of a wildcard pattern.
 ///
 /// ```
-/// use detect_core::modifiers::windash_variants;
+/// use detect_core::compile::modifiers::windash_variants;
 /// let v = windash_variants("-enc", 10).unwrap();
 /// assert_eq!(v, ["-enc", "/enc", "\u{2013}enc", "\u{2014}enc", "\u{2015}enc"]);
 /// assert_eq!(windash_variants("plain", 10).unwrap(), ["plain"]);

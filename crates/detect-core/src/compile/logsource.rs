@@ -323,7 +323,7 @@ impl std::error::Error for UnknownLogSource {}
 ///
 /// ```
 /// use detect_core::ir::{LogSource, Vocabulary};
-/// use detect_core::logsource::resolve;
+/// use detect_core::compile::logsource::resolve;
 /// let ls = LogSource { product: Some("windows".into()), category: Some("process_creation".into()), ..Default::default() };
 /// let variants = resolve(&ls, Vocabulary::Windows).unwrap();
 /// assert_eq!(variants.iter().map(|v| v.name).collect::<Vec<_>>(), ["sysmon", "security"]);
@@ -460,7 +460,7 @@ fn resolve_ecs(
 }
 
 fn hint(name: &str, known: &[&str]) -> String {
-    crate::sigma::closest(name, known)
+    crate::compile::sigma::closest(name, known)
         .map(|c| format!("did you mean `{c}`? "))
         .unwrap_or_default()
 }

@@ -24,11 +24,12 @@
 //! * A keyword (no field) matches when any value in the event contains it
 //!   (with its own wildcards honoured inside).
 
+use super::{modifiers, pattern};
 use crate::ir::{
     Case, Expr, FieldTest, GlobToken, NumOp, Number, RefKind, RegexPattern, StrKind, StrPattern,
     Test, TimePart,
 };
-use crate::{matcher, modifiers, pattern};
+use crate::matcher;
 
 /// A value as written in a rule.
 #[derive(Clone, Debug, PartialEq)]
@@ -442,7 +443,7 @@ fn check_conflicts(m: &Mods) -> Result<(), ItemError> {
 ///
 /// ```
 /// use detect_core::ir::*;
-/// use detect_core::sigma::{detection_item, SigmaValue};
+/// use detect_core::compile::sigma::{detection_item, SigmaValue};
 /// let e = detection_item(Some("Image"), &["endswith"], &[SigmaValue::Str(r"\msiexec.exe".into())], &()).unwrap();
 /// assert_eq!(e, Expr::Field(FieldTest {
 ///     field: "Image".into(),
@@ -804,7 +805,7 @@ fn expand_placeholders(text: &str, placeholders: &dyn Placeholders) -> Result<Ve
 /// patterns use `*` as a wildcard.
 ///
 /// ```
-/// use detect_core::sigma::resolve_pattern;
+/// use detect_core::compile::sigma::resolve_pattern;
 /// let names = ["selection", "filter_a", "filter_b", "_helper"];
 /// assert_eq!(resolve_pattern("filter_*", &names), vec![1, 2]);
 /// assert_eq!(resolve_pattern("them", &names), vec![0, 1, 2]);

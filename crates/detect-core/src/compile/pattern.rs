@@ -15,7 +15,7 @@ use crate::ir::{GlobToken, StrKind};
 ///
 /// ```
 /// use detect_core::ir::GlobToken::*;
-/// use detect_core::pattern::parse_sigma;
+/// use detect_core::compile::pattern::parse_sigma;
 /// assert_eq!(parse_sigma(r"C:\Win\\*.exe"), vec![Lit(r"C:\Win\".into()), AnyRun, Lit(".exe".into())]);
 /// assert_eq!(parse_sigma(r"C:\Win\*.exe"), vec![Lit(r"C:\Win*.exe".into())]);
 /// assert_eq!(parse_sigma(r"a\*b\?c"), vec![Lit("a*b?c".into())]);
@@ -33,7 +33,7 @@ pub fn parse_sigma(s: &str) -> Vec<GlobToken> {
 ///
 /// ```
 /// use detect_core::ir::GlobToken::*;
-/// use detect_core::pattern::parse_plain_glob;
+/// use detect_core::compile::pattern::parse_plain_glob;
 /// assert_eq!(parse_plain_glob(r"?:\Windows\*"), vec![AnyChar, Lit(r":\Windows\".into()), AnyRun]);
 /// ```
 pub fn parse_plain_glob(s: &str) -> Vec<GlobToken> {
@@ -102,7 +102,7 @@ pub fn with_any_run(mut tokens: Vec<GlobToken>, before: bool, after: bool) -> Ve
 ///
 /// ```
 /// use detect_core::ir::{GlobToken::*, StrKind};
-/// use detect_core::pattern::{parse_sigma, simplify};
+/// use detect_core::compile::pattern::{parse_sigma, simplify};
 /// assert_eq!(simplify(parse_sigma("*msiexec*")), StrKind::Contains("msiexec".into()));
 /// assert_eq!(simplify(parse_sigma("cmd*")), StrKind::Prefix("cmd".into()));
 /// assert_eq!(simplify(parse_sigma(r"**\cmd.exe")), StrKind::Suffix(r"\cmd.exe".into()));
@@ -134,7 +134,7 @@ pub fn simplify(tokens: Vec<GlobToken>) -> StrKind {
 /// used in error messages and IR dumps.
 ///
 /// ```
-/// use detect_core::pattern::{parse_sigma, to_sigma};
+/// use detect_core::compile::pattern::{parse_sigma, to_sigma};
 /// assert_eq!(to_sigma(&parse_sigma(r"a\*b*")), r"a\*b*");
 /// ```
 pub fn to_sigma(tokens: &[GlobToken]) -> String {

@@ -1,7 +1,7 @@
 //! The prefilter: one automaton pass per field marks the candidate rules.
 //!
 //! Generated code describes, per event layout, every field that has atoms
-//! (see [`crate::atoms`]) and, for each atom, the rule variants it enables.
+//! (see [`crate::compile::atoms`]) and, for each atom, the rule variants it enables.
 //! [`Prefilter::mark`] looks each such field up once, runs its automaton over
 //! every value's text and sets the bits of the enabled variants in a bitset
 //! that lives on the caller's stack. Only marked variants (plus those without
@@ -23,24 +23,22 @@
 //!   [`dfa::MAX_CLASSES`] byte classes, whose hits are confirmed by comparing
 //!   the whole atom, and long values scanned in two or four interleaved
 //!   lanes. Why: in a pass over a stream of events the automata are cold
-//!   (each event's other work evicts them), and the crate's DFA over
-//!   SigmaHQ's 4,223 ASCII `CommandLine` atoms (6 MB) cost about 20 ns per
-//!   byte there against 4-5 hot; the scan is a chain of dependent loads,
-//!   which the crate's search API cannot interleave. Measured by alternating
-//!   runs in one binary (the crate's DFA behind a switch): a pass over the
-//!   SigmaHQ corpus (`sigmahq_hotspots pass 10`) 2,932 → 2,557 ns/event,
-//!   its Sysmon process creations 8,696 → 7,791, its PowerShell script
-//!   blocks 15,389 → 10,522 (`profile gen1000` 916 → 797, `gen5000` 2,154
-//!   → 1,841, against the previous commit). Windows of 6, 8 and 12 bytes
-//!   were within noise of each other (8 keeps the table smallest without
-//!   more comparisons); 32 byte classes (more atoms sharing a row, more
-//!   comparisons) lost 4%, 128 gained nothing.
+//!   (each event's other work evicts them), and a large general DFA (the
+//!   aho-corasick crate's, over SigmaHQ's thousands of ASCII `CommandLine`
+//!   atoms) costs several times more per byte cold than hot; the scan is a
+//!   chain of dependent loads, which the crate's search API cannot
+//!   interleave. The smaller table and the interleaved lanes made passes
+//!   over SigmaHQ-shaped and generated rule sets faster, measured by
+//!   alternating runs in one binary. Windows of 6, 8 and 12 bytes were
+//!   within noise of each other (8 keeps the table smallest without more
+//!   comparisons); 32 byte classes (more atoms sharing a row, more
+//!   comparisons) were slower, 128 gained nothing. Figures are in
+//!   `benches/history/2026-12-06-design-choices.md`.
 //! * **The crate's automaton for non-ASCII atoms**: a DFA up to
-//!   [`DFA_MAX_ATOMS`] atoms (measured by `cargo bench -p detect-benches
-//!   --bench automata` over `CommandLine` values: 2.0x faster than the
-//!   contiguous NFA at 2,181 atoms, 2.7x at 78), beyond which memory grows
-//!   past what a sensor should spend on one field and the crate picks (a
-//!   contiguous NFA).
+//!   [`DFA_MAX_ATOMS`] atoms (the `automata` benchmark of `detect-benches`
+//!   over `CommandLine` values: about two to three times faster than the
+//!   contiguous NFA), beyond which memory grows past what a sensor should
+//!   spend on one field and the crate picks (a contiguous NFA).
 //! * **ASCII case folding in the automaton**: Sigma matches case-insensitively.
 //!   Unicode folding maps only a few non-ASCII characters onto ASCII letters:
 //!   the string matchers' simple lowercase mapping
@@ -59,55 +57,44 @@
 //!   ([`teddy::Teddy`], ASCII case folded in its tables) over the text
 //!   where it lies; only a value with an occurrence goes through the
 //!   automaton, from the leftmost occurrence on (no atom starts before it).
-//!   Most values contain no atom. Measured with `sigmahq_census`
-//!   (`detect-benches`): the keyword atoms of the one SigmaHQ rule that
-//!   applies to every event (`win_alert_mimikatz_keywords`) had been a
-//!   quarter of all scanning time. Keyword atoms get up to
-//!   [`QUICK_MAX_ATOMS`] (SigmaHQ's Application channel has 115 keyword
-//!   atoms, which rarely occur), a field at most [`FIELD_QUICK_MAX_ATOMS`]:
-//!   most values of a field with many atoms hold one (about 90% of
-//!   SigmaHQ's `ParentImage` values) and the first pass is then wasted,
-//!   while the prefix DFA over a short value costs about what the first
-//!   pass does. Measured in alternating runs (with the aho-corasick crate's
-//!   packed searcher then): with a first pass for fields up to 64 atoms,
-//!   none, 4, 8 and 16: a pass over SigmaHQ 2,573 / 2,511 / 2,505 / 2,447
-//!   / 2,533 ns/event (none to 8 within noise of each other), `profile
-//!   gen100` 290 / 347 / 335 / 330 / 296, `gen1000` 771 / 680 / - / - /
-//!   752: 16 keeps the small rule sets as fast and loses nothing on
-//!   SigmaHQ. A value shorter than [`QUICK_MIN_TEXT`] skips the first pass:
-//!   one step of the searcher over a padded copy costs more than the
-//!   automaton's walk over a few bytes, and SigmaHQ's failed logons
-//!   (`Status` values such as `0xc000006d`, which are atoms) went 1,124 →
-//!   1,479 ns/event with it. Keyword atoms are looked for by a suffix that
-//!   starts at bytes rare in event text (see `fragment`). Our Teddy against
-//!   the crate's (a lowercased copy in a stack buffer, searched a
-//!   kilobyte at a time, four searchers of 64 patterns for keyword atoms):
-//!   a pass over SigmaHQ 2,593 → 2,421 ns/event (`sigmahq_hotspots pass
-//!   10`, four alternating runs), its Application channel 1,246 → 1,055,
-//!   `profile gen100` 375 → 344, `gen1000` and `builtin` within noise.
+//!   Most values contain no atom. `sigmahq_census` (`detect-benches`)
+//!   showed the keyword atoms of the one SigmaHQ rule that applies to every
+//!   event (`win_alert_mimikatz_keywords`) had been a large share of all
+//!   scanning time. Keyword atoms get up to [`QUICK_MAX_ATOMS`] (SigmaHQ's
+//!   Application channel has over a hundred keyword atoms, which rarely
+//!   occur), a field at most [`FIELD_QUICK_MAX_ATOMS`]: most values of a
+//!   field with many atoms hold one (most of SigmaHQ's `ParentImage`
+//!   values) and the first pass is then wasted, while the prefix DFA over a
+//!   short value costs about what the first pass does; among the limits
+//!   tried in alternating runs, 16 kept the small rule sets as fast and lost
+//!   nothing on SigmaHQ. A value shorter than [`QUICK_MIN_TEXT`] skips the
+//!   first pass: one step of the searcher over a padded copy costs more
+//!   than the automaton's walk over a few bytes (SigmaHQ's failed logons,
+//!   whose short `Status` values such as `0xc000006d` are atoms, were
+//!   slower with it). Keyword atoms are looked for by a suffix that starts
+//!   at bytes rare in event text (see `fragment`). Our Teddy beat the
+//!   aho-corasick crate's (a lowercased copy in a stack buffer, searched a
+//!   kilobyte at a time, four searchers of 64 patterns for keyword atoms)
+//!   on SigmaHQ and on small generated rule sets.
 //! * **ASCII and non-ASCII atoms in two automata**: an atom holding a
 //!   non-ASCII character can only occur in a non-ASCII value, so its
 //!   automaton runs only on those (and, with [`Event::all_ascii`], never on
-//!   an ASCII event). SigmaHQ's `CommandLine` has 3,717 such atoms (emoji
-//!   and other symbols of one rule) besides 4,576 ASCII ones: a pass over
-//!   the corpus went from 3,171 to 3,124 ns/event (`sigmahq_hotspots pass
-//!   10`, three alternating runs). Letting the ASCII part become the
-//!   crate's DFA (limit 5,000) was slower (3,219): a bigger DFA is a
-//!   colder one (what [`dfa::PrefixDfa`] was then built against).
+//!   an ASCII event). SigmaHQ's `CommandLine` has thousands of such atoms
+//!   (emoji and other symbols of one rule) besides its ASCII ones; keeping
+//!   them apart made a pass over the corpus faster. Letting the ASCII part
+//!   become the crate's DFA was slower: a bigger DFA is a colder one (what
+//!   [`dfa::PrefixDfa`] was then built against).
 //! * **Characters folding into ASCII are looked for only when needed**: an
 //!   event that knows its values are ASCII ([`Event::all_ascii`]; a
 //!   `JsonEvent` finds out while parsing) skips the per-value check.
 //! * **Values seen again are not scanned again** ([`memo`]): a field's
 //!   marks depend on its value alone, and event streams repeat values
-//!   (`Image`, `ParentImage`, `Hashes`, `Company`: 60-98% of SigmaHQ's
-//!   sample values of 16 to 256 bytes were seen recently), whose scans wait
-//!   on cold automaton rows. Each thread remembers what recent values
-//!   marked, whole values compared; fields whose values do not repeat are
-//!   left out by a per-thread score. A pass over SigmaHQ
-//!   (`sigmahq_hotspots pass 9`, eight alternating runs) went from 1,743 to
-//!   1,695 ns/event (3%), one over its Sysmon process creations alone from
-//!   4,468 to 3,743 (16%); small rule sets (`profile gen100`, `gen1000`,
-//!   `builtin`) from 235 to 223 or within noise.
+//!   (`Image`, `ParentImage`, `Hashes`, `Company`: most of SigmaHQ's sample
+//!   values of 16 to 256 bytes were seen recently), whose scans wait on
+//!   cold automaton rows. Each thread remembers what recent values marked,
+//!   whole values compared; fields whose values do not repeat are left out
+//!   by a per-thread score. Passes over SigmaHQ, above all its Sysmon
+//!   process creations, got faster; small rule sets stayed as fast.
 //! * **Built once**, on first use or by the generated `warm_up` (the
 //!   generated code keeps it in a static).
 
@@ -121,6 +108,31 @@ use teddy::Teddy;
 
 use crate::event::{Event, Single, Value};
 use crate::rt::{List, Text};
+
+/// The pseudo-field of keyword atoms: they must occur in the text of some
+/// value of the event, whatever its field (no real field has this name: it
+/// starts with a NUL character).
+pub const KEYWORDS: &str = "\u{0}keywords";
+
+/// How selective an atom is likely to be: each byte counts, bytes common in
+/// Windows paths and command lines count less, repeated bytes count less.
+/// The prefilter's DFA picks each atom's window by it; the compile-time
+/// atom extraction ([`crate::compile::atoms::quality`]) ranks atoms by it.
+pub(crate) fn quality_bytes(text: &[u8]) -> u32 {
+    let mut seen = [false; 256];
+    let mut q = 0;
+    for &b in text {
+        let b = b.to_ascii_lowercase();
+        let base = match b {
+            b' ' | b'\\' | b'/' | b'.' | b':' | b'-' | b'"' | b'\'' | 0 => 1,
+            b'e' | b'x' | b'a' | b'i' | b'o' | b's' | b't' | b'n' => 2,
+            _ => 3,
+        };
+        q += if seen[b as usize] { 1 } else { base };
+        seen[b as usize] = true;
+    }
+    q
+}
 
 /// Largest number of non-ASCII atoms of one field compiled to the
 /// aho-corasick crate's DFA (see the module documentation for the
@@ -185,7 +197,7 @@ const QUICK_CHUNK: usize = 1024;
 /// The atoms of one field table, as a compiled rule set describes them.
 #[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct FieldAtoms {
-    /// The event path of the field, or [`crate::atoms::KEYWORDS`] for the
+    /// The event path of the field, or [`KEYWORDS`] for the
     /// atoms of keyword rules (every value of the event is scanned).
     pub path: Text,
     /// The atoms (matched ASCII-case-insensitively).
@@ -217,7 +229,7 @@ impl FieldAtoms {
 #[derive(Debug)]
 struct FieldScanner {
     path: Text,
-    /// The keyword pseudo-field ([`crate::atoms::KEYWORDS`]): every value of
+    /// The keyword pseudo-field ([`KEYWORDS`]): every value of
     /// the event is scanned.
     every_value: bool,
     /// The ASCII atoms, which any value may hold.
@@ -289,10 +301,9 @@ impl Atoms {
             // back in its start state) finds the bytes it picked every few
             // bytes of event text (paths, command lines), so it is called
             // far more often than it skips: without it, 1,000 generated rules
-            // went from 995-1,138 to 830-937 ns/event (`profile gen1000`,
-            // four alternating runs; callgrind 317M -> 250M instructions),
-            // and 10, 100, 5,000 rules, the built-in pack and the SigmaHQ
-            // corpus stayed within noise (3% faster on failed logons).
+            // were faster (and ran fewer instructions under callgrind), and
+            // other rule set sizes, the built-in pack and the SigmaHQ corpus
+            // stayed within noise.
             .prefilter(false)
             .kind(if atoms.len() > DFA_MAX_ATOMS {
                 None
@@ -386,7 +397,7 @@ impl Prefilter {
 
 impl FieldScanner {
     fn new(f: &FieldAtoms) -> FieldScanner {
-        let every_value = f.path == crate::atoms::KEYWORDS;
+        let every_value = f.path == KEYWORDS;
         let split = Atoms::build(f, |a| a.is_ascii())
             .and_then(|ascii| Ok((ascii, Atoms::build(f, |a| !a.is_ascii())?)));
         let (ascii, wide, quick) = match split {
@@ -574,10 +585,9 @@ const FRAGMENT: usize = 4;
 /// searcher tells candidates by their first three bytes, and
 /// `sa::` (of `sekurlsa::`) turns up far less in Windows events than `sek`,
 /// or `b.dll` than the `\mi` of `\mimilib.dll`, which every `\Microsoft`
-/// path holds. Measured with `sigmahq_hotspots pass 10` (three alternating
-/// runs): 3,143 → 2,884 ns/event over the SigmaHQ corpus, whose
-/// `win_alert_mimikatz_keywords` is looked for in every event's line. Two
-/// variants were slower: fragments of four bytes (3,190 against 3,057: a
+/// path holds. A pass over the SigmaHQ corpus, whose
+/// `win_alert_mimikatz_keywords` is looked for in every event's line, got
+/// faster with it. Two variants were slower: fragments of four bytes (a
 /// short pattern lets more lines through to the automaton), and fragments
 /// for the first pass of fields too (no better than whole atoms there,
 /// where the pass runs over one short value).
@@ -837,7 +847,7 @@ mod tests {
     #[test]
     fn keyword_atoms_are_looked_for_in_every_value() {
         let keyword_fields: &[FieldAtoms] = &[FieldAtoms::new(
-            crate::atoms::KEYWORDS,
+            KEYWORDS,
             &["mimikatz", "4444"],
             &[&[1], &[2]],
         )];
@@ -903,11 +913,7 @@ mod tests {
         );
         let targets: &'static [&'static [u32]] =
             Vec::leak((0..200u32).map(|i| &*Vec::leak(vec![i])).collect());
-        let pf = Prefilter::new(vec![FieldAtoms::new(
-            crate::atoms::KEYWORDS,
-            atoms,
-            targets,
-        )]);
+        let pf = Prefilter::new(vec![FieldAtoms::new(KEYWORDS, atoms, targets)]);
         let quick = pf
             .field(0)
             .quick
@@ -945,11 +951,8 @@ mod tests {
     #[test]
     fn the_first_pass_over_every_value_sees_each_value_whole_and_apart() {
         static ATOMS: &[&str] = &["MimiKatz", "katz", "sekurlsa::"];
-        let keyword_tables: &[FieldAtoms] = &[FieldAtoms::new(
-            crate::atoms::KEYWORDS,
-            ATOMS,
-            &[&[0], &[1], &[2]],
-        )];
+        let keyword_tables: &[FieldAtoms] =
+            &[FieldAtoms::new(KEYWORDS, ATOMS, &[&[0], &[1], &[2]])];
         /// A JSON event without `value_texts`: its values are streamed one by one.
         struct ValuesOnly(JsonEvent);
         impl Event for ValuesOnly {
@@ -1015,7 +1018,7 @@ mod tests {
                 &["cmd", "\u{1F600}", "é/x", "c"],
                 &[&[0], &[1], &[2], &[3]],
             ),
-            FieldAtoms::new(crate::atoms::KEYWORDS, &["kw", "\u{2192}"], &[&[4], &[5]]),
+            FieldAtoms::new(KEYWORDS, &["kw", "\u{2192}"], &[&[4], &[5]]),
         ];
         let pf = Prefilter::new(mixed.to_vec());
         assert_eq!(pf.field(0).ascii.targets.len(), 2);

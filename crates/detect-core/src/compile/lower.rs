@@ -1,14 +1,14 @@
 //! Lowering a rule to one boolean expression per event layout.
 //!
 //! Both back ends start here: [`lower`] inlines the condition over the named
-//! selections, applies the log source (each [`crate::logsource::SourceVariant`]
+//! selections, applies the log source (each [`crate::compile::logsource::SourceVariant`]
 //! becomes `variant condition AND detection-with-renames`), and maps every field
 //! name onto the target [`Layout`]. The result only contains [`Expr`] nodes
 //! whose fields are event paths, ready to be compiled into Rust or interpreted.
 
+use crate::compile::logsource::{Dispatch, UnknownLogSource, resolve};
 use crate::ir::{Condition, Detection, Expr, Rule};
 use crate::layout::{Layout, map_field};
-use crate::logsource::{Dispatch, UnknownLogSource, resolve};
 
 /// One log source variant of a rule, lowered onto a layout.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,7 +72,7 @@ fn lower_variants_with(
 ///
 /// ```
 /// use detect_core::ir::*;
-/// use detect_core::{layout::Layout, lower::lower};
+/// use detect_core::{compile::lower::lower, layout::Layout};
 /// let rule = Rule {
 ///     name: "r".into(),
 ///     meta: Metadata::default(),
@@ -115,7 +115,7 @@ pub fn condition_expr(detection: &Detection, condition: &Condition) -> Expr {
 ///
 /// ```
 /// use detect_core::ir::Expr;
-/// use detect_core::lower::simplify;
+/// use detect_core::compile::lower::simplify;
 /// let e = Expr::Or(vec![Expr::And(vec![Expr::And(vec![]), Expr::Or(vec![])])]);
 /// assert_eq!(simplify(e), Expr::Or(vec![]));
 /// ```

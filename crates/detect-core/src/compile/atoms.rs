@@ -43,6 +43,8 @@
 use regex_syntax::hir::{Class, Hir, HirKind};
 
 use crate::ir::{Case, Expr, GlobToken, RegexPattern, StrKind, Test};
+use crate::prefilter::KEYWORDS;
+use crate::prefilter::quality_bytes;
 
 /// A literal that must occur in the text of `field`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -58,7 +60,7 @@ pub struct Atom {
 /// events, so they yield no atom. Tests on them still run in full.
 ///
 /// ```
-/// use detect_core::atoms::required_atoms;
+/// use detect_core::compile::atoms::required_atoms;
 /// use detect_core::ir::{Case, Expr, FieldTest, StrKind, StrPattern, Test};
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -90,11 +92,6 @@ pub const CATEGORICAL_FIELDS: &[&str] = &[
     "ecs.version",
 ];
 
-/// The pseudo-field of keyword atoms: they must occur in the text of some
-/// value of the event, whatever its field (no real field has this name: it
-/// starts with a NUL character).
-pub const KEYWORDS: &str = "\u{0}keywords";
-
 /// Atoms scoring below this are not used: a single byte, or two of the
 /// commonest path and command-line characters, would hit on most values.
 pub const MIN_QUALITY: u32 = 4;
@@ -103,7 +100,7 @@ pub const MIN_QUALITY: u32 = 4;
 /// Windows paths and command lines count less, repeated bytes count less.
 ///
 /// ```
-/// use detect_core::atoms::quality;
+/// use detect_core::compile::atoms::quality;
 /// assert!(quality("msiexec") > quality(".exe"));
 /// assert!(quality("://") < quality("http"));
 /// assert!(quality("aaaaaa") < quality("abcdef"));
@@ -112,27 +109,10 @@ pub fn quality(text: &str) -> u32 {
     quality_bytes(text.as_bytes())
 }
 
-/// [`quality`] of bytes.
-pub(crate) fn quality_bytes(text: &[u8]) -> u32 {
-    let mut seen = [false; 256];
-    let mut q = 0;
-    for &b in text {
-        let b = b.to_ascii_lowercase();
-        let base = match b {
-            b' ' | b'\\' | b'/' | b'.' | b':' | b'-' | b'"' | b'\'' | 0 => 1,
-            b'e' | b'x' | b'a' | b'i' | b'o' | b's' | b't' | b'n' => 2,
-            _ => 3,
-        };
-        q += if seen[b as usize] { 1 } else { base };
-        seen[b as usize] = true;
-    }
-    q
-}
-
 /// The atoms any match of `expr` must contain, or `None` when no usable set exists.
 ///
 /// ```
-/// use detect_core::atoms::required_atoms;
+/// use detect_core::compile::atoms::required_atoms;
 /// use detect_core::ir::*;
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -156,7 +136,7 @@ pub fn required_atoms(expr: &Expr) -> Option<Vec<Atom>> {
 /// on another field (`TargetUserName|startswith: admin`) actually filters.
 ///
 /// ```
-/// use detect_core::atoms::required_atoms_where;
+/// use detect_core::compile::atoms::required_atoms_where;
 /// use detect_core::ir::*;
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -189,7 +169,7 @@ pub const MAX_ATOM_GROUPS: usize = 4;
 /// creations. Requiring both groups lets the rare one do the filtering.
 ///
 /// ```
-/// use detect_core::atoms::required_atom_groups_where;
+/// use detect_core::compile::atoms::required_atom_groups_where;
 /// use detect_core::ir::*;
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -248,7 +228,7 @@ pub const MAX_ALTERNATIVES: usize = 8;
 /// [`required_atom_groups_where`].
 ///
 /// ```
-/// use detect_core::atoms::required_atom_alternatives_where;
+/// use detect_core::compile::atoms::required_atom_alternatives_where;
 /// use detect_core::ir::*;
 /// let test = |f: &str, s: &str| Expr::Field(FieldTest {
 ///     field: f.into(),
@@ -478,7 +458,7 @@ fn best_foldable_run(folded: &str) -> String {
 /// handles on its own) do not need to, or cannot.
 ///
 /// ```
-/// use detect_core::atoms::foldable_in_atom;
+/// use detect_core::compile::atoms::foldable_in_atom;
 /// assert!(foldable_in_atom('a'));
 /// assert!(foldable_in_atom('😂'));
 /// assert!(foldable_in_atom('→'));
@@ -571,7 +551,7 @@ fn regex_atom(field: &str, re: &RegexPattern) -> Option<Vec<Atom>> {
 ///   cannot see them as `k` or `s`.
 ///
 /// ```
-/// use detect_core::atoms::regex_atoms;
+/// use detect_core::compile::atoms::regex_atoms;
 /// let atoms = |p: &str| regex_atoms(p).unwrap_or_default();
 /// assert_eq!(atoms(r"(?i)\$\{?input\}?|noexit.+\-c"), ["input", "noexit"]);
 /// assert_eq!(atoms(r"(?i)MimiKatz"), ["mimikatz"]);
