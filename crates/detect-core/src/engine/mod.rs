@@ -37,8 +37,8 @@ pub use tables::{
 
 use crate::event::Event;
 use crate::layout::Layout;
-use crate::prefilter::{Prefilter, for_each_bit};
-use crate::rt::{MultiValued, Text, channel_of, event_id_of};
+use crate::prefilter::Prefilter;
+use crate::rt::{List, MultiValued, Text, channel_of, event_id_of};
 
 /// The predicates of a compiled rule set, by index: `paths` are the event
 /// paths of the rule set's fields in the event's layout
@@ -97,6 +97,43 @@ pub struct Engine<P> {
     predicates: P,
     rule_prefilters: [Prefilter; 3],
     stage_prefilters: [Prefilter; 3],
+    /// Per dispatch arm of the rules, the words of its mask that can be
+    /// non-zero (`lo..hi`): candidate loops walk those words only, not the
+    /// whole bitset, which is sized for the atom groups as well and can be
+    /// several times longer than an arm's span.
+    rule_spans: Vec<(u32, u32)>,
+    /// The same for the sequence stages.
+    stage_spans: Vec<(u32, u32)>,
+}
+
+/// `lo..hi` of the non-zero words of each arm's mask (`0..0` when empty).
+fn arm_spans(masks: &[List<u64>]) -> Vec<(u32, u32)> {
+    masks
+        .iter()
+        .map(|mask| {
+            let lo = mask.iter().position(|&w| w != 0);
+            let hi = mask.iter().rposition(|&w| w != 0);
+            match (lo, hi) {
+                (Some(lo), Some(hi)) => (lo as u32, hi as u32 + 1),
+                _ => (0, 0),
+            }
+        })
+        .collect()
+}
+
+/// Calls `f` with the index of every bit set in `bits[lo..hi]` (indices of
+/// the whole bitset).
+#[inline]
+fn for_each_bit_in(bits: &[u64], (lo, hi): (u32, u32), mut f: impl FnMut(usize)) {
+    let lo = lo as usize;
+    for (w, &word) in bits[lo..hi as usize].iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            let b = word.trailing_zeros() as usize;
+            word &= word - 1;
+            f((lo + w) * 64 + b);
+        }
+    }
 }
 
 /// Index of a layout in per-layout tables.
@@ -142,6 +179,8 @@ impl<P: Predicates> Engine<P> {
         Engine {
             rule_prefilters: prefilters(&tables.rules),
             stage_prefilters: prefilters(&tables.stages),
+            rule_spans: arm_spans(&tables.rules.dispatch.masks),
+            stage_spans: arm_spans(&tables.stages.dispatch.masks),
             tables,
             predicates,
         }
@@ -179,13 +218,13 @@ impl<P: Predicates> Engine<P> {
         let layout = event.layout();
         let paths = &self.tables.paths[layout_index(layout)];
         let mut candidates = [0u64; W];
-        if !self.candidates::<W>(event, layout, &mut candidates) {
+        let Some(span) = self.candidates::<W>(event, layout, &mut candidates) else {
             // A multi-valued channel or event ID: everything in full.
             return self.scan_unfiltered_at(event, paths, sink);
-        }
+        };
         let rules = &self.tables.rules;
         let mut last = usize::MAX;
-        for_each_bit(&candidates, |rv| {
+        for_each_bit_in(&candidates, span, |rv| {
             let rule = rules.variant_target[rv] as usize;
             if rule != last && self.predicates.variant(rv, event, paths) {
                 last = rule;
@@ -221,22 +260,23 @@ impl<P: Predicates> Engine<P> {
 
     /// Sets in `candidates` the rule variants to evaluate on `event`: those
     /// its dispatch arm holds that have a hit atom (in every group of one
-    /// of their alternatives) or none. False when the channel or event ID
-    /// has several values: then every rule is evaluated in full.
+    /// of their alternatives) or none, and returns the words that can hold
+    /// them (the arm's span). `None` when the channel or event ID has
+    /// several values: then every rule is evaluated in full.
     #[inline]
     fn candidates<const W: usize>(
         &self,
         event: &dyn Event,
         layout: Layout,
         candidates: &mut [u64; W],
-    ) -> bool {
+    ) -> Option<(u32, u32)> {
         let rules = &self.tables.rules;
         let Ok(arm) = route(&rules.dispatch, event, layout) else {
-            return false;
+            return None;
         };
-        let mask = &rules.dispatch.masks[arm];
-        if mask.iter().all(|w| *w == 0) {
-            return true;
+        let span = self.rule_spans[arm];
+        if span.0 == span.1 {
+            return Some(span);
         }
         // Rules apply: they are about to read the event's fields.
         event.prefetch();
@@ -247,23 +287,30 @@ impl<P: Predicates> Engine<P> {
             &rules.prefilters[l].arm_fields[arm],
             &mut marked,
         );
-        for (w, m) in mask.iter().enumerate() {
-            candidates[w] = (marked[w] | rules.atomless[w]) & m;
+        let mask = &rules.dispatch.masks[arm];
+        let words = span.0 as usize..span.1 as usize;
+        for w in words.clone() {
+            candidates[w] = (marked[w] | rules.atomless[w]) & mask[w];
         }
         // Variants with several atom groups need a hit in each group of
         // one of their alternatives.
         let hit = |g: u32| marked[g as usize / 64] & (1 << (g % 64)) != 0;
-        let mut keep = *candidates;
-        for_each_bit(&candidates[..], |rv| {
-            let alternatives = &rules.alternatives[rv];
-            if !alternatives.is_empty()
-                && !alternatives.iter().any(|alt| alt.iter().all(|&g| hit(g)))
-            {
-                keep[rv / 64] &= !(1 << (rv % 64));
+        for w in words {
+            let mut word = candidates[w];
+            let mut keep = word;
+            while word != 0 {
+                let b = word.trailing_zeros() as usize;
+                word &= word - 1;
+                let alternatives = &rules.alternatives[w * 64 + b];
+                if !alternatives.is_empty()
+                    && !alternatives.iter().any(|alt| alt.iter().all(|&g| hit(g)))
+                {
+                    keep &= !(1 << b);
+                }
             }
-        });
-        *candidates = keep;
-        true
+            candidates[w] = keep;
+        }
+        Some(span)
     }
 
     /// Diagnostics of the prefilter: calls `f(variant, rule, atomless)` for
@@ -276,15 +323,15 @@ impl<P: Predicates> Engine<P> {
         f: &mut dyn FnMut(usize, usize, bool),
     ) -> bool {
         let mut candidates = [0u64; W];
-        let routed = self.candidates::<W>(event, event.layout(), &mut candidates);
-        if routed {
-            let rules = &self.tables.rules;
-            for_each_bit(&candidates, |rv| {
-                let atomless = rules.atomless[rv / 64] & (1 << (rv % 64)) != 0;
-                f(rv, rules.variant_target[rv] as usize, atomless)
-            });
-        }
-        routed
+        let Some(span) = self.candidates::<W>(event, event.layout(), &mut candidates) else {
+            return false;
+        };
+        let rules = &self.tables.rules;
+        for_each_bit_in(&candidates, span, |rv| {
+            let atomless = rules.atomless[rv / 64] & (1 << (rv % 64)) != 0;
+            f(rv, rules.variant_target[rv] as usize, atomless)
+        });
+        true
     }
 
     /// Diagnostics: evaluates rule variant `variant` on `event` as `scan` does.
@@ -315,10 +362,11 @@ impl<P: Predicates> Engine<P> {
             }
             return;
         };
-        let mask = &stages.dispatch.masks[arm];
-        if mask.iter().all(|w| *w == 0) {
+        let span = self.stage_spans[arm];
+        if span.0 == span.1 {
             return;
         }
+        let mask = &stages.dispatch.masks[arm];
         let mut marked = [0u64; W];
         self.stage_prefilters[l].mark_fields(
             event,
@@ -326,11 +374,11 @@ impl<P: Predicates> Engine<P> {
             &mut marked,
         );
         let mut candidates = [0u64; W];
-        for (w, m) in mask.iter().enumerate() {
-            candidates[w] = (marked[w] | stages.atomless[w]) & m;
+        for w in span.0 as usize..span.1 as usize {
+            candidates[w] = (marked[w] | stages.atomless[w]) & mask[w];
         }
         let hit = |g: u32| marked[g as usize / 64] & (1 << (g % 64)) != 0;
-        for_each_bit(&candidates, |sv| {
+        for_each_bit_in(&candidates, span, |sv| {
             let alternatives = &stages.alternatives[sv];
             if alternatives.is_empty() || alternatives.iter().any(|alt| alt.iter().all(|&g| hit(g)))
             {
