@@ -18,6 +18,8 @@
 //! [`DETAIL_VALUE_MAX_CHARS`] characters: a PowerShell script block is
 //! reported by its start.
 
+use std::sync::OnceLock;
+
 use detect::__internals::layout::{is_dispatch_field, map_field};
 use detect::ir::{Condition, Expr, RuleSet, Vocabulary};
 use detect::{Event, Layout, Value};
@@ -354,14 +356,31 @@ impl Details {
 pub(crate) struct DetailsTable {
     sources: Vec<SourceEntry>,
     /// By [`detect::RuleInfo::index`]: the fields the rule's selections test.
-    rule_fields: Vec<Vec<DetailField>>,
+    /// Built at the first match that needs them: a compiled pack's IR is
+    /// parsed from its JSON (megabytes for SigmaHQ), which a short scan
+    /// whose matches all have source details should not wait for.
+    rule_fields: OnceLock<Vec<Vec<DetailField>>>,
+    /// Where `rule_fields` comes from when it is not built yet.
+    ir: Option<fn() -> RuleSet>,
     generic: Vec<DetailField>,
 }
 
 impl DetailsTable {
     /// The table, with the fallback fields of the rules of `ir` (indexed as
     /// the pack's [`detect::RuleInfo::index`]).
+    #[cfg(test)]
     pub(crate) fn new(ir: &RuleSet) -> Self {
+        let table = Self::without_rules(None);
+        let _ = table.rule_fields.set(rule_fields(ir));
+        table
+    }
+
+    /// The table whose rule fields are read from `ir()` when first needed.
+    pub(crate) fn lazy(ir: fn() -> RuleSet) -> Self {
+        Self::without_rules(Some(ir))
+    }
+
+    fn without_rules(ir: Option<fn() -> RuleSet>) -> Self {
         DetailsTable {
             sources: SOURCE_DETAILS
                 .iter()
@@ -374,26 +393,20 @@ impl DetailsTable {
                         .collect(),
                 })
                 .collect(),
-            rule_fields: ir
-                .rules
-                .iter()
-                .map(|rule| {
-                    selection_fields(&rule.detection.condition, &rule.detection.selections)
-                        .into_iter()
-                        .filter(|f| {
-                            !is_dispatch_field(rule.vocabulary, f)
-                                && !NOT_DETAILS.contains(&f.as_str())
-                        })
-                        .take(MAX_RULE_FIELDS)
-                        .map(|f| DetailField::new(rule.vocabulary, &f))
-                        .collect()
-                })
-                .collect(),
+            rule_fields: OnceLock::new(),
+            ir,
             generic: GENERIC_FIELDS
                 .iter()
                 .map(|f| DetailField::new(Vocabulary::Windows, f))
                 .collect(),
         }
+    }
+
+    fn rule_fields(&self) -> &[Vec<DetailField>] {
+        self.rule_fields.get_or_init(|| match &self.ir {
+            Some(ir) => rule_fields(&ir()),
+            None => Vec::new(),
+        })
     }
 
     /// Fills `out` with the details of `event` matched by the stateless rule
@@ -421,7 +434,7 @@ impl DetailsTable {
         {
             return DetailsFrom::Source;
         }
-        if let Some(fields) = rule_index.and_then(|i| self.rule_fields.get(i))
+        if let Some(fields) = rule_index.and_then(|i| self.rule_fields().get(i))
             && read_all(event, layout, fields, out)
         {
             return DetailsFrom::Rule;
@@ -490,6 +503,23 @@ fn read_one<E: Event + ?Sized>(
     truncate_chars(&mut value, DETAIL_VALUE_MAX_CHARS);
     out.items.push((field.label.clone(), value));
     true
+}
+
+/// The fallback detail fields of every rule of `ir`, by rule index.
+fn rule_fields(ir: &RuleSet) -> Vec<Vec<DetailField>> {
+    ir.rules
+        .iter()
+        .map(|rule| {
+            selection_fields(&rule.detection.condition, &rule.detection.selections)
+                .into_iter()
+                .filter(|f| {
+                    !is_dispatch_field(rule.vocabulary, f) && !NOT_DETAILS.contains(&f.as_str())
+                })
+                .take(MAX_RULE_FIELDS)
+                .map(|f| DetailField::new(rule.vocabulary, &f))
+                .collect()
+        })
+        .collect()
 }
 
 /// Replaces `out` with the text of the first value at `path`.

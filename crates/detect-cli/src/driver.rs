@@ -166,7 +166,7 @@ pub(crate) fn run(args: &ScanArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let details = DetailsTable::new(&pack.ir());
+    let details = DetailsTable::lazy(|| pack::active().ir());
     let mut out: Box<dyn Write> = match &args.output {
         Some(path) => match File::create(path) {
             Ok(file) => Box::new(io::BufWriter::with_capacity(64 * 1024, file)),
