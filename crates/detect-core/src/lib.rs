@@ -41,9 +41,6 @@ pub mod runtime;
 pub mod sequence;
 pub mod sigma;
 
-#[cfg(test)]
-mod test_rng;
-
 pub use event::{Event, Single, Value, json::JsonEvent};
 pub use layout::Layout;
 pub use ruleset::{CompiledRuleSet, LogSourceInfo, RuleInfo};

@@ -1180,22 +1180,7 @@ mod tests {
 
     // ---- helpers -----------------------------------------------------------
 
-    /// xorshift64* PRNG, deterministic.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    use detect_test_support::XorShift64Star as Rng;
 
     const ALPHABET: &[char] = &[
         'a', 'A', 'ä', 'Ä', '\u{212A}', 'k', 'K', 'b', 'İ', 'i', 'ß', 'Σ', 'σ', 'ς', '€', '𝄞',

@@ -923,7 +923,7 @@ mod tests {
     #[test]
     fn a_str_set_answers_what_every_test_answers() {
         let alphabet = ["a", "B", "b", "\\", ".", "k", "\u{212A}", "ß", "x"];
-        use crate::test_rng::Rng;
+        use detect_test_support::XorShift64 as Rng;
         fn word(rng: &mut Rng, alphabet: &[&str], max: usize) -> String {
             (0..rng.below(max))
                 .map(|_| alphabet[rng.below(alphabet.len())])

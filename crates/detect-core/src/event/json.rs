@@ -3002,23 +3002,7 @@ mod tests {
         assert_eq!(capacities(&e), first);
     }
 
-    /// A small deterministic PRNG (xorshift64*).
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-            items[self.below(items.len())]
-        }
-    }
+    use detect_test_support::XorShift64Star as Rng;
 
     fn gen_ws(rng: &mut Rng, out: &mut String) {
         out.push_str(rng.pick(&["", "", "", " ", "\n", "\t", "\r\n  "]));
@@ -3271,18 +3255,7 @@ mod tests {
         assert!(ascii_seen.iter().all(|&n| n > 1000), "{ascii_seen:?}");
     }
 
-    /// `relative` under `../shared/data`; panics when it is absent (the
-    /// tests that call it are ignored unless asked for).
-    fn shared_data(relative: &str) -> std::path::PathBuf {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-        let path = std::path::Path::new(root).join(relative);
-        assert!(
-            path.exists(),
-            "{} not found: this test needs ../shared/data beside the workspace",
-            path.display()
-        );
-        path
-    }
+    use detect_test_support::shared_data;
 
     /// Every strict prefix of each line is an error at an offset within
     /// it, never a panic, and leaves the event usable.

@@ -552,7 +552,7 @@ mod tests {
         })
     }
 
-    use crate::test_rng::Rng;
+    use detect_test_support::XorShift64 as Rng;
 
     #[test]
     fn finds_the_leftmost_occurrence_in_either_case() {
