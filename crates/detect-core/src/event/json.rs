@@ -1248,7 +1248,7 @@ impl JsonEvent {
     #[inline]
     fn absent(&self) -> Single<'static> {
         if self.spaced_keys {
-            Single::Ask
+            Single::UseLookup
         } else {
             Single::Absent
         }
@@ -1454,14 +1454,14 @@ impl Event for JsonEvent {
     }
 
     /// A top-level member found by a dotless path (see `member`)
-    /// holding a scalar; `Ask` for everything else.
+    /// holding a scalar; `UseLookup` for everything else.
     fn single(&self, path: &str) -> Single<'_> {
         if let Some(d) = self.dispatched(path.as_bytes()) {
             match d.found {
                 Found::Once => {
                     return self
                         .scalar_of(d.kind, d.a, d.b)
-                        .map_or(Single::Ask, Single::One);
+                        .map_or(Single::UseLookup, Single::One);
                 }
                 Found::Absent => return self.absent(),
                 Found::Unknown => {}
@@ -1471,9 +1471,9 @@ impl Event for JsonEvent {
             return Single::Absent;
         }
         match self.member_not_dispatched(path) {
-            Member::Once(value) => self.scalar(value).map_or(Single::Ask, Single::One),
+            Member::Once(value) => self.scalar(value).map_or(Single::UseLookup, Single::One),
             Member::Absent => self.absent(),
-            Member::Other => Single::Ask,
+            Member::Other => Single::UseLookup,
         }
     }
 }
@@ -2031,8 +2031,8 @@ mod tests {
                 assert_eq!(get(event, &path(missing)), None, "{prefix}{missing}");
             }
             // `single` asks the lookup instead of answering `Absent`.
-            assert_eq!(event.single(&path("ThreatName")), Single::Ask);
-            assert_eq!(event.single(&path("Missing")), Single::Ask);
+            assert_eq!(event.single(&path("ThreatName")), Single::UseLookup);
+            assert_eq!(event.single(&path("Missing")), Single::UseLookup);
         }
         assert_eq!(
             get(&ecs_dotted, "winlog.event_data.ThreatName"),
@@ -2711,7 +2711,7 @@ mod tests {
                         match e.single(path) {
                             Single::One(v) => assert_eq!(values, [format!("{v:?}")]),
                             Single::Absent => assert!(values.is_empty()),
-                            Single::Ask => assert!(values.len() > 1, "{path} in {doc}"),
+                            Single::UseLookup => assert!(values.len() > 1, "{path} in {doc}"),
                         }
                     }
                 }
@@ -2762,7 +2762,7 @@ mod tests {
                         checked += 1;
                     }
                     Single::Absent => assert!(!found, "{path} in {doc}"),
-                    Single::Ask => {}
+                    Single::UseLookup => {}
                 }
             }
         }
@@ -2912,12 +2912,12 @@ mod tests {
                     match e.single(path) {
                         Single::One(v) => assert_eq!(values, [format!("{v:?}")], "{path} in {doc}"),
                         Single::Absent => assert!(!exists, "{path} in {doc}"),
-                        Single::Ask => {}
+                        Single::UseLookup => {}
                     }
                 }
             }
             // A resolved path to one scalar is answered by `single`.
-            if resolved && paths.iter().all(|p| e.single(p) != Single::Ask) {
+            if resolved && paths.iter().all(|p| e.single(p) != Single::UseLookup) {
                 one_scalar += 1;
             }
         }
