@@ -37,6 +37,7 @@ fuzz_target!(|data: &[u8]| {
                     let set = RuleSet {
                         rules: vec![rule],
                         sequences: Vec::new(),
+                        correlations: Vec::new(),
                     };
                     if let Ok(interp) = Interpreter::new(&set) {
                         for e in &events {

@@ -28,6 +28,7 @@ fuzz_target!(|data: &[u8]| {
     let set = RuleSet {
         rules,
         sequences: Vec::new(),
+        correlations: Vec::new(),
     };
     let Ok(interp) = Interpreter::new(&set) else {
         return;
