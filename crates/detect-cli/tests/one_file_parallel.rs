@@ -5,7 +5,7 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use detect_test_support::{evtx_files, shared_data};
+use detect_test_support::{shared_data, shared_evtx_files};
 
 const BIN: &str = env!("CARGO_BIN_EXE_detect");
 const HEADER: usize = 4096;
@@ -14,14 +14,7 @@ const CHUNK: usize = 65536;
 /// One EVTX file holding every whole chunk of every shared EVTX file,
 /// `copies` times, under the first file's header.
 fn big_evtx(copies: usize) -> Vec<u8> {
-    let dir = shared_data("evtx");
-    let files = evtx_files(&dir);
-    assert!(
-        files.len() > 200,
-        "{} EVTX files in {}",
-        files.len(),
-        dir.display()
-    );
+    let files = shared_evtx_files();
     let mut out = Vec::new();
     for _ in 0..copies {
         for path in &files {

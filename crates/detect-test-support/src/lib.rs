@@ -23,4 +23,6 @@ pub mod rng;
 pub mod shared;
 
 pub use rng::{XorShift64, XorShift64Star};
-pub use shared::{evtx_files, shared, shared_data, shared_data_str, workspace_root};
+pub use shared::{
+    evtx_files, shared, shared_data, shared_data_str, shared_evtx_files, workspace_root,
+};

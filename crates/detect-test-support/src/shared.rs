@@ -83,3 +83,21 @@ pub fn shared_data_str(rel: &str) -> String {
         .unwrap_or_else(|| panic!("{} is not UTF-8", path.display()))
         .to_owned()
 }
+
+/// Every `.evtx` file of `../shared/data/evtx` (see [`evtx_files`]).
+///
+/// # Panics
+///
+/// Without the data, or when it holds 200 files or fewer (it has 312: a
+/// partial copy would let the tests that read them all pass on less).
+pub fn shared_evtx_files() -> Vec<PathBuf> {
+    let dir = shared_data("evtx");
+    let files = evtx_files(&dir);
+    assert!(
+        files.len() > 200,
+        "{} EVTX files in {}",
+        files.len(),
+        dir.display()
+    );
+    files
+}
