@@ -9,7 +9,7 @@ use detect_rules::Builtin;
 
 mod common;
 
-use common::{s, seed_003_query};
+use common::{EXCLUDED_EXECUTABLES, s, seed_003_query};
 
 fn reference() -> ReferenceMatcher {
     let ir = Builtin::ir();
@@ -117,25 +117,7 @@ fn near_misses_do_not_fire() {
     // Wrong parent key.
     assert!(run(&base(child(2_000, "p2", PAYLOAD, USER, ""))).is_empty());
     // Each excluded executable pattern of the seed.
-    for exe in [
-        r"C:\Windows\SysWOW64\msiexec.exe",
-        r"C:\Windows\System32\msiexec.exe",
-        r"D:\Windows\System32\srtasks.exe",
-        r"C:\Windows\SysWOW64\srtasks.exe",
-        r"C:\Windows\System32\taskkill.exe",
-        r"C:\Windows\Installer\MSI1A2B.tmp",
-        r"C:\Program Files\Vendor\tool.exe",
-        r"C:\Program Files (x86)\Vendor\tool.exe",
-        r"C:\Windows\System32\ie4uinit.exe",
-        r"C:\Windows\SysWOW64\ie4uinit.exe",
-        r"C:\Windows\System32\sc.exe",
-        r"C:\Windows\system32\Wbem\mofcomp.exe",
-        r"C:\Windows\twain_32\fjscan32\SOP\crtdmprc.exe",
-        r"C:\Windows\SysWOW64\taskkill.exe",
-        r"C:\Windows\SysWOW64\schtasks.exe",
-        r"C:\Windows\system32\schtasks.exe",
-        r"C:\Windows\System32\sdbinst.exe",
-    ] {
+    for &exe in EXCLUDED_EXECUTABLES {
         assert!(
             run(&base(child(2_000, "p1", exe, USER, ""))).is_empty(),
             "{exe}"

@@ -8,7 +8,7 @@ use detect_eql::{Body, Options, parse_query};
 
 mod common;
 
-use common::{s, seed_003_query};
+use common::{EXCLUDED_EXECUTABLES, s, seed_003_query};
 
 fn matcher() -> ReferenceMatcher {
     let q = parse_query(seed_003_query(), &Options::elasticsearch()).expect("seed 003 parses");
@@ -200,26 +200,7 @@ fn wrong_parent_key_does_not_fire() {
 
 #[test]
 fn each_excluded_executable_is_excluded() {
-    let excluded = [
-        r"C:\Windows\SysWOW64\msiexec.exe",
-        r"C:\Windows\System32\msiexec.exe",
-        r"C:\Windows\System32\srtasks.exe",
-        r"C:\Windows\SysWOW64\srtasks.exe",
-        r"C:\Windows\System32\taskkill.exe",
-        r"C:\Windows\Installer\MSI4F2A.tmp",
-        r"C:\Program Files\Vendor\app.exe",
-        r"D:\Program Files (x86)\Vendor\app.exe",
-        r"C:\Windows\System32\ie4uinit.exe",
-        r"C:\Windows\SysWOW64\ie4uinit.exe",
-        r"C:\Windows\System32\sc.exe",
-        r"C:\Windows\system32\Wbem\mofcomp.exe",
-        r"C:\Windows\twain_32\fjscan32\SOP\crtdmprc.exe",
-        r"C:\Windows\SysWOW64\taskkill.exe",
-        r"C:\Windows\SysWOW64\schtasks.exe",
-        r"C:\Windows\system32\schtasks.exe",
-        r"C:\Windows\System32\sdbinst.exe",
-    ];
-    for exe in excluded {
+    for &exe in EXCLUDED_EXECUTABLES {
         let mut c = child("p1");
         c.executable = exe.into();
         assert!(chain(c.clone()).is_empty(), "{exe} should be excluded");

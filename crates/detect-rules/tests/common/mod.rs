@@ -27,3 +27,25 @@ pub fn s(x: &str) -> String {
     o.push('"');
     o
 }
+
+/// One executable for each path the seed's third stage excludes (`?:` is
+/// any drive letter: some are on D:).
+pub const EXCLUDED_EXECUTABLES: &[&str] = &[
+    r"C:\Windows\SysWOW64\msiexec.exe",
+    r"C:\Windows\System32\msiexec.exe",
+    r"D:\Windows\System32\srtasks.exe",
+    r"C:\Windows\SysWOW64\srtasks.exe",
+    r"C:\Windows\System32\taskkill.exe",
+    r"C:\Windows\Installer\MSI4F2A.tmp",
+    r"C:\Program Files\Vendor\app.exe",
+    r"D:\Program Files (x86)\Vendor\app.exe",
+    r"C:\Windows\System32\ie4uinit.exe",
+    r"C:\Windows\SysWOW64\ie4uinit.exe",
+    r"C:\Windows\System32\sc.exe",
+    r"C:\Windows\system32\Wbem\mofcomp.exe",
+    r"C:\Windows\twain_32\fjscan32\SOP\crtdmprc.exe",
+    r"C:\Windows\SysWOW64\taskkill.exe",
+    r"C:\Windows\SysWOW64\schtasks.exe",
+    r"C:\Windows\system32\schtasks.exe",
+    r"C:\Windows\System32\sdbinst.exe",
+];
