@@ -35,71 +35,8 @@ fn main() {
 // PRNG
 // ---------------------------------------------------------------------------
 
-/// xorshift64* with a splitmix64-scrambled seed.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Rng(if z == 0 { 1 } else { z })
-    }
-
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform in `0..n` (n > 0; the modulo bias is irrelevant here).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    /// Uniform in `lo..=hi`.
-    fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + self.below(hi - lo + 1)
-    }
-
-    /// True with probability `percent`/100.
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len())]
-    }
-
-    /// `n` distinct elements of `from` (n <= from.len()), in draw order.
-    fn pick_n<'a>(&mut self, from: &[&'a str], n: usize) -> Vec<&'a str> {
-        let mut out: Vec<&'a str> = Vec::with_capacity(n);
-        while out.len() < n.min(from.len()) {
-            let s = self.pick(from);
-            if !out.contains(&s) {
-                out.push(s);
-            }
-        }
-        out
-    }
-
-    /// Index drawn from cumulative `weights` (any positive scale).
-    fn weighted(&mut self, weights: &[u64]) -> usize {
-        let total: u64 = weights.iter().sum();
-        let mut x = self.next() % total;
-        for (i, w) in weights.iter().enumerate() {
-            if x < *w {
-                return i;
-            }
-            x -= w;
-        }
-        weights.len() - 1
-    }
-}
+/// xorshift64* with a splitmix64-scrambled seed ([`XorShift64Star::seeded`]).
+use detect_test_support::XorShift64Star as Rng;
 
 // ---------------------------------------------------------------------------
 // Vocabulary (written for these benchmarks; no rule text is copied)
@@ -612,7 +549,7 @@ fn ruleset(n: usize) -> String {
     );
     let _ = writeln!(out, "    pub ruleset Gen{n};");
     for i in 0..n {
-        let mut rng = Rng::new(SEED ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407));
+        let mut rng = Rng::seeded(SEED ^ (i as u64).wrapping_mul(0xA24B_AED4_963E_E407));
         let rule = rule(&mut rng);
         write_rule(&mut out, i, &mut rng, &rule);
     }
@@ -623,11 +560,11 @@ fn ruleset(n: usize) -> String {
 fn write_rule(out: &mut String, i: usize, rng: &mut Rng, r: &Rule) {
     let id = format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-        rng.next() as u32,
-        rng.next() as u16,
-        rng.next() & 0xfff,
-        (rng.next() & 0x3fff) | 0x8000,
-        rng.next() & 0xffff_ffff_ffff
+        rng.next_u64() as u32,
+        rng.next_u64() as u16,
+        rng.next_u64() & 0xfff,
+        (rng.next_u64() & 0x3fff) | 0x8000,
+        rng.next_u64() & 0xffff_ffff_ffff
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "    /// Generated rule {i}: {}.", r.title);
@@ -879,7 +816,7 @@ fn process_creation(rng: &mut Rng) -> Body {
                     let kind = rng.pick(&["IMPHASH=", "MD5=", "SHA256="]);
                     let digits = if kind == "SHA256=" { 4 } else { 2 };
                     let hex: String = (0..digits)
-                        .map(|_| format!("{:016X}", rng.next()))
+                        .map(|_| format!("{:016X}", rng.next_u64()))
                         .collect();
                     format!("{kind}{hex}")
                 })

@@ -1,36 +1,10 @@
-//! Helpers for the workspace-level test suites in `tests/tests/`.
-//!
-//! The suites read real data from `../shared/data` next to the workspace (see
-//! its README). The tests that do are marked
-//! `#[ignore = "needs ../shared (run with --ignored)"]`, so that a user's fresh
-//! clone lists them as ignored instead of passing them silently; CI has the
-//! data and runs them with `cargo test -- --ignored`, where a missing file is
-//! a failure.
+//! Helpers for the workspace-level test suites in `tests/tests/`: the
+//! semantics table's rules, the lists of SigmaHQ rules detect does not
+//! compile or match differently. What every crate's tests share (the shared
+//! data's paths, the counting allocator, the random generators) is in
+//! `detect-test-support`.
 
-pub mod counting_alloc;
 pub mod semantics_rules;
-
-use std::path::PathBuf;
-
-/// The path of `rel` under `../shared/data`.
-///
-/// # Panics
-///
-/// When it does not exist: a test that needs the shared data must fail, not
-/// pass, without it (such tests are `#[ignore]`d, so this only happens when
-/// they are asked for).
-pub fn shared_data(rel: &str) -> PathBuf {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel);
-    assert!(
-        path.exists(),
-        "{} not found: this test needs ../shared/data beside the workspace \
-         (see the README's Testing section)",
-        path.display()
-    );
-    path
-}
 
 /// Splits a file holding one or more concatenated JSON documents (the
 /// regression samples' `.json` renderings) into one compact line per document.

@@ -100,17 +100,13 @@ fn automata(c: &mut Criterion) {
     #[cfg(feature = "large")]
     sets.push(("5000", detect_benches::Gen5000::ir()));
     // The SigmaHQ windows rules, loaded at run time (same atoms as compiled).
-    let sigmahq = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/sigma/rules/windows");
-    if sigmahq.is_dir() {
+    let sigmahq = detect_test_support::shared::shared_data_if_present("sigma/rules/windows");
+    if let Some(sigmahq) = sigmahq {
         let (set, _unsupported) =
             detect_sigma::load_dir(&sigmahq, &detect_sigma::LoadOptions::default());
         sets.push(("sigmahq", set));
     } else {
-        eprintln!(
-            "automata: {} absent, SigmaHQ case skipped",
-            sigmahq.display()
-        );
+        eprintln!("automata: ../shared/data/sigma/rules/windows absent, SigmaHQ case skipped");
     }
     for (name, set) in sets {
         let atoms = command_line_atoms(&set);

@@ -16,7 +16,6 @@
 //!   over the 14,646 events starts from an empty state (`clear`).
 
 use std::hint::black_box;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -24,6 +23,7 @@ use detect::correlation::CorrelationEngine;
 use detect::interpreter::Interpreter;
 use detect::ir::*;
 use detect::{Event, JsonEvent, Layout, Value};
+use detect_test_support::shared::shared_data_if_present;
 
 /// An event of one host with one value.
 struct Ev(u64);
@@ -107,17 +107,10 @@ fn value_count(c: &mut Criterion) {
     group.finish();
 }
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel);
-    p.exists().then_some(p)
-}
-
 fn sigmahq_50(c: &mut Criterion) {
     let (Some(rules_dir), Some(events_file)) = (
-        shared("sigma/rules/windows"),
-        shared("events/windows-samples.ndjson"),
+        shared_data_if_present("sigma/rules/windows"),
+        shared_data_if_present("events/windows-samples.ndjson"),
     ) else {
         eprintln!("correlation/sigmahq_50 skipped: ../shared/data is absent");
         return;

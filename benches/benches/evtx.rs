@@ -18,34 +18,14 @@
 //! Chunks and lines are in memory before the timing (no I/O).
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use detect::JsonEvent;
 use detect_evtx::{CHUNK_SIZE, EvtxEvent, FILE_HEADER_SIZE, Records, chunk_order, first_record_id};
 use detect_sigmahq::SigmaHqWindows;
+use detect_test_support::{evtx_files, shared_data};
 use evtx::{EvtxParser, ParserSettings};
-
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/data");
-
-fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            evtx_files(&path, out);
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(path);
-        }
-    }
-}
 
 /// The chunks of every file, padded, in record order.
 fn chunks(files: &[Vec<u8>]) -> Vec<Vec<u8>> {
@@ -83,12 +63,10 @@ fn each_record(chunks: &[Vec<u8>], event: &mut EvtxEvent, mut f: impl FnMut(&Evt
 }
 
 fn evtx(c: &mut Criterion) {
-    let mut paths = Vec::new();
-    evtx_files(&Path::new(SHARED).join("evtx"), &mut paths);
+    let paths = evtx_files(&shared_data("evtx"));
     let files: Vec<Vec<u8>> = paths.iter().map(|p| std::fs::read(p).unwrap()).collect();
     let chunks = chunks(&files);
-    let ndjson =
-        std::fs::read_to_string(Path::new(SHARED).join("events/windows-samples.ndjson")).unwrap();
+    let ndjson = std::fs::read_to_string(shared_data("events/windows-samples.ndjson")).unwrap();
     let lines: Vec<&str> = ndjson.lines().filter(|l| !l.trim().is_empty()).collect();
     let mut event = EvtxEvent::new();
     let mut records = 0u64;

@@ -15,7 +15,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use detect::interpreter::Interpreter;
@@ -51,7 +51,7 @@ pub use gen5000::Gen5000;
 
 /// `../shared/data/events/windows-samples.ndjson`, relative to the workspace root.
 pub fn windows_samples_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/events/windows-samples.ndjson")
+    detect_test_support::workspace_root().join("../shared/data/events/windows-samples.ndjson")
 }
 
 /// Events to scan, each parsed into its own [`JsonEvent`], with the lines they
@@ -174,13 +174,10 @@ impl Corpus {
     /// sources at once sees it (the file groups events by source file).
     pub fn shuffled(&self) -> Corpus {
         let mut lines = self.lines.clone();
-        // xorshift64 with a fixed seed: the same order on every run.
-        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        // A fixed seed: the same order on every run.
+        let mut rng = detect_test_support::XorShift64(0x2545_F491_4F6C_DD1D);
         for i in (1..lines.len()).rev() {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            lines.swap(i, (x % (i as u64 + 1)) as usize);
+            lines.swap(i, rng.below(i + 1));
         }
         Corpus::from_lines(
             format!("{} (shuffled)", self.source),

@@ -7,18 +7,14 @@ use std::sync::OnceLock;
 
 use detect::CompiledRuleSet;
 use detect::interpreter::Interpreter;
-use detect_benches::{Corpus, Gen10, Gen100, windows_samples_path};
+use detect_benches::{Corpus, Gen10, Gen100};
 
 /// The real events, parsed once for all tests. Panics when `../shared/data`
 /// is absent: the tests that call it are ignored unless asked for.
 fn corpus() -> &'static Corpus {
     static CORPUS: OnceLock<Corpus> = OnceLock::new();
     CORPUS.get_or_init(|| {
-        assert!(
-            windows_samples_path().exists(),
-            "{} not found: this test needs ../shared/data beside the workspace",
-            windows_samples_path().display()
-        );
+        detect_test_support::shared_data("events/windows-samples.ndjson");
         Corpus::load()
     })
 }

@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn Error>> {
     let Some(out) = std::env::args().nth(1).map(PathBuf::from) else {
         return Err("usage: fuzz_corpus <fuzz directory>".into());
     };
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    let data = detect_test_support::workspace_root().join("../shared/data");
     if !data.exists() {
         eprintln!(
             "fuzz_corpus: {} is absent: seeds come from the rules only",

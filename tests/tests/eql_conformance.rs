@@ -620,8 +620,8 @@ struct Case {
 }
 
 fn load() -> (Vec<Case>, Vec<Row>) {
-    let queries = detect_tests::shared_data("eql/test_queries.toml");
-    let data = detect_tests::shared_data("eql/test_data.json");
+    let queries = detect_test_support::shared_data("eql/test_queries.toml");
+    let data = detect_test_support::shared_data("eql/test_data.json");
     let text = std::fs::read_to_string(queries).expect("read test_queries.toml");
     let doc: toml::Table = text.parse().expect("parse test_queries.toml");
     let cases = doc["queries"]

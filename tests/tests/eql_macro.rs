@@ -206,7 +206,7 @@ fn elasticsearch_dialect_hand_written() {
 #[test]
 #[ignore = "needs ../shared (run with --ignored)"]
 fn endgame_dialect_over_the_suite_events() {
-    let path = detect_tests::shared_data("eql/test_data.json");
+    let path = detect_test_support::shared_data("eql/test_data.json");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let options = Options::endgame();
@@ -256,20 +256,7 @@ mod chains {
 }
 
 /// A small xorshift generator: the streams are the same on every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-
-    fn pick<'a>(&mut self, from: &[&'a str]) -> &'a str {
-        from[self.below(from.len() as u64) as usize]
-    }
-}
+use detect_test_support::XorShift64 as Rng;
 
 /// What each sequence of a rule set completes, event by event: from the
 /// generated state machine (`got`), from the same IR compiled at run time

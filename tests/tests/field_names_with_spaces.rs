@@ -8,7 +8,7 @@
 
 use detect::JsonEvent;
 use detect::interpreter::Interpreter;
-use detect_tests::shared_data;
+use detect_test_support::shared_data;
 
 detect::rules! {
     /// Rules on Windows Defender's data, written as SigmaHQ writes them.

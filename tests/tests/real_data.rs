@@ -10,7 +10,8 @@ use detect::interpreter::Interpreter;
 use detect::runtime::RuntimeRuleSet;
 use detect::{CompiledRuleSet, JsonEvent};
 use detect_rules::Builtin;
-use detect_tests::{json_documents, shared_data};
+use detect_test_support::shared_data;
+use detect_tests::json_documents;
 
 use detect_tests::semantics_rules::Semantics;
 

@@ -6,8 +6,8 @@
 
 use detect::JsonEvent;
 use detect_rules::Builtin;
-use detect_tests::counting_alloc::{CountingAllocator, measure};
-use detect_tests::shared_data;
+use detect_test_support::counting_alloc::{CountingAllocator, measure};
+use detect_test_support::shared_data;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;

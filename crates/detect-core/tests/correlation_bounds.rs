@@ -2,53 +2,13 @@
 //! values stays at the capacity, with evictions counted; and a step
 //! allocates nothing once the state has room (counting allocator).
 
-use std::alloc::{GlobalAlloc, Layout as AllocLayout, System};
-use std::cell::Cell;
-
 use detect_core::correlation::CorrelationEngine;
 use detect_core::ir::*;
 use detect_core::{Event, Layout, Value};
-
-struct Counting;
-
-thread_local! {
-    /// Allocations made by this thread (tests run on several threads).
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count() {
-    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-}
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
-
-// SAFETY: every method passes its arguments on to the system allocator
-// unchanged (counting is all it adds), so the contract of `GlobalAlloc`
-// holds as it does for `System`.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: AllocLayout) -> *mut u8 {
-        count();
-        // SAFETY: the caller upholds `GlobalAlloc::alloc`'s contract, and the
-        // arguments reach `System.alloc` unchanged.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: AllocLayout) {
-        // SAFETY: the caller upholds `GlobalAlloc::dealloc`'s contract, and the
-        // arguments reach `System.dealloc` unchanged.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: AllocLayout, new: usize) -> *mut u8 {
-        count();
-        // SAFETY: the caller upholds `GlobalAlloc::realloc`'s contract, and the
-        // arguments reach `System.realloc` unchanged.
-        unsafe { System.realloc(ptr, layout, new) }
-    }
-}
+use detect_test_support::counting_alloc::{CountingAllocator, thread_allocations as allocations};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: CountingAllocator = CountingAllocator;
 
 /// An event with a host and a value, formatted into fixed buffers.
 struct Ev {

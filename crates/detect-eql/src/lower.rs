@@ -19,7 +19,7 @@ use detect_core::ir::{
 };
 
 use crate::error::{EqlError, Span};
-use crate::parser::{CmpOp, Lit, Node, PatKind, Sp};
+use crate::parser::{Lit, Node, PatKind, Sp};
 use crate::{Dialect, Options};
 
 pub(crate) struct Lower<'a> {
@@ -97,23 +97,13 @@ fn negate_op(op: NumOp) -> NumOp {
     }
 }
 
-fn num_op(op: CmpOp) -> NumOp {
+/// The operator with its operands swapped (`1 < x` is `x > 1`).
+fn flip(op: NumOp) -> NumOp {
     match op {
-        CmpOp::Eq => NumOp::Eq,
-        CmpOp::Ne => NumOp::Ne,
-        CmpOp::Lt => NumOp::Lt,
-        CmpOp::Le => NumOp::Le,
-        CmpOp::Gt => NumOp::Gt,
-        CmpOp::Ge => NumOp::Ge,
-    }
-}
-
-fn flip(op: CmpOp) -> CmpOp {
-    match op {
-        CmpOp::Lt => CmpOp::Gt,
-        CmpOp::Gt => CmpOp::Lt,
-        CmpOp::Le => CmpOp::Ge,
-        CmpOp::Ge => CmpOp::Le,
+        NumOp::Lt => NumOp::Gt,
+        NumOp::Gt => NumOp::Lt,
+        NumOp::Le => NumOp::Ge,
+        NumOp::Ge => NumOp::Le,
         other => other,
     }
 }
@@ -395,7 +385,7 @@ impl Lower<'_> {
         }
     }
 
-    fn cmp(&self, op: CmpOp, lhs: &Sp, rhs: &Sp, span: Span) -> Result<Tri, EqlError> {
+    fn cmp(&self, op: NumOp, lhs: &Sp, rhs: &Sp, span: Span) -> Result<Tri, EqlError> {
         let (op, field_sp, lit_sp) = match (&lhs.node, &rhs.node) {
             (Node::Field(_), Node::Lit(_)) => (op, lhs, rhs),
             (Node::Lit(_), Node::Field(_)) => (flip(op), rhs, lhs),
@@ -412,10 +402,10 @@ impl Lower<'_> {
                     "unsupported: a comparison between two literals (no field)",
                 ));
             }
-            (_, Node::Lit(lit)) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+            (_, Node::Lit(lit)) if matches!(op, NumOp::Eq | NumOp::Ne) => {
                 return self.cond_cmp(op, lhs, lit, span);
             }
-            (Node::Lit(lit), _) if matches!(op, CmpOp::Eq | CmpOp::Ne) => {
+            (Node::Lit(lit), _) if matches!(op, NumOp::Eq | NumOp::Ne) => {
                 return self.cond_cmp(op, rhs, lit, span);
             }
             _ => {
@@ -431,7 +421,7 @@ impl Lower<'_> {
         let Node::Lit(lit) = &lit_sp.node else {
             unreachable!()
         };
-        let ordering = !matches!(op, CmpOp::Eq | CmpOp::Ne);
+        let ordering = !matches!(op, NumOp::Eq | NumOp::Ne);
         let eq = match lit {
             Lit::Null => {
                 if ordering {
@@ -443,10 +433,9 @@ impl Lower<'_> {
                     f: not(t.clone()),
                     t,
                 };
-                return Ok(if op == CmpOp::Ne { self.swap(x) } else { x });
+                return Ok(if op == NumOp::Ne { self.swap(x) } else { x });
             }
             Lit::Num(n) => {
-                let op = num_op(op);
                 let t = test(field, Test::Num { op, value: *n });
                 let f = test(
                     field,
@@ -494,8 +483,8 @@ impl Lower<'_> {
     }
 
     /// `==` / `!=` from "equal" and "present and different".
-    fn eq_ne(&self, op: CmpOp, eq: Expr, ne: Expr) -> Tri {
-        let (t, f) = if op == CmpOp::Ne { (ne, eq) } else { (eq, ne) };
+    fn eq_ne(&self, op: NumOp, eq: Expr, ne: Expr) -> Tri {
+        let (t, f) = if op == NumOp::Ne { (ne, eq) } else { (eq, ne) };
         self.tri(t, f)
     }
 
@@ -503,7 +492,7 @@ impl Lower<'_> {
     /// `c`, `c == false` is `not c` (both null when `c` is, in the endgame
     /// dialect), `c == null` is true exactly when `c` is null (never in the
     /// two-valued dialect); `!=` negates.
-    fn cond_cmp(&self, op: CmpOp, cond: &Sp, lit: &Lit, span: Span) -> Result<Tri, EqlError> {
+    fn cond_cmp(&self, op: NumOp, cond: &Sp, lit: &Lit, span: Span) -> Result<Tri, EqlError> {
         let c = self.pred(cond)?;
         let x = match lit {
             Lit::Bool(true) => c,
@@ -526,11 +515,11 @@ impl Lower<'_> {
                 ));
             }
         };
-        Ok(if op == CmpOp::Ne { self.swap(x) } else { x })
+        Ok(if op == NumOp::Ne { self.swap(x) } else { x })
     }
 
-    fn field_cmp(&self, op: CmpOp, a: &str, b: &str, span: Span) -> Result<Tri, EqlError> {
-        if !matches!(op, CmpOp::Eq | CmpOp::Ne) {
+    fn field_cmp(&self, op: NumOp, a: &str, b: &str, span: Span) -> Result<Tri, EqlError> {
+        if !matches!(op, NumOp::Eq | NumOp::Ne) {
             return Err(self.err(span, "unsupported: ordering comparison between two fields"));
         }
         let eq = test(

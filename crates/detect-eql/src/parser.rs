@@ -3,7 +3,7 @@
 //! The tree keeps spans so that lowering (which knows the dialect's meaning of
 //! each operator) can still point at the offending text.
 
-use detect_core::ir::Number;
+use detect_core::ir::{NumOp, Number};
 
 use crate::error::{EqlError, Span};
 use crate::lexer::{Tok, Token, lex};
@@ -29,7 +29,7 @@ pub(crate) enum Node {
         args: Vec<Sp>,
     },
     Cmp {
-        op: CmpOp,
+        op: NumOp,
         lhs: Box<Sp>,
         rhs: Box<Sp>,
     },
@@ -53,16 +53,6 @@ pub(crate) enum Lit {
     Num(Number),
     Bool(bool),
     Null,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum CmpOp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -575,7 +565,7 @@ impl<'a> Parser<'a> {
     fn cmp_expr(&mut self) -> Result<Sp, EqlError> {
         let lhs = self.value()?;
         let op = match self.peek().tok {
-            Tok::Punct("==") => Some(CmpOp::Eq),
+            Tok::Punct("==") => Some(NumOp::Eq),
             Tok::Punct("=") => {
                 if self.dialect == Dialect::Elasticsearch {
                     return Err(self.err(
@@ -583,13 +573,13 @@ impl<'a> Parser<'a> {
                         "expected `==` for equality (a single `=` is endgame EQL), found `=`",
                     ));
                 }
-                Some(CmpOp::Eq)
+                Some(NumOp::Eq)
             }
-            Tok::Punct("!=") => Some(CmpOp::Ne),
-            Tok::Punct("<") => Some(CmpOp::Lt),
-            Tok::Punct("<=") => Some(CmpOp::Le),
-            Tok::Punct(">") => Some(CmpOp::Gt),
-            Tok::Punct(">=") => Some(CmpOp::Ge),
+            Tok::Punct("!=") => Some(NumOp::Ne),
+            Tok::Punct("<") => Some(NumOp::Lt),
+            Tok::Punct("<=") => Some(NumOp::Le),
+            Tok::Punct(">") => Some(NumOp::Gt),
+            Tok::Punct(">=") => Some(NumOp::Ge),
             _ => None,
         };
         if let Some(op) = op {

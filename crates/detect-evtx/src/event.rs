@@ -575,7 +575,7 @@ impl Event for EvtxEvent {
         match (found, n, first) {
             (false, _, _) => Single::Absent,
             (true, 1, Some(v)) => Single::One(v),
-            _ => Single::Ask,
+            _ => Single::UseLookup,
         }
     }
 

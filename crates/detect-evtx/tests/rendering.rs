@@ -2,32 +2,9 @@
 //! shape through [`EvtxEvent`] as through the evtx crate's JSON rendering
 //! (what the CLI scanned before): same members, same order, same values.
 
-use std::path::{Path, PathBuf};
-
 use detect_evtx::{CHUNK_SIZE, EvtxEvent, FILE_HEADER_SIZE, Records, chunk_order, first_record_id};
+use detect_test_support::shared_evtx_files;
 use evtx::{EvtxParser, ParserSettings};
-
-fn shared_evtx() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/evtx")
-}
-
-fn evtx_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            evtx_files(&path, out);
-        } else if path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("evtx"))
-        {
-            out.push(path);
-        }
-    }
-}
 
 /// The file's records through `EvtxEvent`: (record id, JSON) in read order,
 /// and the errors.
@@ -85,9 +62,7 @@ fn rendered(bytes: &[u8]) -> Vec<(u64, String)> {
 #[test]
 #[ignore = "needs ../shared (run with --include-ignored)"]
 fn every_shared_record_has_the_shape_of_its_json_rendering() {
-    let mut files = Vec::new();
-    evtx_files(&shared_evtx(), &mut files);
-    assert!(files.len() > 200, "{} EVTX files", files.len());
+    let files = shared_evtx_files();
     let (mut records, mut differ, mut missing) = (0, 0, 0);
     let mut report = String::new();
     for path in &files {

@@ -7,6 +7,10 @@ use detect_eql::reference::ReferenceMatcher;
 use detect_eql::{Dialect, Options, parse_query};
 use detect_rules::Builtin;
 
+mod common;
+
+use common::{EXCLUDED_EXECUTABLES, s, seed_003_query};
+
 fn reference() -> ReferenceMatcher {
     let ir = Builtin::ir();
     let seq = ir
@@ -15,19 +19,6 @@ fn reference() -> ReferenceMatcher {
         .find(|s| s.name == "msiexec_remote_file_execution")
         .expect("seed 003 in the pack");
     ReferenceMatcher::new(seq, Dialect::Elasticsearch).unwrap()
-}
-
-fn s(x: &str) -> String {
-    let mut o = String::from("\"");
-    for c in x.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
 }
 
 fn start(ts: i64, id: &str, args: &str) -> String {
@@ -126,25 +117,7 @@ fn near_misses_do_not_fire() {
     // Wrong parent key.
     assert!(run(&base(child(2_000, "p2", PAYLOAD, USER, ""))).is_empty());
     // Each excluded executable pattern of the seed.
-    for exe in [
-        r"C:\Windows\SysWOW64\msiexec.exe",
-        r"C:\Windows\System32\msiexec.exe",
-        r"D:\Windows\System32\srtasks.exe",
-        r"C:\Windows\SysWOW64\srtasks.exe",
-        r"C:\Windows\System32\taskkill.exe",
-        r"C:\Windows\Installer\MSI1A2B.tmp",
-        r"C:\Program Files\Vendor\tool.exe",
-        r"C:\Program Files (x86)\Vendor\tool.exe",
-        r"C:\Windows\System32\ie4uinit.exe",
-        r"C:\Windows\SysWOW64\ie4uinit.exe",
-        r"C:\Windows\System32\sc.exe",
-        r"C:\Windows\system32\Wbem\mofcomp.exe",
-        r"C:\Windows\twain_32\fjscan32\SOP\crtdmprc.exe",
-        r"C:\Windows\SysWOW64\taskkill.exe",
-        r"C:\Windows\SysWOW64\schtasks.exe",
-        r"C:\Windows\system32\schtasks.exe",
-        r"C:\Windows\System32\sdbinst.exe",
-    ] {
+    for &exe in EXCLUDED_EXECUTABLES {
         assert!(
             run(&base(child(2_000, "p1", exe, USER, ""))).is_empty(),
             "{exe}"
@@ -250,12 +223,8 @@ fn random_streams_agree_with_the_reference_matcher() {
 #[test]
 #[ignore = "needs ../shared (run with --ignored)"]
 fn seed_003_text_is_the_seed_verbatim() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/seeds/003_93de9c3d8e68f6ef.txt"
-    );
-    let page = std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{path}: {e} (this test needs ../shared beside the workspace)"));
+    let path = detect_test_support::shared("seeds/003_93de9c3d8e68f6ef.txt");
+    let page = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let ir = Builtin::ir();
     let seq = &ir.sequences[0];
     assert_eq!(seq.maxspan_ms, Some(60_000));
@@ -269,14 +238,11 @@ fn seed_003_text_is_the_seed_verbatim() {
             "process.parent.entity_id"
         ]
     );
-    let lib = include_str!("../src/lib.rs");
-    let start = lib.find("r#\"sequence with").unwrap() + 3;
-    let end = start + lib[start..].find("\"#;").unwrap();
     assert!(
-        page.contains(&lib[start..end]),
+        page.contains(seed_003_query()),
         "the rule text is the seed's query verbatim"
     );
-    let _ = parse_query(&lib[start..end], &Options::elasticsearch()).unwrap();
+    let _ = parse_query(seed_003_query(), &Options::elasticsearch()).unwrap();
 }
 
 #[test]

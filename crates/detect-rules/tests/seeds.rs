@@ -6,6 +6,10 @@ use detect::JsonEvent;
 use detect::interpreter::Interpreter;
 use detect_rules::Builtin;
 
+mod common;
+
+use common::s as json;
+
 const SYSMON: &str = "Microsoft-Windows-Sysmon/Operational";
 
 fn sysmon1(cmd: &str) -> String {
@@ -35,19 +39,6 @@ fn msi(event_id: u32, data0: &str) -> String {
         json(data0),
         json(data0)
     )
-}
-
-fn json(s: &str) -> String {
-    let mut out = String::from('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 const MSIEXEC: &str = r"C:\Windows\System32\msiexec.exe";

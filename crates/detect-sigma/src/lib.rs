@@ -143,6 +143,17 @@ impl SigmaError {
     pub fn is_unsupported(&self) -> bool {
         self.kind == ErrorKind::Unsupported
     }
+
+    /// The file `path` is not valid YAML.
+    pub(crate) fn yaml(path: &str, e: yaml::YamlError) -> SigmaError {
+        SigmaError {
+            path: path.to_string(),
+            line: e.line,
+            col: e.col,
+            kind: ErrorKind::Yaml,
+            message: format!("invalid YAML: {}", e.message),
+        }
+    }
 }
 
 impl std::fmt::Display for SigmaError {

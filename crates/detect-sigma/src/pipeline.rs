@@ -132,13 +132,7 @@ impl Pipeline {
             kind: ErrorKind::Invalid,
             message,
         };
-        let docs = parse_documents(text).map_err(|e| SigmaError {
-            path: path.to_string(),
-            line: e.line,
-            col: e.col,
-            kind: ErrorKind::Yaml,
-            message: format!("invalid YAML: {}", e.message),
-        })?;
+        let docs = parse_documents(text).map_err(|e| SigmaError::yaml(path, e))?;
         let docs: Vec<Node> = docs.into_iter().filter(|d| !d.is_null()).collect();
         let [doc] = docs.as_slice() else {
             return Err(err(

@@ -90,13 +90,7 @@ pub(crate) fn parse_file_all(
     let cx = Ctx { path, options };
     let mut parsed = ParsedFile::default();
     let mut correlation_docs: Vec<Node> = Vec::new();
-    let docs = parse_documents(text).map_err(|e| SigmaError {
-        path: path.to_string(),
-        line: e.line,
-        col: e.col,
-        kind: ErrorKind::Yaml,
-        message: format!("invalid YAML: {}", e.message),
-    })?;
+    let docs = parse_documents(text).map_err(|e| SigmaError::yaml(path, e))?;
     let stem = std::path::Path::new(path)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())

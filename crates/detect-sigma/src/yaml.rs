@@ -7,7 +7,7 @@
 //! are always strings (`'80'` is the string `80`).
 
 use saphyr::{MarkedYaml, ScalarStyle, YamlData, YamlLoader};
-use saphyr_parser::Parser;
+use saphyr_parser::{Parser, ScanError};
 
 use detect_core::ir::Number;
 
@@ -96,19 +96,14 @@ pub fn parse_documents(text: &str) -> Result<Vec<Node>, YamlError> {
     let mut loader: YamlLoader<'_, MarkedYaml<'_>> = YamlLoader::default();
     loader.early_parse(false);
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut loader, true) {
-        return Err(YamlError {
-            line: Some(e.marker().line()),
-            col: Some(e.marker().col() + 1),
-            message: e.info().to_string(),
-        });
-    }
+    let syntax = |e: &ScanError| YamlError {
+        line: Some(e.marker().line()),
+        col: Some(e.marker().col() + 1),
+        message: e.info().to_string(),
+    };
+    parser.load(&mut loader, true).map_err(|e| syntax(&e))?;
     if let Some(e) = loader.error() {
-        return Err(YamlError {
-            line: Some(e.marker().line()),
-            col: Some(e.marker().col() + 1),
-            message: e.info().to_string(),
-        });
+        return Err(syntax(e));
     }
     loader.into_documents().iter().map(convert).collect()
 }

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 
 use detect_core::interpreter::Interpreter;
 use detect_sigma::{ErrorKind, LoadOptions, load_dir};
-use detect_tests::{SIGMAHQ_UNSUPPORTED, shared_data};
+use detect_test_support::shared_data;
+use detect_tests::SIGMAHQ_UNSUPPORTED;
 
 /// Rules of the windows corpus that must load; raise it when support grows.
 const FLOOR: usize = 2300;

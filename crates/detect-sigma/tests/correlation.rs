@@ -3,13 +3,12 @@
 //! with hand-written rules and events at the boundaries, the errors, the
 //! peers' known failures, and meta-filters.
 
-use std::path::PathBuf;
-
 use detect::JsonEvent;
 use detect::correlation::CorrelationEngine;
 use detect::interpreter::Interpreter;
 use detect::ir::RuleSet;
 use detect_sigma::{LoadOptions, SigmaError};
+use detect_test_support::shared_data;
 
 /// Writes `files` into a fresh folder and loads it.
 fn load(test: &str, files: &[(&str, &str)]) -> (RuleSet, Vec<SigmaError>) {
@@ -24,22 +23,12 @@ fn load(test: &str, files: &[(&str, &str)]) -> (RuleSet, Vec<SigmaError>) {
     (set, failures.into_iter().map(|(_, e)| e).collect())
 }
 
-/// A specification example, or `None` (a failure under CI) without ../shared.
-fn spec_example(name: &str) -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/data/sigma/spec/correlation-examples")
-        .join(name);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some(text),
-        Err(e) if std::env::var_os("CI").is_none() => {
-            eprintln!(
-                "skipping: {} unreadable ({e}); ../shared is absent",
-                path.display()
-            );
-            None
-        }
-        Err(e) => panic!("{}: {e} (CI needs ../shared)", path.display()),
-    }
+/// A specification example (`../shared/data/sigma/spec/correlation-examples`);
+/// fails without ../shared (the tests that read one are ignored unless asked
+/// for).
+fn spec_example(name: &str) -> String {
+    let path = shared_data(&format!("sigma/spec/correlation-examples/{name}"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// A flat event at `secs` seconds after 2024-05-10T10:00:00Z (`TimeCreated`).
@@ -96,10 +85,9 @@ detection:
 ";
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn event_count_fires_at_the_threshold_within_the_timespan() {
-    let Some(corr) = spec_example("event_count.yml") else {
-        return;
-    };
+    let corr = spec_example("event_count.yml");
     let (set, errors) = load(
         "event_count",
         &[("failed.yml", FAILED_LOGON_BY_ID), ("mr.yml", &corr)],
@@ -139,10 +127,9 @@ fn event_count_fires_at_the_threshold_within_the_timespan() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn event_count_in_ecs_groups_by_ecs_fields() {
-    let Some(corr) = spec_example("event_count_ecs.yml") else {
-        return;
-    };
+    let corr = spec_example("event_count_ecs.yml");
     let (set, errors) = load(
         "event_count_ecs",
         &[("failed.yml", FAILED_LOGON_BY_ID), ("mr.yml", &corr)],
@@ -162,10 +149,9 @@ fn event_count_in_ecs_groups_by_ecs_fields() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn value_count_counts_distinct_values_in_the_timespan_only() {
-    let Some(corr) = spec_example("value_count.yml") else {
-        return;
-    };
+    let corr = spec_example("value_count.yml");
     let (set, errors) = load(
         "value_count",
         &[("failed.yml", FAILED_LOGON_BY_ID), ("mr.yml", &corr)],
@@ -224,10 +210,9 @@ fn cmd(secs: i64, command: &str, user: &str) -> String {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn temporal_needs_every_rule_in_the_timespan_and_the_same_group() {
-    let Some(corr) = spec_example("temporal.yml") else {
-        return;
-    };
+    let corr = spec_example("temporal.yml");
     let mut files = RECON.to_vec();
     files.push(("mr.yml", &corr));
     let (set, errors) = load("temporal", &files);
@@ -272,10 +257,9 @@ fn temporal_needs_every_rule_in_the_timespan_and_the_same_group() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn temporal_ordered_checks_the_whole_order() {
-    let Some(corr) = spec_example("temporal_ordered.yml") else {
-        return;
-    };
+    let corr = spec_example("temporal_ordered.yml");
     let mut files = RECON.to_vec();
     files.push(("mr.yml", &corr));
     let (set, errors) = load("temporal_ordered", &files);
@@ -319,7 +303,7 @@ fn numeric(
     field: &str,
     values: &[(i64, f64)],
 ) -> Vec<(usize, Vec<String>, f64, Vec<u64>)> {
-    let corr = spec_example(file).expect("checked by the caller");
+    let corr = spec_example(file);
     let rule_file = format!(
         "title: Source\nname: {rule}\nlogsource: {{product: windows}}\ndetection:\n    s: {{EventID: 3}}\n    condition: s\n"
     );
@@ -337,10 +321,8 @@ fn numeric(
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn value_sum_adds_the_field_over_the_timespan() {
-    if spec_example("value_sum.yml").is_none() {
-        return;
-    }
     let sum = |values: &[(i64, f64)]| {
         numeric(
             "value_sum",
@@ -360,10 +342,8 @@ fn value_sum_adds_the_field_over_the_timespan() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn value_avg_averages_the_field() {
-    if spec_example("value_avg.yml").is_none() {
-        return;
-    }
     let avg = |values: &[(i64, f64)]| {
         numeric(
             "value_avg",
@@ -379,10 +359,9 @@ fn value_avg_averages_the_field() {
 }
 
 #[test]
+#[ignore = "needs ../shared (run with --ignored)"]
 fn value_percentile_loads_and_skips_non_numeric_values() {
-    let Some(corr) = spec_example("value_percentile.yml") else {
-        return;
-    };
+    let corr = spec_example("value_percentile.yml");
     let rule = "title: Processes\nname: process_creation\nlogsource: {product: windows}\ndetection:\n    s: {EventID: 1}\n    condition: s\n";
     let (set, errors) = load("value_percentile", &[("r.yml", rule), ("mr.yml", &corr)]);
     assert!(errors.is_empty(), "{errors:?}");

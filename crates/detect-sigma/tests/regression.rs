@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use detect_core::JsonEvent;
 use detect_core::interpreter::Interpreter;
 use detect_core::ir::RuleSet;
-use detect_tests::{SIGMAHQ_REGRESSION_KNOWN as KNOWN, json_documents, shared_data};
+use detect_test_support::shared_data;
+use detect_tests::{SIGMAHQ_REGRESSION_KNOWN as KNOWN, json_documents};
 
 /// Regression tests that must pass; raise it when conformance grows.
 const FLOOR: usize = 138;

@@ -14,7 +14,8 @@ use detect::interpreter::Interpreter;
 use detect::runtime::RuntimeRuleSet;
 use detect_sigma::LoadOptions;
 use detect_sigmahq::SigmaHqWindows;
-use detect_tests::{SIGMAHQ_REGRESSION_KNOWN, SIGMAHQ_UNSUPPORTED, json_documents, shared_data};
+use detect_test_support::shared_data;
+use detect_tests::{SIGMAHQ_REGRESSION_KNOWN, SIGMAHQ_UNSUPPORTED, json_documents};
 
 /// Rules the corpus must compile; raise it when support grows.
 const FLOOR: usize = 2393;

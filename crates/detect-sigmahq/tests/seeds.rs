@@ -4,7 +4,7 @@
 use detect::JsonEvent;
 use detect::interpreter::Interpreter;
 use detect_sigmahq::Seeds;
-use detect_tests::shared_data;
+use detect_test_support::shared_data;
 
 fn run(line: &str) -> Vec<&'static str> {
     let interp = Interpreter::new(&Seeds::ir()).unwrap();

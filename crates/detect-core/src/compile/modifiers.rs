@@ -190,23 +190,7 @@ pub fn windash_variants(text: &str, limit: usize) -> Result<Vec<String>, String>
 mod tests {
     use super::*;
 
-    /// xorshift64* PRNG, deterministic.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        fn bytes(&mut self, max_len: usize) -> Vec<u8> {
-            let len = (self.next() % (max_len as u64 + 1)) as usize;
-            (0..len).map(|_| self.next() as u8).collect()
-        }
-    }
+    use detect_test_support::XorShift64Star as Rng;
 
     #[test]
     fn utf16_table() {

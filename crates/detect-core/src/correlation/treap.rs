@@ -118,7 +118,7 @@ pub(crate) fn select<N: Nodes>(t: &N, mut root: u32, mut k: u32) -> Option<u32> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_rng::Rng;
+    use detect_test_support::XorShift64 as Rng;
 
     struct Arena {
         value: Vec<i64>,
@@ -162,7 +162,7 @@ mod tests {
         let mut a = Arena {
             value: (0..n).map(|_| rng.below(20) as i64 - 10).collect(),
             links: vec![[NIL, NIL, 0]; n],
-            prio: (0..n).map(|_| rng.next() as u32).collect(),
+            prio: (0..n).map(|_| rng.next_u64() as u32).collect(),
         };
         let mut root = NIL;
         let mut live: Vec<u32> = Vec::new();

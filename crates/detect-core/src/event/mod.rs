@@ -204,9 +204,9 @@ pub trait Event {
 
     /// The value at `path` when it is a single scalar that the event can
     /// hand out directly, [`Single::Absent`] when the field is missing, and
-    /// [`Single::Ask`] otherwise (several values, an array, or an event
+    /// [`Single::UseLookup`] otherwise (several values, an array, or an event
     /// that does not say: the default). Callers fall back to
-    /// [`Event::lookup`] on `Ask`; the answers never disagree with it. Most
+    /// [`Event::lookup`] on `UseLookup`; the answers never disagree with it. Most
     /// fields of most events are single scalars, and this spares them the
     /// visitor callbacks.
     ///
@@ -216,11 +216,11 @@ pub trait Event {
     /// assert_eq!(ev.single("Image"), Single::One(Value::Str("a.exe")));
     /// assert_eq!(ev.single("n"), Single::One(Value::Null));
     /// assert_eq!(ev.single("Missing"), Single::Absent);
-    /// assert_eq!(ev.single("Pids"), Single::Ask);
+    /// assert_eq!(ev.single("Pids"), Single::UseLookup);
     /// ```
     fn single(&self, path: &str) -> Single<'_> {
         let _ = path;
-        Single::Ask
+        Single::UseLookup
     }
 
     /// A hint that rules are about to read the event's fields: an event
@@ -302,8 +302,8 @@ pub enum Single<'a> {
     Absent,
     /// The field holds exactly this value.
     One(Value<'a>),
-    /// Ask [`Event::lookup`].
-    Ask,
+    /// Several values, or the event does not say: ask [`Event::lookup`].
+    UseLookup,
 }
 
 /// Formats a number variant into `buf`. Kept out of line so that the many

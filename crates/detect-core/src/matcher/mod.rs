@@ -39,22 +39,7 @@ pub use time::{epoch_millis, time_part};
 mod test_text {
     use super::fold_char;
 
-    /// xorshift64* PRNG, deterministic.
-    pub(crate) struct Rng(pub(crate) u64);
-
-    impl Rng {
-        pub(crate) fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x >> 12;
-            x ^= x << 25;
-            x ^= x >> 27;
-            self.0 = x;
-            x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        pub(crate) fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-    }
+    pub(crate) use detect_test_support::XorShift64Star as Rng;
 
     pub(crate) const ALPHABET: &[char] = &[
         'a', 'A', 'ä', 'Ä', '\u{212A}', 'k', 'K', 'b', 'İ', 'i', 'ß', 'Σ', 'σ', 'ς', '€', '𝄞',

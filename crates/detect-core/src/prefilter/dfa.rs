@@ -595,7 +595,7 @@ mod tests {
         out
     }
 
-    use crate::test_rng::Rng;
+    use detect_test_support::XorShift64 as Rng;
 
     #[test]
     fn finds_what_brute_force_finds() {

@@ -448,7 +448,7 @@ impl FieldScanner {
                     v.with_text(|text| self.mark_text(text, ascii, candidates));
                 }
                 Single::Absent => {}
-                Single::Ask => {
+                Single::UseLookup => {
                     event.lookup(&self.path, &mut visit);
                 }
             }

@@ -323,220 +323,187 @@ fn first_in_lanes<const N: usize, const G: usize>(
     None
 }
 
+/// Writes a module `$name` with the SIMD search for one register width,
+/// `$V` of `$step` bytes, under `#[target_feature(enable = $feature)]`
+/// (with `pads_short = true`, texts shorter than a step are searched in a
+/// padded copy; else the caller must not pass them): the
+/// algorithm once, here, for both widths, with that instruction set's
+/// intrinsics (`set1 = …` and so on) and two helpers written per set
+/// (`nonzero_lanes`, `load_table`). The intrinsics are called directly, as
+/// in a search written by hand for each set.
 #[cfg(target_arch = "x86_64")]
-mod avx2 {
-    use super::Teddy;
-    use std::arch::x86_64::*;
+macro_rules! simd_search {
+    (
+        $(#[$doc:meta])*
+        mod $name:ident: $V:ty, $step:literal bytes, $feature:literal, pads_short = $pads_short:literal;
+        set1 = $set1:ident, and = $and:ident, or = $or:ident, srli_epi16 = $srli:ident,
+        shuffle_epi8 = $shuffle:ident, loadu = $loadu:ident, storeu = $storeu:ident;
+        $($helpers:item)*
+    ) => {
+        $(#[$doc])*
+        mod $name {
+            use super::Teddy;
+            use std::arch::x86_64::*;
 
-    /// Bytes of text looked at per step.
-    const STEP: usize = 32;
+            /// Bytes of text looked at per step.
+            pub(super) const STEP: usize = $step;
 
-    /// [`Teddy::find`] with AVX2.
-    ///
-    /// # Safety
-    /// The CPU must have AVX2.
-    #[target_feature(enable = "avx2")]
-    pub(super) unsafe fn find(teddy: &Teddy, haystack: &[u8]) -> Option<usize> {
-        by_shape!(search, teddy, haystack)
-    }
+            $($helpers)*
 
-    /// The search with a fingerprint of `M` bytes and `G` groups (3 groups
-    /// run as 4, the fourth with empty tables).
-    #[target_feature(enable = "avx2")]
-    fn search<const M: usize, const G: usize>(teddy: &Teddy, haystack: &[u8]) -> Option<usize> {
-        let zero = [[0u8; 32]; 2];
-        let tables: [[[__m256i; 2]; M]; G] = std::array::from_fn(|g| {
-            std::array::from_fn(|j| {
-                let t = teddy.nibbles.get(g * M + j).filter(|_| g < teddy.groups);
-                let t = t.unwrap_or(&zero);
-                [load(&t[0]), load(&t[1])]
-            })
-        });
-        let window = STEP + M - 1;
-        if haystack.len() < window {
-            // Too short for one step: a copy padded with zeros (the
-            // comparison reads the haystack itself, so the padding finds
-            // nothing).
-            let mut padded = [0u8; STEP + super::MAX_FINGERPRINT];
-            padded[..haystack.len()].copy_from_slice(haystack);
-            let found = candidates::<M, G>(&tables, &padded[..window]);
-            return first(teddy, haystack, 0, &found);
-        }
-        let last = haystack.len() - window;
-        let mut at = 0;
-        loop {
-            // The last step may go back over positions already looked at:
-            // none of them held a pattern, so the leftmost is still found.
-            let from = at.min(last);
-            let found = candidates::<M, G>(&tables, &haystack[from..from + window]);
-            if let Some(p) = first(teddy, haystack, from, &found) {
-                return Some(p);
+            /// [`Teddy::find`] with these instructions.
+            ///
+            /// # Safety
+            /// The CPU must have the module's target features.
+            #[target_feature(enable = $feature)]
+            pub(super) unsafe fn find(teddy: &Teddy, haystack: &[u8]) -> Option<usize> {
+                by_shape!(search, teddy, haystack)
             }
-            if from == last {
-                return None;
-            }
-            at += STEP;
-        }
-    }
 
-    /// Per group, the buckets that may have a pattern starting at each of
-    /// the first 32 positions of `text` (`32 + M - 1` bytes).
+            /// The search with a fingerprint of `M` bytes and `G` groups (3
+            /// groups run as 4, the fourth with empty tables).
+            #[target_feature(enable = $feature)]
+            fn search<const M: usize, const G: usize>(
+                teddy: &Teddy,
+                haystack: &[u8],
+            ) -> Option<usize> {
+                let zero = [[0u8; 32]; 2];
+                let tables: [[[$V; 2]; M]; G] = std::array::from_fn(|g| {
+                    std::array::from_fn(|j| {
+                        let t = teddy.nibbles.get(g * M + j).filter(|_| g < teddy.groups);
+                        let t = t.unwrap_or(&zero);
+                        [load_table(&t[0]), load_table(&t[1])]
+                    })
+                });
+                let window = STEP + M - 1;
+                if $pads_short && haystack.len() < window {
+                    // Too short for one step: a copy padded with zeros (the
+                    // comparison reads the haystack itself, so the padding
+                    // finds nothing).
+                    let mut padded = [0u8; STEP + super::MAX_FINGERPRINT];
+                    padded[..haystack.len()].copy_from_slice(haystack);
+                    let found = candidates::<M, G>(&tables, &padded[..window]);
+                    return first(teddy, haystack, 0, &found);
+                }
+                assert!(haystack.len() >= window);
+                let last = haystack.len() - window;
+                let mut at = 0;
+                loop {
+                    // The last step may go back over positions already
+                    // looked at: none of them held a pattern, so the leftmost
+                    // is still found.
+                    let from = at.min(last);
+                    let found = candidates::<M, G>(&tables, &haystack[from..from + window]);
+                    if let Some(p) = first(teddy, haystack, from, &found) {
+                        return Some(p);
+                    }
+                    if from == last {
+                        return None;
+                    }
+                    at += STEP;
+                }
+            }
+
+            /// Per group, the buckets that may have a pattern starting at
+            /// each of the first `STEP` positions of `text` (`STEP + M - 1`
+            /// bytes).
+            #[target_feature(enable = $feature)]
+            #[inline]
+            fn candidates<const M: usize, const G: usize>(
+                tables: &[[[$V; 2]; M]; G],
+                text: &[u8],
+            ) -> [$V; G] {
+                assert!(text.len() >= STEP + M - 1);
+                let low = $set1(0x0F);
+                let mut found = [$set1(-1); G];
+                for j in 0..M {
+                    // SAFETY: `text[j..j + STEP]` is in bounds (asserted above).
+                    let bytes = unsafe { $loadu(text.as_ptr().add(j).cast()) };
+                    let lo = $and(bytes, low);
+                    let hi = $and($srli::<4>(bytes), low);
+                    for (f, group) in found.iter_mut().zip(tables) {
+                        let t = &group[j];
+                        let maybe = $and($shuffle(t[0], lo), $shuffle(t[1], hi));
+                        *f = $and(*f, maybe);
+                    }
+                }
+                found
+            }
+
+            /// The leftmost position `from + i` (i < `STEP`) where a
+            /// candidate bucket's pattern occurs.
+            #[target_feature(enable = $feature)]
+            #[inline]
+            fn first<const G: usize>(
+                teddy: &Teddy,
+                haystack: &[u8],
+                from: usize,
+                found: &[$V; G],
+            ) -> Option<usize> {
+                let mut any = found[0];
+                for f in &found[1..] {
+                    any = $or(any, *f);
+                }
+                let lanes = nonzero_lanes(any);
+                if lanes == 0 {
+                    return None;
+                }
+                let mut bytes = [[0u8; STEP]; G];
+                for (out, f) in bytes.iter_mut().zip(found) {
+                    // SAFETY: `out` is `STEP` writable bytes.
+                    unsafe { $storeu(out.as_mut_ptr().cast(), *f) };
+                }
+                super::first_in_lanes(teddy, haystack, from, &bytes, lanes)
+            }
+        }
+    };
+}
+
+#[cfg(target_arch = "x86_64")]
+simd_search! {
+    /// The AVX2 search: 32 bytes a step.
+    mod avx2: __m256i, 32 bytes, "avx2", pads_short = true;
+    set1 = _mm256_set1_epi8, and = _mm256_and_si256, or = _mm256_or_si256,
+    srli_epi16 = _mm256_srli_epi16, shuffle_epi8 = _mm256_shuffle_epi8,
+    loadu = _mm256_loadu_si256, storeu = _mm256_storeu_si256;
+
+    /// Bit `i` set where byte `i` is not zero.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn candidates<const M: usize, const G: usize>(
-        tables: &[[[__m256i; 2]; M]; G],
-        text: &[u8],
-    ) -> [__m256i; G] {
-        assert!(text.len() >= STEP + M - 1);
-        let low = _mm256_set1_epi8(0x0F);
-        let mut found = [_mm256_set1_epi8(-1); G];
-        for j in 0..M {
-            // SAFETY: `text[j..j + 32]` is in bounds (asserted above).
-            let bytes = unsafe { _mm256_loadu_si256(text.as_ptr().add(j).cast()) };
-            let lo = _mm256_and_si256(bytes, low);
-            let hi = _mm256_and_si256(_mm256_srli_epi16::<4>(bytes), low);
-            for (f, group) in found.iter_mut().zip(tables) {
-                let t = &group[j];
-                let maybe =
-                    _mm256_and_si256(_mm256_shuffle_epi8(t[0], lo), _mm256_shuffle_epi8(t[1], hi));
-                *f = _mm256_and_si256(*f, maybe);
-            }
-        }
-        found
+    fn nonzero_lanes(a: __m256i) -> u64 {
+        let zero = _mm256_movemask_epi8(_mm256_cmpeq_epi8(a, _mm256_setzero_si256())) as u32;
+        u64::from(!zero)
     }
 
-    /// The leftmost position `from + i` (i < 32) where a candidate bucket's
-    /// pattern occurs.
+    /// A nibble table: its 16 entries twice, one per 128-bit lane.
     #[target_feature(enable = "avx2")]
     #[inline]
-    fn first<const G: usize>(
-        teddy: &Teddy,
-        haystack: &[u8],
-        from: usize,
-        found: &[__m256i; G],
-    ) -> Option<usize> {
-        let mut any = found[0];
-        for f in &found[1..] {
-            any = _mm256_or_si256(any, *f);
-        }
-        let empty = _mm256_movemask_epi8(_mm256_cmpeq_epi8(any, _mm256_setzero_si256())) as u32;
-        let lanes = !empty;
-        if lanes == 0 {
-            return None;
-        }
-        let mut bytes = [[0u8; 32]; G];
-        for (out, f) in bytes.iter_mut().zip(found) {
-            // SAFETY: `out` is a `[u8; 32]`, so the unaligned store writes
-            // exactly its 32 bytes; AVX2 is enabled on this function.
-            unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), *f) };
-        }
-        super::first_in_lanes(teddy, haystack, from, &bytes, u64::from(lanes))
-    }
-
-    #[target_feature(enable = "avx2")]
-    #[inline]
-    fn load(t: &[u8; 32]) -> __m256i {
-        // SAFETY: `t` is a `[u8; 32]`, so the unaligned load reads exactly
-        // its 32 bytes; AVX2 is enabled on this function.
+    fn load_table(t: &[u8; 32]) -> __m256i {
+        // SAFETY: 32 readable bytes.
         unsafe { _mm256_loadu_si256(t.as_ptr().cast()) }
     }
 }
 
-/// The AVX-512 search: the AVX2 one with 64-byte steps, for texts of at
-/// least one step (shorter ones take the AVX2 path).
 #[cfg(target_arch = "x86_64")]
-mod avx512 {
-    use super::Teddy;
-    use std::arch::x86_64::*;
+simd_search! {
+    /// The AVX-512 search (F and BW): 64 bytes a step, for texts of at least
+    /// `STEP + 3` bytes (shorter ones take the AVX2 path).
+    mod avx512: __m512i, 64 bytes, "avx512f,avx512bw", pads_short = false;
+    set1 = _mm512_set1_epi8, and = _mm512_and_si512, or = _mm512_or_si512,
+    srli_epi16 = _mm512_srli_epi16, shuffle_epi8 = _mm512_shuffle_epi8,
+    loadu = _mm512_loadu_si512, storeu = _mm512_storeu_si512;
 
-    /// Bytes of text looked at per step.
-    pub(super) const STEP: usize = 64;
-
-    /// [`Teddy::find`] with AVX-512 over a text of at least `STEP + 3`
-    /// bytes.
-    ///
-    /// # Safety
-    /// The CPU must have AVX-512 F and BW.
+    /// Bit `i` set where byte `i` is not zero.
     #[target_feature(enable = "avx512f,avx512bw")]
-    pub(super) unsafe fn find(teddy: &Teddy, haystack: &[u8]) -> Option<usize> {
-        by_shape!(search, teddy, haystack)
+    #[inline]
+    fn nonzero_lanes(a: __m512i) -> u64 {
+        _mm512_test_epi8_mask(a, a)
     }
 
+    /// A nibble table: the first 16 entries of `t` in each 128-bit lane.
     #[target_feature(enable = "avx512f,avx512bw")]
-    fn search<const M: usize, const G: usize>(teddy: &Teddy, haystack: &[u8]) -> Option<usize> {
-        let zero = [[0u8; 32]; 2];
-        let tables: [[[__m512i; 2]; M]; G] = std::array::from_fn(|g| {
-            std::array::from_fn(|j| {
-                let t = teddy.nibbles.get(g * M + j).filter(|_| g < teddy.groups);
-                let t = t.unwrap_or(&zero);
-                [load(&t[0]), load(&t[1])]
-            })
-        });
-        let window = STEP + M - 1;
-        assert!(haystack.len() >= window);
-        let last = haystack.len() - window;
-        let mut at = 0;
-        loop {
-            // As in the AVX2 search, the last step may go back.
-            let from = at.min(last);
-            let text = &haystack[from..from + window];
-            let low = _mm512_set1_epi8(0x0F);
-            let mut found = [_mm512_set1_epi8(-1); G];
-            for j in 0..M {
-                // SAFETY: `text[j..j + 64]` is in bounds (`window` bytes).
-                let bytes = unsafe { _mm512_loadu_si512(text.as_ptr().add(j).cast()) };
-                let lo = _mm512_and_si512(bytes, low);
-                let hi = _mm512_and_si512(_mm512_srli_epi16::<4>(bytes), low);
-                for (f, group) in found.iter_mut().zip(&tables) {
-                    let t = &group[j];
-                    let maybe = _mm512_and_si512(
-                        _mm512_shuffle_epi8(t[0], lo),
-                        _mm512_shuffle_epi8(t[1], hi),
-                    );
-                    *f = _mm512_and_si512(*f, maybe);
-                }
-            }
-            let mut any = found[0];
-            for f in &found[1..] {
-                any = _mm512_or_si512(any, *f);
-            }
-            let lanes = _mm512_test_epi8_mask(any, any);
-            if lanes != 0
-                && let Some(p) = first(teddy, haystack, from, &found, lanes)
-            {
-                return Some(p);
-            }
-            if from == last {
-                return None;
-            }
-            at += STEP;
-        }
-    }
-
-    /// The leftmost position `from + i` (`i` a set bit of `lanes`) where a
-    /// candidate bucket's pattern occurs.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    fn first<const G: usize>(
-        teddy: &Teddy,
-        haystack: &[u8],
-        from: usize,
-        found: &[__m512i; G],
-        lanes: u64,
-    ) -> Option<usize> {
-        let mut bytes = [[0u8; 64]; G];
-        for (out, f) in bytes.iter_mut().zip(found) {
-            // SAFETY: `out` is a `[u8; 64]`, so the unaligned store writes
-            // exactly its 64 bytes; AVX-512 F is enabled on this function.
-            unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), *f) };
-        }
-        super::first_in_lanes(teddy, haystack, from, &bytes, lanes)
-    }
-
-    /// A 16-entry table (the first half of `t`) in each 128-bit lane.
-    #[target_feature(enable = "avx512f,avx512bw")]
-    fn load(t: &[u8; 32]) -> __m512i {
-        // SAFETY: `t` is a `[u8; 32]`, so the unaligned load of 16 bytes
-        // reads its first half; SSE2 is part of the x86_64 baseline.
+    #[inline]
+    fn load_table(t: &[u8; 32]) -> __m512i {
+        // SAFETY: 16 readable bytes.
         let half = unsafe { _mm_loadu_si128(t.as_ptr().cast()) };
         _mm512_broadcast_i32x4(half)
     }
@@ -556,7 +523,7 @@ mod tests {
         })
     }
 
-    use crate::test_rng::Rng;
+    use detect_test_support::XorShift64 as Rng;
 
     #[test]
     fn finds_the_leftmost_occurrence_in_either_case() {

@@ -457,14 +457,14 @@ impl Event for JsonEvent {
     }
 
     /// A top-level member found by a dotless path (see `member`)
-    /// holding a scalar; `Ask` for everything else.
+    /// holding a scalar; `UseLookup` for everything else.
     fn single(&self, path: &str) -> Single<'_> {
         if let Some(d) = self.dispatched(path.as_bytes()) {
             match d.found {
                 Found::Once => {
                     return self
                         .scalar_of(d.kind, d.a, d.b)
-                        .map_or(Single::Ask, Single::One);
+                        .map_or(Single::UseLookup, Single::One);
                 }
                 Found::Absent => return self.absent(),
                 Found::Unknown => {}
@@ -474,9 +474,9 @@ impl Event for JsonEvent {
             return Single::Absent;
         }
         match self.member_not_dispatched(path) {
-            Member::Once(value) => self.scalar(value).map_or(Single::Ask, Single::One),
+            Member::Once(value) => self.scalar(value).map_or(Single::UseLookup, Single::One),
             Member::Absent => self.absent(),
-            Member::Other => Single::Ask,
+            Member::Other => Single::UseLookup,
         }
     }
 }
@@ -604,7 +604,7 @@ mod tests {
                         checked += 1;
                     }
                     Single::Absent => assert!(!found, "{path} in {doc}"),
-                    Single::Ask => {}
+                    Single::UseLookup => {}
                 }
             }
         }
@@ -704,23 +704,7 @@ mod tests {
         assert_eq!(capacities(&e), first);
     }
 
-    /// A small deterministic PRNG (xorshift64*).
-    pub(super) struct Rng(pub(super) u64);
-
-    impl Rng {
-        pub(super) fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-        }
-        pub(super) fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-        pub(super) fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-            items[self.below(items.len())]
-        }
-    }
+    pub(super) use detect_test_support::XorShift64Star as Rng;
 
     pub(super) fn gen_ws(rng: &mut Rng, out: &mut String) {
         out.push_str(rng.pick(&["", "", "", " ", "\n", "\t", "\r\n  "]));
@@ -856,18 +840,7 @@ mod tests {
         (found, seen)
     }
 
-    /// `relative` under `../shared/data`; panics when it is absent (the
-    /// tests that call it are ignored unless asked for).
-    pub(super) fn shared_data(relative: &str) -> std::path::PathBuf {
-        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/data");
-        let path = std::path::Path::new(root).join(relative);
-        assert!(
-            path.exists(),
-            "{} not found: this test needs ../shared/data beside the workspace",
-            path.display()
-        );
-        path
-    }
+    pub(super) use detect_test_support::shared_data;
 
     /// Every strict prefix of each line is an error at an offset within
     /// it, never a panic, and leaves the event usable.

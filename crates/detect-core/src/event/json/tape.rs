@@ -855,7 +855,7 @@ mod tests {
                         match e.single(path) {
                             Single::One(v) => assert_eq!(values, [format!("{v:?}")]),
                             Single::Absent => assert!(values.is_empty()),
-                            Single::Ask => assert!(values.len() > 1, "{path} in {doc}"),
+                            Single::UseLookup => assert!(values.len() > 1, "{path} in {doc}"),
                         }
                     }
                 }
@@ -949,12 +949,12 @@ mod tests {
                     match e.single(path) {
                         Single::One(v) => assert_eq!(values, [format!("{v:?}")], "{path} in {doc}"),
                         Single::Absent => assert!(!exists, "{path} in {doc}"),
-                        Single::Ask => {}
+                        Single::UseLookup => {}
                     }
                 }
             }
             // A resolved path to one scalar is answered by `single`.
-            if resolved && paths.iter().all(|p| e.single(p) != Single::Ask) {
+            if resolved && paths.iter().all(|p| e.single(p) != Single::UseLookup) {
                 one_scalar += 1;
             }
         }

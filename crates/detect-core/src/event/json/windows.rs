@@ -124,7 +124,7 @@ impl JsonEvent {
     #[inline]
     pub(super) fn absent(&self) -> Single<'static> {
         if self.spaced_keys {
-            Single::Ask
+            Single::UseLookup
         } else {
             Single::Absent
         }
@@ -352,8 +352,8 @@ mod tests {
                 assert_eq!(get(event, &path(missing)), None, "{prefix}{missing}");
             }
             // `single` asks the lookup instead of answering `Absent`.
-            assert_eq!(event.single(&path("ThreatName")), Single::Ask);
-            assert_eq!(event.single(&path("Missing")), Single::Ask);
+            assert_eq!(event.single(&path("ThreatName")), Single::UseLookup);
+            assert_eq!(event.single(&path("Missing")), Single::UseLookup);
         }
         assert_eq!(
             get(&ecs_dotted, "winlog.event_data.ThreatName"),

@@ -1,8 +1,9 @@
-//! A global allocator that counts the allocations of the measuring thread,
-//! for the zero-allocation tests (one per test binary that needs it).
+//! A global allocator that counts allocations, for the zero-allocation tests
+//! and the benchmarks' allocations per event. Each binary that counts
+//! installs it:
 //!
 //! ```no_run
-//! use detect_tests::counting_alloc::{CountingAllocator, measure};
+//! use detect_test_support::counting_alloc::{CountingAllocator, measure};
 //!
 //! #[global_allocator]
 //! static GLOBAL: CountingAllocator = CountingAllocator;
@@ -10,28 +11,33 @@
 //! let (_, counted) = measure(|| std::hint::black_box(vec![1u8; 16]));
 //! assert_eq!(counted.allocations, 1);
 //! ```
+//!
+//! Counts are kept per thread ([`measure`], [`thread_allocations`]), so that
+//! tests running in parallel in one binary do not see each other's
+//! allocations, and for the whole process ([`process_allocations`]), for a
+//! measured pass that may allocate on other threads.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Forwards to the system allocator, counting what the thread inside
-/// [`measure`] allocates. Install it with `#[global_allocator]`.
+/// Forwards to the system allocator, counting the calls that allocate
+/// (`alloc`, `alloc_zeroed`, `realloc`) and the bytes they request. Install it
+/// with `#[global_allocator]`; without it every count stays 0.
 pub struct CountingAllocator;
 
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-static BYTES: AtomicUsize = AtomicUsize::new(0);
+static PROCESS_ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
-    static MEASURING: Cell<bool> = const { Cell::new(false) };
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static BYTES: Cell<u64> = const { Cell::new(0) };
 }
 
 fn record(size: usize) {
+    PROCESS_ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
     // `try_with`: the allocator also runs while thread-locals are torn down.
-    if MEASURING.try_with(Cell::get).unwrap_or(false) {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(size, Ordering::Relaxed);
-    }
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+    let _ = BYTES.try_with(|c| c.set(c.get() + size as u64));
 }
 
 // SAFETY: every call is forwarded unchanged to the system allocator.
@@ -57,7 +63,7 @@ unsafe impl GlobalAlloc for CountingAllocator {
     }
 }
 
-/// What the measuring thread allocated.
+/// What one thread allocated.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Counted {
     /// Calls to `alloc`, `alloc_zeroed` and `realloc`.
@@ -66,18 +72,24 @@ pub struct Counted {
     pub bytes: usize,
 }
 
-/// Runs `f` and counts what this thread allocates meanwhile (only when
-/// [`CountingAllocator`] is the global allocator; zero otherwise). Tests that
-/// measure should not run in parallel in one binary: the counters are global.
+/// Allocations made by this thread so far.
+pub fn thread_allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+/// Allocations made by every thread of the process so far.
+pub fn process_allocations() -> u64 {
+    PROCESS_ALLOCATIONS.load(Ordering::Relaxed)
+}
+
+/// Runs `f` and counts what this thread allocates meanwhile.
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Counted) {
-    ALLOCATIONS.store(0, Ordering::Relaxed);
-    BYTES.store(0, Ordering::Relaxed);
-    MEASURING.with(|m| m.set(true));
+    let allocations = thread_allocations();
+    let bytes = BYTES.with(Cell::get);
     let out = f();
-    MEASURING.with(|m| m.set(false));
     let counted = Counted {
-        allocations: ALLOCATIONS.load(Ordering::Relaxed),
-        bytes: BYTES.load(Ordering::Relaxed),
+        allocations: (thread_allocations() - allocations) as usize,
+        bytes: (BYTES.with(Cell::get) - bytes) as usize,
     };
     (out, counted)
 }

@@ -1,71 +1,27 @@
 //! Seed 003, Elastic's "Remote File Execution via MSIEXEC", parsed verbatim
-//! (Elasticsearch dialect) and run through the reference sequence matcher on
-//! hand-written ECS events.
+//! from the pack's source (Elasticsearch dialect) by the EQL front end and
+//! run through the reference sequence matcher on hand-written ECS events.
 
-use detect_core::JsonEvent;
+use detect::JsonEvent;
 use detect_eql::reference::ReferenceMatcher;
 use detect_eql::{Body, Options, parse_query};
 
-/// The rule query, exactly as on the seed's page.
-const SEED_003: &str = r#"sequence with maxspan=1m
- [process where host.os.type == "windows" and event.action == "start" and
-    process.name : "msiexec.exe" and process.args : "/V"] by process.entity_id
- [network where host.os.type == "windows" and process.name : "msiexec.exe" and
-    event.action == "connection_attempted"] by process.entity_id
- [process where host.os.type == "windows" and event.action == "start" and
-  process.parent.name : "msiexec.exe" and user.id : ("S-1-5-21-*", "S-1-5-12-1-*") and
-  not process.executable : ("?:\\Windows\\SysWOW64\\msiexec.exe",
-                            "?:\\Windows\\System32\\msiexec.exe",
-                            "?:\\Windows\\System32\\srtasks.exe",
-                            "?:\\Windows\\SysWOW64\\srtasks.exe",
-                            "?:\\Windows\\System32\\taskkill.exe",
-                            "?:\\Windows\\Installer\\MSI*.tmp",
-                            "?:\\Program Files\\*.exe",
-                            "?:\\Program Files (x86)\\*.exe",
-                            "?:\\Windows\\System32\\ie4uinit.exe",
-                            "?:\\Windows\\SysWOW64\\ie4uinit.exe",
-                            "?:\\Windows\\System32\\sc.exe",
-                            "?:\\Windows\\system32\\Wbem\\mofcomp.exe",
-                            "?:\\Windows\\twain_32\\fjscan32\\SOP\\crtdmprc.exe",
-                            "?:\\Windows\\SysWOW64\\taskkill.exe",
-                            "?:\\Windows\\SysWOW64\\schtasks.exe",
-                            "?:\\Windows\\system32\\schtasks.exe",
-                            "?:\\Windows\\System32\\sdbinst.exe") and
-  not (process.code_signature.subject_name == "Citrix Systems, Inc." and process.code_signature.trusted == true) and
-  not (process.name : ("regsvr32.exe", "powershell.exe", "rundll32.exe", "wscript.exe") and
-       process.Ext.token.integrity_level_name == "high" and
-       process.args : ("?:\\Program Files\\*", "?:\\Program Files (x86)\\*")) and
-  not (process.executable : ("?:\\Program Files\\*.exe", "?:\\Program Files (x86)\\*.exe") and process.code_signature.trusted == true) and
-  not (process.name : "rundll32.exe" and process.args : "printui.dll,PrintUIEntry")
-  ] by process.parent.entity_id"#;
+mod common;
+
+use common::{EXCLUDED_EXECUTABLES, s, seed_003_query};
 
 fn matcher() -> ReferenceMatcher {
-    let q = parse_query(SEED_003, &Options::elasticsearch()).expect("seed 003 parses");
+    let q = parse_query(seed_003_query(), &Options::elasticsearch()).expect("seed 003 parses");
     let seq = q.to_sequence("msiexec_remote_file_execution").unwrap();
     ReferenceMatcher::new(&seq, q.dialect).unwrap()
 }
 
-fn json(v: serde_json_lite::V) -> JsonEvent {
+fn json(v: V) -> JsonEvent {
     JsonEvent::parse_str(&v.0).unwrap()
 }
 
-/// Tiny JSON builder so the test needs no serde_json.
-mod serde_json_lite {
-    pub struct V(pub String);
-    pub fn s(x: &str) -> String {
-        let mut o = String::from("\"");
-        for c in x.chars() {
-            match c {
-                '"' => o.push_str("\\\""),
-                '\\' => o.push_str("\\\\"),
-                c => o.push(c),
-            }
-        }
-        o.push('"');
-        o
-    }
-}
-use serde_json_lite::{V, s};
+/// A JSON event's text (the test needs no serde_json).
+struct V(String);
 
 fn msiexec_start(id: &str) -> V {
     V(format!(
@@ -171,24 +127,23 @@ fn chain(c: Child) -> Vec<Vec<u64>> {
 #[test]
 #[ignore = "needs ../shared (run with --ignored)"]
 fn seed_003_copy_is_the_seed_page_verbatim() {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/seeds");
-    let entries = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{dir}: {e} (this test needs ../shared beside the workspace)"));
+    let dir = detect_test_support::shared("seeds");
+    let entries = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
     let pages: Vec<_> = entries
         .flatten()
         .filter(|entry| entry.file_name().to_string_lossy().starts_with("003_"))
         .collect();
-    assert_eq!(pages.len(), 1, "one page of seed 003 in {dir}");
+    assert_eq!(pages.len(), 1, "one page of seed 003 in {}", dir.display());
     let page = std::fs::read_to_string(pages[0].path()).unwrap();
     assert!(
-        page.contains(SEED_003),
-        "the test's copy of seed 003 differs from the seed page"
+        page.contains(seed_003_query()),
+        "the pack's copy of seed 003 differs from the seed page"
     );
 }
 
 #[test]
 fn seed_003_parses_verbatim() {
-    let q = parse_query(SEED_003, &Options::elasticsearch()).unwrap();
+    let q = parse_query(seed_003_query(), &Options::elasticsearch()).unwrap();
     let Body::Sequence(seq) = &q.body else {
         panic!("not a sequence")
     };
@@ -245,26 +200,7 @@ fn wrong_parent_key_does_not_fire() {
 
 #[test]
 fn each_excluded_executable_is_excluded() {
-    let excluded = [
-        r"C:\Windows\SysWOW64\msiexec.exe",
-        r"C:\Windows\System32\msiexec.exe",
-        r"C:\Windows\System32\srtasks.exe",
-        r"C:\Windows\SysWOW64\srtasks.exe",
-        r"C:\Windows\System32\taskkill.exe",
-        r"C:\Windows\Installer\MSI4F2A.tmp",
-        r"C:\Program Files\Vendor\app.exe",
-        r"D:\Program Files (x86)\Vendor\app.exe",
-        r"C:\Windows\System32\ie4uinit.exe",
-        r"C:\Windows\SysWOW64\ie4uinit.exe",
-        r"C:\Windows\System32\sc.exe",
-        r"C:\Windows\system32\Wbem\mofcomp.exe",
-        r"C:\Windows\twain_32\fjscan32\SOP\crtdmprc.exe",
-        r"C:\Windows\SysWOW64\taskkill.exe",
-        r"C:\Windows\SysWOW64\schtasks.exe",
-        r"C:\Windows\system32\schtasks.exe",
-        r"C:\Windows\System32\sdbinst.exe",
-    ];
-    for exe in excluded {
+    for &exe in EXCLUDED_EXECUTABLES {
         let mut c = child("p1");
         c.executable = exe.into();
         assert!(chain(c.clone()).is_empty(), "{exe} should be excluded");
