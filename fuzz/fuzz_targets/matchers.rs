@@ -9,8 +9,8 @@ use std::fmt;
 use std::net::IpAddr;
 
 use arbitrary::{Arbitrary, Result, Unstructured};
-use detect::__internals::matcher::{self, GlobTok};
 use detect::__internals::compile::modifiers;
+use detect::__internals::matcher::{self, GlobTok};
 use detect::ir::{NumOp, Number};
 use detect_fuzz::reference::{self as r, Piece};
 use libfuzzer_sys::fuzz_target;
