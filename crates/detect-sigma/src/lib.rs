@@ -368,8 +368,13 @@ fn load_files(paths: &[&Path], options: &LoadOptions) -> (Loaded, Vec<(PathBuf, 
             c
         })
         .collect();
-    let (resolved, errors) =
-        meta_rules::resolve(&mut loaded.rules.rules, &sigma_names, filters, pending);
+    let (resolved, errors) = meta_rules::resolve(
+        &mut loaded.rules.rules,
+        &sigma_names,
+        filters,
+        pending,
+        &options.parse.pipelines,
+    );
     loaded.rules.correlations = resolved;
     for e in errors {
         failures.push((PathBuf::from(&e.path), e));

@@ -14,7 +14,8 @@
 //! * a **correlation** becomes a [`Correlation`] whose inputs are rule or
 //!   correlation indices, ordered so that a correlation comes after the
 //!   correlations it reads (a cycle is an error), its `aliases` resolved
-//!   into each input's group-by fields.
+//!   into each input's group-by fields; the pipelines' top-level field
+//!   mappings rename the event fields it reads (group-by, aliases, `field`).
 //!
 //! `timespan` is a whole number followed by `s`, `m`, `h` or `d` (the
 //! specification's units) or `w` (weeks, which pySigma also accepts);
@@ -32,6 +33,7 @@ use detect_core::ir::{
 };
 
 use crate::condition::parse_condition;
+use crate::pipeline::Pipeline;
 use crate::yaml::{Kind, Node, Scalar};
 use crate::{ErrorKind, ParseOptions, SigmaError};
 
@@ -459,7 +461,15 @@ pub(crate) fn resolve(
     sigma_names: &[Option<String>],
     filters: Vec<PendingFilter>,
     pending: Vec<PendingCorrelation>,
+    pipelines: &[Pipeline],
 ) -> (Vec<Correlation>, Vec<SigmaError>) {
+    // Event fields named by a correlation are renamed as the rules'
+    // detection fields were, pipeline after pipeline.
+    let map_field = |field: &str| {
+        pipelines
+            .iter()
+            .fold(field.to_string(), |f, p| p.map_field(&f))
+    };
     let mut errors = Vec::new();
     let find = |reference: &str, with_correlations: bool| -> Vec<Target> {
         let mut out: Vec<Target> = rules
@@ -640,6 +650,7 @@ pub(crate) fn resolve(
         let p = &pending[c];
         let list = inputs[c].as_ref().expect("ordered correlations resolved");
         let mut corr = p.correlation.clone();
+        corr.fields = corr.fields.iter().map(|f| map_field(f)).collect();
         for (target, reference) in list {
             let names = names_of(*target, reference);
             let source = match *target {
@@ -650,11 +661,18 @@ pub(crate) fn resolve(
                 .group_by
                 .iter()
                 .map(|g| {
-                    p.aliases
+                    let field = p
+                        .aliases
                         .iter()
                         .find(|(a, _)| a == g)
                         .and_then(|(_, per_rule)| per_rule.iter().find(|(r, _)| names.contains(r)))
-                        .map_or_else(|| g.clone(), |(_, field)| field.clone())
+                        .map_or_else(|| g.clone(), |(_, field)| field.clone());
+                    // A correlation input's group values are the inner
+                    // correlation's group key, named by its `group-by`.
+                    match source {
+                        CorrelationSource::Rule(_) => map_field(&field),
+                        CorrelationSource::Correlation(_) => field,
+                    }
                 })
                 .collect();
             corr.inputs.push(CorrelationInput {

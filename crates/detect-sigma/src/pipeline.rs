@@ -34,6 +34,9 @@
 //!   The new name is then placed in the event layout like any rule field
 //!   (`cmdline` is `Event.EventData.cmdline` in the evtx layout; a name
 //!   starting with `Event.` is a full evtx path).
+//!   Correlation rules' `group-by`, alias and value (`field`) names are
+//!   renamed by the top-level mapping only (a correlation has no log source
+//!   for an entry to match), so that they name what the renamed rules read.
 //! * A `logsources` entry applies to the rules whose log source has every
 //!   `match` key (`product`, `category`, `service`) with that value; a key
 //!   left out matches anything. Its `logsource` replaces the rule's log
@@ -190,6 +193,17 @@ impl Pipeline {
     pub fn apply(&self, rule: &mut detect_core::ir::Rule) {
         let entry = self.apply_logsource(&mut rule.logsource);
         self.apply_detection(entry, &mut rule.detection);
+    }
+
+    /// `field` renamed by the pipeline's own `field_mappings` (not a log
+    /// source entry's: a correlation has no log source of its own). Used
+    /// for correlations' `group-by`, alias and value fields, read from the
+    /// events of rules whose detections were renamed alike.
+    pub(crate) fn map_field(&self, field: &str) -> String {
+        self.field_mappings
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| field.to_string())
     }
 
     /// Rewrites `logsource` by the first matching entry; returns its index.

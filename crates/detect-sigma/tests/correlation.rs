@@ -12,13 +12,22 @@ use detect_test_support::shared_data;
 
 /// Writes `files` into a fresh folder and loads it.
 fn load(test: &str, files: &[(&str, &str)]) -> (RuleSet, Vec<SigmaError>) {
+    load_with(test, files, &LoadOptions::default())
+}
+
+/// [`load`] with `options`.
+fn load_with(
+    test: &str,
+    files: &[(&str, &str)],
+    options: &LoadOptions,
+) -> (RuleSet, Vec<SigmaError>) {
     let dir = std::env::temp_dir().join(format!("detect-corr-{test}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     for (name, text) in files {
         std::fs::write(dir.join(name), text).unwrap();
     }
-    let (set, failures) = detect_sigma::load_dir(&dir, &LoadOptions::default());
+    let (set, failures) = detect_sigma::load_dir(&dir, options);
     let _ = std::fs::remove_dir_all(&dir);
     (set, failures.into_iter().map(|(_, e)| e).collect())
 }
@@ -444,6 +453,62 @@ fn chained_correlations_feed_each_other() {
     assert_eq!(fired[0].1, vec!["bob".to_string()]);
     assert_eq!(fired[0].3, vec![5, 7]);
     assert!(plain.is_empty(), "{plain:?}");
+}
+
+#[test]
+fn pipelines_rename_the_fields_correlations_read() {
+    // The events name the user `user.name` and the host `host`: the
+    // pipeline renames the rule's fields, and so the correlation's group-by,
+    // alias and value fields, which are read from the same events.
+    let files = [
+        (
+            "failed.yml",
+            "title: Failed logon\nname: failed\nlogsource: {product: windows}\ndetection:\n    s: {EventID: 4625, TargetUserName|startswith: adm}\n    condition: s\n",
+        ),
+        (
+            "mr.yml",
+            "title: Many workstations\ncorrelation:\n    type: value_count\n    rules: failed\n    group-by: [TargetUserName]\n    timespan: 1m\n    condition: {field: WorkstationName, gte: 2}\n",
+        ),
+    ];
+    let pipeline = detect_sigma::pipeline::Pipeline::parse(
+        "ecs.yml",
+        "name: ecs\nfield_mappings: {TargetUserName: user.name, WorkstationName: host}\n",
+    )
+    .unwrap();
+    let mut options = LoadOptions::default();
+    options.parse.pipelines.push(pipeline);
+    let (set, errors) = load_with("pipelines", &files, &options);
+    assert!(errors.is_empty(), "{errors:?}");
+    let c = &set.correlations[0];
+    assert_eq!(c.inputs[0].group_fields, vec!["user.name".to_string()]);
+    assert_eq!(c.fields, vec!["host".to_string()]);
+    let failed = |secs, user: &str, host: &str| {
+        ev(
+            secs,
+            serde_json::json!({"EventID": 4625, "user.name": user, "host": host}),
+        )
+    };
+    let (fired, _) = run(
+        &set,
+        &[
+            failed(0, "admin", "WS1"),
+            failed(10, "guest", "WS2"),
+            failed(20, "admin", "WS2"),
+        ],
+    );
+    assert_eq!(fired.len(), 1, "{fired:?}");
+    assert_eq!(
+        (fired[0].1.clone(), fired[0].2),
+        (vec!["admin".to_string()], 2.0)
+    );
+    // Without the pipeline the same events give nothing: the rule and the
+    // correlation read fields these events do not have.
+    let (plain_set, _) = load("pipelines_none", &files);
+    let (none, _) = run(
+        &plain_set,
+        &[failed(0, "admin", "WS1"), failed(20, "admin", "WS2")],
+    );
+    assert!(none.is_empty(), "{none:?}");
 }
 
 #[test]
