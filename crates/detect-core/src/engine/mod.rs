@@ -37,7 +37,7 @@ pub use tables::{
 
 use crate::event::Event;
 use crate::layout::Layout;
-use crate::prefilter::Prefilter;
+use crate::prefilter::{Prefilter, for_each_bit};
 use crate::rt::{List, MultiValued, Text, channel_of, event_id_of};
 
 /// The predicates of a compiled rule set, by index: `paths` are the event
@@ -125,15 +125,8 @@ fn arm_spans(masks: &[List<u64>]) -> Vec<(u32, u32)> {
 /// the whole bitset).
 #[inline]
 fn for_each_bit_in(bits: &[u64], (lo, hi): (u32, u32), mut f: impl FnMut(usize)) {
-    let lo = lo as usize;
-    for (w, &word) in bits[lo..hi as usize].iter().enumerate() {
-        let mut word = word;
-        while word != 0 {
-            let b = word.trailing_zeros() as usize;
-            word &= word - 1;
-            f((lo + w) * 64 + b);
-        }
-    }
+    let (lo, hi) = (lo as usize, hi as usize);
+    for_each_bit(&bits[lo..hi], |i| f(lo * 64 + i));
 }
 
 /// Index of a layout in per-layout tables.
@@ -296,18 +289,16 @@ impl<P: Predicates> Engine<P> {
         // one of their alternatives.
         let hit = |g: u32| marked[g as usize / 64] & (1 << (g % 64)) != 0;
         for w in words {
-            let mut word = candidates[w];
+            let word = candidates[w];
             let mut keep = word;
-            while word != 0 {
-                let b = word.trailing_zeros() as usize;
-                word &= word - 1;
+            for_each_bit(&[word], |b| {
                 let alternatives = &rules.alternatives[w * 64 + b];
                 if !alternatives.is_empty()
                     && !alternatives.iter().any(|alt| alt.iter().all(|&g| hit(g)))
                 {
                     keep &= !(1 << b);
                 }
-            }
+            });
             candidates[w] = keep;
         }
         Some(span)

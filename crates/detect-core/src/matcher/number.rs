@@ -18,26 +18,21 @@ use crate::ir::{NumOp, Number};
 #[inline]
 pub fn cmp_number(lhs: Number, op: NumOp, rhs: Number) -> bool {
     match (lhs, rhs) {
-        (Number::Int(a), Number::Int(b)) => match op {
-            NumOp::Eq => a == b,
-            NumOp::Ne => a != b,
-            NumOp::Lt => a < b,
-            NumOp::Le => a <= b,
-            NumOp::Gt => a > b,
-            NumOp::Ge => a >= b,
-        },
-        _ => {
-            let a = as_f64(lhs);
-            let b = as_f64(rhs);
-            match op {
-                NumOp::Eq => a == b,
-                NumOp::Ne => a != b,
-                NumOp::Lt => a < b,
-                NumOp::Le => a <= b,
-                NumOp::Gt => a > b,
-                NumOp::Ge => a >= b,
-            }
-        }
+        (Number::Int(a), Number::Int(b)) => compare(a, op, b),
+        _ => compare(as_f64(lhs), op, as_f64(rhs)),
+    }
+}
+
+/// `a op b` for any partially ordered type (NaN: false but for `Ne`).
+#[inline]
+fn compare<T: PartialOrd>(a: T, op: NumOp, b: T) -> bool {
+    match op {
+        NumOp::Eq => a == b,
+        NumOp::Ne => a != b,
+        NumOp::Lt => a < b,
+        NumOp::Le => a <= b,
+        NumOp::Gt => a > b,
+        NumOp::Ge => a >= b,
     }
 }
 
